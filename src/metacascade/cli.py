@@ -1,0 +1,163 @@
+"""Command-line interface: each command is a thin typer wrapper over a library function."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from metacascade import __version__
+from metacascade.errors import MetacascadeError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="metacascade: simulate the metastatic cascade from a scenario file.")
+scenario_app = typer.Typer(no_args_is_help=True, help="Write and check scenario files.")
+app.add_typer(scenario_app, name="scenario")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _load(path: Path | None):  # -> Scenario
+    from metacascade.scenario import default_scenario, load_scenario
+
+    return default_scenario() if path is None else load_scenario(path)
+
+
+@app.callback(invoke_without_command=True)
+def _main(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False) -> None:
+    if version:
+        console.print(f"metacascade {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def run(
+    scenario: Annotated[Optional[Path], typer.Argument(help="Scenario TOML file; the built-in default if omitted.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("metacascade-out"),
+) -> None:
+    """Run a scenario and write tables, summary.json and figure.png into OUT."""
+    from metacascade.workflows.run import run_scenario, write_results
+
+    try:
+        sc = _load(scenario)
+        with console.status("solving..."):
+            result = run_scenario(sc)
+            written = write_results(result, out)
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
+    s = result.summary
+    d, h = s["at_diagnosis"], s["at_horizon"]
+    table = Table(title=f"{sc.patient.cancer} ({sc.engine.kind} engine, source: {sc.source})")
+    table.add_column("")
+    table.add_column("at diagnosis (day 0)", justify="right")
+    table.add_column(f"at day {sc.engine.horizon_days:g}", justify="right")
+    table.add_row("primary diameter (mm)", f"{d['primary_diameter_mm']:.1f}", f"{h['primary_diameter_mm']:.1f}")
+    table.add_row("expected metastases (all sizes)", f"{d['n_metastases']:.3g}", f"{h['n_metastases']:.3g}")
+    table.add_row(f"expected detectable (> {sc.detection_cells:.2g} cells)", f"{d['n_detectable']:.3g}",
+                  f"{h['n_detectable']:.3g}")
+    table.add_row("metastatic burden (cells)", f"{d['burden_cells']:.3g}", f"{h['burden_cells']:.3g}")
+    console.print(table)
+    console.print(f"primary age at diagnosis: {s['age_of_primary_at_diagnosis_days']:.0f} days since its first cell")
+    first = s["days_since_diagnosis_expected_first_detectable_metastasis"]
+    console.print("expected first detectable metastasis: "
+                  + ("not within the horizon" if first is None else f"day {first:.0f} since diagnosis"))
+    console.print(f"results written to [bold]{out}[/]: " + ", ".join(p.name for p in written))
+
+
+@app.command()
+def validate(
+    case: Annotated[str, typer.Argument(help="Published case to reproduce.")] = "iwata2000",
+    data: Annotated[Optional[Path], typer.Option(help="Observed data file to fit instead of the shipped check.")] = None,
+    figures: Annotated[Optional[Path], typer.Option(help="Folder for the fit figure.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Reproduce a published case; exit 1 if any value falls outside its tolerance."""
+    from metacascade.validation import run_case
+
+    try:
+        report = run_case(case, data=data, figure_dir=figures)
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        table = Table(title=f"{report.case}: {report.title}")
+        for col in ("quantity", "published", "reproduced", "95% interval", "tolerance", "status"):
+            table.add_column(col, justify="left" if col == "quantity" else "right")
+        for r in report.rows:
+            status = "info" if r.passed is None else ("[green]pass[/]" if r.passed else "[red]FAIL[/]")
+            ci = "" if r.interval is None else f"{r.interval[0]:.4g} - {r.interval[1]:.4g}"
+            table.add_row(r.quantity, f"{r.published:.4g}", f"{r.reproduced:.4g}", ci, r.tolerance, status)
+        console.print(table)
+        console.print(f"reference: {report.reference}", highlight=False)
+        console.print(f"data: {report.data_source}", highlight=False)
+        for note in report.notes:
+            console.print(f"note: {note}", highlight=False)
+        for fig in report.figures:
+            console.print(f"figure: {fig}")
+        console.print("[green]all gated values within tolerance[/]" if report.passed
+                      else "[red]some values outside tolerance[/]")
+    raise typer.Exit(code=0 if report.passed else 1)
+
+
+@app.command()
+def cite(
+    scenario: Annotated[Optional[Path], typer.Argument(help="Scenario TOML file; the built-in default if omitted.")] = None,
+) -> None:
+    """Print the references of the model parts a scenario uses."""
+    from metacascade.citation import citation
+
+    try:
+        console.print(citation(_load(scenario)), highlight=False)
+    except MetacascadeError as exc:
+        _fail(exc)
+
+
+@scenario_app.command("init")
+def scenario_init(
+    path: Annotated[Path, typer.Argument(help="Where to write the example.")] = Path("scenario.toml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example scenario."""
+    from metacascade.io import atomic_write
+    from metacascade.scenario import example_scenario_text
+
+    if path.exists() and not force:
+        _fail(MetacascadeError(f"{path}: already exists; use --force to overwrite it"))
+    text = example_scenario_text()
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    console.print(f"wrote {path}; check it with: metacascade scenario check {path}")
+
+
+@scenario_app.command("check")
+def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file to validate.")]) -> None:
+    """Validate a scenario file and print what it resolves to."""
+    from metacascade.scenario import load_scenario
+
+    try:
+        sc = load_scenario(path)
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
+    console.print(f"[green]ok[/]: {path}")
+    console.print(f"  cancer {sc.patient.cancer}; primary {sc.patient.primary_diameter_mm:g} mm = "
+                  f"{sc.patient.primary_cells:.3g} cells (age {sc.patient.age_of_primary_days:.0f} days)")
+    console.print(f"  growth {sc.model.primary_growth}; shedding {sc.model.primary_shedding}; "
+                  f"secondary seeding {sc.model.secondary_seeding}", highlight=False)
+    console.print(f"  engine {sc.engine.kind}, horizon {sc.engine.horizon_days:g} days, seed {sc.engine.seed}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

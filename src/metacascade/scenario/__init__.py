@@ -1,0 +1,191 @@
+"""Scenario files: TOML validated by pydantic, converted into frozen dataclasses.
+
+>>> from metacascade.scenario import default_scenario
+>>> default_scenario().patient.cancer
+'hcc_iwata2000'
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from metacascade.errors import ParameterError, ScenarioError
+from metacascade.model.growth import GrowthLaw, make_growth_law
+from metacascade.model.metastasis import MetastasisModel
+from metacascade.model.shedding import PowerShedding
+from metacascade.presets import get_preset
+from metacascade.scenario._errors import format_validation_error
+from metacascade.scenario.schema import ScenarioSchema
+
+__all__ = [
+    "Scenario", "Patient", "EngineSettings", "OutputSettings",
+    "load_scenario", "parse_scenario", "default_scenario", "example_scenario_text",
+    "diameter_to_cells", "cells_to_diameter",
+]
+
+
+def diameter_to_cells(diameter_mm: float, cells_per_mm3: float) -> float:
+    """Cells in a ball of ``diameter_mm`` (volume pi d^3 / 6)."""
+    return math.pi / 6.0 * diameter_mm**3 * cells_per_mm3
+
+
+def cells_to_diameter(cells: Any, cells_per_mm3: float) -> Any:
+    """Diameter (mm) of a ball of ``cells`` cells (inverse of :func:`diameter_to_cells`)."""
+    import numpy as np
+
+    return np.cbrt(6.0 * np.asarray(cells, dtype=float) / (math.pi * cells_per_mm3))
+
+
+@dataclass(frozen=True)
+class Patient:
+    """The patient at diagnosis (day 0 of the reported timeline)."""
+
+    cancer: str
+    primary_diameter_mm: float
+    primary_cells: float
+    age_of_primary_days: float  # time from the primary's first cell to diagnosis
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    kind: str
+    seed: int
+    horizon_days: float
+    rtol: float
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    n_times: int
+    sizes_cells: tuple[float, ...]
+    format: str
+    figure: bool
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: the patient, the model (model time 0 = the primary's first cell),
+    the engine and output settings. ``raw`` is the validated file content (for the record)."""
+
+    source: str
+    patient: Patient
+    model: MetastasisModel
+    cells_per_mm3: float
+    detection_cells: float
+    engine: EngineSettings
+    output: OutputSettings
+    references: tuple[str, ...]
+    raw: dict[str, Any]
+
+
+def _build(schema: ScenarioSchema, source: str) -> Scenario:
+    try:
+        preset = get_preset(schema.patient.cancer)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+    ov = schema.model
+
+    def pick(name: str, default: Any) -> Any:
+        value = getattr(ov, name)
+        return default if value is None else value
+
+    law_name = pick("growth_law", preset.growth_law)
+    if law_name == preset.growth_law:
+        params = {**preset.growth, **(ov.growth or {})}
+    elif ov.growth is None:
+        raise ScenarioError(f"{source}: model.growth: give the parameters of growth_law {law_name!r}")
+    else:
+        params = dict(ov.growth)
+    try:
+        law: GrowthLaw = make_growth_law(law_name, **params)
+    except ParameterError as exc:
+        raise ScenarioError(f"{source}: model.growth: {exc}") from None
+    try:
+        shedding = PowerShedding(m=pick("shedding_m", preset.shedding["m"]),
+                                 alpha=pick("shedding_alpha", preset.shedding["alpha"]))
+        cells_per_mm3 = pick("cells_per_mm3", preset.cells_per_mm3)
+        primary_cells = diameter_to_cells(schema.patient.primary_diameter_mm, cells_per_mm3)
+        model = MetastasisModel(primary_growth=law, colony_growth=law, primary_shedding=shedding,
+                                primary_size0=1.0,
+                                colony_size0=pick("colony_size0_cells", preset.colony_size0_cells),
+                                secondary_seeding=pick("secondary_seeding", preset.secondary_seeding))
+    except ParameterError as exc:
+        raise ScenarioError(f"{source}: model: {exc}") from None
+    if not primary_cells < law.capacity:
+        cap_mm = float(cells_to_diameter(law.capacity, cells_per_mm3))
+        raise ScenarioError(
+            f"{source}: patient.primary_diameter_mm: {schema.patient.primary_diameter_mm:g} mm "
+            f"({primary_cells:.3g} cells) is not below the growth law's capacity ({law.capacity:.3g} cells "
+            f"= {cap_mm:.1f} mm); allowed: 0 < primary_diameter_mm < {cap_mm:.1f}")
+    if primary_cells < 1.0:
+        raise ScenarioError(f"{source}: patient.primary_diameter_mm: {schema.patient.primary_diameter_mm:g} mm "
+                            "is less than one cell; allowed: a clinically measurable size")
+    age = float(law.time_to_size(1.0, primary_cells))
+    detection_mm = pick("detection_diameter_mm", preset.detection_diameter_mm)
+    sizes = schema.output.sizes_cells
+    if sizes is None:
+        sizes = [10.0**k for k in range(0, int(math.log10(law.capacity)) + 1) if 10.0**k < law.capacity]
+    return Scenario(
+        source=source,
+        patient=Patient(cancer=schema.patient.cancer, primary_diameter_mm=schema.patient.primary_diameter_mm,
+                        primary_cells=primary_cells, age_of_primary_days=age),
+        model=model,
+        cells_per_mm3=cells_per_mm3,
+        detection_cells=diameter_to_cells(detection_mm, cells_per_mm3),
+        engine=EngineSettings(**schema.engine.model_dump()),
+        output=OutputSettings(n_times=schema.output.n_times, sizes_cells=tuple(sorted(set(sizes))),
+                              format=schema.output.format, figure=schema.output.figure),
+        references=preset.references,
+        raw=schema.model_dump(mode="json", exclude_none=True),
+    )
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate the TOML ``text`` of a scenario file; ``source`` names it in messages.
+
+    Raises
+    ------
+    ScenarioError
+        for broken TOML, unknown keys (with a "did you mean" hint), bad values (naming the
+        field, the value and what is allowed) or an unknown cancer preset.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        schema = ScenarioSchema.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc, ScenarioSchema, source)) from None
+    return _build(schema, source)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate the scenario file at ``path``."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{p}: scenario file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{p}: is a directory, expected a scenario TOML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{p}: cannot read the scenario file: {exc}") from None
+    return parse_scenario(text, str(p))
+
+
+def example_scenario_text() -> str:
+    """The commented example scenario (also the built-in default)."""
+    return files("metacascade.scenario").joinpath("default.toml").read_text(encoding="utf-8")
+
+
+def default_scenario() -> Scenario:
+    """The built-in default scenario that ``metacascade run`` uses without arguments."""
+    return parse_scenario(example_scenario_text(), "built-in default scenario")

@@ -1,0 +1,63 @@
+"""Pydantic schema of scenario files (the edge): validates raw TOML into typed sections."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ScenarioSchema", "PatientSection", "ModelSection", "EngineSection", "OutputSection"]
+
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+class PatientSection(BaseModel):
+    """``[patient]``: who is simulated."""
+
+    model_config = _STRICT
+    cancer: str = Field(default="hcc_iwata2000", description="cancer-type preset name")
+    primary_diameter_mm: float = Field(default=20.0, gt=0, le=1000, description="primary diameter at diagnosis (mm)")
+
+
+class ModelSection(BaseModel):
+    """``[model]``: overrides of the preset's values."""
+
+    model_config = _STRICT
+    growth_law: str | None = None
+    growth: dict[str, float] | None = None
+    shedding_m: float | None = Field(default=None, ge=0)
+    shedding_alpha: float | None = Field(default=None, ge=0, le=1.5)
+    secondary_seeding: bool | None = None
+    colony_size0_cells: float | None = Field(default=None, ge=1)
+    cells_per_mm3: float | None = Field(default=None, gt=0)
+    detection_diameter_mm: float | None = Field(default=None, gt=0)
+
+
+class EngineSection(BaseModel):
+    """``[engine]``: which engine and how far."""
+
+    model_config = _STRICT
+    kind: Literal["deterministic"] = "deterministic"
+    seed: int = Field(default=2000, ge=0)
+    horizon_days: float = Field(default=365.0, gt=0, le=36500)
+    rtol: float = Field(default=1e-9, ge=1e-13, le=1e-3)
+
+
+class OutputSection(BaseModel):
+    """``[output]``: what is written."""
+
+    model_config = _STRICT
+    n_times: int = Field(default=121, ge=2, le=100_000)
+    sizes_cells: list[Annotated[float, Field(gt=0)]] | None = Field(default=None, min_length=1, max_length=100_000)
+    format: Literal["parquet", "csv"] = "parquet"
+    figure: bool = True
+
+
+class ScenarioSchema(BaseModel):
+    """A whole scenario file."""
+
+    model_config = _STRICT
+    patient: PatientSection = PatientSection()
+    model: ModelSection = ModelSection()
+    engine: EngineSection = EngineSection()
+    output: OutputSection = OutputSection()
