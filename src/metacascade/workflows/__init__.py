@@ -1,0 +1,1 @@
+"""Workflows: compose engines (single runs, validation cases; cohorts and calibration later)."""

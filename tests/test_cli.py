@@ -1,0 +1,109 @@
+"""The command-line interface: default run, outputs, validation, and bad input without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from metacascade.cli import app
+
+runner = CliRunner()
+
+
+def test_run_default_writes_all_results(tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "expected metastases" in res.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["figure.png", "scenario.toml", "size_distribution.parquet", "summary.json", "timeseries.parquet"]
+    summary = json.loads((out / "summary.json").read_text())
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    at_diag = ts.loc[ts["time_days"].abs().idxmin()]
+    assert at_diag["time_days"] == pytest.approx(0.0, abs=1e-9)
+    assert at_diag["n_metastases"] == pytest.approx(summary["at_diagnosis"]["n_metastases"], rel=1e-12)
+    assert at_diag["primary_diameter_mm"] == pytest.approx(20.0, rel=1e-9)
+    assert (out / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the resolved scenario written next to the results runs again to the same numbers
+    res2 = runner.invoke(app, ["run", str(out / "scenario.toml"), "--out", str(tmp_path / "again")])
+    assert res2.exit_code == 0, res2.output
+    again = json.loads((tmp_path / "again" / "summary.json").read_text())
+    assert again["at_horizon"] == summary["at_horizon"]
+
+
+def test_csv_output(tmp_path):
+    sc = tmp_path / "s.toml"
+    sc.write_text('[output]\nformat = "csv"\nfigure = false\nn_times = 5\n')
+    res = runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    ts = pd.read_csv(tmp_path / "o" / "timeseries.csv")
+    assert len(ts) in (5, 6)  # 5 points plus the diagnosis day unless it is one of them
+    assert not (tmp_path / "o" / "figure.png").exists()
+
+
+BAD = {
+    "broken.toml": ("[patient\n", "not valid TOML"),
+    "unknown_key.toml": ("[engine]\nhorizon = 3\n", "did you mean 'horizon_days'"),
+    "unknown_cancer.toml": ('[patient]\ncancer = "lung"\n', "patient.cancer"),
+    "negative.toml": ("[patient]\nprimary_diameter_mm = -1\n", "patient.primary_diameter_mm"),
+    "nan.toml": ("[patient]\nprimary_diameter_mm = nan\n", "patient.primary_diameter_mm"),
+    "inf.toml": ("[patient]\nprimary_diameter_mm = inf\n", "patient.primary_diameter_mm"),
+    "zero_horizon.toml": ("[engine]\nhorizon_days = 0\n", "engine.horizon_days"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_exits_nonzero_with_one_message_and_keeps_outputs(tmp_path, name):
+    text, fragment = BAD[name]
+    out = tmp_path / "out"
+    out.mkdir()
+    keep = out / "summary.json"
+    keep.write_text('{"earlier": "result"}')
+    path = tmp_path / name
+    path.write_text(text)
+    res = runner.invoke(app, ["run", str(path), "--out", str(out)])
+    assert res.exit_code == 2
+    assert fragment in res.output
+    assert "Traceback" not in res.output
+    assert keep.read_text() == '{"earlier": "result"}'
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+
+
+def test_missing_file_through_the_real_entry_point(tmp_path):
+    """The installed console script prints one clear line on stderr, no traceback."""
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.run([sys.executable, "-m", "metacascade.cli", "run", str(tmp_path / "absent.toml"),
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 2
+    assert "scenario file not found" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "o").exists()
+
+
+def test_scenario_init_and_check(tmp_path):
+    path = tmp_path / "my.toml"
+    assert runner.invoke(app, ["scenario", "init", str(path)]).exit_code == 0
+    assert "[patient]" in path.read_text() and "#" in path.read_text()
+    res = runner.invoke(app, ["scenario", "check", str(path)])
+    assert res.exit_code == 0 and "ok" in res.output
+    again = runner.invoke(app, ["scenario", "init", str(path)])
+    assert again.exit_code == 2 and "already exists" in again.output
+    path.write_text("[patient]\nprimary_diameter_mm = -2\n")
+    bad = runner.invoke(app, ["scenario", "check", str(path)])
+    assert bad.exit_code == 2 and "patient.primary_diameter_mm" in bad.output
+
+
+def test_cite_lists_iwata():
+    res = runner.invoke(app, ["cite"])
+    assert res.exit_code == 0 and "Iwata" in res.output
+
+
+def test_validate_unknown_case():
+    res = runner.invoke(app, ["validate", "iwata200"])
+    assert res.exit_code == 2 and "did you mean 'iwata2000'" in res.output
