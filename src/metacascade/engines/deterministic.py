@@ -221,7 +221,11 @@ def solve_deterministic(model: MetastasisModel, horizon: float, *, rtol: float =
     SimulationError
         if the birth rate is not finite (numerical blow-up).
     """
-    if not (isinstance(horizon, (int, float)) and math.isfinite(horizon) and horizon > 0):
+    try:
+        horizon = float(horizon)
+    except (TypeError, ValueError):
+        raise ParameterError(f"horizon: got {horizon!r}, allowed a finite number of days > 0") from None
+    if not (math.isfinite(horizon) and horizon > 0):
         raise ParameterError(f"horizon: got {horizon!r}, allowed a finite number of days > 0")
     if not (0 < rtol < 1):
         raise ParameterError(f"rtol: got {rtol!r}, allowed (0, 1)")

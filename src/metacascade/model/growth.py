@@ -72,6 +72,17 @@ def _out(a: FloatArray) -> FloatArray:
     return a[()] if a.ndim == 0 else a
 
 
+def _bounded_time(t: FloatArray, x0: FloatArray, x1: FloatArray, capacity: float) -> FloatArray:
+    """Finish ``time_to_size`` of a law with a capacity: 0 if ``x1 == x0``, inf if never reached.
+
+    A tumour below the capacity grows towards it and one above shrinks towards it; neither
+    reaches or crosses it, and one at the capacity stays there.
+    """
+    k = capacity
+    unreachable = ((x0 < k) & (x1 >= k)) | ((x0 > k) & (x1 <= k)) | (x0 == k)
+    return _out(np.where(x1 == x0, 0.0, np.where(unreachable, math.inf, t)))
+
+
 @dataclass(frozen=True)
 class GrowthLaw(ABC):
     """Abstract growth law ``dX/dt = g(X)`` with a closed-form solution."""
@@ -174,15 +185,16 @@ class Logistic(GrowthLaw):
     def solve(self, x0: ArrayLike, t: ArrayLike) -> FloatArray:
         x0, t = np.asarray(x0, dtype=float), np.asarray(t, dtype=float)
         k = self.capacity_cells
-        # x = K x0 / (x0 + (K - x0) e^{-l t}), written to stay finite for large t.
-        return _out(k * x0 / (x0 + (k - x0) * np.exp(-self.rate_per_day * t)))
+        # x = K / (1 + (K/x0 - 1) e^{-l t}): finite for large t, and from below the capacity the
+        # denominator is >= 1, so the rounded result never exceeds K (K x0 / x0 could, by an ulp).
+        return _out(k / (1.0 + (k / x0 - 1.0) * np.exp(-self.rate_per_day * t)))
 
     def time_to_size(self, x0: ArrayLike, x1: ArrayLike) -> FloatArray:
         x0, x1 = np.asarray(x0, dtype=float), np.asarray(x1, dtype=float)
         k = self.capacity_cells
         with np.errstate(divide="ignore", invalid="ignore"):
             t = (np.log(x1 / x0) - np.log((k - x1) / (k - x0))) / self.rate_per_day
-        return _out(np.where(x1 >= k, np.where(x1 == x0, 0.0, math.inf), t))
+        return _bounded_time(t, x0, x1, k)
 
 
 @dataclass(frozen=True)
@@ -230,8 +242,7 @@ class Gompertz(GrowthLaw):
         b = self.b_cells
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.log(np.log(b / x0) / np.log(b / x1)) / self.a_per_day
-        unreachable = (x1 >= b) & (x1 != x0)
-        return _out(np.where(unreachable, math.inf, np.where(x1 == x0, 0.0, t)))
+        return _bounded_time(t, x0, x1, b)
 
 
 @dataclass(frozen=True)
@@ -315,8 +326,7 @@ class VonBertalanffy(GrowthLaw):
         ystar = self.anabolic / self.catabolic_per_day
         with np.errstate(divide="ignore", invalid="ignore"):
             t = -3.0 / self.catabolic_per_day * np.log((ystar - np.cbrt(x1)) / (ystar - np.cbrt(x0)))
-        unreachable = (x1 >= self.capacity) & (x1 != x0)
-        return _out(np.where(unreachable, math.inf, np.where(x1 == x0, 0.0, t)))
+        return _bounded_time(t, x0, x1, self.capacity)
 
 
 GROWTH_LAWS: dict[str, type[GrowthLaw]] = {
