@@ -270,6 +270,7 @@ def test_method_of_lines_rejects_bad_input() -> None:
 # ---------------------------------------------------------------------------------------------
 # (d) Convergence: O(h^6), the error estimate, and refinement.
 
+@pytest.mark.filterwarnings("ignore::metacascade.engines.deterministic.AccuracyWarning")  # grids capped on purpose
 def test_observed_order_is_six() -> None:
     """Trapezoid + 3-level Richardson: node error O(h^6); the quintic spline keeps O(h^6)."""
     exact, horizon = ExponentialCascade(0.02, 0.01, 1e-3, 5e-4, 1e3, 10.0), 400.0
@@ -383,3 +384,14 @@ def test_bad_sizes_raise(iwata: DeterministicSolution, x: float) -> None:
         iwata.n_above(500.0, x)
     with pytest.raises(ParameterError, match="x: sizes must be positive"):
         iwata.density(500.0, x)
+
+
+def test_warns_when_the_requested_accuracy_is_not_reached():
+    """A grid capped below what rtol needs must say so rather than return silently."""
+    from metacascade.engines.deterministic import AccuracyWarning
+
+    law = Gompertz(0.00286, 7.3e10)
+    model = MetastasisModel(law, law, PowerShedding(5.3e-8, 0.663))
+    with pytest.warns(AccuracyWarning, match="exceeds rtol"):
+        sol = solve_deterministic(model, 1000.0, rtol=1e-13, n_initial=16, n_max=32)
+    assert sol.error_estimate > 1e-13

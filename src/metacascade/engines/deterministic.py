@@ -36,6 +36,7 @@ References
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,11 @@ from metacascade.engines._kernels import volterra_trapezoid
 from metacascade.errors import ParameterError, SimulationError
 from metacascade.model.metastasis import MetastasisModel
 
-__all__ = ["DeterministicSolution", "solve_deterministic"]
+__all__ = ["AccuracyWarning", "DeterministicSolution", "solve_deterministic"]
+
+
+class AccuracyWarning(UserWarning):
+    """The engine stopped refining before reaching the requested accuracy."""
 
 FloatArray = NDArray[np.float64]
 
@@ -248,6 +253,9 @@ def solve_deterministic(model: MetastasisModel, horizon: float, *, rtol: float =
     if not np.all(np.isfinite(previous)):
         raise SimulationError("deterministic engine: the seeding rate overflowed; shorten horizon_days "
                               "or lower the shedding coefficient m")
+    if error > rtol:
+        warnings.warn(f"deterministic engine: estimated relative error {error:.2g} exceeds rtol {rtol:g} at "
+                      f"n_max = {n_max} steps; raise n_max or loosen rtol", AccuracyWarning, stacklevel=2)
     grid = np.linspace(0.0, horizon, n + 1)
     spline = make_interp_spline(grid, previous, k=5)
     return DeterministicSolution(model=model, horizon=float(horizon), grid=grid, birth_rate_grid=previous,
