@@ -81,7 +81,7 @@ def validate_iwata2000(data: str | Path | None = None, figure_dir: str | Path | 
     else:
         expected = synthetic_cumulative_size_data(round_counts=False)
         fit = fit_iwata(expected)
-        rounded = synthetic_cumulative_size_data(round_counts=True)
+        rounded = expected.rounded()  # the same solve, counts rounded: no second method-of-lines run
         fit_rounded = fit_iwata(rounded)
         rows = _rows(fit, gated=True, label="recovered") + _rows(fit_rounded, gated=False, label="integer counts")
         source = expected.source + " (recovery check)"
