@@ -22,7 +22,8 @@ def test_run_default_writes_all_results(tmp_path):
     assert res.exit_code == 0, res.output
     assert "expected metastases" in res.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["figure.png", "scenario.toml", "size_distribution.parquet", "summary.json", "timeseries.parquet"]
+    assert names == ["body_map.png", "figure.png", "organs.parquet", "scenario.toml", "size_distribution.parquet",
+                     "summary.json", "timeseries.parquet"]
     summary = json.loads((out / "summary.json").read_text())
     ts = pd.read_parquet(out / "timeseries.parquet")
     at_diag = ts.loc[ts["time_days"].abs().idxmin()]

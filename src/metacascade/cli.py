@@ -17,6 +17,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="metacascade: simulate the metastatic cascade from a scenario file.")
 scenario_app = typer.Typer(no_args_is_help=True, help="Write and check scenario files.")
 app.add_typer(scenario_app, name="scenario")
+presets_app = typer.Typer(no_args_is_help=True, help="List cancer-type presets and calibrate them to autopsy data.")
+app.add_typer(presets_app, name="presets")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -68,6 +70,23 @@ def run(
                   f"{h['n_detectable']:.3g}")
     table.add_row("metastatic burden (cells)", f"{d['burden_cells']:.3g}", f"{h['burden_cells']:.3g}")
     console.print(table)
+    if len(sc.organs) > 1:
+        hd = f"{sc.engine.horizon_days:g}"
+        organs = Table(title="by organ: expected metastases (n), probability of a detectable one (P), burden (cells)",
+                       caption="first day: when P reaches 1/2 (days since diagnosis)")
+        for col in ("organ", "n day 0", f"n day {hd}", f"P day {hd}", f"burden day {hd}", "first day"):
+            organs.add_column(col, justify="left" if col == "organ" else "right")
+        first = s["days_since_diagnosis_detectable_metastasis_more_likely_than_not"]
+        ranked = sorted(sc.organs, key=lambda o: -h["organs"][o]["n_metastases"])
+        for o in ranked:
+            organs.add_row(o, f"{d['organs'][o]['n_metastases']:.3g}", f"{h['organs'][o]['n_metastases']:.3g}",
+                           f"{h['organs'][o]['p_detectable']:.2f}", f"{h['organs'][o]['burden_cells']:.3g}",
+                           "-" if first[o] is None else f"{first[o]:.0f}")
+        console.print(organs)
+    death = s["days_since_diagnosis_lethal_burden_untreated"]
+    if death is not None:
+        console.print(f"untreated, the total tumour burden reaches the lethal {s['lethal_burden_cells']:.2g} cells "
+                      f"at day {death:.0f} since diagnosis")
     console.print(f"primary age at diagnosis: {s['age_of_primary_at_diagnosis_days']:.0f} days since its first cell")
     first = s["days_since_diagnosis_expected_first_detectable_metastasis"]
     console.print("expected first detectable metastasis: "
@@ -157,6 +176,51 @@ def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file to v
     console.print(f"  growth {sc.model.primary_growth}; shedding {sc.model.primary_shedding}; "
                   f"secondary seeding {sc.model.secondary_seeding}", highlight=False)
     console.print(f"  engine {sc.engine.kind}, horizon {sc.engine.horizon_days:g} days, seed {sc.engine.seed}")
+
+
+@presets_app.command("list")
+def presets_list() -> None:
+    """List the cancer-type presets with their growth, routes and sources."""
+    from metacascade.presets import load_presets
+
+    table = Table(title="cancer-type presets (scenario: \\[patient] cancer = NAME)")
+    for col in ("name", "description", "routes", "calibrated to"):
+        table.add_column(col)
+    for name, p in sorted(load_presets().items()):
+        routes = "one organ (Iwata 2000)" if p.routes is None else ", ".join(f"{k} {v:g}" for k, v in p.routes.items())
+        table.add_row(name, p.description, routes, p.autopsy_targets or "-")
+    console.print(table)
+
+
+@presets_app.command("calibrate")
+def presets_calibrate(
+    check: Annotated[bool, typer.Option("--check", help="Only compare with the shipped file; exit 1 if it differs.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Write here instead of the shipped soil_calibrated.toml.")] = None,
+) -> None:
+    """Fit the presets' colonisation efficiencies to the autopsy organ frequencies."""
+    from rich.progress import Progress
+
+    from metacascade.io import atomic_write
+    from metacascade.presets import load_presets
+    from metacascade.workflows.autopsy import CALIBRATED_SOIL_PATH, calibrate_presets, format_calibrated_soils
+
+    names = [n for n, p in load_presets().items() if p.autopsy_targets is not None]
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("calibrating presets", total=len(names))
+            fits = calibrate_presets(names, progress=lambda name: progress.advance(task))
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
+    text = format_calibrated_soils(fits)
+    target = CALIBRATED_SOIL_PATH if out is None else out
+    if check:
+        same = CALIBRATED_SOIL_PATH.is_file() and CALIBRATED_SOIL_PATH.read_text(encoding="utf-8") == text
+        console.print("[green]the shipped calibration is reproduced bit for bit[/]" if same
+                      else "[red]the shipped calibration differs from a fresh fit[/]")
+        raise typer.Exit(code=0 if same else 1)
+    atomic_write(target, lambda p: p.write_text(text, encoding="utf-8"))
+    console.print(f"calibrated {len(fits)} presets; wrote {target}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 if TYPE_CHECKING:  # pragma: no cover
     from metacascade.workflows.run import RunResult
 
-__all__ = ["plot_run"]
+__all__ = ["plot_run", "plot_run_body_map"]
 
 
 def plot_run(result: RunResult) -> Figure:
@@ -26,20 +26,21 @@ def plot_run(result: RunResult) -> Figure:
 
     ax = axes[0]
     ax.semilogy(days, ds["primary_cells"], label="primary")
-    ax.semilogy(days, np.where(ds["burden_cells"] > 0, ds["burden_cells"], np.nan), label="metastatic burden")
+    burden = ds["burden_cells_total"].values
+    ax.semilogy(days, np.where(burden > 0, burden, np.nan), label="metastatic burden")
     ax.axhline(sc.detection_cells, color="grey", ls=":", label="detection threshold")
     ax.set(xlabel="days since diagnosis", ylabel="cells", title="Tumour burden")
     ax.set_ylim(bottom=1.0)
 
     ax = axes[1]
-    ax.plot(days, ds["n_metastases"], label="all colonies")
-    ax.plot(days, ds["n_detectable"], label="detectable")
+    ax.plot(days, ds["n_metastases_total"], label="all colonies")
+    ax.plot(days, ds["n_detectable_total"], label="detectable")
     ax.set(xlabel="days since diagnosis", ylabel="expected number", title="Metastases")
 
     ax = axes[2]
     sizes = np.logspace(0, np.log10(sc.model.colony_growth.capacity) - 0.01, 300)
     for day in sorted({0.0, sc.engine.horizon_days / 2, sc.engine.horizon_days}):
-        n = sol.n_above(t_diag + day, sizes)
+        n = np.sum(sol.n_above(t_diag + day, sizes), axis=-1)
         ax.loglog(sizes, np.where(n > 0, n, np.nan), label=f"day {day:g}")
     ax.axvline(sc.detection_cells, color="grey", ls=":")
     ax.set(xlabel="colony size x (cells)", ylabel="expected number larger than x", title="Cumulative size distribution")
@@ -51,4 +52,35 @@ def plot_run(result: RunResult) -> Figure:
         ax.grid(alpha=0.3, which="both")
     fig.suptitle(f"{sc.patient.cancer}: primary {sc.patient.primary_diameter_mm:g} mm at diagnosis "
                  f"({sc.engine.kind} engine)")
+    return fig
+
+
+def plot_run_body_map(result: RunResult) -> Figure:
+    """The body with each organ shaded by its expected metastatic burden at the horizon, and
+    per-organ burden over time for the organs that carry most of it."""
+    from metacascade.bodymap import BODY_MAP_ORGANS, plot_body_map
+
+    sc, ds = result.scenario, result.dataset
+    last = ds.isel(time_days=-1)
+    burden = {o: float(last["burden_cells"].sel(organ=o)) for o in sc.organs if o in BODY_MAP_ORGANS}
+    n_det = {o: float(last["n_detectable"].sel(organ=o)) for o in burden}
+    annotate = {o: f"{o}: {n_det[o]:.2g} detectable" for o in burden if n_det[o] >= 0.01}
+    fig = plt.figure(figsize=(13, 8.5), constrained_layout=True)
+    left, right = fig.subfigures(1, 2, width_ratios=[1.0, 1.25])
+    ax = left.subplots()
+    plot_body_map(burden, ax=ax, annotate=annotate,
+                  title=f"expected burden at day {sc.engine.horizon_days:g} after diagnosis")
+    ax2 = right.subplots()
+    days = ds["time_days"].values
+    order = sorted(burden, key=lambda o: -burden[o])[:8]
+    for organ in order:
+        series = ds["burden_cells"].sel(organ=organ).values
+        ax2.semilogy(days, np.where(series > 0, series, np.nan), label=organ)
+    ax2.axhline(sc.detection_cells, color="grey", ls=":", label="detection threshold")
+    ax2.axvline(0.0, color="k", lw=0.8, ls="--")
+    ax2.set_ylim(bottom=1.0)
+    ax2.set(xlabel="days since diagnosis", ylabel="expected cells in metastases", title="Burden by organ")
+    ax2.grid(alpha=0.3, which="both")
+    ax2.legend(fontsize=8)
+    fig.suptitle(f"{sc.patient.cancer}: where metastases grow")
     return fig

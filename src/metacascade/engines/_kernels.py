@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["volterra_trapezoid"]
+__all__ = ["volterra_trapezoid", "volterra_trapezoid_lowrank"]
 
 
 @njit(cache=True)
@@ -28,4 +28,67 @@ def volterra_trapezoid(f: np.ndarray, k: np.ndarray, h: float) -> np.ndarray:  #
         for j in range(1, i):
             s += k[i - j] * b[j]
         b[i] = (f[i] + h * s) / denom
+    return b
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def volterra_trapezoid_lowrank(f: np.ndarray, p: np.ndarray, k: np.ndarray, U: np.ndarray, V: np.ndarray,
+                               h: float) -> np.ndarray:  # pragma: no cover - jit
+    r"""Solve the organ-resolved renewal system with the trapezoidal rule.
+
+    .. math:: b(t) = f(t)\,p + U V \int_0^t k(t-s)\,b(s)\,ds, \qquad b(t) \in \mathbb{R}^n,
+
+    on the uniform grid ``t_i = i h`` (``f``, ``k`` of shape ``(N,)`` sampled there; ``p`` of
+    shape ``(n,)``; ``U`` of shape ``(n, q)``, ``V`` of shape ``(q, n)``, so ``M = U V`` is the
+    organ-to-organ seeding matrix in factored low-rank form). Only the ``q``-vectors
+    :math:`z_j = V b_j` enter the history sum, so the cost is O(N^2 q) + O(N n q). Step ``i``
+    solves
+
+    .. math:: (I - \tfrac12 h k_0 U V)\,b_i = f_i p + h U\Big(\tfrac12 k_i z_0
+              + \sum_{j=1}^{i-1} k_{i-j} z_j\Big)
+
+    with ``(I - h k_0 U V / 2)^{-1} [p | U]`` computed once. As for :func:`volterra_trapezoid`,
+    the global error expands in even powers of ``h`` (Linz 1985, ch. 7; the proof is the same
+    for systems), which the caller uses for Richardson extrapolation. Returns ``b`` of shape
+    ``(N, n)``. The history sums are reassociated (``fastmath``) so that they vectorise.
+    """
+    size = f.size
+    n = p.size
+    q = V.shape[0]
+    system = np.eye(n) - (0.5 * h * k[0]) * (U @ V)
+    rhs = np.empty((n, q + 1))
+    rhs[:, 0] = p
+    rhs[:, 1:] = U
+    solved = np.linalg.solve(system, rhs)
+    a_p = solved[:, 0].copy()  # A^{-1} p
+    a_u = h * solved[:, 1:]  # h A^{-1} U
+    k_reversed = k[::-1].copy()  # k[i - j] = k_reversed[size - 1 - i + j]: unit stride in j
+    z = np.empty((q, size))
+    b = np.empty((size, n))
+    s = np.empty(q)
+    for r in range(n):
+        b[0, r] = f[0] * p[r]
+    for l in range(q):
+        acc = 0.0
+        for r in range(n):
+            acc += V[l, r] * b[0, r]
+        z[l, 0] = acc
+    for i in range(1, size):
+        offset = size - 1 - i
+        for l in range(q):
+            zl = z[l]
+            acc = 0.0
+            for j in range(1, i):
+                acc += k_reversed[offset + j] * zl[j]
+            s[l] = 0.5 * k[i] * zl[0] + acc
+        for r in range(n):
+            acc = f[i] * a_p[r]
+            for l in range(q):
+                acc += a_u[r, l] * s[l]
+            b[i, r] = acc
+        for l in range(q):
+            acc = 0.0
+            for r in range(n):
+                acc += V[l, r] * b[i, r]
+            z[l, i] = acc
     return b

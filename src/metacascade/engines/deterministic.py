@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,7 @@ from scipy.interpolate import BSpline, make_interp_spline
 
 from metacascade.engines._kernels import volterra_trapezoid
 from metacascade.errors import ParameterError, SimulationError
+from metacascade.model.growth import GrowthLaw
 from metacascade.model.metastasis import MetastasisModel
 
 __all__ = ["AccuracyWarning", "DeterministicSolution", "solve_deterministic"]
@@ -58,26 +60,132 @@ FloatArray = NDArray[np.float64]
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(3)
 _LEVELS = 3  # Richardson levels: h, h/2, h/4 -> O(h^6)
+_BURDEN_BLOCK = 2**21  # times x quadrature nodes per block of the burden's kernel matrix (16 MiB)
 
 
-def _trapezoid_levels(model: MetastasisModel, horizon: float, n: int, cache: dict[int, FloatArray]) -> FloatArray:
-    """Birth rate at the nodes of the ``n``-step grid, Richardson-extrapolated over 3 levels."""
+def _check_horizon(horizon: object) -> float:
+    """``horizon`` as a finite float > 0 (days), or ParameterError."""
+    try:
+        value = float(horizon)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ParameterError(f"horizon: got {horizon!r}, allowed a finite number of days > 0") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ParameterError(f"horizon: got {horizon!r}, allowed a finite number of days > 0")
+    return value
+
+
+def _check_rtol(rtol: float) -> None:
+    """ParameterError unless ``0 < rtol < 1``."""
+    if not (0 < rtol < 1):
+        raise ParameterError(f"rtol: got {rtol!r}, allowed (0, 1)")
+
+
+def _forcing_and_kernel(model: MetastasisModel, horizon: float, m: int) -> tuple[FloatArray, FloatArray | None]:
+    """Primary seeding rate f and colony kernel k (None without secondary seeding), m-step grid."""
+    t = np.linspace(0.0, horizon, m + 1)
+    f = np.asarray(model.primary_shedding.rate(model.primary_growth.solve(model.primary_size0, t)))
+    if not model.secondary_seeding:
+        return f, None
+    return f, np.asarray(model.colony_shedding.rate(model.colony_growth.solve(model.colony_size0, t)))
+
+
+def _extrapolated(solve_on: Callable[[int], FloatArray], n: int, cache: dict[int, FloatArray]) -> FloatArray:
+    """Values at the nodes of the ``n``-step grid, Richardson-extrapolated over 3 levels.
+
+    ``solve_on(m)`` returns the trapezoid solution on the ``m``-step grid (first axis: nodes);
+    its error expands in even powers of h (Linz 1985, ch. 7), so eliminating h^2 and h^4 from
+    the steps h, h/2, h/4 leaves O(h^6).
+    """
     table = []
     for level in range(_LEVELS):
         m = n * 2**level
         if m not in cache:
-            t = np.linspace(0.0, horizon, m + 1)
-            f = np.asarray(model.primary_shedding.rate(model.primary_growth.solve(model.primary_size0, t)))
-            if model.secondary_seeding:
-                k = np.asarray(model.colony_shedding.rate(model.colony_growth.solve(model.colony_size0, t)))
-                cache[m] = volterra_trapezoid(f, k, horizon / m)
-            else:
-                cache[m] = f
+            cache[m] = solve_on(m)
         table.append(cache[m][:: 2**level])
     for j in range(1, _LEVELS):
         c = 4.0**j
         table = [(c * table[i + 1] - table[i]) / (c - 1.0) for i in range(len(table) - 1)]
     return table[0]
+
+
+def _interpolation_error(coarse_values: FloatArray, fine_values: FloatArray, horizon: float) -> FloatArray:
+    """Relative error of the coarse quintic spline at every node of the twice-finer grid.
+
+    Even nodes measure the error of the node values, odd (new) ones the interpolation error,
+    which N(t), n_above and the density inherit between nodes. Returns the maximum over nodes
+    for each trailing index (shape ``fine_values.shape[1:]``); a component that is zero at every
+    node (an organ nothing reaches) has error 0.
+    """
+    n = coarse_values.shape[0] - 1
+    coarse = make_interp_spline(np.linspace(0.0, horizon, n + 1), coarse_values, k=5)
+    scale = np.abs(fine_values) + 1e-300
+    error = np.max(np.abs(coarse(np.linspace(0.0, horizon, 2 * n + 1)) - fine_values) / scale, axis=0)
+    return np.where(np.any(fine_values != 0, axis=0), error, 0.0)
+
+
+def _refine(solve_on: Callable[[int], FloatArray], horizon: float, rtol: float, n_initial: int,
+            n_max: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Double the grid until the extrapolated values converge to ``rtol`` (or ``n_max``).
+
+    Returns the grid, the values on it (first axis: nodes) and the error estimate of
+    :func:`_interpolation_error` per trailing index. Raises SimulationError if not finite.
+    """
+    cache: dict[int, FloatArray] = {}
+    n = max(8, int(n_initial))
+    previous = _extrapolated(solve_on, n, cache)
+    while True:
+        current = _extrapolated(solve_on, 2 * n, cache)
+        errors = _interpolation_error(previous, current, horizon)
+        n *= 2
+        previous = current
+        if float(np.max(errors, initial=0.0)) <= rtol or 2 * n > n_max:
+            break
+    if not np.all(np.isfinite(previous)):
+        raise SimulationError("deterministic engine: the seeding rate overflowed; shorten horizon_days "
+                              "or lower the shedding coefficient m")
+    return np.linspace(0.0, horizon, n + 1), previous, errors
+
+
+def _warn_inaccurate(error: float, rtol: float, n_max: int, stacklevel: int) -> None:
+    """AccuracyWarning if refinement stopped at ``n_max`` before reaching ``rtol``."""
+    if error > rtol:
+        warnings.warn(f"deterministic engine: estimated relative error {error:.2g} exceeds rtol {rtol:g} at "
+                      f"n_max = {n_max} steps; raise n_max or loosen rtol", AccuracyWarning,
+                      stacklevel=stacklevel + 1)
+
+
+def _burden(law: GrowthLaw, x0: float, grid: FloatArray, spline: BSpline, t: FloatArray) -> FloatArray:
+    r"""Burden :math:`\int_0^t X_c(t-s)\,B(s)\,ds` at the times ``t`` (1-D, each <= grid[-1]).
+
+    3-point Gauss-Legendre on every grid panel :math:`[s_p, s_{p+1}]` with :math:`s_{p+1} < t`
+    and on the last, partial panel :math:`[s_K, t]`. ``spline`` may be vector-valued (trailing
+    axes, e.g. one column per organ): ``B`` is evaluated once at all full-panel nodes and the
+    sum over panels is one matrix product per block of times. Returns shape
+    ``t.shape + spline_shape``.
+    """
+    mid, half = 0.5 * (grid[1:] + grid[:-1]), 0.5 * np.diff(grid)
+    nodes = (mid[:, None] + half[:, None] * _GL_NODES[None, :]).ravel()  # (3 P,)
+    weights = (half[:, None] * _GL_WEIGHTS[None, :]).ravel()
+    values = np.asarray(spline(nodes))
+    trailing = values.shape[1:]
+    values = values.reshape(nodes.size, -1)
+    out = np.zeros((t.size, values.shape[1]))
+    positive = np.flatnonzero(t > 0)
+    block = max(1, _BURDEN_BLOCK // max(nodes.size, 1))
+    for start in range(0, positive.size, block):
+        idx = positive[start:start + block]
+        ti = t[idx]
+        last = np.searchsorted(grid, ti, side="left") - 1  # s_K: the largest node < t
+        full = np.repeat(grid[1:], 3)[None, :] < ti[:, None]
+        age = np.where(full, ti[:, None] - nodes[None, :], 0.0)
+        kernel = np.where(full, np.asarray(law.solve(x0, age)) * weights[None, :], 0.0)
+        # The partial panel [s_K, t].
+        p_mid, p_half = 0.5 * (grid[last] + ti), 0.5 * (ti - grid[last])
+        p_nodes = p_mid[:, None] + p_half[:, None] * _GL_NODES[None, :]
+        p_values = np.asarray(spline(p_nodes.ravel())).reshape(idx.size, 3, -1)
+        p_kernel = np.asarray(law.solve(x0, ti[:, None] - p_nodes)) * (p_half[:, None] * _GL_WEIGHTS[None, :])
+        out[idx] = kernel @ values + np.einsum("tg,tgj->tj", p_kernel, p_values)
+    return out.reshape(t.shape + trailing)
 
 
 @dataclass(frozen=True)
@@ -160,19 +268,8 @@ class DeterministicSolution:
     def burden(self, t: ArrayLike) -> FloatArray:
         """Expected total number of cells in metastatic colonies at ``t``."""
         t = self._time(t)
-        flat = np.atleast_1d(t).ravel()
-        out = np.empty(flat.size)
-        law, x0 = self.model.colony_growth, self.model.colony_size0
-        for i, ti in enumerate(flat):
-            if ti <= 0:
-                out[i] = 0.0
-                continue
-            edges = np.append(self.grid[self.grid < ti], ti)
-            mid, half = 0.5 * (edges[1:] + edges[:-1]), 0.5 * np.diff(edges)
-            s = mid[:, None] + half[:, None] * _GL_NODES[None, :]
-            integrand = np.asarray(law.solve(x0, ti - s)) * self._spline(s)
-            out[i] = float(np.sum(half[:, None] * _GL_WEIGHTS[None, :] * integrand))
-        return out.reshape(np.shape(t))[()] if np.ndim(t) == 0 else out.reshape(np.shape(t))
+        out = _burden(self.model.colony_growth, self.model.colony_size0, self.grid, self._spline, t.ravel())
+        return out.reshape(t.shape)[()]
 
     # -- tables -----------------------------------------------------------------------------
     def tabulate(self, times: ArrayLike, sizes: ArrayLike, *, time_offset: float = 0.0) -> xr.Dataset:
@@ -226,37 +323,16 @@ def solve_deterministic(model: MetastasisModel, horizon: float, *, rtol: float =
     SimulationError
         if the birth rate is not finite (numerical blow-up).
     """
-    try:
-        horizon = float(horizon)
-    except (TypeError, ValueError):
-        raise ParameterError(f"horizon: got {horizon!r}, allowed a finite number of days > 0") from None
-    if not (math.isfinite(horizon) and horizon > 0):
-        raise ParameterError(f"horizon: got {horizon!r}, allowed a finite number of days > 0")
-    if not (0 < rtol < 1):
-        raise ParameterError(f"rtol: got {rtol!r}, allowed (0, 1)")
-    cache: dict[int, FloatArray] = {}
-    n = max(8, int(n_initial))
-    previous = _trapezoid_levels(model, horizon, n, cache)
-    error = math.inf
-    while True:
-        current = _trapezoid_levels(model, horizon, 2 * n, cache)
-        # Compare the coarse quintic spline with the fine values at every fine node: the even
-        # nodes measure the error of the node values, the odd (new) ones the interpolation
-        # error, which N(t), n_above and the density inherit between nodes.
-        coarse = make_interp_spline(np.linspace(0.0, horizon, n + 1), previous, k=5)
-        scale = np.abs(current) + 1e-300
-        error = float(np.max(np.abs(coarse(np.linspace(0.0, horizon, 2 * n + 1)) - current) / scale))
-        n *= 2
-        previous = current
-        if error <= rtol or 2 * n > n_max:
-            break
-    if not np.all(np.isfinite(previous)):
-        raise SimulationError("deterministic engine: the seeding rate overflowed; shorten horizon_days "
-                              "or lower the shedding coefficient m")
-    if error > rtol:
-        warnings.warn(f"deterministic engine: estimated relative error {error:.2g} exceeds rtol {rtol:g} at "
-                      f"n_max = {n_max} steps; raise n_max or loosen rtol", AccuracyWarning, stacklevel=2)
-    grid = np.linspace(0.0, horizon, n + 1)
-    spline = make_interp_spline(grid, previous, k=5)
-    return DeterministicSolution(model=model, horizon=float(horizon), grid=grid, birth_rate_grid=previous,
+    horizon = _check_horizon(horizon)
+    _check_rtol(rtol)
+
+    def solve_on(m: int) -> FloatArray:
+        f, k = _forcing_and_kernel(model, horizon, m)
+        return f if k is None else volterra_trapezoid(f, k, horizon / m)
+
+    grid, values, errors = _refine(solve_on, horizon, rtol, n_initial, n_max)
+    error = float(errors)
+    _warn_inaccurate(error, rtol, n_max, stacklevel=2)
+    spline = make_interp_spline(grid, values, k=5)
+    return DeterministicSolution(model=model, horizon=horizon, grid=grid, birth_rate_grid=values,
                                  error_estimate=error, _spline=spline, _cumulative=spline.antiderivative())

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import tomllib
+
+import numpy as np
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -18,6 +20,7 @@ from pydantic import ValidationError
 
 from metacascade.errors import ParameterError, ScenarioError
 from metacascade.model.growth import GrowthLaw, make_growth_law
+from metacascade.model.body import Routing, default_body_graph
 from metacascade.model.metastasis import MetastasisModel
 from metacascade.model.shedding import PowerShedding
 from metacascade.presets import get_preset
@@ -27,7 +30,7 @@ from metacascade.scenario.schema import ScenarioSchema
 __all__ = [
     "Scenario", "Patient", "EngineSettings", "OutputSettings",
     "load_scenario", "parse_scenario", "default_scenario", "example_scenario_text",
-    "diameter_to_cells", "cells_to_diameter",
+    "diameter_to_cells", "cells_to_diameter", "model_from_preset",
 ]
 
 
@@ -41,6 +44,15 @@ def cells_to_diameter(cells: Any, cells_per_mm3: float) -> Any:
     import numpy as np
 
     return np.cbrt(6.0 * np.asarray(cells, dtype=float) / (math.pi * cells_per_mm3))
+
+
+def model_from_preset(preset: Any) -> MetastasisModel:
+    """The preset's metastatic process with no overrides (primary from one cell at ``t = 0``)."""
+    law = make_growth_law(preset.growth_law, **preset.growth)
+    return MetastasisModel(primary_growth=law, colony_growth=law,
+                           primary_shedding=PowerShedding(m=preset.shedding["m"], alpha=preset.shedding["alpha"]),
+                           primary_size0=1.0, colony_size0=preset.colony_size0_cells,
+                           secondary_seeding=preset.secondary_seeding)
 
 
 @dataclass(frozen=True)
@@ -72,13 +84,20 @@ class OutputSettings:
 @dataclass(frozen=True)
 class Scenario:
     """A validated scenario: the patient, the model (model time 0 = the primary's first cell),
-    the engine and output settings. ``raw`` is the validated file content (for the record)."""
+    the organs and the routing of shed cells among them, the engine and output settings.
+    ``raw`` is the validated file content (for the record).
+
+    Presets without a body graph (``hcc_iwata2000``) have one organ, the liver, and Iwata's
+    colonisation rate: every "shed" unit founds a colony (``routing.primary == [1]``)."""
 
     source: str
     patient: Patient
     model: MetastasisModel
     cells_per_mm3: float
     detection_cells: float
+    organs: tuple[str, ...]
+    routing: Routing
+    lethal_burden_cells: float
     engine: EngineSettings
     output: OutputSettings
     references: tuple[str, ...]
@@ -127,6 +146,8 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
     if primary_cells < 1.0:
         raise ScenarioError(f"{source}: patient.primary_diameter_mm: {schema.patient.primary_diameter_mm:g} mm "
                             "is less than one cell; allowed: a clinically measurable size")
+    organs, routing = _routing(schema, preset, source)
+    lethal = pick("lethal_burden_cells", preset.lethal_burden_cells)
     age = float(law.time_to_size(1.0, primary_cells))
     detection_mm = pick("detection_diameter_mm", preset.detection_diameter_mm)
     sizes = schema.output.sizes_cells
@@ -139,12 +160,53 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
         model=model,
         cells_per_mm3=cells_per_mm3,
         detection_cells=diameter_to_cells(detection_mm, cells_per_mm3),
+        organs=organs,
+        routing=routing,
+        lethal_burden_cells=float(lethal),
         engine=EngineSettings(**schema.engine.model_dump()),
         output=OutputSettings(n_times=schema.output.n_times, sizes_cells=tuple(sorted(set(sizes))),
                               format=schema.output.format, figure=schema.output.figure),
         references=preset.references,
         raw=schema.model_dump(mode="json", exclude_none=True),
     )
+
+
+_BODY_KEYS = ("routes", "soil", "arrest", "clearance_per_day", "early_survival")
+
+
+def _single_organ_routing(organ: str) -> Routing:
+    one = np.ones((1, 1))
+    return Routing(organs=(organ,), primary=np.ones(1), colony=one, factors=(one, one.copy()),
+                   primary_arrest=np.ones(1), primary_dead=0.0)
+
+
+def _routing(schema: ScenarioSchema, preset: Any, source: str) -> tuple[tuple[str, ...], Routing]:
+    """The organs and routing of a scenario: the body graph with the preset's and the file's values."""
+    ov = schema.model
+    given = [k for k in _BODY_KEYS if getattr(ov, k) is not None]
+    if not preset.whole_body:
+        if given:
+            raise ScenarioError(f"{source}: model.{given[0]}: preset {preset.name!r} has no body graph (one organ, "
+                                "Iwata 2000); choose a whole-body preset to set routes, soil or arrest")
+        return ("liver",), _single_organ_routing("liver")
+    from metacascade.presets import SITE_GROUPS
+
+    body = default_body_graph()
+    try:
+        body = body.with_changes(arrest=ov.arrest, clearance_per_day=ov.clearance_per_day,
+                                 early_survival=ov.early_survival)
+    except ParameterError as exc:
+        raise ScenarioError(f"{source}: model.{exc}") from None
+    soil = preset.resolved_soil()
+    for name, value in (ov.soil or {}).items():
+        for organ in SITE_GROUPS.get(name, (name,)):
+            soil[organ] = value
+    routes = dict(preset.routes if ov.routes is None else ov.routes)
+    try:
+        routing = body.routing(soil, routes)
+    except ParameterError as exc:
+        raise ScenarioError(f"{source}: model.{exc}") from None
+    return body.organs, routing
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:

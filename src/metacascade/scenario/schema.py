@@ -31,6 +31,13 @@ class ModelSection(BaseModel):
     colony_size0_cells: float | None = Field(default=None, ge=1)
     cells_per_mm3: float | None = Field(default=None, gt=0)
     detection_diameter_mm: float | None = Field(default=None, gt=0)
+    lethal_burden_cells: float | None = Field(default=None, gt=1)
+    # Whole-body presets only (organ and pool names: metacascade/data/body.toml):
+    routes: dict[str, float] | None = Field(default=None, description="entry route -> share (sum 1)")
+    soil: dict[str, float] | None = Field(default=None, description="organ (or 'bone') -> colonisation efficiency")
+    arrest: dict[str, float] | None = Field(default=None, description="organ -> arrest fraction")
+    clearance_per_day: float | None = Field(default=None, ge=0)
+    early_survival: float | None = Field(default=None, ge=0, le=1)
 
 
 class EngineSection(BaseModel):

@@ -1,4 +1,4 @@
-"""Run one scenario: solve, tabulate in days since diagnosis, summarise, write results."""
+"""Run one scenario: solve organ by organ, tabulate in days since diagnosis, summarise, write results."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import xarray as xr
 from scipy.optimize import brentq
 
 from metacascade import __version__
-from metacascade.engines.deterministic import DeterministicSolution, solve_deterministic
+from metacascade.engines.organs import OrganSolution, solve_organs
 from metacascade.io import atomic_write, write_json, write_table
 from metacascade.scenario import Scenario, cells_to_diameter
 
@@ -25,25 +25,38 @@ __all__ = ["RunResult", "run_scenario", "write_results"]
 class RunResult:
     """What one scenario run produced.
 
-    ``dataset`` is indexed by ``time_days`` = days since diagnosis (negative before it) and
-    ``size_cells``; ``summary`` is the JSON-ready digest.
+    ``dataset`` is indexed by ``time_days`` = days since diagnosis (negative before it),
+    ``organ`` and ``size_cells``; ``summary`` is the JSON-ready digest.
     """
 
     scenario: Scenario
-    solution: DeterministicSolution
+    solution: OrganSolution
     dataset: xr.Dataset
     summary: dict[str, Any]
 
     def timeseries(self) -> pd.DataFrame:
-        """One row per time point."""
-        cols = ["primary_cells", "primary_diameter_mm", "n_metastases", "n_detectable", "burden_cells",
-                "seeding_rate_per_day"]
+        """One row per time point (all organs together)."""
+        ds = self.dataset
+        df = pd.DataFrame({
+            "time_days": ds["time_days"].values,
+            "primary_cells": ds["primary_cells"].values,
+            "primary_diameter_mm": ds["primary_diameter_mm"].values,
+            "n_metastases": ds["n_metastases_total"].values,
+            "n_detectable": ds["n_detectable_total"].values,
+            "burden_cells": ds["burden_cells_total"].values,
+            "seeding_rate_per_day": ds["seeding_rate_per_day_total"].values,
+        })
+        return df
+
+    def organs(self) -> pd.DataFrame:
+        """Long table: one row per time x organ (expected counts, detection probability, burden)."""
+        cols = ["n_metastases", "n_detectable", "p_detectable", "burden_cells", "seeding_rate_per_day"]
         return self.dataset[cols].to_dataframe().reset_index()
 
     def size_distribution(self) -> pd.DataFrame:
-        """Long table: one row per time x size (cumulative counts and density)."""
+        """Long table: one row per time x organ x size (cumulative counts and density)."""
         df = self.dataset[["n_above", "density_per_cell"]].to_dataframe().reset_index()
-        df.insert(2, "size_diameter_mm", cells_to_diameter(df["size_cells"], self.scenario.cells_per_mm3))
+        df.insert(3, "size_diameter_mm", cells_to_diameter(df["size_cells"], self.scenario.cells_per_mm3))
         return df
 
 
@@ -56,15 +69,25 @@ def _first_time_reaching(fn: Any, level: float, t0: float, t1: float) -> float |
     return float(brentq(lambda t: fn(t) - level, t0, t1, xtol=1e-6))
 
 
-def _state(sol: DeterministicSolution, sc: Scenario, t: float) -> dict[str, float]:
+def _state(sol: OrganSolution, sc: Scenario, t: float) -> dict[str, Any]:
     primary = float(sol.primary_size(t))
+    n = np.asarray(sol.n_total(t))
+    det = np.asarray(sol.n_above(t, sc.detection_cells))
+    burden = np.asarray(sol.burden(t))
+    per_organ = {
+        organ: {"n_metastases": float(n[j]), "n_detectable": float(det[j]),
+                "p_detectable": float(-np.expm1(-det[j])), "burden_cells": float(burden[j])}
+        for j, organ in enumerate(sol.organs)
+    }
     return {
         "primary_cells": primary,
         "primary_diameter_mm": float(cells_to_diameter(primary, sc.cells_per_mm3)),
-        "n_metastases": float(sol.n_total(t)),
-        "n_detectable": float(sol.n_above(t, sc.detection_cells)),
-        "n_above_1e6_cells": float(sol.n_above(t, 1e6)),
-        "burden_cells": float(sol.burden(t)),
+        "n_metastases": float(n.sum()),
+        "n_detectable": float(det.sum()),
+        "p_any_detectable": float(-np.expm1(-det.sum())),
+        "n_above_1e6_cells": float(np.sum(sol.n_above(t, 1e6))),
+        "burden_cells": float(burden.sum()),
+        "organs": per_organ,
     }
 
 
@@ -77,15 +100,29 @@ def run_scenario(scenario: Scenario) -> RunResult:
     sc = scenario
     t_diag = sc.patient.age_of_primary_days
     horizon = t_diag + sc.engine.horizon_days
-    sol = solve_deterministic(sc.model, horizon, rtol=sc.engine.rtol)
+    sol = solve_organs(sc.model, sc.organs, sc.routing.primary, sc.routing.factors, horizon, rtol=sc.engine.rtol)
     times = np.union1d(np.linspace(0.0, horizon, sc.output.n_times), [t_diag])
     ds = sol.tabulate(times, np.asarray(sc.output.sizes_cells), time_offset=t_diag)
     ds["primary_diameter_mm"] = ("time_days", cells_to_diameter(ds["primary_cells"].values, sc.cells_per_mm3))
-    ds["n_detectable"] = ("time_days", np.asarray(sol.n_above(times, sc.detection_cells)))
+    detectable = np.asarray(sol.n_above(times, sc.detection_cells))
+    ds["n_detectable"] = (("time_days", "organ"), detectable)
+    ds["n_detectable"].attrs["description"] = "expected number of detectable metastases (above the imaging threshold)"
+    ds["p_detectable"] = (("time_days", "organ"), -np.expm1(-detectable))
+    ds["p_detectable"].attrs["description"] = "probability of at least one detectable metastasis (Poisson)"
+    ds["n_detectable_total"] = ("time_days", detectable.sum(axis=-1))
     ds.attrs.update(detection_cells=sc.detection_cells, diagnosis_model_day=t_diag, cancer=sc.patient.cancer)
 
-    t_first = _first_time_reaching(lambda t: float(sol.n_above(t, sc.detection_cells)), 1.0, 0.0, horizon)
-    t_first_any = _first_time_reaching(lambda t: float(sol.n_total(t)), 1.0, 0.0, horizon)
+    t_first = _first_time_reaching(lambda t: float(np.sum(sol.n_above(t, sc.detection_cells))), 1.0, 0.0, horizon)
+    t_first_any = _first_time_reaching(lambda t: float(np.sum(sol.n_total(t))), 1.0, 0.0, horizon)
+    lethal = sc.lethal_burden_cells
+    t_death = _first_time_reaching(lambda t: float(sol.primary_size(t) + np.sum(sol.burden(t))), lethal, 0.0, horizon)
+    first_by_organ = {}
+    for organ in sc.organs:
+        # Poisson: P(at least one detectable) >= 1/2 when the expected number reaches ln 2.
+        organ_sol = sol.per_organ[organ]
+        tj = _first_time_reaching(lambda t, s=organ_sol: float(s.n_above(t, sc.detection_cells)), math.log(2.0),
+                                  0.0, horizon)
+        first_by_organ[organ] = None if tj is None else tj - t_diag
     summary: dict[str, Any] = {
         "metacascade_version": __version__,
         "scenario_source": sc.source,
@@ -100,6 +137,9 @@ def run_scenario(scenario: Scenario) -> RunResult:
             None if t_first_any is None else t_first_any - t_diag,
         "days_since_diagnosis_expected_first_detectable_metastasis":
             None if t_first is None else t_first - t_diag,
+        "days_since_diagnosis_detectable_metastasis_more_likely_than_not": first_by_organ,
+        "lethal_burden_cells": lethal,
+        "days_since_diagnosis_lethal_burden_untreated": None if t_death is None else t_death - t_diag,
         "engine_error_estimate": sol.error_estimate,
         "references": list(sc.references),
     }
@@ -114,6 +154,7 @@ def write_results(result: RunResult, out_dir: str | Path) -> list[Path]:
     fmt = result.scenario.output.format
     written = [
         write_table(result.timeseries(), out / "timeseries", fmt),
+        write_table(result.organs(), out / "organs", fmt),
         write_table(result.size_distribution(), out / "size_distribution", fmt),
         write_json(_finite(result.summary), out / "summary.json"),
         atomic_write(out / "scenario.toml",
@@ -124,6 +165,11 @@ def write_results(result: RunResult, out_dir: str | Path) -> list[Path]:
         written.append(atomic_write(out / "figure.png", lambda p: fig.savefig(p, format="png", dpi=120)))
         import matplotlib.pyplot as plt
 
+        plt.close(fig)
+        from metacascade.plotting import plot_run_body_map
+
+        fig = plot_run_body_map(result)
+        written.append(atomic_write(out / "body_map.png", lambda p: fig.savefig(p, format="png", dpi=120)))
         plt.close(fig)
     return written
 
