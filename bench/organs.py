@@ -19,11 +19,11 @@ Task
 
 Timings are warm (after the numba warm-up, which is reported separately: the first call in a
 fresh process with an empty numba cache) and are medians of several repeats. The error of each
-setting is measured against a reference solve (4096 steps refined to 8192, trapezoid grids to
-32768): the largest relative error over the table of ``n_metastases``, ``burden_cells`` (per
+setting is measured against a reference solve (8192 steps refined to 16384, trapezoid grids to
+65536): the largest relative error over the table of ``n_metastases``, ``burden_cells`` (per
 organ, every time) and ``n_above`` (per organ and time, relative to that organ's count).
 
-Run ``python bench/organs.py`` (about 20 s on two cores) or ``--quick``.
+Run ``python bench/organs.py`` (about 40 s on two cores) or ``--quick``.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats, no n_max = 8192 run")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 7
-    model, p, (u, v), horizon, diagnosis = body()
+    _, p, (u, v), horizon, diagnosis = body()
     print(f"{len(ORGANS)} organs, {len(POOLS)} pools; Gompertz a = {A_PER_DAY:.4g}/day, b = {CAPACITY:g} cells; "
           f"m = {SHEDDING:g}/cell/day, alpha = 1")
     print(f"diagnosis (1e9 cells) at {diagnosis:.1f} days, horizon {horizon:.1f} days; sum(p) = {p.sum():.2g}, "
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
                for label, rtol, options in settings]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AccuracyWarning)  # the reference asks for 1e-15 on purpose
-        ref = run(1e-15, 1, n_initial=4096, n_max=8192)[2]
+        ref = run(1e-15, 1, n_initial=8192, n_max=16384)[2]
 
     header = (f"{'setting':<24}{'steps':>7}{'est. error':>12}{'rtol met':>10}{'solve [s]':>11}{'table [s]':>11}"
               f"{'total [s]':>11}{'err vs ref':>12}")
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     final = ref.isel(time_days=-1)
     print(f"10 years after diagnosis: {float(final['n_metastases_total']):.3g} colonies, burden "
           f"{float(final['burden_cells_total']):.3g} cells, largest organ count "
-          f"{float(final['n_metastases'].max()):.3g} ({str(final['n_metastases'].idxmax().values)})")
+          f"{float(final['n_metastases'].max()):.3g} ({final['n_metastases'].idxmax().values!s})")
 
 
 if __name__ == "__main__":

@@ -108,3 +108,29 @@ def test_cite_lists_iwata():
 def test_validate_unknown_case():
     res = runner.invoke(app, ["validate", "iwata200"])
     assert res.exit_code == 2 and "did you mean 'iwata2000'" in res.output
+
+
+def test_whole_body_preset_from_init_to_body_map(tmp_path):
+    """scenario init --cancer writes a whole-body scenario that checks and runs, with the organ
+    table on screen and organs.parquet and body_map.png on disk."""
+    path = tmp_path / "crc.toml"
+    res = runner.invoke(app, ["scenario", "init", str(path), "--cancer", "colorectal"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["scenario", "check", str(path)])
+    assert res.exit_code == 0 and "18 organ(s)" in res.output
+    res = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "by organ" in res.output and "liver" in res.output
+    organs = pd.read_parquet(tmp_path / "out" / "organs.parquet")
+    assert {"time_days", "organ", "n_metastases", "n_detectable", "p_detectable", "burden_cells"} <= set(organs.columns)
+    assert (tmp_path / "out" / "body_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    res = runner.invoke(app, ["scenario", "init", str(tmp_path / "x.toml"), "--cancer", "colorectl"])
+    assert res.exit_code == 2 and "unknown preset 'colorectl'" in res.output
+
+
+def test_presets_list_and_calibration_check():
+    res = runner.invoke(app, ["presets", "list"])
+    assert res.exit_code == 0 and "medulloblastoma" in res.output and "colorectal" in res.output
+    res = runner.invoke(app, ["presets", "calibrate", "--check"])
+    assert res.exit_code == 0, res.output
+    assert "bit for bit" in res.output

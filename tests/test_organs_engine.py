@@ -54,7 +54,7 @@ def test_one_organ_reproduces_the_scalar_engine(secondary: bool) -> None:
     """p = [1], U = V = [[1]]: per-organ, total and vectorised outputs == solve_deterministic.
 
     Same grid, same Richardson table, same spline; only the order of the kernel's floating-point
-    operations differs (measured <= 3e-15), hence 1e-12.
+    operations differs (measured 2e-15), hence 1e-12.
     """
     model = iwata_model(secondary=secondary)
     scalar = solve_deterministic(model, HORIZON)
@@ -82,7 +82,8 @@ def test_constant_row_sums_give_the_scalar_engine_with_scaled_colony_shedding() 
     Summing the system over organs: sum_j (M y)_j = sum_i y_i sum_j R_ij = c sum_i y_i, so
     B = sum_j b_j solves the scalar renewal equation with colony shedding c m x^alpha. Here
     R = A P (5 organs, q = 2 pools: A row-stochastic drainage, P with row sums c), passed as
-    U = P^T, V = A^T. 1e-9: both engines are converged to rtol = 1e-9 (estimates ~1e-10).
+    U = P^T, V = A^T. 1e-9: both engines are converged to rtol = 1e-9 (estimates ~4e-11);
+    measured 2e-15 (same grid, the sum of the system is the scalar recursion up to round-off).
     """
     rng = np.random.default_rng(7)
     n, q, c = 5, 2, 0.6
@@ -98,9 +99,9 @@ def test_constant_row_sums_give_the_scalar_engine_with_scaled_colony_shedding() 
     assert max_rel(organs.burden(TIMES).sum(axis=-1), scalar.burden(TIMES)) < 1e-9
     tt, xx = TIMES[::20, None], SIZES[None, :]
     assert max_rel(organs.n_above(tt, xx).sum(axis=-1), scalar.n_above(tt, xx)) < 1e-9
-    # The cascade matters here (not a vacuous identity): without it the count is >5% lower.
+    # The cascade matters here (not a vacuous identity): it adds 5% to the count at 1000 days.
     primary_only = solve_deterministic(iwata_model(secondary=False), HORIZON)
-    assert scalar.n_total(HORIZON) > 1.05 * primary_only.n_total(HORIZON)
+    assert scalar.n_total(HORIZON) > 1.03 * primary_only.n_total(HORIZON)
 
 
 def test_rank_one_routing_splits_the_scalar_solution() -> None:
@@ -209,7 +210,7 @@ def test_organs_match_laplace_closed_form(exact_factory, factors, horizon: float
     """Birth rates, n_total, n_above and burden per organ to 1e-7 relative (measured ~1e-12)."""
     exact = exact_factory()
     np.testing.assert_allclose(exact.s @ np.diag(exact.mu) @ np.linalg.inv(exact.s), factors[0] @ factors[1],
-                               atol=1e-14)  # the hand-derived eigen-decomposition is M's
+                               atol=1e-14)  # the eigen-decomposition (by hand; numpy for 3 organs) is M
     assert len(set(np.round(exact.mu, 12))) == exact.mu.size and np.all(np.isreal(exact.mu))
     names = [f"organ{j}" for j in range(exact.mu.size)]
     sol = solve_organs(exact.model, names, exact.p, factors, horizon)
@@ -352,7 +353,8 @@ def test_outputs_non_negative_and_monotone(seed: int, q: int, secondary: bool) -
     """Random non-negative routing: counts >= 0, decreasing in size, increasing in time."""
     rng = np.random.default_rng(seed)
     n = 4
-    sol = solve_organs(iwata_model(secondary=secondary), list("wxyz"), rng.uniform(0, 1, n) * (rng.uniform(size=n) > 0.3),
+    p = rng.uniform(0, 1, n) * (rng.uniform(size=n) > 0.3)  # some organs seeded by colonies only
+    sol = solve_organs(iwata_model(secondary=secondary), list("wxyz"), p,
                        (rng.uniform(0, 1, (n, q)), rng.uniform(0, 1, (q, n))), 500.0)
     t, x = np.linspace(0.0, 500.0, 11)[:, None], np.geomspace(1.0, 1e10, 15)[None, :]
     above = sol.n_above(t, x)  # (time, size, organ)
@@ -379,9 +381,12 @@ BAD = [
     ({"primary_routing": [0.5, -0.1]}, "primary_routing: got -0.1 at index 1, allowed finite numbers >= 0"),
     ({"primary_routing": [math.nan, 0.1]}, "primary_routing: got nan at index 0"),
     ({"primary_routing": ["a", 0.1]}, "primary_routing: got"),
-    ({"colony_factors": (np.eye(3), np.eye(2))}, r"colony_factors\[0\] \(U\): got shape \(3, 3\), allowed shape \(2, q\)"),
-    ({"colony_factors": (np.ones((2, 3)), np.ones((2, 2)))}, r"colony_factors\[1\] \(V\): got shape \(2, 2\), allowed shape \(3, 2\)"),
-    ({"colony_factors": (np.ones((2, 1)), np.array([[1.0, math.inf]]))}, r"colony_factors\[1\] \(V\): got inf at index \(0, 1\)"),
+    ({"colony_factors": (np.eye(3), np.eye(2))},
+     r"colony_factors\[0\] \(U\): got shape \(3, 3\), allowed shape \(2, q\)"),
+    ({"colony_factors": (np.ones((2, 3)), np.ones((2, 2)))},
+     r"colony_factors\[1\] \(V\): got shape \(2, 2\), allowed shape \(3, 2\)"),
+    ({"colony_factors": (np.ones((2, 1)), np.array([[1.0, math.inf]]))},
+     r"colony_factors\[1\] \(V\): got inf at index \(0, 1\)"),
     ({"colony_factors": (-np.eye(2), np.eye(2))}, r"colony_factors\[0\] \(U\): got -1.0 at index \(0, 0\)"),
     ({"colony_factors": np.eye(2)}, "colony_factors: got ndarray, allowed a pair"),
     ({"colony_factors": None}, "colony_factors: got None, but model.secondary_seeding is True"),

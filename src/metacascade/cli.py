@@ -148,14 +148,26 @@ def cite(
 def scenario_init(
     path: Annotated[Path, typer.Argument(help="Where to write the example.")] = Path("scenario.toml"),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    cancer: Annotated[Optional[str], typer.Option(help="Cancer-type preset (see: metacascade presets list).")] = None,
 ) -> None:
     """Write a commented example scenario."""
+    import re
+
     from metacascade.io import atomic_write
+    from metacascade.presets import get_preset
     from metacascade.scenario import example_scenario_text
 
     if path.exists() and not force:
         _fail(MetacascadeError(f"{path}: already exists; use --force to overwrite it"))
     text = example_scenario_text()
+    if cancer is not None:
+        try:
+            get_preset(cancer)
+        except MetacascadeError as exc:
+            _fail(exc)
+        text = re.sub(r'^cancer = "[^"]*"', f'cancer = "{cancer}"', text, count=1, flags=re.M)
+        if get_preset(cancer).whole_body:
+            text = re.sub(r"^horizon_days = 365\.0", "horizon_days = 1825.0", text, count=1, flags=re.M)
     atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
     console.print(f"wrote {path}; check it with: metacascade scenario check {path}")
 
@@ -175,7 +187,11 @@ def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file to v
                   f"{sc.patient.primary_cells:.3g} cells (age {sc.patient.age_of_primary_days:.0f} days)")
     console.print(f"  growth {sc.model.primary_growth}; shedding {sc.model.primary_shedding}; "
                   f"secondary seeding {sc.model.secondary_seeding}", highlight=False)
-    console.print(f"  engine {sc.engine.kind}, horizon {sc.engine.horizon_days:g} days, seed {sc.engine.seed}")
+    console.print(f"  engine {sc.engine.kind}, horizon {sc.engine.horizon_days:g} days, seed {sc.engine.seed}, "
+                  f"rtol {sc.engine.rtol:g}")
+    top = sorted(zip(sc.organs, sc.routing.primary), key=lambda kv: -kv[1])[:5]
+    console.print(f"  {len(sc.organs)} organ(s); founding probability per shed cell: "
+                  + ", ".join(f"{o} {p:.3g}" for o, p in top), highlight=False)
 
 
 @presets_app.command("list")

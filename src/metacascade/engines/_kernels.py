@@ -31,6 +31,36 @@ def volterra_trapezoid(f: np.ndarray, k: np.ndarray, h: float) -> np.ndarray:  #
     return b
 
 
+@njit(cache=True)
+def _solve_in_place(a: np.ndarray, b: np.ndarray) -> None:  # pragma: no cover - jit
+    """Overwrite ``b`` (n, m) with ``a^{-1} b`` (Gaussian elimination, partial pivoting; ``a`` destroyed)."""
+    n = a.shape[0]
+    m = b.shape[1]
+    for c in range(n):
+        pivot = c
+        for r in range(c + 1, n):
+            if abs(a[r, c]) > abs(a[pivot, c]):
+                pivot = r
+        if pivot != c:
+            for j in range(n):
+                a[c, j], a[pivot, j] = a[pivot, j], a[c, j]
+            for j in range(m):
+                b[c, j], b[pivot, j] = b[pivot, j], b[c, j]
+        for r in range(c + 1, n):
+            factor = a[r, c] / a[c, c]
+            if factor != 0.0:
+                for j in range(c, n):
+                    a[r, j] -= factor * a[c, j]
+                for j in range(m):
+                    b[r, j] -= factor * b[c, j]
+    for c in range(n - 1, -1, -1):
+        for j in range(m):
+            acc = b[c, j]
+            for r in range(c + 1, n):
+                acc -= a[c, r] * b[r, j]
+            b[c, j] = acc / a[c, c]
+
+
 @njit(cache=True, fastmath={"reassoc", "contract"})
 def volterra_trapezoid_lowrank(f: np.ndarray, p: np.ndarray, k: np.ndarray, U: np.ndarray, V: np.ndarray,
                                h: float) -> np.ndarray:  # pragma: no cover - jit
@@ -47,21 +77,33 @@ def volterra_trapezoid_lowrank(f: np.ndarray, p: np.ndarray, k: np.ndarray, U: n
     .. math:: (I - \tfrac12 h k_0 U V)\,b_i = f_i p + h U\Big(\tfrac12 k_i z_0
               + \sum_{j=1}^{i-1} k_{i-j} z_j\Big)
 
-    with ``(I - h k_0 U V / 2)^{-1} [p | U]`` computed once. As for :func:`volterra_trapezoid`,
-    the global error expands in even powers of ``h`` (Linz 1985, ch. 7; the proof is the same
-    for systems), which the caller uses for Richardson extrapolation. Returns ``b`` of shape
-    ``(N, n)``. The history sums are reassociated (``fastmath``) so that they vectorise.
+    with ``(I - h k_0 U V / 2)^{-1} [p | U]`` computed once (Gaussian elimination with partial
+    pivoting). As for :func:`volterra_trapezoid`, the global error expands in even powers of
+    ``h`` (Linz 1985, ch. 7; the proof is the same for systems), which the caller uses for
+    Richardson extrapolation. Returns ``b`` of shape ``(N, n)``. The history sums are
+    reassociated (``fastmath``) so that they vectorise.
     """
     size = f.size
     n = p.size
     q = V.shape[0]
-    system = np.eye(n) - (0.5 * h * k[0]) * (U @ V)
-    rhs = np.empty((n, q + 1))
-    rhs[:, 0] = p
-    rhs[:, 1:] = U
-    solved = np.linalg.solve(system, rhs)
+    # [A^{-1} p | h A^{-1} U] with A = I - (h k_0 / 2) U V, by Gaussian elimination with partial
+    # pivoting (n is small; written out rather than np.linalg.solve, which costs ~9 s of JIT).
+    system = np.zeros((n, n))
+    for r in range(n):
+        for c in range(n):
+            acc = 0.0
+            for l in range(q):
+                acc += U[r, l] * V[l, c]
+            system[r, c] = -0.5 * h * k[0] * acc
+        system[r, r] += 1.0
+    solved = np.empty((n, q + 1))
+    for r in range(n):
+        solved[r, 0] = p[r]
+        for l in range(q):
+            solved[r, l + 1] = h * U[r, l]
+    _solve_in_place(system, solved)
     a_p = solved[:, 0].copy()  # A^{-1} p
-    a_u = h * solved[:, 1:]  # h A^{-1} U
+    a_u = solved[:, 1:].copy()  # h A^{-1} U
     k_reversed = k[::-1].copy()  # k[i - j] = k_reversed[size - 1 - i + j]: unit stride in j
     z = np.empty((q, size))
     b = np.empty((size, n))

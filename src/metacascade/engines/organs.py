@@ -300,11 +300,9 @@ def solve_organs(model: MetastasisModel, organs: Sequence[str], primary_routing:
                                      error_estimate=organ_error, _spline=column,
                                      _cumulative=column.antiderivative())
 
-    per_organ = {
-        name: solution(np.ascontiguousarray(values[:, j]), BSpline(spline.t, np.ascontiguousarray(spline.c[:, j]), spline.k),
-                       float(errors[j]))
-        for j, name in enumerate(names)
-    }
+    columns = [BSpline(spline.t, np.ascontiguousarray(spline.c[:, j]), spline.k) for j in range(n)]
+    per_organ = {name: solution(np.ascontiguousarray(values[:, j]), columns[j], float(errors[j]))
+                 for j, name in enumerate(names)}
     total_rates = values.sum(axis=1)
     total = solution(total_rates, make_interp_spline(grid, total_rates, k=5), error)
     return OrganSolution(model=model, organs=names, horizon=horizon, grid=grid, birth_rate_grid=values,
