@@ -162,11 +162,12 @@ def scenario_init(
     text = example_scenario_text()
     if cancer is not None:
         try:
-            get_preset(cancer)
+            preset = get_preset(cancer)
         except MetacascadeError as exc:
             _fail(exc)
+            return
         text = re.sub(r'^cancer = "[^"]*"', f'cancer = "{cancer}"', text, count=1, flags=re.M)
-        if get_preset(cancer).whole_body:
+        if preset.whole_body:
             text = re.sub(r"^horizon_days = 365\.0", "horizon_days = 1825.0", text, count=1, flags=re.M)
     atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
     console.print(f"wrote {path}; check it with: metacascade scenario check {path}")

@@ -177,6 +177,7 @@ class BodyGraph:
                 "body graph: some cells circulate for ever (a closed loop of pools and organs with no "
                 "arrest and no loss in transit); give a positive arrest fraction or clearance_per_day")
         object.__setattr__(self, "_q", q)
+        object.__setattr__(self, "_r", r)
         object.__setattr__(self, "_absorb", absorb)
 
     # -- validation -----------------------------------------------------------------------------
@@ -309,7 +310,7 @@ class BodyGraph:
         """
         if int(n_steps) != n_steps or n_steps < 0:
             raise ParameterError(f"n_steps: got {n_steps!r}, allowed an integer >= 0")
-        q, r = self._transitions()
+        q, r = self._q, self._r
         pi = np.zeros(q.shape[0])
         pi[self._index(start)] = 1.0
         absorbed = np.zeros(r.shape[1])

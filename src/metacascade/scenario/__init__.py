@@ -193,11 +193,12 @@ def _routing(schema: ScenarioSchema, preset: Any, source: str) -> tuple[tuple[st
     from metacascade.presets import SITE_GROUPS
 
     body = default_body_graph()
-    try:
-        body = body.with_changes(arrest=ov.arrest, clearance_per_day=ov.clearance_per_day,
-                                 early_survival=ov.early_survival)
-    except ParameterError as exc:
-        raise ScenarioError(f"{source}: model.{exc}") from None
+    if ov.arrest is not None or ov.clearance_per_day is not None or ov.early_survival is not None:
+        try:
+            body = body.with_changes(arrest=ov.arrest, clearance_per_day=ov.clearance_per_day,
+                                     early_survival=ov.early_survival)
+        except ParameterError as exc:
+            raise ScenarioError(f"{source}: model.{exc}") from None
     soil = preset.resolved_soil()
     for name, value in (ov.soil or {}).items():
         for organ in SITE_GROUPS.get(name, (name,)):

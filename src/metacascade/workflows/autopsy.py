@@ -124,7 +124,7 @@ def predict_autopsy(preset: Preset, *, soil: dict[str, float] | None = None, bod
     sol = solve_organs(model, body.organs, routing.primary, routing.factors, t_up, rtol=rtol)
 
     def excess(t: float) -> float:
-        return float(sol.primary_size(t) + np.sum(sol.burden(t))) - lethal
+        return float(sol.total.primary_size(t) + sol.total.burden(t)) - lethal
 
     t_death = t_up if excess(t_up) <= 0 else float(brentq(excess, 0.0, t_up, xtol=1e-6, rtol=1e-12))
     x_autopsy = diameter_to_cells(preset.autopsy_detection_diameter_mm, preset.cells_per_mm3)

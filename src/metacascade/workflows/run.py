@@ -112,10 +112,12 @@ def run_scenario(scenario: Scenario) -> RunResult:
     ds["n_detectable_total"] = ("time_days", detectable.sum(axis=-1))
     ds.attrs.update(detection_cells=sc.detection_cells, diagnosis_model_day=t_diag, cancer=sc.patient.cancer)
 
-    t_first = _first_time_reaching(lambda t: float(np.sum(sol.n_above(t, sc.detection_cells))), 1.0, 0.0, horizon)
-    t_first_any = _first_time_reaching(lambda t: float(np.sum(sol.n_total(t))), 1.0, 0.0, horizon)
+    # Root-finding on the sums over organs uses the all-organ solution (one spline, not n).
+    total = sol.total
+    t_first = _first_time_reaching(lambda t: float(total.n_above(t, sc.detection_cells)), 1.0, 0.0, horizon)
+    t_first_any = _first_time_reaching(lambda t: float(total.n_total(t)), 1.0, 0.0, horizon)
     lethal = sc.lethal_burden_cells
-    t_death = _first_time_reaching(lambda t: float(sol.primary_size(t) + np.sum(sol.burden(t))), lethal, 0.0, horizon)
+    t_death = _first_time_reaching(lambda t: float(total.primary_size(t) + total.burden(t)), lethal, 0.0, horizon)
     first_by_organ = {}
     for organ in sc.organs:
         # Poisson: P(at least one detectable) >= 1/2 when the expected number reaches ln 2.
