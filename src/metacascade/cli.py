@@ -52,6 +52,9 @@ def run(
 
     try:
         sc = _load(scenario)
+        if sc.engine.kind == "stochastic":
+            _run_stochastic(sc, out)
+            return
         with console.status("solving..."):
             result = run_scenario(sc)
             written = write_results(result, out)
@@ -91,6 +94,48 @@ def run(
     first = s["days_since_diagnosis_expected_first_detectable_metastasis"]
     console.print("expected first detectable metastasis: "
                   + ("not within the horizon" if first is None else f"day {first:.0f} since diagnosis"))
+    console.print(f"results written to [bold]{out}[/]: " + ", ".join(p.name for p in written))
+
+
+def _run_stochastic(sc, out: Path) -> None:  # sc: Scenario
+    """Simulate the virtual patients with a progress bar, write the results, print the digest."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from metacascade.workflows.stochastic_run import run_stochastic, write_stochastic_results
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("virtual patients", total=sc.engine.n_patients)
+        run = run_stochastic(sc, progress=lambda done: bar.update(task, completed=done))
+    with console.status("writing..."):
+        written = write_stochastic_results(run, out)
+    s = run.summary
+    table = Table(title=f"{sc.patient.cancer} (stochastic engine, {s['n_patients']} patients, seed {s['seed']}, "
+                        f"switch {s['switch_cells']:g} cells)")
+    table.add_column("")
+    table.add_column("at diagnosis (day 0)", justify="right")
+    table.add_column(f"at day {sc.engine.horizon_days:g}", justify="right")
+    for label, key in (("metastases established: mean", "metastases_established_at"),
+                       ("detectable: mean", "metastases_detectable_at")):
+        d, h = s[key + "_diagnosis"], s[key + "_horizon"]
+        table.add_row(label, f"{d['mean']:.3g} ± {d['se'] or 0:.2g}", f"{h['mean']:.3g} ± {h['se'] or 0:.2g}")
+        table.add_row(label.split(":")[0] + ": P(none)", f"{d['p_zero']:.3f}", f"{h['p_zero']:.3f}")
+    console.print(table)
+    organs = Table(title="by organ: P(metastasis established), first detectable metastasis (days since diagnosis)")
+    for col in ("organ", "P day 0", f"P day {sc.engine.horizon_days:g}", "P detectable", "median day"):
+        organs.add_column(col, justify="left" if col == "organ" else "right")
+    ranked = sorted(sc.organs, key=lambda o: -s["organs"][o]["p_metastasis_at_horizon"])
+    for o in ranked[:12]:
+        row = s["organs"][o]
+        q = row["days_since_diagnosis_first_detectable"]
+        organs.add_row(o, f"{row['p_metastasis_at_diagnosis']:.3f}", f"{row['p_metastasis_at_horizon']:.3f}",
+                       f"{q['fraction']:.3f}", f"{q['q50']:.0f}" if "q50" in q else "-")
+    if len(sc.organs) > 1:
+        console.print(organs)
+    death = s["days_since_diagnosis_death"]
+    if death["fraction"] > 0:
+        console.print(f"untreated, {death['fraction']:.1%} of patients reach the lethal burden within the horizon "
+                      f"(median day {death.get('q50', float('nan')):.0f} among them)")
     console.print(f"results written to [bold]{out}[/]: " + ", ".join(p.name for p in written))
 
 

@@ -13,8 +13,9 @@ from matplotlib.figure import Figure  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     from metacascade.workflows.run import RunResult
+    from metacascade.workflows.stochastic_run import StochasticRunResult
 
-__all__ = ["plot_run", "plot_run_body_map"]
+__all__ = ["plot_run", "plot_run_body_map", "plot_stochastic"]
 
 
 def plot_run(result: RunResult) -> Figure:
@@ -83,4 +84,46 @@ def plot_run_body_map(result: RunResult) -> Figure:
     ax2.grid(alpha=0.3, which="both")
     ax2.legend(fontsize=8)
     fig.suptitle(f"{sc.patient.cancer}: where metastases grow")
+    return fig
+
+
+def plot_stochastic(run: StochasticRunResult) -> Figure:
+    """Three panels of a stochastic run: number of metastases per patient (at diagnosis and at the
+    horizon), cumulative incidence of the first detectable metastasis by organ, and mean number
+    of established metastases over time with a 95% band."""
+    res, sc = run.result, run.scenario
+    t_diag = sc.patient.age_of_primary_days
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
+
+    ax = axes[0]
+    for i, label in ((0, "at diagnosis"), (-1, f"day {sc.engine.horizon_days:g}")):
+        n = res.n_established_at[:, i].sum(axis=1)
+        bins = np.arange(0, max(int(n.max()), 1) + 2) - 0.5
+        ax.hist(n, bins=bins if bins.size < 80 else 40, alpha=0.6, label=label)
+    ax.set(xlabel="established metastases per patient", ylabel="patients",
+           title=f"{res.n_patients} virtual patients")
+    ax.legend()
+
+    ax = axes[1]
+    days = np.linspace(0.0, sc.engine.horizon_days, 400)
+    order = np.argsort(-np.isfinite(res.first_detectable).sum(axis=0))[:6]
+    for j in order:
+        first = res.first_detectable[:, j] - t_diag
+        ax.step(days, [(first <= d).mean() for d in days], where="post", label=res.organs[j])
+    death = res.death_day - t_diag
+    ax.step(days, [(death <= d).mean() for d in days], where="post", color="k", ls="--", label="death")
+    ax.set(xlabel="days since diagnosis", ylabel="fraction of patients",
+           title="First detectable metastasis", ylim=(0, 1))
+    ax.legend(fontsize=8)
+
+    ax = axes[2]
+    ds = run.dataset
+    t = ds["time_days"].values
+    mean = ds["n_established_mean"].values.sum(axis=1)
+    se = np.sqrt((ds["n_established_se"].values ** 2).sum(axis=1))
+    ax.plot(t, mean, label="mean (all organs)")
+    ax.fill_between(t, np.maximum(mean - 1.96 * se, 0), mean + 1.96 * se, alpha=0.3, label="95% CI of the mean")
+    ax.axvline(0.0, color="grey", ls=":")
+    ax.set(xlabel="days since diagnosis", ylabel="established metastases", title="Metastases over time")
+    ax.legend()
     return fig

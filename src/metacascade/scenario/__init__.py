@@ -30,7 +30,7 @@ from metacascade.scenario.schema import ScenarioSchema
 __all__ = [
     "Scenario", "Patient", "EngineSettings", "OutputSettings",
     "load_scenario", "parse_scenario", "default_scenario", "example_scenario_text",
-    "diameter_to_cells", "cells_to_diameter", "model_from_preset",
+    "diameter_to_cells", "cells_to_diameter", "model_from_preset", "establishment_of",
 ]
 
 
@@ -55,6 +55,22 @@ def model_from_preset(preset: Any) -> MetastasisModel:
                            secondary_seeding=preset.secondary_seeding)
 
 
+def establishment_of(scenario: Scenario) -> Any:
+    """The birth-death phase of new colonies of ``scenario`` (switch size, early survival).
+
+    Raises ScenarioError naming ``engine.switch_cells`` or ``model.early_survival`` when they
+    cannot go together (see :class:`~metacascade.model.establishment.Establishment`).
+    """
+    from metacascade.model.establishment import Establishment
+
+    try:
+        return Establishment(scenario.model.colony_growth, scenario.model.colony_size0,
+                             scenario.engine.switch_cells, scenario.early_survival)
+    except ParameterError as exc:
+        field = "engine.switch_cells" if str(exc).startswith("switch_cells") else "model"
+        raise ScenarioError(f"{scenario.source}: {field}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Patient:
     """The patient at diagnosis (day 0 of the reported timeline)."""
@@ -71,6 +87,10 @@ class EngineSettings:
     seed: int
     horizon_days: float
     rtol: float
+    switch_cells: float
+    n_patients: int
+    stop_at_death: bool
+    workers: int
 
 
 @dataclass(frozen=True)
@@ -97,6 +117,7 @@ class Scenario:
     detection_cells: float
     organs: tuple[str, ...]
     routing: Routing
+    early_survival: float
     lethal_burden_cells: float
     engine: EngineSettings
     output: OutputSettings
@@ -162,9 +183,11 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
         detection_cells=diameter_to_cells(detection_mm, cells_per_mm3),
         organs=organs,
         routing=routing,
+        early_survival=_early_survival(schema, preset),
         lethal_burden_cells=float(lethal),
         engine=EngineSettings(**{**schema.engine.model_dump(),
-                                 "rtol": schema.engine.rtol or (1e-6 if preset.whole_body else 1e-9)}),
+                                 "rtol": schema.engine.rtol or (1e-6 if preset.whole_body else 1e-9),
+                                 "switch_cells": schema.engine.switch_cells or (1000.0 if preset.whole_body else 1.0)}),
         output=OutputSettings(n_times=schema.output.n_times, sizes_cells=tuple(sorted(set(sizes))),
                               format=schema.output.format, figure=schema.output.figure),
         references=preset.references,
@@ -179,6 +202,15 @@ def _single_organ_routing(organ: str) -> Routing:
     one = np.ones((1, 1))
     return Routing(organs=(organ,), primary=np.ones(1), colony=one, factors=(one, one.copy()),
                    primary_arrest=np.ones(1), primary_dead=0.0)
+
+
+def _early_survival(schema: ScenarioSchema, preset: Any) -> float:
+    """Probability that a new colony survives early extinction (1 for one-organ presets: Iwata's
+    colonisation rate counts colonies that grow)."""
+    if not preset.whole_body:
+        return 1.0
+    value = schema.model.early_survival
+    return float(default_body_graph().early_survival if value is None else value)
 
 
 def _routing(schema: ScenarioSchema, preset: Any, source: str) -> tuple[tuple[str, ...], Routing]:

@@ -44,9 +44,17 @@ class EngineSection(BaseModel):
     """``[engine]``: which engine and how far."""
 
     model_config = _STRICT
-    kind: Literal["deterministic"] = "deterministic"
+    kind: Literal["deterministic", "stochastic"] = "deterministic"
     seed: int = Field(default=2000, ge=0)
     horizon_days: float = Field(default=365.0, gt=0, le=36500)
+    # The hybrid process (both engines): a new colony is a birth-death process up to switch_cells
+    # cells, then grows deterministically. None: 1000 for whole-body presets, 1 (no birth-death
+    # phase, Iwata's process) for one-organ presets.
+    switch_cells: float | None = Field(default=None, ge=1, le=100_000)
+    # Stochastic engine only:
+    n_patients: int = Field(default=1000, ge=1, le=100_000_000)
+    stop_at_death: bool = True
+    workers: int = Field(default=1, ge=1, le=1024)
     # None: 1e-9 for one-organ presets, 1e-6 for whole-body presets (18 organs; see bench/body.py)
     rtol: float | None = Field(default=None, ge=1e-13, le=1e-3)
 

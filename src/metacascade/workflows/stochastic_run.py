@@ -1,0 +1,178 @@
+"""Run one scenario with the stochastic engine: virtual patients, their tables, distributions, figure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import tomli_w
+import xarray as xr
+
+from metacascade import __version__
+from metacascade.engines.stochastic import StochasticResult, simulate_patients
+from metacascade.io import atomic_write, write_json, write_table
+from metacascade.scenario import Scenario, establishment_of
+
+__all__ = ["StochasticRunResult", "run_stochastic", "write_stochastic_results"]
+
+
+@dataclass(frozen=True)
+class StochasticRunResult:
+    """A stochastic run: the engine's result, the cohort means as a dataset, the summary.
+
+    ``dataset`` is indexed by ``time_days`` (days since diagnosis), ``organ`` and ``size_cells``
+    and holds the mean and standard error over patients of every series.
+    """
+
+    scenario: Scenario
+    result: StochasticResult
+    dataset: xr.Dataset
+    summary: dict[str, Any]
+
+    @property
+    def diagnosis_day(self) -> float:
+        return self.scenario.patient.age_of_primary_days
+
+    def patients(self) -> pd.DataFrame:
+        """One row per virtual patient (days since diagnosis)."""
+        return self.result.patients(time_offset=self.diagnosis_day)
+
+    def colonies(self) -> pd.DataFrame:
+        """The colony log (days since diagnosis)."""
+        log = self.result.colony_log.copy()
+        for col in ("founded_day", "established_day", "detectable_day"):
+            log[col] = log[col] - self.diagnosis_day
+        return log.replace([np.inf], np.nan)
+
+    def events(self) -> pd.DataFrame:
+        """Seeding, establishment, detection and death events (days since diagnosis)."""
+        return self.result.events(time_offset=self.diagnosis_day)
+
+    def organs(self) -> pd.DataFrame:
+        """Long table: time x organ, mean and standard error of each series."""
+        names = [v for v in self.dataset.data_vars if "size_cells" not in self.dataset[v].dims]
+        return self.dataset[names].to_dataframe().reset_index()
+
+    def size_distribution(self) -> pd.DataFrame:
+        """Long table: time x organ x size, mean and standard error of the number above each size."""
+        return self.dataset[["n_above_mean", "n_above_se"]].to_dataframe().reset_index()
+
+
+def _distribution(values: np.ndarray) -> dict[str, Any]:
+    """Mean, standard error and a histogram of a count per patient."""
+    values = np.asarray(values)
+    counts = np.bincount(values.astype(np.int64)) if values.size else np.zeros(1, dtype=np.int64)
+    return {"mean": float(values.mean()), "se": float(values.std(ddof=1) / math.sqrt(values.size))
+            if values.size > 1 else None,
+            "p_zero": float(np.mean(values == 0)),
+            "histogram": {str(k): int(c) for k, c in enumerate(counts) if c}}
+
+
+def _quantiles(days: np.ndarray) -> dict[str, Any]:
+    """Fraction of patients with an event, and quantiles of the day among them."""
+    finite = days[np.isfinite(days)]
+    out: dict[str, Any] = {"fraction": float(finite.size / days.size) if days.size else 0.0}
+    if finite.size:
+        for q in (0.1, 0.25, 0.5, 0.75, 0.9):
+            out[f"q{int(q * 100):02d}"] = float(np.quantile(finite, q))
+    return out
+
+
+def run_stochastic(scenario: Scenario, progress: Callable[[int], None] | None = None) -> StochasticRunResult:
+    """Simulate ``scenario.engine.n_patients`` virtual patients of ``scenario``.
+
+    Model time 0 is the primary's first cell; the reported timeline is in days since diagnosis.
+    """
+    sc = scenario
+    t_diag = sc.patient.age_of_primary_days
+    horizon = t_diag + sc.engine.horizon_days
+    establishment = establishment_of(sc)
+    entry = establishment.entry_cells
+    sizes = sorted({s for s in sc.output.sizes_cells if s >= entry} | {sc.detection_cells})
+    times = np.union1d(np.linspace(0.0, horizon, sc.output.n_times), [t_diag])
+    res = simulate_patients(
+        sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, sc.engine.n_patients,
+        seed=sc.engine.seed, survival=sc.early_survival, switch_cells=sc.engine.switch_cells, times=times,
+        sizes=sizes, detection_cells=sc.detection_cells, lethal_cells=sc.lethal_burden_cells,
+        workers=sc.engine.workers, establishment=establishment, stop_at_death=sc.engine.stop_at_death,
+        snapshot_times=[t_diag, horizon], progress=progress)
+    coords = {"time_days": times - t_diag, "organ": list(sc.organs), "size_cells": res.sizes}
+    ds = xr.Dataset(coords=coords)
+    for name, dims in (("n_above", ("time_days", "organ", "size_cells")), ("n_established", ("time_days", "organ")),
+                       ("n_founded", ("time_days", "organ")), ("burden", ("time_days", "organ"))):
+        mean, se = res.mean_and_se(name)
+        ds[f"{name}_mean"] = (dims, mean)
+        ds[f"{name}_se"] = (dims, se)
+    ds.attrs.update(n_patients=res.n_patients, seed=res.seed, diagnosis_model_day=t_diag,
+                    switch_cells=float(sc.engine.switch_cells), stop_at_death=int(sc.engine.stop_at_death))
+
+    k_det = int(np.searchsorted(res.sizes, sc.detection_cells))
+    at_diag_est = res.n_established_at[:, 0].sum(axis=1)
+    at_hor_est = res.n_established_at[:, -1].sum(axis=1)
+    at_diag_det = res.n_above_at[:, 0, :, k_det].sum(axis=1)
+    at_hor_det = res.n_above_at[:, -1, :, k_det].sum(axis=1)
+    first_any = res.first_detectable.min(axis=1) - t_diag
+    per_organ = {}
+    for j, organ in enumerate(sc.organs):
+        per_organ[organ] = {
+            "p_metastasis_at_diagnosis": float(np.mean(res.n_established_at[:, 0, j] > 0)),
+            "p_metastasis_at_horizon": float(np.mean(res.n_established_at[:, -1, j] > 0)),
+            "days_since_diagnosis_first_detectable": _quantiles(res.first_detectable[:, j] - t_diag),
+        }
+    summary: dict[str, Any] = {
+        "metacascade_version": __version__,
+        "scenario_source": sc.source,
+        "cancer": sc.patient.cancer,
+        "engine": "stochastic",
+        "seed": sc.engine.seed,
+        "n_patients": res.n_patients,
+        "switch_cells": float(sc.engine.switch_cells),
+        "early_survival": sc.early_survival,
+        "establishment_days_mean": float(establishment.mean_exact),
+        "establishment_days_sd": float(establishment.sd_exact),
+        "stop_at_death": sc.engine.stop_at_death,
+        "age_of_primary_at_diagnosis_days": t_diag,
+        "detection_threshold_cells": sc.detection_cells,
+        "metastases_established_at_diagnosis": _distribution(at_diag_est),
+        "metastases_detectable_at_diagnosis": _distribution(at_diag_det),
+        "metastases_established_at_horizon": _distribution(at_hor_est),
+        "metastases_detectable_at_horizon": _distribution(at_hor_det),
+        "days_since_diagnosis_first_detectable_metastasis": _quantiles(first_any),
+        "days_since_diagnosis_death": _quantiles(res.death_day - t_diag),
+        "lethal_burden_cells": sc.lethal_burden_cells,
+        "organs": per_organ,
+        "references": list(sc.references),
+    }
+    return StochasticRunResult(scenario=sc, result=res, dataset=ds, summary=summary)
+
+
+def write_stochastic_results(run: StochasticRunResult, out_dir: str | Path) -> list[Path]:
+    """Write the per-patient, colony, event and cohort tables, the summary and the figure."""
+    from metacascade.workflows.run import _finite
+
+    out = Path(out_dir)
+    fmt = run.scenario.output.format
+    written = [
+        write_table(run.patients(), out / "patients", fmt),
+        write_table(run.colonies(), out / "colonies", fmt),
+        write_table(run.events(), out / "events", fmt),
+        write_table(run.organs(), out / "organs", fmt),
+        write_table(run.size_distribution(), out / "size_distribution", fmt),
+        write_json(_finite(run.summary), out / "summary.json"),
+        atomic_write(out / "scenario.toml",
+                     lambda p: p.write_text(tomli_w.dumps(run.scenario.raw), encoding="utf-8")),
+    ]
+    if run.scenario.output.figure:
+        import matplotlib.pyplot as plt
+
+        from metacascade.plotting import plot_stochastic
+
+        fig = plot_stochastic(run)
+        written.append(atomic_write(out / "figure.png", lambda p: fig.savefig(p, format="png", dpi=120)))
+        plt.close(fig)
+    return written
