@@ -182,7 +182,7 @@ class Establishment:
         return s_mat, x0 - 1
 
     def _tabulate(self, s_mat: sparse.csr_matrix, start: int) -> tuple[FloatArray, FloatArray]:
-        """Piecewise-linear CDF on ``n_table`` equal steps over the bulk of the law.
+        r"""Piecewise-linear CDF on ``n_table`` equal steps over the bulk of the law.
 
         The chain is skip-free upwards, so T is the sum of the independent passage times
         :math:`\tau_n` from n to n+1 (n = x0..N-1), whose Laplace transforms obey
