@@ -134,3 +134,35 @@ def test_presets_list_and_calibration_check():
     res = runner.invoke(app, ["presets", "calibrate", "--check"])
     assert res.exit_code == 0, res.output
     assert "bit for bit" in res.output
+
+
+def test_stochastic_run_writes_patient_tables(tmp_path):
+    import json
+
+    import pandas as pd
+
+    path = tmp_path / "mc.toml"
+    path.write_text('[patient]\ncancer = "breast_er_positive"\n[engine]\nkind = "stochastic"\nn_patients = 300\n'
+                    'horizon_days = 3650\nseed = 4\n[output]\nn_times = 41\n', encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", str(path), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "stochastic engine, 300 patients" in res.output
+    patients = pd.read_parquet(out / "patients.parquet")
+    assert len(patients) == 300 and patients["patient"].tolist() == list(range(300))
+    colonies = pd.read_parquet(out / "colonies.parquet")
+    events = pd.read_parquet(out / "events.parquet")
+    assert set(events["event"].astype(str)) == {"seeding", "establishment", "detection", "death"}
+    assert (events["event"] == "death").sum() == patients["death_day"].notna().sum()
+    # every detectable colony was established before, every established one founded before
+    est = colonies.dropna(subset=["established_day"])
+    assert (est["established_day"] >= est["founded_day"]).all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_patients"] == 300 and summary["switch_cells"] == 1000.0
+    n_hist = summary["metastases_established_at_horizon"]["histogram"]
+    assert sum(n_hist.values()) == 300
+    assert (out / "figure.png").stat().st_size > 10_000
+    # the same file run again gives the same patients, bit for bit
+    again = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0
+    assert pd.read_parquet(tmp_path / "again" / "patients.parquet").equals(patients)
