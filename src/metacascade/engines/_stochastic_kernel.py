@@ -88,13 +88,8 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
     n_colonies = np.zeros(n_pat, dtype=np.int64)
     overflow = np.zeros(n_pat, dtype=np.bool_)
 
-    cap = 1024
-    log_patient = np.empty(cap, dtype=np.int64)
-    log_parent = np.empty(cap, dtype=np.int64)
-    log_organ = np.empty(cap, dtype=np.int32)
-    log_gen = np.empty(cap, dtype=np.int32)
-    log_found = np.empty(cap)
-    log_entry = np.empty(cap)
+    log_int = np.empty((1024, 4), dtype=np.int64)  # patient row, parent, organ, generation
+    log_time = np.empty((1024, 2))  # founded, established (model days)
     n_log = 0
     t_step = out_t[1] - out_t[0] if n_t > 1 else 1.0
 
@@ -110,20 +105,7 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
                 break
             organ = _categorical(cum_primary, uniform(s))
             delay = _delay(t_tab, cdf_tab, uniform(s))
-            if n_log == cap:
-                cap *= 2
-                log_patient = _grow_i64(log_patient, cap)
-                log_parent = _grow_i64(log_parent, cap)
-                log_organ = _grow_i32(log_organ, cap)
-                log_gen = _grow_i32(log_gen, cap)
-                log_found = _grow_f64(log_found, cap)
-                log_entry = _grow_f64(log_entry, cap)
-            log_patient[n_log] = p
-            log_parent[n_log] = -1
-            log_organ[n_log] = organ
-            log_gen[n_log] = 1
-            log_found[n_log] = tf
-            log_entry[n_log] = tf + delay
+            log_int, log_time = _append(log_int, log_time, n_log, p, -1, organ, 1, tf, tf + delay)
             n_log += 1
             if n_log - start > max_colonies:
                 overflow[p] = True
@@ -132,8 +114,8 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
         if secondary and not overflow[p]:
             i = start
             while i < n_log:
-                entry = log_entry[i]
-                org = log_organ[i]
+                entry = log_time[i, 1]
+                org = log_int[i, 2]
                 rate_total = colony_total[org]
                 if entry < seed_until and rate_total > 0.0:
                     age_max = seed_until - entry
@@ -145,20 +127,8 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
                             break
                         child = _categorical(cum_colony[org], uniform(s))
                         delay = _delay(t_tab, cdf_tab, uniform(s))
-                        if n_log == cap:
-                            cap *= 2
-                            log_patient = _grow_i64(log_patient, cap)
-                            log_parent = _grow_i64(log_parent, cap)
-                            log_organ = _grow_i32(log_organ, cap)
-                            log_gen = _grow_i32(log_gen, cap)
-                            log_found = _grow_f64(log_found, cap)
-                            log_entry = _grow_f64(log_entry, cap)
-                        log_patient[n_log] = p
-                        log_parent[n_log] = i - start
-                        log_organ[n_log] = child
-                        log_gen[n_log] = log_gen[i] + 1
-                        log_found[n_log] = entry + a
-                        log_entry[n_log] = entry + a + delay
+                        log_int, log_time = _append(log_int, log_time, n_log, p, i - start, child,
+                                                    log_int[i, 3] + 1, entry + a, entry + a + delay)
                         n_log += 1
                         if n_log - start > max_colonies:
                             overflow[p] = True
@@ -167,7 +137,7 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
                     break
                 i += 1
         # -- death: first time primary + established colonies reach the lethal burden ----------
-        t_death = _death_time(logx_primary, logx_colony, size_step, log_entry, start, n_log, lethal, horizon)
+        t_death = _death_time(logx_primary, logx_colony, size_step, log_time, start, n_log, lethal, horizon)
         death[p] = t_death
         t_cut = t_death if stop_at_death else np.inf  # later events do not happen (stop_at_death)
         # -- statistics at the output times: difference arrays, then cumulative sums --------------
@@ -177,15 +147,15 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
         burden[:] = 0.0
         kept = 0
         for c in range(start, n_log):
-            tf = log_found[c]
+            tf = log_time[c, 0]
             if tf > t_cut:
                 continue
             kept += 1
-            org = log_organ[c]
+            org = log_int[c, 2]
             j0 = _first_index(out_t, t_step, tf)
             if j0 < n_t:
                 founded[j0, org] += 1
-            entry = log_entry[c]
+            entry = log_time[c, 1]
             if entry > t_cut:
                 continue
             j1 = _first_index(out_t, t_step, entry)
@@ -234,19 +204,19 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
             established_at[p, i] = established[snap[i]]
             burden_at[p, i] = burden[snap[i]]
     return (counts_at, established_at, burden_at, first_detect, death, n_colonies, overflow,
-            log_patient[:n_log].copy(), log_parent[:n_log].copy(), log_organ[:n_log].copy(),
-            log_gen[:n_log].copy(), log_found[:n_log].copy(), log_entry[:n_log].copy())
+            log_int[:n_log, 0].copy(), log_int[:n_log, 1].copy(), log_int[:n_log, 2].copy(),
+            log_int[:n_log, 3].copy(), log_time[:n_log, 0].copy(), log_time[:n_log, 1].copy())
 
 
 @numba.njit(cache=True)
-def _total_burden(logx_primary, logx_colony, step, log_entry, start, stop, t):  # pragma: no cover - jit
+def _total_burden(logx_primary, logx_colony, step, log_time, start, stop, t):  # pragma: no cover - jit
     """Primary plus established colonies at time t, and its time derivative (cells, cells/day)."""
     lx = _log_size(logx_primary, step, t)
     i = min(max(int(t / step), 0), logx_primary.size - 2)
     total = math.exp(lx)
     slope = total * (logx_primary[i + 1] - logx_primary[i]) / step
     for c in range(start, stop):
-        a = t - log_entry[c]
+        a = t - log_time[c, 1]
         if a >= 0.0:
             x = math.exp(_log_size(logx_colony, step, a))
             total += x
@@ -256,22 +226,22 @@ def _total_burden(logx_primary, logx_colony, step, log_entry, start, stop, t):  
 
 
 @numba.njit(cache=True)
-def _death_time(logx_primary, logx_colony, step, log_entry, start, stop, lethal, horizon):  # pragma: no cover
+def _death_time(logx_primary, logx_colony, step, log_time, start, stop, lethal, horizon):  # pragma: no cover
     """First t in [0, horizon] with total burden >= lethal (inf if none): safeguarded Newton.
 
     The total burden is non-decreasing (every growth law grows below its capacity), so the
     bracket [lo, hi] with B(lo) < lethal <= B(hi) shrinks monotonically.
     """
-    b_hi, _ = _total_burden(logx_primary, logx_colony, step, log_entry, start, stop, horizon)
+    b_hi, _ = _total_burden(logx_primary, logx_colony, step, log_time, start, stop, horizon)
     if b_hi < lethal:
         return np.inf
-    b_lo, _ = _total_burden(logx_primary, logx_colony, step, log_entry, start, stop, 0.0)
+    b_lo, _ = _total_burden(logx_primary, logx_colony, step, log_time, start, stop, 0.0)
     if b_lo >= lethal:
         return 0.0
     lo, hi = 0.0, horizon
     t = 0.5 * (lo + hi)
     for _ in range(200):
-        b, slope = _total_burden(logx_primary, logx_colony, step, log_entry, start, stop, t)
+        b, slope = _total_burden(logx_primary, logx_colony, step, log_time, start, stop, t)
         if b >= lethal:
             hi = t
         else:
@@ -304,21 +274,18 @@ def _first_index(out_t: np.ndarray, step: float, t: float) -> int:  # pragma: no
 
 
 @numba.njit(cache=True)
-def _grow_i64(a: np.ndarray, cap: int) -> np.ndarray:  # pragma: no cover - jit
-    out = np.empty(cap, dtype=np.int64)
-    out[: a.size] = a
-    return out
-
-
-@numba.njit(cache=True)
-def _grow_i32(a: np.ndarray, cap: int) -> np.ndarray:  # pragma: no cover - jit
-    out = np.empty(cap, dtype=np.int32)
-    out[: a.size] = a
-    return out
-
-
-@numba.njit(cache=True)
-def _grow_f64(a: np.ndarray, cap: int) -> np.ndarray:  # pragma: no cover - jit
-    out = np.empty(cap)
-    out[: a.size] = a
-    return out
+def _append(log_int, log_time, n, patient, parent, organ, generation, founded, established):  # pragma: no cover
+    """Write colony ``n`` into the log, doubling the arrays when full; returns the (new) arrays."""
+    if n == log_int.shape[0]:
+        grown_int = np.empty((2 * n, 4), dtype=np.int64)
+        grown_int[:n] = log_int
+        grown_time = np.empty((2 * n, 2))
+        grown_time[:n] = log_time
+        log_int, log_time = grown_int, grown_time
+    log_int[n, 0] = patient
+    log_int[n, 1] = parent
+    log_int[n, 2] = organ
+    log_int[n, 3] = generation
+    log_time[n, 0] = founded
+    log_time[n, 1] = established
+    return log_int, log_time
