@@ -25,6 +25,11 @@ extrapolation (global error O(h^6)), the grid is doubled until two successive an
 ``rtol``, and :math:`B` is then represented by a quintic spline (error O(h^6)) whose
 antiderivative gives :math:`N`. The burden uses 3-point Gauss-Legendre on each grid panel.
 
+With an establishment phase (``solve_deterministic(..., establishment=...)``) colonies seed only
+after a random delay and then grow from the switch size; :math:`B` is then the *entry* rate onto
+the deterministic track, computed exactly from the founding rate (section "delayed entry" below,
+and :mod:`metacascade.engines.organs`).
+
 References
 ----------
 .. [1] Iwata K, Kawasaki K, Shigesada N. J Theor Biol 2000;203:177-186.
@@ -35,6 +40,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Callable
@@ -42,12 +48,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
-from scipy.interpolate import BSpline, make_interp_spline
+from scipy.interpolate import BSpline, PPoly, make_interp_spline
 
-from metacascade.engines._kernels import volterra_trapezoid
+from metacascade.engines._kernels import _solve_in_place, volterra_trapezoid
 from metacascade.errors import ParameterError, SimulationError
+from metacascade.model.establishment import Establishment
 from metacascade.model.growth import GrowthLaw
+from metacascade.model.intensity import CumulativeRate, _hermite_one
 from metacascade.model.metastasis import MetastasisModel
 
 __all__ = ["AccuracyWarning", "DeterministicSolution", "solve_deterministic"]
@@ -108,34 +117,40 @@ def _extrapolated(solve_on: Callable[[int], FloatArray], n: int, cache: dict[int
     return table[0]
 
 
-def _interpolation_error(coarse_values: FloatArray, fine_values: FloatArray, horizon: float) -> FloatArray:
+def _interpolation_error(coarse_values: FloatArray, fine_values: FloatArray, horizon: float,
+                         floor: float = 0.0) -> FloatArray:
     """Relative error of the coarse quintic spline at every node of the twice-finer grid.
 
     Even nodes measure the error of the node values, odd (new) ones the interpolation error,
     which N(t), n_above and the density inherit between nodes. Returns the maximum over nodes
     for each trailing index (shape ``fine_values.shape[1:]``); a component that is zero at every
-    node (an organ nothing reaches) has error 0.
+    node (an organ nothing reaches) has error 0. With ``floor > 0`` errors are taken relative to
+    at least ``floor`` times the component's largest value (for rates that are exactly 0 for a
+    while and then start non-smoothly, as with delayed entry).
     """
     n = coarse_values.shape[0] - 1
     coarse = make_interp_spline(np.linspace(0.0, horizon, n + 1), coarse_values, k=5)
     scale = np.abs(fine_values) + 1e-300
+    if floor > 0:
+        scale = np.maximum(scale, floor * np.max(np.abs(fine_values), axis=0))
     error = np.max(np.abs(coarse(np.linspace(0.0, horizon, 2 * n + 1)) - fine_values) / scale, axis=0)
     return np.where(np.any(fine_values != 0, axis=0), error, 0.0)
 
 
 def _refine(solve_on: Callable[[int], FloatArray], horizon: float, rtol: float, n_initial: int,
-            n_max: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+            n_max: int, floor: float = 0.0) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Double the grid until the extrapolated values converge to ``rtol`` (or ``n_max``).
 
     Returns the grid, the values on it (first axis: nodes) and the error estimate of
-    :func:`_interpolation_error` per trailing index. Raises SimulationError if not finite.
+    :func:`_interpolation_error` (with ``floor``) per trailing index. Raises SimulationError if
+    not finite.
     """
     cache: dict[int, FloatArray] = {}
     n = max(8, int(n_initial))
     previous = _extrapolated(solve_on, n, cache)
     while True:
         current = _extrapolated(solve_on, 2 * n, cache)
-        errors = _interpolation_error(previous, current, horizon)
+        errors = _interpolation_error(previous, current, horizon, floor)
         n *= 2
         previous = current
         if float(np.max(errors, initial=0.0)) <= rtol or 2 * n > n_max:
@@ -188,12 +203,382 @@ def _burden(law: GrowthLaw, x0: float, grid: FloatArray, spline: BSpline, t: Flo
     return out.reshape(t.shape + trailing)
 
 
+# -- delayed entry: the establishment phase -------------------------------------------------------
+#
+# A colony founded at rate B spends the establishment time T (density f_T, piecewise constant:
+# rho_k on [tau_k, tau_{k+1}], k = 0..K-1) in its birth-death phase, seeding nothing, and then
+# follows the growth curve from N = entry_cells cells, seeding at k_N(a) = d_c(X_c(a; N)). The
+# founding rate obeys the renewal system with the kernel k~ = f_T * k_N,
+#
+#     B(t) = f(t) p + M int_0^t k~(t - s) B(s) ds,                                    (1)
+#
+# and the entry rate is E = f_T * B (convolving (1) with f_T gives the renewal system of E, with
+# forcing f_T * f and the same kernel). With c_k = rho_k - rho_{k-1} (rho_{-1} = rho_K = 0) and
+# G^{(j)} the j-th antiderivative of g (0 for negative arguments), summation by parts gives
+#
+#     (f_T * g)(t) = sum_k c_k G^{(1)}(t - tau_k),
+#
+# so k~ is the smooth k_N convolved with a step density: continuous, with kinks (jumps c_k k_N(0)
+# of its derivative) at every tau_k. The trapezoidal rule would leave an O(h^2) error at each
+# kink that depends on where the kink falls between nodes, which Richardson extrapolation cannot
+# remove; :meth:`_Entry.kernel` therefore integrates the kinks exactly against the piecewise-
+# linear interpolant of B (product integration of the kink part of k~), leaving only errors
+# that are smooth in h, and higher-order kink terms (O(h^3 k_N'(0) c_k) per kink). B is much
+# smoother than E: f is smooth, and k~ * B has one derivative more than k~ (its curvature jumps
+# by M c_k k_N(0) B(0) at tau_k, small beside f p in the organs the primary seeds), so the
+# refinement of the undelayed engine applies to it. (In an organ reached only through colonies
+# those jumps are all there is at first: its founding rate converges slowly where it is below
+# ~1e-12 of its maximum, and may then hit n_max at a tight rtol.) E is then exact given B:
+#
+#     E(t) = sum_k c_k B^{(1)}(t - tau_k),   N_E(t) = int_0^t E = sum_k c_k B^{(2)}(t - tau_k),
+#     E'(t) = sum_k c_k B(t - tau_k),
+#
+# evaluated at the nodes tau_0 + i dt of the table's own lattice: E is smooth between them
+# (cubic Hermite from E and its one-sided derivatives; N_E quintic Hermite), and beyond tau_K,
+# where E is as smooth as B, on every q-th lattice node (q dt about the step of B's grid) by
+# quintic splines.
+
+_CUMULATIVE_STEPS = 2**15  # steps of the tabulated cumulative of k_N over [0, horizon]
+_ZERO_FLOOR = 1e-15  # delayed solve: errors relative to at least this fraction of a rate's maximum
+
+
+def _check_establishment(establishment: object, model: MetastasisModel) -> Establishment | None:
+    """``establishment`` checked against ``model``; None when absent or trivial (no delay)."""
+    if establishment is None:
+        return None
+    if not isinstance(establishment, Establishment):
+        raise ParameterError(f"establishment: got {type(establishment).__name__}, allowed an Establishment "
+                             f"(metacascade.model.establishment) or None")
+    if establishment.colony_growth != model.colony_growth:
+        raise ParameterError(f"establishment.colony_growth: got {establishment.colony_growth!r}, must equal "
+                             f"model.colony_growth {model.colony_growth!r}")
+    if float(establishment.colony_size0) != model.colony_size0:
+        raise ParameterError(f"establishment.colony_size0: got {establishment.colony_size0!r}, must equal "
+                             f"model.colony_size0 {model.colony_size0!r}")
+    return None if establishment.trivial else establishment
+
+
+@njit(cache=True)
+def _step_convolution(t: np.ndarray, H: np.ndarray, h: np.ndarray, s: np.ndarray, nodes: np.ndarray,
+                      weights: np.ndarray) -> np.ndarray:  # pragma: no cover - jit
+    r""":math:`\sum_k w_k G(s_i - \tau_k)` at every ``s_i``, ``G`` the tabulated cumulative (0 below 0).
+
+    ``nodes`` (:math:`\tau_k`) ascending; ``t, H, h`` the table of
+    :class:`~metacascade.model.intensity.CumulativeRate`.
+    """
+    out = np.empty(s.size)
+    for i in range(s.size):
+        acc = 0.0
+        for k in range(nodes.size):
+            a = s[i] - nodes[k]
+            if a <= 0.0:
+                break
+            acc += weights[k] * _hermite_one(t, H, h, a)
+        out[i] = acc
+    return out
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _lattice_sums(c_reversed: np.ndarray, samples: np.ndarray, index: np.ndarray) -> np.ndarray:  # pragma: no cover
+    r"""``out[r, j]`` = :math:`\sum_{k=0}^{\min(i-1, K)} c_k\,` ``samples[j, i - k]``, ``i = index[r]``.
+
+    ``c_reversed`` is :math:`c_K, \dots, c_0`, so that both factors run with unit stride.
+    """
+    big_k = c_reversed.size - 1
+    n = samples.shape[0]
+    out = np.empty((index.size, n))
+    for r in range(index.size):
+        i = index[r]
+        lo = max(1, i - big_k)
+        for j in range(n):
+            row = samples[j]
+            acc = 0.0
+            for u in range(lo, i + 1):  # u = i - k
+                acc += c_reversed[big_k - i + u] * row[u]
+            out[r, j] = acc
+    return out
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _volterra_lowrank_first(f: np.ndarray, p: np.ndarray, k: np.ndarray, k_first: np.ndarray, U: np.ndarray,
+                            V: np.ndarray, h: float) -> np.ndarray:  # pragma: no cover - jit
+    r""":func:`~metacascade.engines._kernels.volterra_trapezoid_lowrank` with its own first weight.
+
+    Solves :math:`b_i = f_i p + h U \big(w_i z_0 + \sum_{j=1}^{i-1} k_{i-j} z_j + \tfrac12 k_0
+    z_i\big)`, :math:`z_j = V b_j`, where the weight of the node :math:`s = 0` is
+    :math:`h w_i` = ``h * k_first[i]`` instead of :math:`\tfrac12 h k_i` (the kinks of the
+    kernel between :math:`t_i - h` and :math:`t_i` are integrated there against half a hat
+    function, not a whole one). Returns ``b`` of shape ``(N, n)``.
+    """
+    size = f.size
+    n = p.size
+    q = V.shape[0]
+    system = np.zeros((n, n))
+    for r in range(n):
+        for c in range(n):
+            acc = 0.0
+            for l in range(q):
+                acc += U[r, l] * V[l, c]
+            system[r, c] = -0.5 * h * k[0] * acc
+        system[r, r] += 1.0
+    solved = np.empty((n, q + 1))
+    for r in range(n):
+        solved[r, 0] = p[r]
+        for l in range(q):
+            solved[r, l + 1] = h * U[r, l]
+    _solve_in_place(system, solved)
+    a_p = solved[:, 0].copy()
+    a_u = solved[:, 1:].copy()
+    k_reversed = k[::-1].copy()
+    z = np.empty((q, size))
+    b = np.empty((size, n))
+    s = np.empty(q)
+    for r in range(n):
+        b[0, r] = f[0] * p[r]
+    for l in range(q):
+        acc = 0.0
+        for r in range(n):
+            acc += V[l, r] * b[0, r]
+        z[l, 0] = acc
+    for i in range(1, size):
+        offset = size - 1 - i
+        for l in range(q):
+            zl = z[l]
+            acc = 0.0
+            for j in range(1, i):
+                acc += k_reversed[offset + j] * zl[j]
+            s[l] = k_first[i] * zl[0] + acc
+        for r in range(n):
+            acc = f[i] * a_p[r]
+            for l in range(q):
+                acc += a_u[r, l] * s[l]
+            b[i, r] = acc
+        for l in range(q):
+            acc = 0.0
+            for r in range(n):
+                acc += V[l, r] * b[i, r]
+            z[l, i] = acc
+    return b
+
+
+def _primary_rate(model: MetastasisModel, t: FloatArray) -> FloatArray:
+    """Seeding rate of the primary (cells shed per day) at the times ``t``."""
+    return np.asarray(model.primary_shedding.rate(model.primary_growth.solve(model.primary_size0, t)))
+
+
+def _hermite_cells(x: FloatArray, y: FloatArray, dy_right: FloatArray, dy_left: FloatArray) -> FloatArray:
+    """Power-basis coefficients (6, cells, n) of the cubic Hermite interpolant on every cell.
+
+    ``dy_right[i]`` is the derivative at ``x[i]`` from the right, ``dy_left[i]`` from the left.
+    """
+    w = np.diff(x)[:, None]
+    slope = (y[1:] - y[:-1]) / w
+    d0, d1 = dy_right[:-1], dy_left[1:]
+    c = np.zeros((6, *y[:-1].shape))
+    c[2] = (d0 + d1 - 2.0 * slope) / w**2
+    c[3] = (3.0 * slope - 2.0 * d0 - d1) / w
+    c[4] = d0
+    c[5] = y[:-1]
+    return c
+
+
+def _quintic_hermite_cells(x: FloatArray, y: FloatArray, dy: FloatArray, ddy_right: FloatArray,
+                           ddy_left: FloatArray) -> FloatArray:
+    """Power-basis coefficients (6, cells, n) of the quintic Hermite interpolant on every cell.
+
+    Values and first derivatives are continuous; ``ddy_right[i]`` and ``ddy_left[i]`` are the
+    second derivatives at ``x[i]`` from the right and from the left.
+    """
+    w = np.diff(x)[:, None]
+    y0, y1, d0, d1, a0, a1 = y[:-1], y[1:], dy[:-1], dy[1:], ddy_right[:-1], ddy_left[1:]
+    r0 = y1 - (y0 + d0 * w + 0.5 * a0 * w**2)
+    r1 = d1 - (d0 + a0 * w)
+    r2 = a1 - a0
+    c = np.empty((6, *y0.shape))
+    c[0] = (6.0 * r0 - 3.0 * r1 * w + 0.5 * r2 * w**2) / w**5
+    c[1] = (-15.0 * r0 + 7.0 * r1 * w - r2 * w**2) / w**4
+    c[2] = (10.0 * r0 - 4.0 * r1 * w + 0.5 * r2 * w**2) / w**3
+    c[3] = 0.5 * a0
+    c[4] = d0
+    c[5] = y0
+    return c
+
+
+def _spline_cells(x: FloatArray, y: FloatArray) -> FloatArray:
+    """Power-basis coefficients (6, cells, n) of the quintic interpolating spline through ``(x, y)``."""
+    spline = make_interp_spline(x, y, k=5)
+    return np.stack([spline(x[:-1], nu=5 - j) / math.factorial(5 - j) for j in range(6)])
+
+
+class _Entry:
+    """Kernel of the founding rate and the entry curves of the hybrid process (see above)."""
+
+    def __init__(self, model: MetastasisModel, establishment: Establishment, horizon: float) -> None:
+        nodes, density = establishment.step_density()
+        self.nodes = np.ascontiguousarray(nodes, dtype=float)
+        self.weights = np.diff(density, prepend=0.0, append=0.0)  # c_k = rho_k - rho_{k-1}, k = 0..K
+        self.step = float(nodes[-1] - nodes[0]) / (nodes.size - 1)  # the table's equal steps
+        self.horizon = horizon
+        self.colony: CumulativeRate | None = None
+        self.entry_rate = 0.0
+        if model.secondary_seeding:
+            size = establishment.entry_cells
+
+            def colony(a: FloatArray) -> FloatArray:
+                return model.colony_shedding.rate(model.colony_growth.solve(size, a))
+
+            self.colony = CumulativeRate.build(colony, horizon, _CUMULATIVE_STEPS)
+            self.entry_rate = float(self.colony.h[0])  # k_N(0)
+        self._smooth: dict[int, FloatArray] = {}
+
+    def _kernel_at_nodes(self, m: int) -> FloatArray:
+        """:math:`\\tilde k(i h)`, ``h = horizon / m``; on a grid whose half is known, only the new nodes."""
+        if m in self._smooth:
+            return self._smooth[m]
+        assert self.colony is not None
+        h = self.horizon / m
+        half = self._smooth.get(m // 2) if m % 2 == 0 else None
+        index = np.arange(1, m + 1, 2) if half is not None else np.arange(m + 1)
+        table = self.colony
+        values = _step_convolution(table.t, table.H, table.h, index * h, self.nodes, self.weights)
+        if half is not None:
+            merged = np.empty(m + 1)
+            merged[0::2], merged[1::2] = half, values
+            values = merged
+        self._smooth[m] = values
+        return values
+
+    def kernel(self, m: int) -> tuple[FloatArray, FloatArray]:
+        """Trapezoid weights ``k`` (divided by h) and ``k_first`` of :func:`_volterra_lowrank_first`.
+
+        The kink of :math:`\\tilde k` at :math:`\\tau` (derivative jump :math:`J = c_k k_N(0)`)
+        between the nodes ``n h`` and ``(n+1) h`` (:math:`\\tau = (n + \\sigma) h`) is integrated
+        exactly against the two hat functions there: ``k[n] += J h (1 - sigma)^3 / 6`` and
+        ``k[n+1] += J h sigma^3 / 6`` (the hat average minus the point value of
+        :math:`J (a - \\tau)_+`). The node ``s = 0`` of the history integral has half a hat,
+        reaching into ``a`` in ``(t_i - h, t_i]``: its weight is ``k(t_i) / 2`` plus the
+        corrections of the kinks on that side only; the node ``s = t_i`` (``a`` in ``[0, h)``,
+        weight ``h k[0] / 2``) gets twice its correction.
+        """
+        h = self.horizon / m
+        smooth = self._kernel_at_nodes(m)
+        jump = self.weights * self.entry_rate
+        position = self.nodes / h
+        below = np.floor(position).astype(np.int64)
+        sigma = position - below
+        inside = below <= m
+        right = np.bincount(below[inside], weights=(h / 6.0) * jump[inside] * (1.0 - sigma[inside]) ** 3,
+                            minlength=m + 1)[: m + 1]
+        inside = below + 1 <= m
+        left = np.bincount(below[inside] + 1, weights=(h / 6.0) * jump[inside] * sigma[inside] ** 3,
+                           minlength=m + 1)[: m + 1]
+        k = smooth + left + right
+        k[0] = smooth[0] + 2.0 * right[0]
+        return k, 0.5 * smooth + left
+
+    def curves(self, founding: BSpline, step: float) -> tuple[FloatArray, FloatArray, PPoly, PPoly]:
+        """Breakpoints, entry rate there, and the entry rate and its integral as piecewise polynomials.
+
+        ``founding`` is the quintic spline of the founding rate, one column per organ, on a grid
+        of step ``step``; the polynomials cover ``[0, horizon]`` (0 before :math:`\\tau_0`) with
+        a trailing organ axis.
+        """
+        horizon, t0, dt = self.horizon, float(self.nodes[0]), self.step
+        big_k = self.nodes.size - 1
+        n = founding.c.shape[1]
+        if horizon - t0 <= 1e-9 * dt:  # nothing enters before the horizon
+            zero = np.zeros((6, 1, n))
+            return np.array([0.0, horizon]), np.zeros((2, n)), PPoly(zero, [0.0, horizon]), PPoly(zero, [0.0, horizon])
+        last = int(np.floor((horizon - t0) / dt))  # the last lattice node t0 + i dt <= horizon
+        while last > 0 and t0 + last * dt > horizon:
+            last -= 1
+        while t0 + (last + 1) * dt <= horizon:
+            last += 1
+        off_lattice = horizon - (t0 + last * dt) > 1e-9 * dt  # then the horizon is a node of its own
+        offsets = np.arange(last + 1) * dt
+        functions = (founding, founding.antiderivative(1), founding.antiderivative(2))  # B, B^(1), B^(2)
+        samples = [np.ascontiguousarray(np.asarray(g(offsets)).T) for g in functions]  # (n, last + 1) each
+        c_reversed = np.ascontiguousarray(self.weights[::-1])
+        ages = horizon - self.nodes[self.nodes < horizon]
+
+        def at_horizon(which: int) -> FloatArray:  # sum_k c_k G(horizon - tau_k), G = functions[which]
+            return self.weights[: ages.size] @ np.asarray(functions[which](ages))
+
+        # Hermite cells on every lattice node up to tau_K; beyond, every stride-th node (about
+        # the step of the founding rate's grid) and a quintic spline, if it has >= 6 nodes.
+        stride = max(1, int(np.floor(step / dt)))
+        hermite_last = min(big_k, last)
+        if (last - hermite_last) // stride + 1 + off_lattice < 6:
+            hermite_last = last
+        index = np.arange(hermite_last + 1)
+        x = t0 + index * dt
+        d_left, e, cum = (_lattice_sums(c_reversed, sample, index) for sample in samples)
+        if off_lattice and hermite_last == last:  # the last Hermite cell ends at the horizon
+            x = np.append(x, horizon)
+            d_left, e, cum = (np.vstack((a, at_horizon(j))) for j, a in enumerate((d_left, e, cum)))
+        d_right = d_left.copy()
+        kinks = min(big_k, hermite_last)
+        d_right[: kinks + 1] += self.weights[: kinks + 1, None] * samples[0][:, 0][None, :]  # + c_i B(0)
+        pieces_e = [_hermite_cells(x, e, d_right, d_left)]
+        pieces_n = [_quintic_hermite_cells(x, cum, e, d_right, d_left)]
+        if hermite_last < last:  # the spline beyond tau_K; its integral continues that of the Hermite cells
+            tail = np.arange(hermite_last, last + 1, stride)
+            x_tail = t0 + tail * dt
+            e_tail = _lattice_sums(c_reversed, samples[1], tail)
+            if off_lattice:
+                x_tail = np.append(x_tail, horizon)
+                e_tail = np.vstack((e_tail, at_horizon(1)))
+            spline_e = _spline_cells(x_tail, e_tail)
+            integral = PPoly(spline_e, x_tail).antiderivative().c  # degree 6, 0 at x_tail[0]
+            integral[-1] += cum[-1]
+            pieces_e.append(spline_e)
+            pieces_n.append(integral)
+            x, e = np.concatenate((x, x_tail[1:])), np.vstack((e, e_tail[1:]))
+        if t0 > 0.0:
+            pieces_e.insert(0, np.zeros((6, 1, n)))
+            pieces_n.insert(0, np.zeros((6, 1, n)))
+            x, e = np.concatenate(([0.0], x)), np.vstack((np.zeros((1, n)), e))
+        x[-1] = horizon
+        degree = max(piece.shape[0] for piece in pieces_n)
+        pieces_n = [np.concatenate((np.zeros((degree - piece.shape[0], *piece.shape[1:])), piece))
+                    for piece in pieces_n]
+        return x, e, PPoly(np.concatenate(pieces_e, axis=1), x), PPoly(np.concatenate(pieces_n, axis=1), x)
+
+
+def _solve_entry(model: MetastasisModel, establishment: Establishment, horizon: float, p: FloatArray,
+                 factors: tuple[FloatArray, FloatArray] | None, rtol: float, n_initial: int,
+                 n_max: int) -> tuple[FloatArray, FloatArray, PPoly, PPoly, FloatArray]:
+    """Founding rates by the refinement of (1), then the entry curves (see above).
+
+    Returns the breakpoints, the entry rates there (nodes x organs), the entry rates and their
+    integrals as piecewise polynomials (trailing organ axis) and the error estimate per organ
+    (that of the founding rates, to which the entry curves add ~1e-10).
+    """
+    entry = _Entry(model, establishment, horizon)
+
+    def solve_on(m: int) -> FloatArray:
+        f = _primary_rate(model, np.linspace(0.0, horizon, m + 1))
+        if factors is None or entry.colony is None:
+            return f[:, None] * p[None, :]
+        k, k_first = entry.kernel(m)
+        u, v = factors
+        return _volterra_lowrank_first(f, p, k, k_first, u, v, horizon / m)
+
+    grid, founding, errors = _refine(solve_on, horizon, rtol, n_initial, n_max, floor=_ZERO_FLOOR)
+    spline = make_interp_spline(grid, founding, k=5)
+    breakpoints, values, rate, cumulative = entry.curves(spline, float(grid[1] - grid[0]))
+    return breakpoints, values, rate, cumulative, errors
+
+
 @dataclass(frozen=True)
 class DeterministicSolution:
     """Expected metastatic process of one patient on ``[0, horizon]`` days (model time).
 
     All methods broadcast their arguments; ``t`` is model time in days (``t = 0``: the primary
-    has ``model.primary_size0`` cells), sizes are in cells.
+    has ``model.primary_size0`` cells), sizes are in cells. With delayed entry
+    (``solve_deterministic(..., establishment=...)``) the colonies are those that have entered
+    the deterministic track at ``model.colony_size0`` (the switch size) cells, the birth rate is
+    their entry rate and ``grid`` holds the breakpoints of its piecewise polynomial.
 
     Attributes
     ----------
@@ -214,8 +599,8 @@ class DeterministicSolution:
     grid: FloatArray
     birth_rate_grid: FloatArray
     error_estimate: float
-    _spline: BSpline
-    _cumulative: BSpline
+    _spline: BSpline | PPoly  # PPoly with delayed entry (kinks at the establishment table's nodes)
+    _cumulative: BSpline | PPoly
 
     # -- basic quantities -------------------------------------------------------------------
     def _time(self, t: ArrayLike) -> FloatArray:
@@ -299,8 +684,9 @@ class DeterministicSolution:
 
 
 def solve_deterministic(model: MetastasisModel, horizon: float, *, rtol: float = 1e-9,
-                        n_initial: int = 128, n_max: int = 4096) -> DeterministicSolution:
-    """Solve the Iwata transport equation for ``model`` on ``[0, horizon]`` days.
+                        n_initial: int = 128, n_max: int = 4096,
+                        establishment: Establishment | None = None) -> DeterministicSolution:
+    r"""Solve the Iwata transport equation for ``model`` on ``[0, horizon]`` days.
 
     Parameters
     ----------
@@ -313,6 +699,21 @@ def solve_deterministic(model: MetastasisModel, horizon: float, *, rtol: float =
         all of its nodes to ``rtol`` (relative), or ``n_max`` steps is reached.
     n_initial, n_max : int
         first and largest number of grid steps.
+    establishment : Establishment, optional
+        the law of the birth-death phase of new colonies (same ``colony_growth`` and
+        ``colony_size0`` as ``model``). Then the solution is the expectation of the hybrid
+        process: a colony founded at rate :math:`B` seeds nothing for its establishment time
+        :math:`T`, then follows the growth curve from ``establishment.entry_cells`` :math:`N`
+        cells. Its *entry* rate :math:`E = f_T * B` obeys
+
+        .. math:: E(t) = (f_T * f)(t) + \int_0^t (f_T * k_N)(t-s)\,E(s)\,ds,
+
+        :math:`f` the primary's seeding rate, :math:`k_N(a) = d_c(X_c(a; N))`, :math:`f_T`
+        the (piecewise-constant) density of :math:`T`; the returned solution describes the
+        entered colonies: its ``model`` is ``model`` with ``colony_size0 = N``, its birth rate
+        is :math:`E`, ``n_total`` counts the colonies that have reached :math:`N` cells,
+        ``n_above`` (for sizes >= :math:`N`), ``density`` and ``burden`` refer to them. None
+        or a trivial law (``switch_cells <= colony_size0``) gives the undelayed solution.
 
     Returns
     -------
@@ -320,11 +721,25 @@ def solve_deterministic(model: MetastasisModel, horizon: float, *, rtol: float =
 
     Raises
     ------
+    ParameterError
+        for an invalid ``horizon``, ``rtol`` or ``establishment``.
     SimulationError
         if the birth rate is not finite (numerical blow-up).
     """
     horizon = _check_horizon(horizon)
     _check_rtol(rtol)
+    delay = _check_establishment(establishment, model)
+    if delay is not None:
+        one = np.ones((1, 1))
+        grid, values, rate, cumulative, errors = _solve_entry(
+            model, delay, horizon, np.ones(1), (one, one) if model.secondary_seeding else None, rtol, n_initial,
+            n_max)
+        error = float(errors[0])
+        _warn_inaccurate(error, rtol, n_max, stacklevel=2)
+        return DeterministicSolution(model=dataclasses.replace(model, colony_size0=delay.entry_cells),
+                                     horizon=horizon, grid=grid, birth_rate_grid=values[:, 0], error_estimate=error,
+                                     _spline=PPoly(rate.c[..., 0], rate.x),
+                                     _cumulative=PPoly(cumulative.c[..., 0], cumulative.x))
 
     def solve_on(m: int) -> FloatArray:
         f, k = _forcing_and_kernel(model, horizon, m)

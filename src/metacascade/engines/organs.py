@@ -26,6 +26,37 @@ agrees with the next grid to ``rtol`` (relative, per organ, over organs reached 
 one :class:`~metacascade.engines.deterministic.DeterministicSolution` per organ built on that
 organ's spline.
 
+Delayed entry (``establishment``). With an
+:class:`~metacascade.model.establishment.Establishment` the engine computes the expectation of
+the hybrid process of the stochastic engine: a colony founded at :math:`s` first spends the
+random time :math:`T` (density :math:`f_T`, piecewise constant: :math:`\rho_k` on the table's
+steps :math:`[\tau_k, \tau_{k+1}]`) in its birth-death phase, during which it seeds nothing,
+and then grows deterministically from :math:`N` = ``entry_cells`` cells, seeding at
+:math:`k_N(a) = d_c(X_c(a; N))` at age :math:`a` after entry. The founding rates obey
+
+.. math:: b(t) = f(t)\,p + M \int_0^t \tilde k(t-s)\,b(s)\,ds, \qquad \tilde k = f_T * k_N,
+
+and the entry rates :math:`e = f_T * b` (colonies reaching :math:`N` cells per day) obey the
+same system with the forcing :math:`\tilde f = f_T * f`,
+
+.. math:: e(t) = \tilde f(t)\,p + M \int_0^t \tilde k(t-s)\,e(s)\,ds,
+
+where, with :math:`c_k = \rho_k - \rho_{k-1}` and :math:`G` the integral of :math:`g`
+(0 for negative arguments), :math:`(f_T * g)(t) = \sum_k \rho_k [G(t-\tau_k) - G(t-\tau_{k+1})]
+= \sum_k c_k G(t - \tau_k)`. :math:`\tilde f` and :math:`\tilde k` are continuous but kinked at
+every :math:`\tau_k`, which defeats Richardson extrapolation of :math:`e` itself; the engine
+therefore refines :math:`b` (smooth forcing; the slope jumps of :math:`\tilde k` are
+integrated exactly against the hat functions of the trapezoidal rule) and obtains :math:`e`,
+:math:`\int e` and :math:`e'` from :math:`b`'s spline as the sums above, exactly at the nodes
+:math:`\tau_0 + i\,\Delta\tau` of the table's lattice, with Hermite interpolation between
+them (see the section "delayed entry" of :mod:`metacascade.engines.deterministic`). The solution then describes the
+colonies on the deterministic track: its ``model`` is ``model`` with
+``colony_size0 = entry_cells``; ``birth_rate`` is :math:`e`; ``n_total(t)`` =
+:math:`\int_0^t e` counts the colonies that have reached the switch size; ``n_above(t, x)`` =
+``n_total(t - T(N -> x))`` for :math:`x \ge N` (colonies still in their birth-death phase are
+not counted); ``density`` is :math:`e(t - T(x))/g(x)` and ``burden``
+:math:`\int_0^t X_c(t-s; N)\,e(s)\,ds`. The error estimate is that of the founding rates.
+
 References
 ----------
 .. [1] Iwata K, Kawasaki K, Shigesada N. J Theor Biol 2000;203:177-186.
@@ -34,6 +65,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,20 +73,23 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike, NDArray
-from scipy.interpolate import BSpline, make_interp_spline
+from scipy.interpolate import BSpline, PPoly, make_interp_spline
 
 from metacascade.engines._kernels import volterra_trapezoid_lowrank
 from metacascade.engines.deterministic import (
     AccuracyWarning,
     DeterministicSolution,
     _burden,
+    _check_establishment,
     _check_horizon,
     _check_rtol,
     _forcing_and_kernel,
     _refine,
+    _solve_entry,
     _warn_inaccurate,
 )
 from metacascade.errors import ParameterError
+from metacascade.model.establishment import Establishment
 from metacascade.model.metastasis import MetastasisModel
 
 __all__ = ["AccuracyWarning", "OrganSolution", "solve_organs"]
@@ -68,7 +103,10 @@ class OrganSolution:
 
     ``t`` is model time in days (``t = 0``: the primary has ``model.primary_size0`` cells),
     sizes are in cells. The vectorised methods broadcast their arguments and append a trailing
-    organ axis (in the order of ``organs``).
+    organ axis (in the order of ``organs``). With delayed entry (``solve_organs(...,
+    establishment=...)``) everything refers to the colonies that have entered the deterministic
+    track at ``model.colony_size0`` cells, and ``grid`` holds the breakpoints of the entry rates
+    (see the module docstring).
 
     Attributes
     ----------
@@ -97,7 +135,7 @@ class OrganSolution:
     error_estimate: float
     per_organ: dict[str, DeterministicSolution]
     total: DeterministicSolution
-    _spline: BSpline  # vector-valued: one column per organ
+    _spline: BSpline | PPoly  # vector-valued: one column per organ (PPoly with delayed entry)
 
     def _stack(self, method: str, *args: ArrayLike) -> FloatArray:
         """``per_organ[j].method(*args)`` for every organ, stacked on a trailing axis."""
@@ -231,7 +269,8 @@ def _check_factors(colony_factors: object, n: int, secondary: bool) -> tuple[Flo
 
 def solve_organs(model: MetastasisModel, organs: Sequence[str], primary_routing: ArrayLike,
                  colony_factors: tuple[ArrayLike, ArrayLike] | None, horizon: float, *, rtol: float = 1e-9,
-                 n_initial: int = 128, n_max: int = 4096) -> OrganSolution:
+                 n_initial: int = 128, n_max: int = 4096,
+                 establishment: Establishment | None = None) -> OrganSolution:
     r"""Solve the organ-resolved Iwata renewal system for ``model`` on ``[0, horizon]`` days.
 
     Parameters
@@ -256,6 +295,15 @@ def solve_organs(model: MetastasisModel, organs: Sequence[str], primary_routing:
         :func:`~metacascade.engines.deterministic.solve_deterministic`).
     n_initial, n_max : int
         first and largest number of grid steps.
+    establishment : Establishment, optional
+        the law of the birth-death phase of new colonies (its ``colony_growth`` and
+        ``colony_size0`` must be those of ``model``); see the module docstring. The solution
+        then describes the colonies that have entered the deterministic track: its ``model`` is
+        ``model`` with ``colony_size0 = establishment.entry_cells``, ``birth_rate`` is the entry
+        rate, ``n_total`` counts the colonies that have reached ``entry_cells``, ``n_above``
+        (meaningful for sizes >= ``entry_cells``), ``density`` and ``burden`` refer to them and
+        ``error_estimate`` is that of the founding rates. None, or a trivial law
+        (``switch_cells <= colony_size0``), gives the undelayed solution.
 
     Returns
     -------
@@ -282,6 +330,9 @@ def solve_organs(model: MetastasisModel, organs: Sequence[str], primary_routing:
     factors = _check_factors(colony_factors, n, model.secondary_seeding)
     horizon = _check_horizon(horizon)
     _check_rtol(rtol)
+    delay = _check_establishment(establishment, model)
+    if delay is not None:
+        return _solve_delayed(model, delay, names, p, factors, horizon, rtol, n_initial, n_max)
 
     def solve_on(m: int) -> FloatArray:
         f, k = _forcing_and_kernel(model, horizon, m)
@@ -307,3 +358,27 @@ def solve_organs(model: MetastasisModel, organs: Sequence[str], primary_routing:
     total = solution(total_rates, make_interp_spline(grid, total_rates, k=5), error)
     return OrganSolution(model=model, organs=names, horizon=horizon, grid=grid, birth_rate_grid=values,
                          error_estimate=error, per_organ=per_organ, total=total, _spline=spline)
+
+
+def _solve_delayed(model: MetastasisModel, establishment: Establishment, names: tuple[str, ...], p: FloatArray,
+                   factors: tuple[FloatArray, FloatArray] | None, horizon: float, rtol: float, n_initial: int,
+                   n_max: int) -> OrganSolution:
+    """:func:`solve_organs` with a non-trivial establishment phase (arguments checked)."""
+    grid, values, rate, cumulative, errors = _solve_entry(
+        model, establishment, horizon, p, factors if model.secondary_seeding else None, rtol, n_initial, n_max)
+    error = float(np.max(errors))
+    _warn_inaccurate(error, rtol, n_max, stacklevel=3)
+    entered = dataclasses.replace(model, colony_size0=establishment.entry_cells)
+
+    def solution(rates: FloatArray, coefficients: FloatArray, integral: FloatArray,
+                 organ_error: float) -> DeterministicSolution:
+        return DeterministicSolution(model=entered, horizon=horizon, grid=grid, birth_rate_grid=rates,
+                                     error_estimate=organ_error, _spline=PPoly(coefficients, rate.x),
+                                     _cumulative=PPoly(integral, cumulative.x))
+
+    per_organ = {name: solution(np.ascontiguousarray(values[:, j]), rate.c[..., j], cumulative.c[..., j],
+                                float(errors[j]))
+                 for j, name in enumerate(names)}
+    total = solution(values.sum(axis=1), rate.c.sum(axis=-1), cumulative.c.sum(axis=-1), error)
+    return OrganSolution(model=entered, organs=names, horizon=horizon, grid=grid, birth_rate_grid=values,
+                         error_estimate=error, per_organ=per_organ, total=total, _spline=rate)
