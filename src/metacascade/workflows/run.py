@@ -16,7 +16,7 @@ from scipy.optimize import brentq
 from metacascade import __version__
 from metacascade.engines.organs import OrganSolution, solve_organs
 from metacascade.io import atomic_write, write_json, write_table
-from metacascade.scenario import Scenario, cells_to_diameter
+from metacascade.scenario import Scenario, cells_to_diameter, establishment_of
 
 __all__ = ["RunResult", "run_scenario", "write_results"]
 
@@ -100,9 +100,14 @@ def run_scenario(scenario: Scenario) -> RunResult:
     sc = scenario
     t_diag = sc.patient.age_of_primary_days
     horizon = t_diag + sc.engine.horizon_days
-    sol = solve_organs(sc.model, sc.organs, sc.routing.primary, sc.routing.factors, horizon, rtol=sc.engine.rtol)
+    establishment = establishment_of(sc)
+    sol = solve_organs(sc.model, sc.organs, sc.routing.primary, sc.routing.factors, horizon, rtol=sc.engine.rtol,
+                       establishment=None if establishment.trivial else establishment)
     times = np.union1d(np.linspace(0.0, horizon, sc.output.n_times), [t_diag])
-    ds = sol.tabulate(times, np.asarray(sc.output.sizes_cells), time_offset=t_diag)
+    # colonies are resolved from the switch size on (the birth-death phase below it is not tracked)
+    sizes = np.asarray([x for x in sc.output.sizes_cells if x >= establishment.entry_cells] or
+                       [establishment.entry_cells])
+    ds = sol.tabulate(times, sizes, time_offset=t_diag)
     ds["primary_diameter_mm"] = ("time_days", cells_to_diameter(ds["primary_cells"].values, sc.cells_per_mm3))
     detectable = np.asarray(sol.n_above(times, sc.detection_cells))
     ds["n_detectable"] = (("time_days", "organ"), detectable)
@@ -131,6 +136,8 @@ def run_scenario(scenario: Scenario) -> RunResult:
         "cancer": sc.patient.cancer,
         "engine": sc.engine.kind,
         "seed": sc.engine.seed,
+        "switch_cells": float(sc.engine.switch_cells),
+        "establishment_days_mean": float(establishment.mean_exact),
         "age_of_primary_at_diagnosis_days": t_diag,
         "detection_threshold_cells": sc.detection_cells,
         "at_diagnosis": _state(sol, sc, t_diag),
