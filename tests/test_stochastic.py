@@ -106,7 +106,7 @@ def test_primary_seeding_is_the_inhomogeneous_poisson_process():
     # first colony: P(T1 <= t) = 1 - exp(-Lambda(t)) (KS against the exact law)
     first = res.colony_log.groupby("patient")["founded_day"].min().reindex(range(20000)).to_numpy()
     first = np.where(np.isnan(first), np.inf, first)
-    cdf = lambda t: -np.expm1(-2e-3 * np.expm1(0.01 * np.minimum(t, horizon)) / 0.01)  # noqa: E731
+    cdf = lambda t: -np.expm1(-2e-3 * np.expm1(0.01 * np.minimum(t, horizon)) / 0.01)
     u = np.where(np.isfinite(first), cdf(first), 1.0)
     # censored at the horizon: compare the uncensored part by the probability integral transform
     p_none = 1 - cdf(horizon)

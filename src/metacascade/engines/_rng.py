@@ -21,7 +21,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["patient_states", "next_u64", "uniform", "exponential"]
+__all__ = ["exponential", "next_u64", "patient_states", "uniform"]
 
 _U53 = 1.0 / 9007199254740992.0  # 2**-53
 

@@ -24,8 +24,7 @@ def _categorical(cum: np.ndarray, u: float) -> int:  # pragma: no cover - jit
             hi = mid
         else:
             lo = mid + 1
-    # skip organs of zero probability (equal consecutive entries) cannot be selected: cum[lo] > u
-    return lo
+    return lo  # an organ of zero probability repeats its predecessor's entry, so it is never chosen
 
 
 @numba.njit(cache=True, inline="always")
@@ -162,7 +161,7 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
             if j1 < n_t:
                 established[j1, org] += 1
                 for j in range(j1, n_t):
-                    tj = out_t[j] if out_t[j] < t_cut else t_cut
+                    tj = min(t_cut, out_t[j])
                     burden[j, org] += math.exp(_log_size(logx_colony, size_step, tj - entry))
             for k in range(n_k):
                 tk = entry + tau[k]
@@ -264,8 +263,7 @@ def _first_index(out_t: np.ndarray, step: float, t: float) -> int:  # pragma: no
     if t > out_t[n_t - 1]:
         return n_t
     j = int(math.ceil((t - out_t[0]) / step))
-    if j > n_t - 1:
-        j = n_t - 1
+    j = min(j, n_t - 1)
     while j > 0 and out_t[j - 1] >= t:
         j -= 1
     while j < n_t and out_t[j] < t:

@@ -55,7 +55,7 @@ from metacascade.model.establishment import Establishment
 from metacascade.model.intensity import CumulativeRate
 from metacascade.model.metastasis import MetastasisModel
 
-__all__ = ["StochasticResult", "simulate_patients", "MAX_HORIZON_DAYS", "MAX_PATIENTS"]
+__all__ = ["MAX_HORIZON_DAYS", "MAX_PATIENTS", "StochasticResult", "simulate_patients"]
 
 FloatArray = NDArray[np.float64]
 
@@ -390,12 +390,10 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
                               "colonies; shorten horizon_days or raise max_colonies")
     at = [np.concatenate([res[i] for res in results]) for i in range(3)]
     cat = {i: np.concatenate([res[i] for res in results]) for i in (3, 4, 5, 6)}
-    n_k = size_arr.size
     sums = {"n_above": acc_sum[0], "n_established": acc_sum[1, ..., 0], "n_founded": acc_sum[2, ..., 0],
             "burden": acc_sum[3, ..., 0]}
     squares = {"n_above": acc_sq[0], "n_established": acc_sq[1, ..., 0], "n_founded": acc_sq[2, ..., 0],
                "burden": acc_sq[3, ..., 0]}
-    del n_k
     log_parts = []
     for sl, res in zip(batches, results):
         patient = idx[sl][res[7]]

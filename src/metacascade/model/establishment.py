@@ -49,7 +49,7 @@ from scipy.sparse.linalg import splu
 from metacascade.errors import ParameterError
 from metacascade.model.growth import GrowthLaw
 
-__all__ = ["Establishment", "death_ratio_for_survival", "MAX_SWITCH_CELLS"]
+__all__ = ["MAX_SWITCH_CELLS", "Establishment", "death_ratio_for_survival"]
 
 FloatArray = NDArray[np.float64]
 
@@ -133,7 +133,7 @@ class Establishment:
             raise ParameterError(f"early_survival: got {self.survival!r}, allowed (0, 1]")
         if int(self.n_table) < 64:
             raise ParameterError(f"n_table: got {self.n_table!r}, allowed an integer >= 64")
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 - frozen dataclass
+        set_ = lambda k, v: object.__setattr__(self, k, v)
         if n_sw <= x0:  # no birth-death phase: colonies grow deterministically from the start
             set_("death_ratio", 1.0 - float(self.survival))
             set_("t_table", np.zeros(2))
