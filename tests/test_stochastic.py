@@ -56,6 +56,11 @@ def test_patient_streams_are_the_spawned_seed_sequence_children():
     states = patient_states(2024, np.arange(6))
     for i, kid in enumerate(kids):
         assert np.array_equal(states[i], kid.generate_state(4, np.uint64))
+    # the numba transcription of SeedSequence against numpy: multi-word seeds and patient indices
+    idx = np.array([0, 7, 2**31, 2**32 + 7, 10**12])
+    for seed in (0, 2**32 + 5, 2**70 + 123):
+        expected = [np.random.SeedSequence(seed, spawn_key=(int(i),)).generate_state(4, np.uint64) for i in idx]
+        assert np.array_equal(patient_states(seed, idx), np.array(expected))
 
 
 def test_yule_establishment_time_is_the_max_of_exponentials():

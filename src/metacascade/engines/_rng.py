@@ -26,14 +26,88 @@ __all__ = ["exponential", "next_u64", "patient_states", "uniform"]
 _U53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
+def _words(value: int) -> list[int]:
+    """A non-negative integer as 32-bit words, least significant first ([0] for 0), as numpy's
+    SeedSequence coerces its entropy and spawn key."""
+    words = []
+    while True:
+        words.append(value & 0xFFFFFFFF)
+        value >>= 32
+        if not value:
+            return words
+
+
 def patient_states(seed: int, indices: NDArray[np.int64]) -> NDArray[np.uint64]:
-    """xoshiro256** states (len(indices), 4) of the patients ``indices`` of a run seeded ``seed``."""
-    out = np.empty((len(indices), 4), dtype=np.uint64)
-    for row, i in enumerate(indices):
-        state = np.random.SeedSequence(seed, spawn_key=(int(i),)).generate_state(4, np.uint64)
-        if not state.any():  # the all-zero state is the one xoshiro cannot leave (probability 2**-256)
-            state[0] = 1
-        out[row] = state
+    """xoshiro256** states (len(indices), 4) of the patients ``indices`` of a run seeded ``seed``.
+
+    Row r is ``SeedSequence(seed, spawn_key=(indices[r],)).generate_state(4, uint64)``, computed
+    by a numba transcription of numpy's SeedSequence (O'Neill's hash mixing, pool of four 32-bit
+    words) that the tests check bit for bit against numpy.
+    """
+    run = _words(int(seed))
+    if len(run) < _POOL:  # numpy pads the run entropy to the pool size when there is a spawn key
+        run = run + [0] * (_POOL - len(run))
+    idx = np.asarray(indices, dtype=np.int64)
+    out = _seed_states(np.asarray(run, dtype=np.uint64), idx)
+    zero = ~out.any(axis=1)  # xoshiro cannot leave the all-zero state (probability 2**-256)
+    out[zero, 0] = 1
+    return out
+
+
+_POOL = 4
+_MASK32 = 0xFFFFFFFF
+
+
+@numba.njit(cache=True, inline="always")
+def _hashmix(value: int, hash_const: np.ndarray) -> int:  # pragma: no cover - jit
+    value = (value ^ hash_const[0]) & 0xFFFFFFFF
+    hash_const[0] = (hash_const[0] * 0x931E8875) & 0xFFFFFFFF
+    value = (value * hash_const[0]) & 0xFFFFFFFF
+    return value ^ (value >> 16)
+
+
+@numba.njit(cache=True, inline="always")
+def _mix(x: int, y: int) -> int:  # pragma: no cover - jit
+    result = ((0xCA01F9DD * x) - (0x4973F715 * y)) & 0xFFFFFFFF
+    return result ^ (result >> 16)
+
+
+@numba.njit(cache=True)
+def _seed_states(run: np.ndarray, indices: np.ndarray) -> np.ndarray:  # pragma: no cover - jit
+    n_run = run.size
+    out = np.empty((indices.size, 4), dtype=np.uint64)
+    entropy = np.empty(n_run + 2, dtype=np.int64)
+    mixer = np.empty(4, dtype=np.int64)
+    hash_const = np.empty(1, dtype=np.int64)
+    for r in range(indices.size):
+        for k in range(n_run):
+            entropy[k] = np.int64(run[k])
+        key = indices[r]
+        entropy[n_run] = key & 0xFFFFFFFF
+        n = n_run + 1
+        if key >> 32:
+            entropy[n_run + 1] = key >> 32
+            n += 1
+        hash_const[0] = 0x43B0D7E5
+        for i in range(4):
+            mixer[i] = _hashmix(entropy[i] if i < n else 0, hash_const)
+        for i_src in range(4):
+            for i_dst in range(4):
+                if i_src != i_dst:
+                    mixer[i_dst] = _mix(mixer[i_dst], _hashmix(mixer[i_src], hash_const))
+        for i_src in range(4, n):
+            for i_dst in range(4):
+                mixer[i_dst] = _mix(mixer[i_dst], _hashmix(entropy[i_src], hash_const))
+        h = 0x8B51F9DD
+        for w in range(4):
+            lo_hi = np.empty(2, dtype=np.int64)
+            for half in range(2):
+                value = mixer[(2 * w + half) % 4]
+                value = (value ^ h) & 0xFFFFFFFF
+                h = (h * 0x58F38DED) & 0xFFFFFFFF
+                value = (value * h) & 0xFFFFFFFF
+                lo_hi[half] = value ^ (value >> 16)
+            out[r, w] = np.uint64(lo_hi[0]) | (np.uint64(lo_hi[1]) << np.uint64(32))
     return out
 
 
