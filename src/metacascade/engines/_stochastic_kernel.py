@@ -82,6 +82,7 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
     established = np.zeros((n_t, n_org), dtype=np.int32)
     founded = np.zeros((n_t, n_org), dtype=np.int32)
     burden = np.zeros((n_t, n_org))
+    first_j = np.empty(n_org, dtype=np.int64)
     first_detect = np.full((n_pat, n_org), np.inf)
     death = np.full(n_pat, np.inf)
     n_colonies = np.zeros(n_pat, dtype=np.int64)
@@ -140,10 +141,7 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
         death[p] = t_death
         t_cut = t_death if stop_at_death else np.inf  # later events do not happen (stop_at_death)
         # -- statistics at the output times: difference arrays, then cumulative sums --------------
-        counts[:] = 0
-        established[:] = 0
-        founded[:] = 0
-        burden[:] = 0.0
+        first_j[:] = n_t  # first output index touched, per organ (scratch arrays are zero before it)
         kept = 0
         for c in range(start, n_log):
             tf = log_time[c, 0]
@@ -154,6 +152,8 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
             j0 = _first_index(out_t, t_step, tf)
             if j0 < n_t:
                 founded[j0, org] += 1
+                if j0 < first_j[org]:
+                    first_j[org] = j0
             entry = log_time[c, 1]
             if entry > t_cut:
                 continue
@@ -174,17 +174,17 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
             if td <= horizon and td <= t_cut and td < first_detect[p, org]:
                 first_detect[p, org] = td
         n_colonies[p] = kept
-        for j in range(1, n_t):
-            for o in range(n_org):
+        for o in range(n_org):
+            for j in range(max(first_j[o], 1), n_t):
                 founded[j, o] += founded[j - 1, o]
                 established[j, o] += established[j - 1, o]
                 for k in range(n_k):
                     counts[j, o, k] += counts[j - 1, o, k]
         # sums over patients, in patient order within blocks of `block` patients (independent of
-        # the batching: batches hold whole blocks)
+        # the batching: batches hold whole blocks); rows before first_j[o] are zero
         bl = p // block
-        for j in range(n_t):
-            for o in range(n_org):
+        for o in range(n_org):
+            for j in range(first_j[o], n_t):
                 for k in range(n_k):
                     v = float(counts[j, o, k])
                     sums[bl, 0, j, o, k] += v
@@ -202,6 +202,13 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
             counts_at[p, i] = counts[snap[i]]
             established_at[p, i] = established[snap[i]]
             burden_at[p, i] = burden[snap[i]]
+        for o in range(n_org):  # reset the touched rows for the next patient
+            for j in range(first_j[o], n_t):
+                founded[j, o] = 0
+                established[j, o] = 0
+                burden[j, o] = 0.0
+                for k in range(n_k):
+                    counts[j, o, k] = 0
     return (counts_at, established_at, burden_at, first_detect, death, n_colonies, overflow,
             log_int[:n_log, 0].copy(), log_int[:n_log, 1].copy(), log_int[:n_log, 2].copy(),
             log_int[:n_log, 3].copy(), log_time[:n_log, 0].copy(), log_time[:n_log, 1].copy())
