@@ -22,12 +22,14 @@ significant digits and written as data (``presets/soil_calibrated.toml``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,12 +103,21 @@ class AutopsyPrediction:
         return float(-math.expm1(-lam))
 
 
+@functools.lru_cache(maxsize=64)
+def _establishment(law: Any, x0: float, switch_cells: float, survival: float) -> Any:
+    from metacascade.model.establishment import Establishment
+
+    return Establishment(law, x0, switch_cells, survival)
+
+
 def predict_autopsy(preset: Preset, *, soil: dict[str, float] | None = None, body: BodyGraph | None = None,
-                    rtol: float = 1e-7) -> AutopsyPrediction:
+                    rtol: float = 1e-7, switch_cells: float = 1000.0) -> AutopsyPrediction:
     """Expected metastases per organ at death for ``preset`` (untreated natural history).
 
     ``soil`` replaces the preset's resolved soils (organ -> efficiency); ``body`` the shipped
-    body graph.
+    body graph. New colonies go through the birth-death phase up to ``switch_cells`` cells
+    (the default of whole-body runs; 1: none), so the calibrated soils describe the same
+    process that ``metacascade run`` simulates.
     """
     from metacascade.engines.organs import solve_organs
 
@@ -121,7 +132,9 @@ def predict_autopsy(preset: Preset, *, soil: dict[str, float] | None = None, bod
         raise CalibrationError(f"preset {preset.name!r}: lethal_burden_cells {lethal:g} must be below the growth "
                                f"capacity {law.capacity:g}")
     t_up = float(law.time_to_size(model.primary_size0, lethal))
-    sol = solve_organs(model, body.organs, routing.primary, routing.factors, t_up, rtol=rtol)
+    est = _establishment(model.colony_growth, model.colony_size0, float(switch_cells), float(body.early_survival))
+    sol = solve_organs(model, body.organs, routing.primary, routing.factors, t_up, rtol=rtol,
+                       establishment=None if est.trivial else est)
 
     def excess(t: float) -> float:
         return float(sol.total.primary_size(t) + sol.total.burden(t)) - lethal
