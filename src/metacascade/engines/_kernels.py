@@ -83,6 +83,19 @@ def volterra_trapezoid_lowrank(f: np.ndarray, p: np.ndarray, k: np.ndarray, U: n
     Richardson extrapolation. Returns ``b`` of shape ``(N, n)``. The history sums are
     reassociated (``fastmath``) so that they vectorise.
     """
+    return volterra_lowrank_first_weight(f, p, k, 0.5 * k, U, V, h)
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def volterra_lowrank_first_weight(f: np.ndarray, p: np.ndarray, k: np.ndarray, k_first: np.ndarray, U: np.ndarray,
+                                  V: np.ndarray, h: float) -> np.ndarray:  # pragma: no cover - jit
+    r""":func:`volterra_trapezoid_lowrank` with its own weight of the node :math:`s = 0`.
+
+    Solves :math:`b_i = f_i p + h U \big(w_i z_0 + \sum_{j=1}^{i-1} k_{i-j} z_j + \tfrac12 k_0
+    z_i\big)`, :math:`z_j = V b_j`, with :math:`w_i` = ``k_first[i]``; the trapezoidal rule is
+    ``k_first = k / 2``. The delayed engine passes the integral of the kernel's kinks between
+    :math:`t_i - h` and :math:`t_i` against half a hat function instead. Returns ``b`` (N, n).
+    """
     size = f.size
     n = p.size
     q = V.shape[0]
@@ -122,7 +135,7 @@ def volterra_trapezoid_lowrank(f: np.ndarray, p: np.ndarray, k: np.ndarray, U: n
             acc = 0.0
             for j in range(1, i):
                 acc += k_reversed[offset + j] * zl[j]
-            s[l] = 0.5 * k[i] * zl[0] + acc
+            s[l] = k_first[i] * zl[0] + acc
         for r in range(n):
             acc = f[i] * a_p[r]
             for l in range(q):

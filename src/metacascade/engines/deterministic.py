@@ -52,7 +52,7 @@ from numba import njit
 from numpy.typing import ArrayLike, NDArray
 from scipy.interpolate import BSpline, PPoly, make_interp_spline
 
-from metacascade.engines._kernels import _solve_in_place, volterra_trapezoid
+from metacascade.engines._kernels import volterra_lowrank_first_weight, volterra_trapezoid
 from metacascade.errors import ParameterError, SimulationError
 from metacascade.model.establishment import Establishment
 from metacascade.model.growth import GrowthLaw
@@ -299,68 +299,6 @@ def _lattice_sums(c_reversed: np.ndarray, samples: np.ndarray, index: np.ndarray
     return out
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})
-def _volterra_lowrank_first(f: np.ndarray, p: np.ndarray, k: np.ndarray, k_first: np.ndarray, U: np.ndarray,
-                            V: np.ndarray, h: float) -> np.ndarray:  # pragma: no cover - jit
-    r""":func:`~metacascade.engines._kernels.volterra_trapezoid_lowrank` with its own first weight.
-
-    Solves :math:`b_i = f_i p + h U \big(w_i z_0 + \sum_{j=1}^{i-1} k_{i-j} z_j + \tfrac12 k_0
-    z_i\big)`, :math:`z_j = V b_j`, where the weight of the node :math:`s = 0` is
-    :math:`h w_i` = ``h * k_first[i]`` instead of :math:`\tfrac12 h k_i` (the kinks of the
-    kernel between :math:`t_i - h` and :math:`t_i` are integrated there against half a hat
-    function, not a whole one). Returns ``b`` of shape ``(N, n)``.
-    """
-    size = f.size
-    n = p.size
-    q = V.shape[0]
-    system = np.zeros((n, n))
-    for r in range(n):
-        for c in range(n):
-            acc = 0.0
-            for l in range(q):
-                acc += U[r, l] * V[l, c]
-            system[r, c] = -0.5 * h * k[0] * acc
-        system[r, r] += 1.0
-    solved = np.empty((n, q + 1))
-    for r in range(n):
-        solved[r, 0] = p[r]
-        for l in range(q):
-            solved[r, l + 1] = h * U[r, l]
-    _solve_in_place(system, solved)
-    a_p = solved[:, 0].copy()
-    a_u = solved[:, 1:].copy()
-    k_reversed = k[::-1].copy()
-    z = np.empty((q, size))
-    b = np.empty((size, n))
-    s = np.empty(q)
-    for r in range(n):
-        b[0, r] = f[0] * p[r]
-    for l in range(q):
-        acc = 0.0
-        for r in range(n):
-            acc += V[l, r] * b[0, r]
-        z[l, 0] = acc
-    for i in range(1, size):
-        offset = size - 1 - i
-        for l in range(q):
-            zl = z[l]
-            acc = 0.0
-            for j in range(1, i):
-                acc += k_reversed[offset + j] * zl[j]
-            s[l] = k_first[i] * zl[0] + acc
-        for r in range(n):
-            acc = f[i] * a_p[r]
-            for l in range(q):
-                acc += a_u[r, l] * s[l]
-            b[i, r] = acc
-        for l in range(q):
-            acc = 0.0
-            for r in range(n):
-                acc += V[l, r] * b[i, r]
-            z[l, i] = acc
-    return b
-
-
 def _primary_rate(model: MetastasisModel, t: FloatArray) -> FloatArray:
     """Seeding rate of the primary (cells shed per day) at the times ``t``."""
     return np.asarray(model.primary_shedding.rate(model.primary_growth.solve(model.primary_size0, t)))
@@ -449,7 +387,7 @@ class _Entry:
         return values
 
     def kernel(self, m: int) -> tuple[FloatArray, FloatArray]:
-        """Trapezoid weights ``k`` (divided by h) and ``k_first`` of :func:`_volterra_lowrank_first`.
+        """Trapezoid weights ``k`` (divided by h) and ``k_first`` of :func:`~metacascade.engines._kernels.volterra_lowrank_first_weight`.
 
         The kink of :math:`\\tilde k` at :math:`\\tau` (derivative jump :math:`J = c_k k_N(0)`)
         between the nodes ``n h`` and ``(n+1) h`` (:math:`\\tau = (n + \\sigma) h`) is integrated
@@ -562,7 +500,7 @@ def _solve_entry(model: MetastasisModel, establishment: Establishment, horizon: 
             return f[:, None] * p[None, :]
         k, k_first = entry.kernel(m)
         u, v = factors
-        return _volterra_lowrank_first(f, p, k, k_first, u, v, horizon / m)
+        return volterra_lowrank_first_weight(f, p, k, k_first, u, v, horizon / m)
 
     grid, founding, errors = _refine(solve_on, horizon, rtol, n_initial, n_max, floor=_ZERO_FLOOR)
     spline = make_interp_spline(grid, founding, k=5)
