@@ -50,10 +50,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from metacascade.engines._rng import patient_states
 from metacascade.engines._stochastic_kernel import simulate_batch
+from metacascade.engines._treated_kernel import simulate_treated_batch
 from metacascade.errors import ParameterError, SimulationError
 from metacascade.model.establishment import Establishment
 from metacascade.model.intensity import CumulativeRate
 from metacascade.model.metastasis import MetastasisModel
+from metacascade.model.treatment import CompiledPlan
 
 __all__ = ["MAX_HORIZON_DAYS", "MAX_PATIENTS", "StochasticResult", "simulate_patients"]
 
@@ -109,6 +111,12 @@ class StochasticResult:
     establishment: Establishment
     sums: dict[str, FloatArray]
     sums_of_squares: dict[str, FloatArray]
+    # with a plan or organ failure (treated kernel), else None:
+    cause_of_death: NDArray[np.int64] | None = None  # 0 alive, 1 lethal burden, 2 + j failure of organ j
+    recurrence_day: FloatArray | None = None  # (patient, organ + primary): first detectable at/after the plan's end
+    symptom_day: FloatArray | None = None  # (patient, organ): organ burden reaches its symptom threshold
+    n_resistant_clones: NDArray[np.int64] | None = None  # mutations to resistance drawn at first doses
+    plan_end: float = -math.inf
 
     @property
     def n_patients(self) -> int:
@@ -141,6 +149,13 @@ class StochasticResult:
             df[f"first_detectable_day_{organ}"] = self.first_detectable[:, j] - time_offset
         for j, organ in enumerate(self.organs):
             df[f"n_established_{organ}"] = self.n_established_at[:, -1, j]
+        if self.cause_of_death is not None:
+            df["cause_of_death_code"] = self.cause_of_death
+            df["recurrence_day"] = self.recurrence_day.min(axis=1) - time_offset
+            df["n_resistant_clones"] = self.n_resistant_clones
+            for j, organ in enumerate(self.organs):
+                if np.isfinite(self.symptom_day[:, j]).any():
+                    df[f"first_symptom_day_{organ}"] = self.symptom_day[:, j] - time_offset
         return df.replace([np.inf], np.nan)
 
     def events(self, time_offset: float = 0.0) -> pd.DataFrame:
@@ -150,8 +165,10 @@ class StochasticResult:
         """
         log = self.colony_log
         parts = []
-        for event, col in (("seeding", "founded_day"), ("establishment", "established_day"),
-                           ("detection", "detectable_day")):
+        kinds = [("seeding", "founded_day"), ("establishment", "established_day"), ("detection", "detectable_day")]
+        if "gone_day" in log:
+            kinds.append(("eradication", "gone_day"))
+        for event, col in kinds:
             t = log[col].to_numpy()
             keep = np.isfinite(t) & (t <= self.horizon)
             parts.append(pd.DataFrame({"patient": log["patient"].to_numpy()[keep], "day": t[keep] - time_offset,
@@ -161,7 +178,7 @@ class StochasticResult:
         parts.append(pd.DataFrame({"patient": self.patient_indices[dead], "day": self.death_day[dead] - time_offset,
                                    "event": "death", "organ": None, "colony": -1}))
         out = pd.concat(parts, ignore_index=True)
-        out["event"] = pd.Categorical(out["event"], ["seeding", "establishment", "detection", "death"])
+        out["event"] = pd.Categorical(out["event"], ["seeding", "establishment", "detection", "eradication", "death"])
         return out.sort_values(["patient", "day", "event"], kind="stable").reset_index(drop=True)
 
 
@@ -204,7 +221,9 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
                       batch_size: int = 512, workers: int = 1, max_colonies: int = 1_000_000,
                       establishment: Establishment | None = None, stop_at_death: bool = False,
                       snapshot_times: ArrayLike | None = None,
-                      progress: Callable[[int], None] | None = None) -> StochasticResult:
+                      progress: Callable[[int], None] | None = None, plan: CompiledPlan | None = None,
+                      failure_cells: ArrayLike | None = None,
+                      symptom_cells: ArrayLike | None = None) -> StochasticResult:
     r"""Simulate ``n_patients`` virtual patients of ``model`` with organs and routing.
 
     Parameters
@@ -256,6 +275,12 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
         runs past the lethal burden.
     progress : callable, optional
         called with the number of patients finished after each batch.
+    plan : CompiledPlan, optional
+        treatments and host timeline (model.treatment.compile_plan); kills, surgery, growth
+        clock, immune dormancy. Runs the treated kernel (engines/_treated_kernel.py).
+    failure_cells, symptom_cells : array (n,), optional
+        per organ, the cells at which the organ fails (death; inf: never) and at which its
+        symptoms start (reported). Either one runs the treated kernel.
     """
     if not isinstance(model, MetastasisModel):
         raise ParameterError(f"model: got {type(model).__name__}, allowed a MetastasisModel")
@@ -341,8 +366,9 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
     logx_primary = np.log(np.asarray(model.primary_growth.solve(model.primary_size0, age), dtype=float))
     step = horizon / _TABLE_STEPS
 
+    treated = plan is not None or failure_cells is not None or symptom_cells is not None
     seed_until = horizon
-    if stop_at_death:  # the primary alone reaches the lethal burden at t_p, so death <= t_p
+    if stop_at_death and not treated:  # the primary alone reaches the lethal burden at t_p, so death <= t_p
         t_p = float(model.primary_growth.time_to_size(model.primary_size0, float(lethal_cells)))
         if math.isfinite(t_p) and t_p >= 0:
             seed_until = min(horizon, t_p)
@@ -351,10 +377,22 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
     batch_size = -(-batch_size // _BLOCK) * _BLOCK  # whole blocks per batch
     batches = [slice(a, min(a + batch_size, idx.size)) for a in range(0, idx.size, batch_size)]
 
+    if treated:
+        extra = _treated_arguments(model, establishment, plan, failure_cells, symptom_cells, n_org, horizon, t_out,
+                                   total_p, float(detection_cells), float(lethal_cells))
+
     def run(sl: slice) -> tuple:
         n_blocks = -(-(sl.stop - sl.start) // _BLOCK)
         acc_sum = np.zeros((n_blocks, 4, t_out.size, n_org, size_arr.size))
         acc_sq = np.zeros_like(acc_sum)
+        if treated:
+            return acc_sum, acc_sq, simulate_treated_batch(
+                states[sl], horizon, prim.t, prim.H, prim.h, cum_p, secondary and colony_total.any(), col.t, col.H,
+                col.h, colony_total, cum_r, establishment.t_table, establishment.cdf_table, size_arr, t_out,
+                logx_colony, logx_primary, extra["low"], step, extra["step_low"], extra["a_entry"], entry,
+                float(model.primary_size0), float(model.colony_size0), extra["q"], float(detection_cells),
+                float(lethal_cells), extra["fail"], extra["symptom"], max_colonies, seed_until, bool(stop_at_death),
+                snap, acc_sum, acc_sq, _BLOCK, *extra["plan"], extra["grid"])
         return acc_sum, acc_sq, simulate_batch(states[sl], horizon, prim.t, prim.H, prim.h, cum_p, secondary and colony_total.any(),
                               col.t, col.H, col.h, colony_total, cum_r, establishment.t_table,
                               establishment.cdf_table, tau, t_out, logx_colony,
@@ -412,6 +450,21 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
         v = log[col_name].to_numpy()
         log[col_name] = np.where(v <= horizon, v, np.inf)
     log = log.drop(columns="organ_index")
+    treated_out: dict = {}
+    if treated:
+        ex_time = np.concatenate([res[17] for res in results])
+        ex_int = np.concatenate([res[18] for res in results])
+        inf_after = lambda v: np.where(v <= horizon, v, np.inf)
+        log["growth_day"] = inf_after(ex_time[:, 0])
+        log["gone_day"] = inf_after(ex_time[:, 1])
+        log["detectable_day"] = inf_after(ex_time[:, 2])
+        log["resistant_founder"] = ex_int[:, 0].astype(bool)
+        log["n_resistant_clones"] = ex_int[:, 1]
+        treated_out = {"cause_of_death": np.concatenate([res[13] for res in results]),
+                       "recurrence_day": np.concatenate([res[14] for res in results]),
+                       "symptom_day": np.concatenate([res[15] for res in results]),
+                       "n_resistant_clones": np.concatenate([res[16] for res in results]),
+                       "plan_end": plan.end_time if plan is not None else -math.inf}
     death = cat[4]
     if stop_at_death and len(log):
         log = _drop_after_death(log, idx, death)
@@ -420,4 +473,50 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
         lethal_cells=float(lethal_cells), horizon=horizon, seed=int(seed), stop_at_death=bool(stop_at_death),
         patient_indices=idx, n_above_at=at[0], n_established_at=at[1], burden_at=at[2], first_detectable=cat[3],
         death_day=cat[4], n_colonies=cat[5], colony_log=log, establishment=establishment, sums=sums,
-        sums_of_squares=squares)
+        sums_of_squares=squares, **treated_out)
+
+
+def _treated_arguments(model: MetastasisModel, establishment: Establishment, plan: CompiledPlan | None,
+                       failure_cells: ArrayLike | None, symptom_cells: ArrayLike | None, n_org: int, horizon: float,
+                       t_out: FloatArray, total_p: float, detection: float, lethal: float) -> dict:
+    """Tables and plan arrays of the treated kernel (see engines/_treated_kernel.py)."""
+    law = model.colony_growth
+    entry = establishment.entry_cells
+    a_entry = float(law.time_to_size(model.colony_size0, entry)) if entry > model.colony_size0 else 0.0
+    n_low = 1024
+    low_age = np.linspace(0.0, a_entry, n_low + 1)
+    low = np.log(np.asarray(law.solve(model.colony_size0, low_age), dtype=float)) if a_entry > 0 else np.zeros(2)
+    step_low = a_entry / n_low if a_entry > 0 else 1.0
+
+    def per_organ(name: str, value: ArrayLike | None) -> FloatArray:
+        if value is None:
+            return np.full(n_org, np.inf)
+        v = np.asarray(value, dtype=float)
+        if v.shape != (n_org,) or np.any(np.isnan(v)) or np.any(v <= 0):
+            raise ParameterError(f"{name}: allowed {n_org} numbers of cells > 0 (inf: never), one per organ")
+        return v
+
+    if plan is None:
+        bp = np.array([0.0, horizon])
+        plan_arrays = (bp, np.ones(1), np.zeros(1), np.zeros(1), np.zeros(0), np.zeros((0, n_org + 1)),
+                       np.zeros(0, dtype=np.bool_), np.zeros(0), np.zeros(0, dtype=np.bool_), np.ones(0),
+                       np.inf, -1, 0.0, total_p, -np.inf)
+    else:
+        if plan.kill_log_sf.shape[1] != n_org + 1:
+            raise ParameterError(f"plan: compiled for {plan.kill_log_sf.shape[1] - 1} organs, the run has {n_org}")
+        if abs(plan.breakpoints[-1] - horizon) > 1e-9 * horizon:
+            raise ParameterError(f"plan: compiled to day {plan.breakpoints[-1]:g}, the horizon is {horizon:g}")
+        bp = plan.breakpoints.copy()
+        bp[-1] = horizon
+        if np.any(plan.growth_rate > 1.0):
+            raise ParameterError("plan: growth multipliers above 1 (faster than untreated) are not supported")
+        plan_arrays = (bp, plan.growth_rate, plan.dormancy_probability, plan.escape_rate, plan.kill_time,
+                       plan.kill_log_sf, plan.kill_chemo, plan.kill_mutation_rate, plan.kill_norton_simon,
+                       plan.kill_reference_rate, plan.surgery_time, plan.surgery_node_organ, plan.burst_cells,
+                       total_p, plan.end_time)
+    # burdens only grow between breakpoints (kills, removals and speed changes happen at them), so the
+    # first lethal (or failure, or symptom) crossing lies in the first interval whose end crosses
+    grid = bp.copy()
+    return {"low": low, "step_low": step_low, "a_entry": a_entry, "q": float(establishment.death_ratio),
+            "fail": per_organ("failure_cells", failure_cells), "symptom": per_organ("symptom_cells", symptom_cells),
+            "plan": plan_arrays, "grid": grid}

@@ -46,6 +46,7 @@ __all__ = [
     "VonBertalanffy",
     "GROWTH_LAWS",
     "make_growth_law",
+    "TimeScaled",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -327,6 +328,34 @@ class VonBertalanffy(GrowthLaw):
         with np.errstate(divide="ignore", invalid="ignore"):
             t = -3.0 / self.catabolic_per_day * np.log((ystar - np.cbrt(x1)) / (ystar - np.cbrt(x0)))
         return _bounded_time(t, x0, x1, self.capacity)
+
+
+@dataclass(frozen=True)
+class TimeScaled(GrowthLaw):
+    """A law whose rate is multiplied by ``factor``: ``g_f(x) = factor * g(x)``, so
+    ``X_f(t) = X(factor * t)`` (a hormone level speeding or slowing every division alike)."""
+
+    law: GrowthLaw
+    factor: float
+    name: ClassVar[str] = "time_scaled"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.law, GrowthLaw):
+            raise ParameterError(f"law: expected a GrowthLaw, got {type(self.law).__name__}")
+        object.__setattr__(self, "factor", _check("factor", self.factor))
+
+    @property
+    def capacity(self) -> float:
+        return self.law.capacity
+
+    def rate(self, x: ArrayLike) -> FloatArray:
+        return _out(self.factor * np.asarray(self.law.rate(x), dtype=float))
+
+    def solve(self, x0: ArrayLike, t: ArrayLike) -> FloatArray:
+        return self.law.solve(x0, self.factor * np.asarray(t, dtype=float))
+
+    def time_to_size(self, x0: ArrayLike, x1: ArrayLike) -> FloatArray:
+        return _out(np.asarray(self.law.time_to_size(x0, x1), dtype=float) / self.factor)
 
 
 GROWTH_LAWS: dict[str, type[GrowthLaw]] = {

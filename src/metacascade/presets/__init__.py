@@ -41,6 +41,8 @@ class _PresetSchema(BaseModel):
     routes: dict[str, float] | None = None
     soil: dict[str, float] = Field(default_factory=dict)
     soil_relative: dict[str, float] = Field(default_factory=dict)
+    # hormone-sensitivity names of metacascade/data/hormones.toml (er_breast, thyroid_t3, prolactin)
+    hormone_sensitivity: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Preset:
     soil: dict[str, float] = field(default_factory=dict)
     soil_relative: dict[str, float] = field(default_factory=dict)
     fitted_soil: dict[str, float] = field(default_factory=dict)
+    hormone_sensitivity: tuple[str, ...] = ()
 
     @property
     def whole_body(self) -> bool:
@@ -99,7 +102,8 @@ def _parse(text: str, source: str) -> dict[str, Preset]:
             p = _PresetSchema.model_validate(table)
         except ValidationError as exc:
             raise DataError(format_validation_error(exc, _PresetSchema, f"{source} [{name}]")) from None
-        presets[name] = Preset(name=name, **{**p.model_dump(), "references": tuple(p.references)})
+        presets[name] = Preset(name=name, **{**p.model_dump(), "references": tuple(p.references),
+                                             "hormone_sensitivity": tuple(p.hormone_sensitivity)})
     return presets
 
 

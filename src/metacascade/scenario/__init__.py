@@ -31,6 +31,7 @@ __all__ = [
     "Scenario", "Patient", "EngineSettings", "OutputSettings",
     "load_scenario", "parse_scenario", "default_scenario", "example_scenario_text",
     "diameter_to_cells", "cells_to_diameter", "model_from_preset", "establishment_of",
+    "HostSettings", "compiled_plan", "organ_thresholds",
 ]
 
 
@@ -79,6 +80,19 @@ class Patient:
     primary_diameter_mm: float
     primary_cells: float
     age_of_primary_days: float  # time from the primary's first cell to diagnosis
+    sex: str | None = None
+    menopausal_status: str | None = None
+    immunocompetence: float = 1.0
+    hormone_levels: dict[str, float] | None = None  # the levels used (hormone -> level), sensitive presets
+    growth_multiplier: float = 1.0  # hormone dose-response at these levels, relative to the preset's fit
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    dormancy_probability: float = 0.0
+    dormancy_escape_per_day: float = 1.0 / 730.0
+    nk_clearance_fraction: float = 0.5
+    organ_failure: bool = True
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,10 @@ class Scenario:
     output: OutputSettings
     references: tuple[str, ...]
     raw: dict[str, Any]
+    host: HostSettings = HostSettings()
+    plan: tuple[Any, ...] = ()  # model.treatment entries, days since diagnosis
+    hormone_sensitivity: tuple[Any, ...] = ()  # model.hormones.HormoneSensitivity of the preset
+    warnings: tuple[str, ...] = ()
 
 
 def _build(schema: ScenarioSchema, source: str) -> Scenario:
@@ -158,6 +176,14 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
                                 secondary_seeding=pick("secondary_seeding", preset.secondary_seeding))
     except ParameterError as exc:
         raise ScenarioError(f"{source}: model: {exc}") from None
+    sens, levels, multiplier, warn = _hormones(schema, preset, source)
+    if multiplier != 1.0:
+        from metacascade.model.growth import TimeScaled
+
+        law = TimeScaled(law, multiplier)
+        model = MetastasisModel(primary_growth=law, colony_growth=law, primary_shedding=model.primary_shedding,
+                                primary_size0=1.0, colony_size0=model.colony_size0,
+                                secondary_seeding=model.secondary_seeding)
     if not primary_cells < law.capacity:
         cap_mm = float(cells_to_diameter(law.capacity, cells_per_mm3))
         raise ScenarioError(
@@ -168,6 +194,10 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
         raise ScenarioError(f"{source}: patient.primary_diameter_mm: {schema.patient.primary_diameter_mm:g} mm "
                             "is less than one cell; allowed: a clinically measurable size")
     organs, routing = _routing(schema, preset, source)
+    plan = _plan(schema, preset, organs, source)
+    if plan and schema.engine.kind != "stochastic":
+        raise ScenarioError(f"{source}: treatment: a treatment plan needs engine.kind = 'stochastic' (virtual "
+                            "patients); the deterministic engine computes the untreated expectation")
     lethal = pick("lethal_burden_cells", preset.lethal_burden_cells)
     age = float(law.time_to_size(1.0, primary_cells))
     detection_mm = pick("detection_diameter_mm", preset.detection_diameter_mm)
@@ -177,7 +207,10 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
     return Scenario(
         source=source,
         patient=Patient(cancer=schema.patient.cancer, primary_diameter_mm=schema.patient.primary_diameter_mm,
-                        primary_cells=primary_cells, age_of_primary_days=age),
+                        primary_cells=primary_cells, age_of_primary_days=age, sex=schema.patient.sex,
+                        menopausal_status=schema.patient.menopausal_status,
+                        immunocompetence=schema.patient.immunocompetence, hormone_levels=levels,
+                        growth_multiplier=multiplier),
         model=model,
         cells_per_mm3=cells_per_mm3,
         detection_cells=diameter_to_cells(detection_mm, cells_per_mm3),
@@ -192,7 +225,136 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
                               format=schema.output.format, figure=schema.output.figure),
         references=preset.references,
         raw=schema.model_dump(mode="json", exclude_none=True),
+        host=HostSettings(**schema.host.model_dump()),
+        plan=plan,
+        hormone_sensitivity=sens,
+        warnings=warn,
     )
+
+
+def _hormones(schema: ScenarioSchema, preset: Any, source: str) -> tuple[tuple[Any, ...], dict[str, float] | None,
+                                                                       float, tuple[str, ...]]:
+    """The preset's hormone sensitivities, the patient's levels, the growth multiplier, warnings."""
+    from metacascade.model.hormones import FIELD_OF, HormoneLevels, check_levels, hormone_sensitivity, reference_levels
+
+    pt = schema.patient
+    given = {f: getattr(pt, f) for f in FIELD_OF.values() if getattr(pt, f) is not None}
+    sex = pt.sex or "female"
+    status = pt.menopausal_status if sex == "female" else None
+    warn: list[str] = []
+    try:
+        if given:
+            warn = [f"{source}: patient.{w}" if not w.startswith("patient.") else f"{source}: {w}"
+                    for w in check_levels(HormoneLevels(**given), sex, status or ("postmenopausal" if sex == "female"
+                                                                                   else None))]
+        sens = tuple(hormone_sensitivity(name) for name in preset.hormone_sensitivity)
+    except ParameterError as exc:
+        raise ScenarioError(f"{source}: patient: {exc}") from None
+    if not sens:
+        return (), None, 1.0, tuple(warn)
+    group = reference_levels(sex, status) if (pt.menopausal_status or pt.sex == "male") else None
+    levels: dict[str, float] = {}
+    multiplier = 1.0
+    for sv in sens:
+        name = FIELD_OF[sv.hormone]
+        level = given.get(name)
+        if level is None:
+            level = getattr(group, name) if group is not None else sv.reference_level
+        levels[sv.hormone] = float(level)
+        multiplier *= float(sv.growth_multiplier(level))
+    return sens, levels, multiplier, tuple(warn)
+
+
+def _plan(schema: ScenarioSchema, preset: Any, organs: tuple[str, ...], source: str) -> tuple[Any, ...]:
+    """The ``[[treatment]]`` entries as model.treatment objects (checked: sites, overlaps)."""
+    from metacascade.model import treatment as tr
+
+    out: list[Any] = []
+    for i, e in enumerate(schema.treatment):
+        try:
+            if e.kind == "surgery":
+                out.append(tr.Surgery(day=e.day, nodes=e.nodes, shed_cells=e.shed_cells))
+            elif e.kind == "chemotherapy":
+                out.append(tr.Chemotherapy(day=e.day, cycles=e.cycles, interval_days=e.interval_days,
+                                           log_kill=e.log_kill, site_log_kill=tuple(e.site_log_kill.items()),
+                                           norton_simon=e.norton_simon, reference_cells=e.reference_cells,
+                                           mutation_rate=e.mutation_rate, myelosuppression=e.myelosuppression,
+                                           recovery_days=e.recovery_days))
+            elif e.kind == "radiotherapy":
+                from metacascade.model.radiobiology import radiosensitivity
+
+                rs = radiosensitivity(preset.name)
+                out.append(tr.Radiotherapy(
+                    day=e.day, sites=tuple(e.sites), dose_per_fraction_gy=e.dose_per_fraction_gy,
+                    fractions=e.fractions, fractions_per_week=e.fractions_per_week,
+                    alpha_per_gy=e.alpha_per_gy or rs.alpha_per_gy, alpha_beta_gy=e.alpha_beta_gy or rs.alpha_beta_gy,
+                    kickoff_days=(e.kickoff_days if e.kickoff_days is not None else rs.kickoff_days)
+                    if e.repopulation else None,
+                    doubling_days=e.doubling_days or rs.doubling_days))
+            elif e.kind == "endocrine":
+                from metacascade.model.hormones import endocrine_agent
+
+                agent = endocrine_agent(e.agent)
+                out.append(tr.Endocrine(day=e.day, agent=agent.name, duration_days=e.duration_days,
+                                        estradiol_factor=agent.estradiol_factor))
+            else:
+                out.append(tr.Immunotherapy(day=e.day, duration_days=e.duration_days, killing_factor=e.killing_factor))
+        except ParameterError as exc:
+            raise ScenarioError(f"{source}: treatment[{i}] ({e.kind}): {exc}") from None
+    try:
+        tr.check_plan(out, organs)
+    except ParameterError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+    return tuple(out)
+
+
+def compiled_plan(scenario: Scenario, horizon: float) -> Any:
+    """The scenario's treatment plan and host timeline in model days up to ``horizon``
+    (:class:`~metacascade.model.treatment.CompiledPlan`)."""
+    from metacascade.model.immune import BCL1, dormancy_state
+    from metacascade.model.treatment import HostTimeline, compile_plan
+
+    sc = scenario
+    host = sc.host
+
+    def growth_multiplier(estradiol_factor: float) -> float:
+        out = 1.0
+        for sv in sc.hormone_sensitivity:
+            if sv.hormone == "estradiol":
+                level = (sc.patient.hormone_levels or {}).get("estradiol", sv.reference_level)
+                out *= float(sv.growth_multiplier(level * estradiol_factor)) / float(sv.growth_multiplier(level))
+        return out
+
+    def dormancy(kappa: float, killing: float) -> tuple[float, float]:
+        if host.dormancy_probability == 0.0:
+            return 0.0, 0.0
+        if kappa * killing <= 0.0 or not dormancy_state(BCL1.with_immunity(kappa, killing)).exists:
+            return 0.0, math.inf  # no dormant state: nothing is held, dormant colonies escape at once
+        return host.dormancy_probability, host.dormancy_escape_per_day / (kappa * killing)
+
+    timeline = HostTimeline(growth_multiplier=growth_multiplier, dormancy=dormancy,
+                            immunocompetence=sc.patient.immunocompetence)
+    law = sc.model.primary_growth
+    try:
+        return compile_plan(sc.plan, sc.organs, sc.patient.age_of_primary_days, horizon, timeline,
+                            specific_rate=lambda x: float(law.specific_rate(x)))
+    except ParameterError as exc:
+        raise ScenarioError(f"{sc.source}: treatment: {exc}") from None
+
+
+def organ_thresholds(scenario: Scenario) -> tuple[Any, Any]:
+    """Per organ, the cells at which it fails (inf: not vital or organ failure off) and at which
+    its symptoms start (data/organ_health.toml); (None, None) for one-organ presets."""
+    from metacascade.model.health import failure_cells, organ_names, symptom_cells
+
+    sc = scenario
+    if not set(sc.organs) <= set(organ_names()):
+        return None, None
+    sex = sc.patient.sex or "female"
+    fail = failure_cells(sc.organs, sc.cells_per_mm3, sex=sex)
+    if not sc.host.organ_failure:
+        fail = np.full(len(sc.organs), np.inf)
+    return fail, symptom_cells(sc.organs, sc.cells_per_mm3, sex=sex)
 
 
 _BODY_KEYS = ("routes", "soil", "arrest", "clearance_per_day", "early_survival")
@@ -225,9 +387,14 @@ def _routing(schema: ScenarioSchema, preset: Any, source: str) -> tuple[tuple[st
     from metacascade.presets import SITE_GROUPS
 
     body = default_body_graph()
-    if ov.arrest is not None or ov.clearance_per_day is not None or ov.early_survival is not None:
+    clearance = ov.clearance_per_day
+    kappa = schema.patient.immunocompetence
+    if kappa != 1.0:  # NK cells' share of the clearance scales with immunocompetence
+        f_nk = schema.host.nk_clearance_fraction
+        clearance = (body.clearance_per_day if clearance is None else clearance) * (1.0 - f_nk + f_nk * kappa)
+    if ov.arrest is not None or clearance is not None or ov.early_survival is not None:
         try:
-            body = body.with_changes(arrest=ov.arrest, clearance_per_day=ov.clearance_per_day,
+            body = body.with_changes(arrest=ov.arrest, clearance_per_day=clearance,
                                      early_survival=ov.early_survival)
         except ParameterError as exc:
             raise ScenarioError(f"{source}: model.{exc}") from None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["ScenarioSchema", "PatientSection", "ModelSection", "EngineSection", "OutputSection"]
+__all__ = ["ScenarioSchema", "PatientSection", "ModelSection", "EngineSection", "OutputSection", "HostSection",
+           "TreatmentEntry"]
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
@@ -17,6 +18,15 @@ class PatientSection(BaseModel):
     model_config = _STRICT
     cancer: str = Field(default="hcc_iwata2000", description="cancer-type preset name")
     primary_diameter_mm: float = Field(default=20.0, gt=0, le=1000, description="primary diameter at diagnosis (mm)")
+    # Host (DESIGN.md 1.4). Hormone levels left out: the preset's reference level (growth as fitted);
+    # with menopausal_status given, that group's reference level (metacascade/data/hormones.toml).
+    sex: Literal["female", "male"] | None = None
+    menopausal_status: Literal["premenopausal", "postmenopausal"] | None = None
+    immunocompetence: float = Field(default=1.0, ge=0, le=10, description="1 = normal immunity")
+    estradiol_pmol_l: float | None = Field(default=None, ge=0)
+    free_t4_pmol_l: float | None = Field(default=None, ge=0)
+    free_t3_pmol_l: float | None = Field(default=None, ge=0)
+    prolactin_ng_ml: float | None = Field(default=None, ge=0)
 
 
 class ModelSection(BaseModel):
@@ -69,11 +79,87 @@ class OutputSection(BaseModel):
     figure: bool = True
 
 
+class HostSection(BaseModel):
+    """``[host]``: immune dormancy, NK clearance, organ failure (DESIGN.md 1.4, 1.7)."""
+
+    model_config = _STRICT
+    # probability that a colony reaching the switch size is held dormant by immunity (0: none)
+    dormancy_probability: float = Field(default=0.0, ge=0, le=1)
+    # escape rate of a dormant colony at normal immunity: 1/730 per day, the BCL1 dormancy mean
+    # first-passage time of 730 days (Vitetta ES et al. 1997, as used with Kuznetsov 1994; R2)
+    dormancy_escape_per_day: float = Field(default=1.0 / 730.0, gt=0, le=100)
+    # share of the clearance of circulating cells due to NK cells, scaled by immunocompetence (GK)
+    nk_clearance_fraction: float = Field(default=0.5, ge=0, le=1)
+    # death when a vital organ fails (data/organ_health.toml), besides the lethal total burden
+    organ_failure: bool = True
+
+
+class _Entry(BaseModel):
+    model_config = _STRICT
+    day: float = Field(ge=0, le=36500, description="days since diagnosis")
+
+
+class SurgeryEntry(_Entry):
+    kind: Literal["surgery"]
+    nodes: bool = False
+    shed_cells: float = Field(default=0.0, ge=0, le=1e12)
+
+
+class ChemotherapyEntry(_Entry):
+    kind: Literal["chemotherapy"]
+    cycles: int = Field(default=6, ge=1, le=1000)
+    interval_days: float = Field(default=21.0, gt=0, le=3650)
+    log_kill: float = Field(default=1.0, ge=0, le=30)
+    site_log_kill: dict[str, Annotated[float, Field(ge=0, le=30)]] = Field(default_factory=dict)
+    norton_simon: bool = False
+    reference_cells: float = Field(default=1e9, ge=1)
+    mutation_rate: float = Field(default=1e-6, ge=0, le=1)
+    myelosuppression: float = Field(default=0.0, ge=0, le=1)
+    recovery_days: float = Field(default=21.0, ge=0, le=3650)
+
+
+class RadiotherapyEntry(_Entry):
+    kind: Literal["radiotherapy"]
+    sites: list[str] = Field(default_factory=lambda: ["primary"], min_length=1)
+    dose_per_fraction_gy: float = Field(default=2.0, gt=0, le=100)
+    fractions: int = Field(default=30, ge=1, le=1000)
+    fractions_per_week: int = Field(default=5, ge=1, le=7)
+    alpha_per_gy: float | None = Field(default=None, gt=0, le=10)
+    alpha_beta_gy: float | None = Field(default=None, gt=0, le=1000)
+    repopulation: bool = True
+    kickoff_days: float | None = Field(default=None, ge=0, le=3650)
+    doubling_days: float | None = Field(default=None, gt=0, le=3650)
+
+
+class EndocrineEntry(_Entry):
+    kind: Literal["endocrine"]
+    agent: str = "tamoxifen"
+    duration_days: float = Field(default=1826.0, gt=0, le=36500)
+
+
+class ImmunotherapyEntry(_Entry):
+    kind: Literal["immunotherapy"]
+    duration_days: float = Field(default=365.0, gt=0, le=36500)
+    killing_factor: float = Field(default=2.0, ge=1, le=1000)
+
+
+TreatmentEntry = Annotated[Union[SurgeryEntry, ChemotherapyEntry, RadiotherapyEntry, EndocrineEntry,
+                                 ImmunotherapyEntry], Field(discriminator="kind")]
+
+
 class ScenarioSchema(BaseModel):
     """A whole scenario file."""
 
     model_config = _STRICT
     patient: PatientSection = PatientSection()
     model: ModelSection = ModelSection()
+    host: HostSection = HostSection()
+    treatment: list[TreatmentEntry] = Field(default_factory=list, max_length=1000)
     engine: EngineSection = EngineSection()
     output: OutputSection = OutputSection()
+
+    @model_validator(mode="after")
+    def _patient_groups(self) -> ScenarioSchema:
+        if self.patient.sex == "male" and self.patient.menopausal_status is not None:
+            raise ValueError("patient.menopausal_status: given for a male patient; allowed only with sex = 'female'")
+        return self

@@ -55,7 +55,13 @@ def _iwata(data: str | Path | None = None, figure_dir: str | Path | None = None)
     return validate_iwata2000(data=data, figure_dir=figure_dir)
 
 
-CASES: dict[str, Callable[..., ValidationReport]] = {"iwata2000": _iwata}
+def _kuznetsov(data: str | Path | None = None, figure_dir: str | Path | None = None) -> ValidationReport:
+    from metacascade.validation.kuznetsov1994 import validate_kuznetsov1994
+
+    return validate_kuznetsov1994(data=data, figure_dir=figure_dir)
+
+
+CASES: dict[str, Callable[..., ValidationReport]] = {"iwata2000": _iwata, "kuznetsov1994": _kuznetsov}
 
 
 def run_case(name: str, **kwargs: Any) -> ValidationReport:

@@ -16,7 +16,7 @@ import xarray as xr
 from metacascade import __version__
 from metacascade.engines.stochastic import StochasticResult, simulate_patients
 from metacascade.io import atomic_write, write_json, write_table
-from metacascade.scenario import Scenario, establishment_of
+from metacascade.scenario import Scenario, compiled_plan, establishment_of, organ_thresholds
 
 __all__ = ["StochasticRunResult", "run_stochastic", "write_stochastic_results"]
 
@@ -40,13 +40,18 @@ class StochasticRunResult:
 
     def patients(self) -> pd.DataFrame:
         """One row per virtual patient (days since diagnosis)."""
-        return self.result.patients(time_offset=self.diagnosis_day)
+        df = self.result.patients(time_offset=self.diagnosis_day)
+        if "cause_of_death_code" in df:
+            labels = cause_labels(self.scenario.organs)
+            df["cause_of_death"] = pd.Categorical.from_codes(df["cause_of_death_code"].to_numpy(), labels)
+        return df
 
     def colonies(self) -> pd.DataFrame:
         """The colony log (days since diagnosis)."""
         log = self.result.colony_log.copy()
-        for col in ("founded_day", "established_day", "detectable_day"):
-            log[col] = log[col] - self.diagnosis_day
+        for col in ("founded_day", "established_day", "detectable_day", "growth_day", "gone_day"):
+            if col in log:
+                log[col] = log[col] - self.diagnosis_day
         return log.replace([np.inf], np.nan)
 
     def events(self) -> pd.DataFrame:
@@ -95,12 +100,18 @@ def run_stochastic(scenario: Scenario, progress: Callable[[int], None] | None = 
     entry = establishment.entry_cells
     sizes = sorted({s for s in sc.output.sizes_cells if s >= entry} | {sc.detection_cells})
     times = np.union1d(np.linspace(0.0, horizon, sc.output.n_times), [t_diag])
+    plan = compiled_plan(sc, horizon)
+    fail, symptom = organ_thresholds(sc)
+    if plan.trivial:
+        plan = None
+    if fail is not None and not np.any(np.isfinite(fail)) and plan is None:
+        fail = symptom = None  # nothing the untreated kernel does not do: keep it (faster)
     res = simulate_patients(
         sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, sc.engine.n_patients,
         seed=sc.engine.seed, survival=sc.early_survival, switch_cells=sc.engine.switch_cells, times=times,
         sizes=sizes, detection_cells=sc.detection_cells, lethal_cells=sc.lethal_burden_cells,
         workers=sc.engine.workers, establishment=establishment, stop_at_death=sc.engine.stop_at_death,
-        snapshot_times=[t_diag, horizon], progress=progress)
+        snapshot_times=[t_diag, horizon], progress=progress, plan=plan, failure_cells=fail, symptom_cells=symptom)
     coords = {"time_days": times - t_diag, "organ": list(sc.organs), "size_cells": res.sizes}
     ds = xr.Dataset(coords=coords)
     for name, dims in (("n_above", ("time_days", "organ", "size_cells")), ("n_established", ("time_days", "organ")),
@@ -145,10 +156,54 @@ def run_stochastic(scenario: Scenario, progress: Callable[[int], None] | None = 
         "days_since_diagnosis_first_detectable_metastasis": _quantiles(first_any),
         "days_since_diagnosis_death": _quantiles(res.death_day - t_diag),
         "lethal_burden_cells": sc.lethal_burden_cells,
+        "hormone_growth_multiplier": sc.patient.growth_multiplier,
+        "immunocompetence": sc.patient.immunocompetence,
+        "treatment": [_entry_dict(t) for t in sc.plan],
+        "warnings": list(sc.warnings),
         "organs": per_organ,
         "references": list(sc.references),
     }
+    if res.cause_of_death is not None:
+        summary.update(_outcomes(sc, res, t_diag))
     return StochasticRunResult(scenario=sc, result=res, dataset=ds, summary=summary)
+
+
+def _entry_dict(t: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {"kind": t.kind, **asdict(t)}
+
+
+def cause_labels(organs: tuple[str, ...]) -> list[str]:
+    """Label of each cause-of-death code: 0 alive, 1 total burden, 2 + j failure of organ j."""
+    from metacascade.model.health import BURDEN_DEATH_LABEL, cause_of_death_labels, organ_names
+
+    per_organ = (cause_of_death_labels(organs) if set(organs) <= set(organ_names())
+                 else (None,) * len(organs))
+    return ["alive", BURDEN_DEATH_LABEL] + [f"{lab or 'failure'} ({o})" for o, lab in zip(organs, per_organ)]
+
+
+def _outcomes(sc: Scenario, res: StochasticResult, t_diag: float) -> dict[str, Any]:
+    """Survival outcomes of a run with the treated kernel (days since diagnosis)."""
+    labels = cause_labels(sc.organs)
+    codes = res.cause_of_death
+    distant = [j for j, o in enumerate(sc.organs) if o != "lymph_regional"]
+    first_distant = res.first_detectable[:, distant].min(axis=1) if distant else np.full(res.n_patients, np.inf)
+    m1 = first_distant <= t_diag
+    recurrence = res.recurrence_day.min(axis=1) - t_diag
+    mfs = np.minimum(np.where(m1, np.inf, first_distant), res.death_day) - t_diag
+    return {
+        "cause_of_death": {labels[c]: int(n) for c, n in enumerate(np.bincount(codes, minlength=len(labels))) if n},
+        "distant_metastasis_detectable_at_diagnosis": float(np.mean(m1)),
+        "days_since_diagnosis_distant_metastasis_free_survival_event": _quantiles(np.where(m1, np.nan, mfs)
+                                                                                 [~m1]),
+        "days_since_diagnosis_recurrence_after_plan": _quantiles(recurrence),
+        "plan_end_days_since_diagnosis": float(res.plan_end - t_diag) if np.isfinite(res.plan_end) else None,
+        "resistant_clones": _distribution(res.n_resistant_clones),
+        "days_since_diagnosis_first_symptom": {o: _quantiles(res.symptom_day[:, j] - t_diag)
+                                                for j, o in enumerate(sc.organs)
+                                                if np.isfinite(res.symptom_day[:, j]).any()},
+    }
 
 
 def write_stochastic_results(run: StochasticRunResult, out_dir: str | Path) -> list[Path]:

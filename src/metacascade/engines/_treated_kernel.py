@@ -1,0 +1,736 @@
+"""Numba kernel of the stochastic engine with a host and a treatment plan (engines/stochastic.py).
+
+Every tumour (the primary and each colony) follows a *path*: segments between the plan's
+breakpoints on which its effective age advances at the growth clock's speed ``m`` (0 while
+dormant). A tumour has a sensitive and, once resistance has been drawn at its first drug dose, a
+resistant component; both share the segment times. A segment row is
+``t0, t1, m, a_s, a_r, dormant`` with the components' ages at ``t0`` (-1: absent).
+
+Ages: the primary's from ``primary_size0`` at model day 0 (table ``lp``); a colony's from
+``colony_size0``: below ``a_entry`` (the switch size) the table ``ll``, above it ``lc`` (age
+since the switch). Seeding intensities are the untreated engine's cumulative tables in age; on a
+segment of speed m the intensity integral is the age-table difference divided by m.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from metacascade.engines._rng import exponential, uniform
+from metacascade.engines._stochastic_kernel import _append, _categorical, _delay, _first_index, _log_size
+from metacascade.model.intensity import _hermite_one, hermite_inverse_one
+from metacascade.model.resistance import _poisson, sample_resistance
+
+__all__ = ["simulate_treated_batch"]
+
+_KMAX = 32  # mutations to resistance drawn one by one (sample_resistance)
+_NCOL = 6
+
+
+@numba.njit(cache=True, inline="always")
+def _lx(kind, a, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover - jit
+    """Log size at age a (kind 0: primary, 1: colony)."""
+    if kind == 0:
+        return _log_size(lp, st, a)
+    if a >= a_entry:
+        return _log_size(lc, st, a - a_entry)
+    return _log_size(ll, st_low, a)
+
+
+@numba.njit(cache=True, inline="always")
+def _inv_table(tab, step, y):  # pragma: no cover - jit
+    """Age on a monotone log-size table where it equals y (clamped to the table)."""
+    n = tab.size - 1
+    if y <= tab[0]:
+        return 0.0
+    if y >= tab[n]:
+        return n * step
+    lo, hi = 0, n
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if tab[mid] <= y:
+            lo = mid
+        else:
+            hi = mid
+    w = tab[hi] - tab[lo]
+    return (lo + ((y - tab[lo]) / w if w > 0 else 0.0)) * step
+
+
+@numba.njit(cache=True)
+def _age(kind, y, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover - jit
+    """Age at which the log size is y (inverse of _lx)."""
+    if kind == 0:
+        return _inv_table(lp, st, y)
+    if y >= lc[0] or a_entry <= 0.0:
+        return a_entry + _inv_table(lc, st, y)
+    return _inv_table(ll, st_low, y)
+
+
+@numba.njit(cache=True)
+def _slope(kind, a, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover - jit
+    """Per-cell growth rate d ln x / d age at age a (1/day)."""
+    h = 1e-3 * st
+    return (_lx(kind, a + h, lp, lc, ll, st, st_low, a_entry)
+            - _lx(kind, max(a - h, 0.0), lp, lc, ll, st, st_low, a_entry)) / (a + h - max(a - h, 0.0))
+
+
+@numba.njit(cache=True)
+def _survivors(s, x, log_sf, q):  # pragma: no cover - jit
+    """Cells left of x after a kill leaving the fraction exp(log_sf) on average (0: none).
+
+    Binomial (cell by cell) for up to 64 cells, Poisson while fewer than 1e3 survive on average,
+    the mean above; survivors then die out with the birth-death probability q^n (n < 1000).
+    """
+    sf = math.exp(log_sf)
+    mean = x * sf
+    if x <= 64.5:
+        n = 0
+        for _ in range(int(x + 0.5)):
+            if uniform(s) < sf:
+                n += 1
+        out = float(n)
+    elif mean < 1e3:
+        out = float(_poisson(s, mean))
+    else:
+        return mean
+    if out > 0.0 and q > 0.0 and out < 1000.0:
+        if uniform(s) < q ** out:
+            return 0.0
+    return out
+
+
+@numba.njit(cache=True)
+def _grow_seg(seg, n, rows):  # pragma: no cover - jit
+    """Make room for one more segment row."""
+    if n == seg.shape[0]:
+        bigger = np.empty((2 * n, _NCOL))
+        bigger[:n] = seg[:n]
+        return bigger
+    return seg
+
+
+@numba.njit(cache=True)
+def _walk(kind, site, t_start, a_s, a_r, dorm_end, sampled, seg, n_seg,
+          bp, rate, kill_time, kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, t_remove, t_stop,
+          x0, q, s, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover - jit
+    """Append the path of one tumour from t_start; returns (seg, n_seg, t_end, K).
+
+    t_end: day the tumour is gone (inf: alive at t_stop); K: mutations to resistance drawn.
+    """
+    n_bp = bp.size
+    if t_start >= t_stop:
+        return seg, n_seg, np.inf, 0
+    i = 0
+    while i < n_bp - 2 and bp[i + 1] <= t_start:
+        i += 1
+    k = 0
+    n_kill = kill_time.size
+    while k < n_kill and kill_time[k] < t_start:
+        k += 1
+    t = t_start
+    dormant = dorm_end > t
+    K = 0
+    closed = True
+    first = n_seg
+    t_end = np.inf
+    while t < t_stop:
+        t1 = min(bp[i + 1], t_stop)
+        if dormant and dorm_end < t1:
+            t1 = dorm_end
+        m = 0.0 if dormant else rate[i]
+        if (not closed and n_seg > first and seg[n_seg - 1, 2] == m
+                and seg[n_seg - 1, 5] == (1.0 if dormant else 0.0)):
+            seg[n_seg - 1, 1] = t1
+        else:
+            seg = _grow_seg(seg, n_seg, _NCOL)
+            seg[n_seg, 0] = t
+            seg[n_seg, 1] = t1
+            seg[n_seg, 2] = m
+            seg[n_seg, 3] = a_s
+            seg[n_seg, 4] = a_r
+            seg[n_seg, 5] = 1.0 if dormant else 0.0
+            n_seg += 1
+            closed = False
+        if a_s >= 0.0:
+            a_s += m * (t1 - t)
+        if a_r >= 0.0:
+            a_r += m * (t1 - t)
+        t = t1
+        if dormant and t >= dorm_end:
+            dormant = False
+            closed = True
+        if t >= bp[i + 1] and i < n_bp - 2:
+            i += 1
+        if t >= t_stop:
+            break
+        if t >= t_remove:  # surgery (the primary, or colonies in dissected nodes)
+            t_end = t
+            break
+        while k < n_kill and kill_time[k] <= t:
+            ls = kill_ls[k, site]
+            if ls < 0.0:
+                if kill_chemo[k]:
+                    if not dormant and a_s >= 0.0:
+                        if not sampled and kill_u[k] > 0.0:
+                            sampled = True
+                            x = math.exp(_lx(kind, a_s, lp, lc, ll, st, st_low, a_entry))
+                            kk, r = sample_resistance(s, kill_u[k], x0, x, _KMAX)
+                            K += kk
+                            if r > 0:
+                                rr = min(float(r), x)
+                                a_r = _age(kind, math.log(rr), lp, lc, ll, st, st_low, a_entry)
+                                if x - rr < 0.5:
+                                    a_s = -1.0
+                                else:
+                                    a_s = _age(kind, math.log(x - rr), lp, lc, ll, st, st_low, a_entry)
+                        if a_s >= 0.0:
+                            lse = ls
+                            if kill_ns[k]:
+                                lse = ls * _slope(kind, a_s, lp, lc, ll, st, st_low, a_entry) / kill_ref[k]
+                            x = math.exp(_lx(kind, a_s, lp, lc, ll, st, st_low, a_entry))
+                            y = _survivors(s, x, lse, q)
+                            a_s = _age(kind, math.log(y), lp, lc, ll, st, st_low, a_entry) if y > 0.0 else -1.0
+                        closed = True
+                else:  # radiation: every cell alike, dormant or not, resistant to drugs or not
+                    if a_s >= 0.0:
+                        x = math.exp(_lx(kind, a_s, lp, lc, ll, st, st_low, a_entry))
+                        y = _survivors(s, x, ls, q)
+                        a_s = _age(kind, math.log(y), lp, lc, ll, st, st_low, a_entry) if y > 0.0 else -1.0
+                    if a_r >= 0.0:
+                        x = math.exp(_lx(kind, a_r, lp, lc, ll, st, st_low, a_entry))
+                        y = _survivors(s, x, ls, 0.0)
+                        a_r = _age(kind, math.log(y), lp, lc, ll, st, st_low, a_entry) if y > 0.0 else -1.0
+                    closed = True
+            k += 1
+        if a_s < 0.0 and a_r < 0.0:
+            t_end = t
+            break
+    return seg, n_seg, t_end, K
+
+
+@numba.njit(cache=True)
+def _size(seg, lo, hi, t, kind, lp, lc, ll, st, st_low, a_entry, left):  # pragma: no cover - jit
+    """Cells of a tumour at t (its segments lo..hi-1); left: the value just before events at t."""
+    for g in range(lo, hi):
+        t0 = seg[g, 0]
+        t1 = seg[g, 1]
+        inside = (t0 < t <= t1) if left else (t0 <= t < t1)
+        if inside:
+            m = seg[g, 2]
+            x = 0.0
+            if seg[g, 3] >= 0.0:
+                x += math.exp(_lx(kind, seg[g, 3] + m * (t - t0), lp, lc, ll, st, st_low, a_entry))
+            if seg[g, 4] >= 0.0:
+                x += math.exp(_lx(kind, seg[g, 4] + m * (t - t0), lp, lc, ll, st, st_low, a_entry))
+            return x
+    return 0.0
+
+
+@numba.njit(cache=True)
+def _first_reach(seg, lo, hi, thr, t_from, t_to, kind, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover - jit
+    """First t in [t_from, t_to] at which the tumour has >= thr cells (inf if none).
+
+    Within a segment the size grows (or stays, dormant), so the crossing is bracketed by the
+    segment's ends and found by bisection."""
+    for g in range(lo, hi):
+        a = max(seg[g, 0], t_from)
+        b = min(seg[g, 1], t_to)
+        if b < a:
+            continue
+        if a < seg[g, 1]:
+            xa = _size(seg, g, g + 1, a, kind, lp, lc, ll, st, st_low, a_entry, False)
+        else:
+            xa = _size(seg, g, g + 1, a, kind, lp, lc, ll, st, st_low, a_entry, True)
+        if xa >= thr:
+            return a
+        if b <= seg[g, 0]:
+            continue
+        if _size(seg, g, g + 1, b, kind, lp, lc, ll, st, st_low, a_entry, True) < thr:
+            continue
+        if seg[g, 4] < 0.0 and seg[g, 2] > 0.0:  # one component: invert its size table
+            a_star = _age(kind, math.log(thr), lp, lc, ll, st, st_low, a_entry)
+            return min(max(seg[g, 0] + (a_star - seg[g, 3]) / seg[g, 2], a), b)
+        lo_t, hi_t = a, b
+        for _ in range(60):
+            mid = 0.5 * (lo_t + hi_t)
+            if _size(seg, g, g + 1, mid, kind, lp, lc, ll, st, st_low, a_entry, True) >= thr:
+                hi_t = mid
+            else:
+                lo_t = mid
+            if hi_t - lo_t <= 1e-9 * max(1.0, hi_t):
+                break
+        return hi_t
+    return np.inf
+
+
+@numba.njit(cache=True, inline="always")
+def _n_at_most(sizes, x):  # pragma: no cover - jit
+    """Number of sizes <= x (sizes increasing)."""
+    lo, hi = 0, sizes.size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if sizes[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True)
+def _seed(s, seg, lo, hi, comp, kind, scale, t_until, tH, H, hH, a_entry, cum, t_tab, cdf_tab, child_organ,
+          child_time, child_comp, n_child):  # pragma: no cover - jit
+    """Poisson founding events of one component over its path; appends (organ, day, comp) and
+    the establishment delay (child_time[:, 1]), drawn in the untreated engine's order.
+
+    Intensity in age: the table H (primary: absolute, already with the routing total; colony:
+    age since the switch, times ``scale`` = the organ's routing total)."""
+    r = -1.0  # drawn at the first segment that can seed (the untreated engine's order of draws)
+    for g in range(lo, hi):
+        a0 = seg[g, 3 + comp]
+        m = seg[g, 2]
+        if a0 < 0.0 or m <= 0.0 or seg[g, 5] != 0.0:
+            continue
+        t0 = seg[g, 0]
+        if t0 >= t_until:
+            break
+        if r < 0.0:
+            r = exponential(s) / scale
+        t1 = min(seg[g, 1], t_until)
+        off = a_entry if kind == 1 else 0.0
+        h0 = _hermite_one(tH, H, hH, a0 - off)
+        a1 = a0 + m * (t1 - t0)
+        h1 = _hermite_one(tH, H, hH, a1 - off)
+        while (h1 - h0) / m >= r:
+            target = h0 + r * m
+            a = off + hermite_inverse_one(tH, H, hH, target)
+            tc = t0 + (a - a0) / m
+            if n_child == child_organ.size:
+                bigger_o = np.empty(2 * n_child, dtype=np.int64)
+                bigger_o[:n_child] = child_organ
+                child_organ = bigger_o
+                bigger_t = np.empty((2 * n_child, 2))
+                bigger_t[:n_child] = child_time
+                child_time = bigger_t
+                bigger_c = np.empty(2 * n_child, dtype=np.int64)
+                bigger_c[:n_child] = child_comp
+                child_comp = bigger_c
+            child_organ[n_child] = _categorical(cum, uniform(s))
+            child_time[n_child, 0] = tc
+            child_time[n_child, 1] = _delay(t_tab, cdf_tab, uniform(s))
+            child_comp[n_child] = comp
+            n_child += 1
+            h0 = target
+            a0 = a
+            t0 = tc
+            r = exponential(s) / scale
+        r -= (h1 - h0) / m
+    return child_organ, child_time, child_comp, n_child
+
+
+@numba.njit(cache=True, nogil=True)
+def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, hc, colony_total, cum_colony,
+                           t_tab, cdf_tab, sizes, out_t, lc, lp, ll, st, st_low, a_entry, entry_cells, x0p, x0c,
+                           q, detection, lethal, fail_cells, symptom_cells, max_colonies, seed_until, stop_at_death,
+                           snap, sums, squares, block, bp, rate, pdorm, escape, kill_time, kill_ls, kill_chemo,
+                           kill_u, kill_ns, kill_ref, t_surgery, node_organ, burst, total_p,
+                           t_plan_end, grid):  # pragma: no cover - jit
+    """Simulate patients with a plan; see :func:`metacascade.engines.stochastic.simulate_patients`."""
+    n_pat = states.shape[0]
+    n_org = cum_primary.size
+    n_t = out_t.size
+    n_k = sizes.size
+    n_s = snap.size
+    n_g = grid.size
+    n_int = rate.size
+    counts_at = np.zeros((n_pat, n_s, n_org, n_k), dtype=np.int32)
+    established_at = np.zeros((n_pat, n_s, n_org), dtype=np.int32)
+    burden_at = np.zeros((n_pat, n_s, n_org))
+    first_detect = np.full((n_pat, n_org), np.inf)
+    recur = np.full((n_pat, n_org + 1), np.inf)
+    symptom = np.full((n_pat, n_org), np.inf)
+    death = np.full(n_pat, np.inf)
+    cause = np.zeros(n_pat, dtype=np.int64)
+    n_colonies = np.zeros(n_pat, dtype=np.int64)
+    n_clones = np.zeros(n_pat, dtype=np.int64)
+    overflow = np.zeros(n_pat, dtype=np.bool_)
+    counts = np.zeros((n_t, n_org, n_k), dtype=np.int32)
+    established = np.zeros((n_t, n_org), dtype=np.int32)
+    founded = np.zeros((n_t, n_org), dtype=np.int32)
+    burden = np.zeros((n_t, n_org))
+    tot = np.zeros(n_g)
+    org_b = np.zeros((n_g, n_org))
+
+    log_int = np.empty((1024, 4), dtype=np.int64)  # patient row, parent, organ, generation
+    log_time = np.empty((1024, 2))  # founded, established (switch)
+    n_log = 0
+    # per-colony extras, batch-wide and aligned with the log
+    ex_time = np.empty((1024, 3))  # growth start (escape), gone (eliminated/removed), detectable
+    ex_int = np.empty((1024, 3), dtype=np.int64)  # component of the parent (1: resistant), K, segment lo
+    seg = np.empty((4096, _NCOL))
+    c_org = np.empty(64, dtype=np.int64)
+    c_time = np.empty((64, 2))
+    c_comp = np.empty(64, dtype=np.int64)
+    seg_hi = np.empty(1024, dtype=np.int64)
+    t_step = out_t[1] - out_t[0] if n_t > 1 else 1.0
+
+    for p in range(n_pat):
+        s = states[p].copy()
+        start = n_log
+        n_seg = 0
+        # -- the primary ---------------------------------------------------------------------------
+        seg, n_seg, p_end, kp = _walk(0, n_org, 0.0, 0.0, -1.0, -1.0, False, seg, n_seg, bp, rate,
+                                      kill_time, kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, t_surgery,
+                                      horizon, x0p, q, s, lp, lc, ll, st, st_low, a_entry)
+        p_hi = n_seg
+        n_clones[p] = kp
+        # seeding stops at an upper bound of the death day when nothing happens after death: first
+        # the day the primary alone is lethal, then (as colonies accrue) the day those found so far are
+        t_bound = seed_until
+        if stop_at_death:
+            t_bound = min(t_bound, _first_reach(seg, 0, p_hi, lethal, 0.0, horizon, 0, lp, lc, ll, st, st_low,
+                                                a_entry))
+        next_check = 256
+        n_child = 0
+        for comp in range(2):
+            c_org, c_time, c_comp, n_child = _seed(s, seg, 0, p_hi, comp, 0, 1.0, t_bound, tp, Hp, hp, 0.0,
+                                                   cum_primary, t_tab, cdf_tab, c_org, c_time, c_comp, n_child)
+        if burst > 0.0 and t_surgery <= t_bound and p_end >= t_surgery:
+            # cells shed at the operation: each founds a colony with the routing probability total_p
+            n_b = _poisson(s, burst * total_p)
+            for _ in range(n_b):
+                if n_child == c_org.size:
+                    c_org = np.concatenate((c_org, np.empty(n_child, dtype=np.int64)))
+                    c_time = np.concatenate((c_time, np.empty((n_child, 2))))
+                    c_comp = np.concatenate((c_comp, np.empty(n_child, dtype=np.int64)))
+                c_org[n_child] = _categorical(cum_primary, uniform(s))
+                c_time[n_child, 0] = t_surgery
+                c_time[n_child, 1] = _delay(t_tab, cdf_tab, uniform(s))
+                c_comp[n_child] = 0
+                n_child += 1
+        for c in range(n_child):
+            log_int, log_time = _append(log_int, log_time, n_log, p, -1, c_org[c], 1, c_time[c, 0],
+                                        c_time[c, 0] + c_time[c, 1])
+            ex_time, ex_int = _grow_extra(ex_time, ex_int, n_log)
+            ex_int[n_log, 0] = c_comp[c]
+            n_log += 1
+            if n_log - start > max_colonies:
+                overflow[p] = True
+                break
+        # -- colonies, in order of appearance -----------------------------------------------------------
+        i = start
+        while i < n_log and not overflow[p]:
+            if stop_at_death and n_log - start >= next_check:
+                next_check *= 2
+                tot[:] = 0.0
+                org_b[:, :] = 0.0
+                _add_on_grid(seg, 0, p_hi, 0, n_org, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry)
+                for c in range(start, i):
+                    _add_on_grid(seg, ex_int[c, 2], seg_hi[c - start], 1, log_int[c, 2], grid, tot, org_b, lp, lc,
+                                 ll, st, st_low, a_entry)
+                for g in range(n_g):
+                    if grid[g] >= t_bound:
+                        break
+                    hit = tot[g] >= lethal
+                    for o in range(n_org):
+                        hit = hit or org_b[g, o] >= fail_cells[o]
+                    if hit:
+                        t_bound = grid[g]
+                        break
+            org = log_int[i, 2]
+            tf = log_time[i, 0]
+            te = log_time[i, 1]
+            if tf > t_bound:  # founded after the patient's death: never followed
+                ex_time[i, 0] = np.inf
+                ex_time[i, 1] = tf
+                ex_int[i, 1] = 0
+                ex_int[i, 2] = n_seg
+                if i - start >= seg_hi.size:
+                    seg_hi = np.concatenate((seg_hi, np.empty(seg_hi.size, dtype=np.int64)))
+                seg_hi[i - start] = n_seg
+                i += 1
+                continue
+            gone = np.inf
+            t_rm = t_surgery if org == node_organ and tf < t_surgery else np.inf
+            # kills and node dissection during the birth-death phase (colony of at most switch size)
+            for k in range(kill_time.size):
+                tk = kill_time[k]
+                if tk <= tf or tk >= te or tk > horizon:
+                    continue
+                ls = kill_ls[k, org]
+                if ls < 0.0 and not (kill_chemo[k] and ex_int[i, 0] == 1):
+                    n_now = min(entry_cells, math.exp(_lx(1, tk - tf, lp, lc, ll, st, st_low, a_entry)))
+                    if uniform(s) < math.exp(-n_now * math.exp(ls)):
+                        gone = tk
+                        break
+            if t_rm <= te and t_rm < gone:
+                gone = t_rm
+            t_grow = te
+            lo = n_seg
+            kc = 0
+            if gone == np.inf and te < horizon:
+                j_int = 0
+                while j_int < n_int - 1 and bp[j_int + 1] <= te:
+                    j_int += 1
+                if pdorm[j_int] > 0.0 and uniform(s) < pdorm[j_int]:
+                    # dormant until the cumulative escape hazard reaches a unit exponential
+                    e = exponential(s)
+                    tt = te
+                    t_grow = np.inf
+                    for jj in range(j_int, n_int):
+                        b1 = bp[jj + 1]
+                        if escape[jj] == np.inf:
+                            t_grow = tt
+                            break
+                        if escape[jj] * (b1 - tt) >= e:
+                            t_grow = tt + e / escape[jj]
+                            break
+                        e -= escape[jj] * (b1 - tt)
+                        tt = b1
+                res = ex_int[i, 0] == 1
+                seg, n_seg, gone, kc = _walk(1, org, te, -1.0 if res else a_entry, a_entry if res else -1.0,
+                                             t_grow, res, seg, n_seg, bp, rate, kill_time, kill_ls,
+                                             kill_chemo, kill_u, kill_ns, kill_ref, t_rm, horizon, x0c, q, s,
+                                             lp, lc, ll, st, st_low, a_entry)
+            if stop_at_death and n_seg > lo:  # this colony alone bounds the death day
+                t_bound = min(t_bound, _first_reach(seg, lo, n_seg, min(lethal, fail_cells[org]), 0.0, t_bound, 1,
+                                                    lp, lc, ll, st, st_low, a_entry))
+            n_clones[p] += kc
+            ex_time[i, 0] = t_grow
+            ex_time[i, 1] = gone
+            ex_int[i, 1] = kc
+            ex_int[i, 2] = lo
+            if i - start >= seg_hi.size:
+                seg_hi = np.concatenate((seg_hi, np.empty(seg_hi.size, dtype=np.int64)))
+            seg_hi[i - start] = n_seg
+            if secondary and colony_total[org] > 0.0 and n_seg > lo:
+                n_child = 0
+                for comp in range(2):
+                    c_org, c_time, c_comp, n_child = _seed(s, seg, lo, n_seg, comp, 1, colony_total[org],
+                                                           t_bound, tc, Hc, hc, a_entry, cum_colony[org],
+                                                           t_tab, cdf_tab, c_org, c_time, c_comp, n_child)
+                for c in range(n_child):
+                    log_int, log_time = _append(log_int, log_time, n_log, p, i - start, c_org[c],
+                                                log_int[i, 3] + 1, c_time[c, 0], c_time[c, 0] + c_time[c, 1])
+                    ex_time, ex_int = _grow_extra(ex_time, ex_int, n_log)
+                    ex_int[n_log, 0] = c_comp[c]
+                    n_log += 1
+                    if n_log - start > max_colonies:
+                        overflow[p] = True
+                        break
+            i += 1
+        if overflow[p]:
+            continue
+        # -- burden on the scan grid: death (lethal burden, vital organ failure) and symptoms --------
+        tot[:] = 0.0
+        org_b[:, :] = 0.0
+        _add_on_grid(seg, 0, p_hi, 0, n_org, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry)
+        for c in range(start, n_log):
+            lo = ex_int[c, 2]
+            _add_on_grid(seg, lo, seg_hi[c - start], 1, log_int[c, 2], grid, tot, org_b, lp, lc, ll, st, st_low,
+                         a_entry)
+        t_death = np.inf
+        why = 0
+        for g in range(n_g):
+            hit = -1
+            if tot[g] >= lethal:
+                hit = 0
+            else:
+                for o in range(n_org):
+                    if org_b[g, o] >= fail_cells[o]:
+                        hit = 1 + o
+                        break
+            if hit >= 0:
+                lo_t = grid[g - 1] if g > 0 else 0.0
+                hi_t = grid[g]
+                for _ in range(60):
+                    mid = 0.5 * (lo_t + hi_t)
+                    if _crossed(mid, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells,
+                                lp, lc, ll, st, st_low, a_entry) >= 0:
+                        hi_t = mid
+                    else:
+                        lo_t = mid
+                    if hi_t - lo_t <= 1e-9 * max(1.0, hi_t):
+                        break
+                t_death = hi_t
+                why = 1 + _crossed(hi_t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal,
+                                   fail_cells, lp, lc, ll, st, st_low, a_entry)
+                break
+        death[p] = t_death
+        cause[p] = why
+        t_cut = t_death if stop_at_death else np.inf
+        for o in range(n_org):
+            for g in range(n_g):
+                if grid[g] > t_cut:
+                    break
+                if org_b[g, o] >= symptom_cells[o]:
+                    lo_t = grid[g - 1] if g > 0 else 0.0
+                    hi_t = grid[g]
+                    for _ in range(60):
+                        mid = 0.5 * (lo_t + hi_t)
+                        if _organ_burden(mid, o, seg, start, n_log, log_int, ex_int, seg_hi, lp, lc, ll, st, st_low,
+                                         a_entry) >= symptom_cells[o]:
+                            hi_t = mid
+                        else:
+                            lo_t = mid
+                        if hi_t - lo_t <= 1e-9 * max(1.0, hi_t):
+                            break
+                    symptom[p, o] = hi_t
+                    break
+        # -- detection: first time each tumour is detectable, and after the end of the plan ------------
+        t_det_end = min(horizon, t_cut)
+        if t_plan_end > -np.inf and p_end > t_plan_end:
+            recur[p, n_org] = _first_reach(seg, 0, p_hi, detection, max(t_plan_end, 0.0), t_det_end, 0,
+                                           lp, lc, ll, st, st_low, a_entry)
+        kept = 0
+        for c in range(start, n_log):
+            if log_time[c, 0] > t_cut:
+                ex_time[c, 2] = np.inf
+                continue
+            kept += 1
+            o = log_int[c, 2]
+            lo = ex_int[c, 2]
+            hi = seg_hi[c - start]
+            td = _first_reach(seg, lo, hi, detection, 0.0, t_det_end, 1, lp, lc, ll, st, st_low, a_entry)
+            ex_time[c, 2] = td
+            if td < first_detect[p, o]:
+                first_detect[p, o] = td
+            if t_plan_end > -np.inf and td < np.inf and ex_time[c, 1] > t_plan_end:
+                tr = _first_reach(seg, lo, hi, detection, max(t_plan_end, 0.0), t_det_end, 1, lp, lc, ll, st,
+                                  st_low, a_entry)
+                if tr < recur[p, o]:
+                    recur[p, o] = tr
+        n_colonies[p] = kept
+        # -- statistics at the output times ---------------------------------------------------------
+        for c in range(start, n_log):
+            tf = log_time[c, 0]
+            if tf > t_cut:
+                continue
+            o = log_int[c, 2]
+            j0 = _first_index(out_t, t_step, tf)
+            if j0 < n_t:
+                founded[j0, o] += 1
+            lo = ex_int[c, 2]
+            hi = seg_hi[c - start]
+            t_grow = ex_time[c, 0]
+            g = lo
+            for j in range(_first_index(out_t, t_step, t_grow), n_t):
+                tj = min(out_t[j], t_cut)
+                if tj < t_grow:
+                    continue
+                while g < hi - 1 and seg[g, 1] <= tj:
+                    g += 1
+                if g >= hi or tj < seg[g, 0] or tj > seg[g, 1] or (tj == seg[g, 1] and tj < horizon):
+                    if tj >= ex_time[c, 1]:
+                        break
+                    continue
+                m = seg[g, 2]
+                x = 0.0
+                if seg[g, 3] >= 0.0:
+                    x += math.exp(_lx(1, seg[g, 3] + m * (tj - seg[g, 0]), lp, lc, ll, st, st_low, a_entry))
+                if seg[g, 4] >= 0.0:
+                    x += math.exp(_lx(1, seg[g, 4] + m * (tj - seg[g, 0]), lp, lc, ll, st, st_low, a_entry))
+                if x <= 0.0:
+                    continue
+                established[j, o] += 1
+                burden[j, o] += x
+                kk = _n_at_most(sizes, x)  # sizes[:kk] <= x
+                if kk > 0:
+                    counts[j, o, kk - 1] += 1
+        for o in range(n_org):
+            for j in range(1, n_t):
+                founded[j, o] += founded[j - 1, o]
+            for j in range(n_t):
+                for k in range(n_k - 2, -1, -1):
+                    counts[j, o, k] += counts[j, o, k + 1]
+        bl = p // block
+        for o in range(n_org):
+            for j in range(n_t):
+                for k in range(n_k):
+                    v = float(counts[j, o, k])
+                    sums[bl, 0, j, o, k] += v
+                    squares[bl, 0, j, o, k] += v * v
+                v = float(established[j, o])
+                sums[bl, 1, j, o, 0] += v
+                squares[bl, 1, j, o, 0] += v * v
+                v = float(founded[j, o])
+                sums[bl, 2, j, o, 0] += v
+                squares[bl, 2, j, o, 0] += v * v
+                v = burden[j, o]
+                sums[bl, 3, j, o, 0] += v
+                squares[bl, 3, j, o, 0] += v * v
+        for ii in range(n_s):
+            counts_at[p, ii] = counts[snap[ii]]
+            established_at[p, ii] = established[snap[ii]]
+            burden_at[p, ii] = burden[snap[ii]]
+        counts[:, :, :] = 0
+        established[:, :] = 0
+        founded[:, :] = 0
+        burden[:, :] = 0.0
+    return (counts_at, established_at, burden_at, first_detect, death, n_colonies, overflow,
+            log_int[:n_log, 0].copy(), log_int[:n_log, 1].copy(), log_int[:n_log, 2].copy(),
+            log_int[:n_log, 3].copy(), log_time[:n_log, 0].copy(), log_time[:n_log, 1].copy(),
+            cause, recur, symptom, n_clones, ex_time[:n_log].copy(), ex_int[:n_log, :2].copy())
+
+
+@numba.njit(cache=True)
+def _grow_extra(ex_time, ex_int, n):  # pragma: no cover - jit
+    if n == ex_time.shape[0]:
+        bt = np.empty((2 * n, 3))
+        bt[:n] = ex_time
+        bi = np.empty((2 * n, 3), dtype=np.int64)
+        bi[:n] = ex_int
+        return bt, bi
+    return ex_time, ex_int
+
+
+@numba.njit(cache=True)
+def _add_on_grid(seg, lo, hi, kind, organ, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover
+    """Add a tumour's cells just before each grid time (left limits) to the totals."""
+    n_g = grid.size
+    g = 0
+    for r in range(lo, hi):
+        t0 = seg[r, 0]
+        t1 = seg[r, 1]
+        while g < n_g and grid[g] <= t0:
+            g += 1
+        while g < n_g and grid[g] <= t1:
+            m = seg[r, 2]
+            x = 0.0
+            if seg[r, 3] >= 0.0:
+                x += math.exp(_lx(kind, seg[r, 3] + m * (grid[g] - t0), lp, lc, ll, st, st_low, a_entry))
+            if seg[r, 4] >= 0.0:
+                x += math.exp(_lx(kind, seg[r, 4] + m * (grid[g] - t0), lp, lc, ll, st, st_low, a_entry))
+            tot[g] += x
+            if organ < org_b.shape[1]:
+                org_b[g, organ] += x
+            g += 1
+
+
+@numba.njit(cache=True)
+def _organ_burden(t, o, seg, start, n_log, log_int, ex_int, seg_hi, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover
+    b = 0.0
+    for c in range(start, n_log):
+        if log_int[c, 2] == o:
+            b += _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1, lp, lc, ll, st, st_low, a_entry, True)
+    return b
+
+
+@numba.njit(cache=True)
+def _crossed(t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells,
+             lp, lc, ll, st, st_low, a_entry):  # pragma: no cover - jit
+    """-1 if nothing is reached at t; 0 lethal total burden; 1 + o failure of organ o."""
+    total = _size(seg, 0, p_hi, t, 0, lp, lc, ll, st, st_low, a_entry, True)
+    ob = np.zeros(n_org)
+    for c in range(start, n_log):
+        x = _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1, lp, lc, ll, st, st_low, a_entry, True)
+        total += x
+        ob[log_int[c, 2]] += x
+    if total >= lethal:
+        return 0
+    for o in range(n_org):
+        if ob[o] >= fail_cells[o]:
+            return 1 + o
+    return -1
