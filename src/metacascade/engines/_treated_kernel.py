@@ -4,7 +4,7 @@ Every tumour (the primary and each colony) follows a *path*: segments between th
 breakpoints on which its effective age advances at the growth clock's speed ``m`` (0 while
 dormant). A tumour has a sensitive and, once resistance has been drawn at its first drug dose, a
 resistant component; both share the segment times. A segment row is
-``t0, t1, m, a_s, a_r, dormant`` with the components' ages at ``t0`` (-1: absent).
+``t0, t1, m, a_s, a_r, dormant`` with the components' ages at ``t0`` (``_ABSENT``: not there).
 
 Ages: the primary's from ``primary_size0`` at model day 0 (table ``lp``); a colony's from
 ``colony_size0``: below ``a_entry`` (the switch size) the table ``ll``, above it ``lc`` (age
@@ -22,19 +22,22 @@ import numpy as np
 from metacascade.engines._rng import exponential, uniform
 from metacascade.engines._stochastic_kernel import _append, _categorical, _delay, _first_index, _log_size
 from metacascade.model.intensity import _hermite_one, hermite_inverse_one
-from metacascade.model.resistance import _poisson, sample_resistance
+from metacascade.model.resistance import _normal, _poisson, sample_resistance
 
 __all__ = ["simulate_treated_batch"]
 
 _KMAX = 32  # mutations to resistance drawn one by one (sample_resistance)
 _NCOL = 6
+_ABSENT = -1e300  # age of a component that is not there (ages may be negative: below day-0 size)
 
 
 @numba.njit(cache=True, inline="always")
-def _lx(kind, a, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover - jit
+def _lx(kind, a, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
     """Log size at age a (kind 0: primary, 1: colony)."""
     if kind == 0:
-        return _log_size(lp, st, a)
+        if a >= 0.0 or a_p0 <= 0.0:
+            return _log_size(lp, st, a)
+        return _log_size(lq, st_q, a + a_p0)  # below the primary's size at day 0
     if a >= a_entry:
         return _log_size(lc, st, a - a_entry)
     return _log_size(ll, st_low, a)
@@ -60,42 +63,77 @@ def _inv_table(tab, step, y):  # pragma: no cover - jit
 
 
 @numba.njit(cache=True)
-def _age(kind, y, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover - jit
+def _age(kind, y, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
     """Age at which the log size is y (inverse of _lx)."""
     if kind == 0:
-        return _inv_table(lp, st, y)
+        if y >= lp[0] or a_p0 <= 0.0:
+            return _inv_table(lp, st, y)
+        return _inv_table(lq, st_q, y) - a_p0
     if y >= lc[0] or a_entry <= 0.0:
         return a_entry + _inv_table(lc, st, y)
     return _inv_table(ll, st_low, y)
 
 
 @numba.njit(cache=True)
-def _slope(kind, a, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover - jit
+def _age_or_gone(kind, y, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
+    """Age of a component of y cells; -1 (gone) when none is left."""
+    if y <= 0.0:
+        return _ABSENT
+    return _age(kind, math.log(y), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+
+
+@numba.njit(cache=True)
+def _slope(kind, a, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
     """Per-cell growth rate d ln x / d age at age a (1/day)."""
     h = 1e-3 * st
-    return (_lx(kind, a + h, lp, lc, ll, st, st_low, a_entry)
-            - _lx(kind, max(a - h, 0.0), lp, lc, ll, st, st_low, a_entry)) / (a + h - max(a - h, 0.0))
+    return (_lx(kind, a + h, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+            - _lx(kind, a - h, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)) / (2.0 * h)
+
+
+@numba.njit(cache=True)
+def _binomial_inversion(s, n, p):  # pragma: no cover - jit
+    """Binomial(n, p) for p <= 0.5 and n p < 500 by sequential inversion (Kachitvichyanukul &
+    Schmeiser 1988, BINV): exact."""
+    q = 1.0 - p
+    ratio = p / q
+    a = (n + 1) * ratio
+    r = q ** n
+    u = uniform(s)
+    k = 0
+    while u > r and k < n:
+        u -= r
+        k += 1
+        r *= a / k - ratio
+    return k
 
 
 @numba.njit(cache=True)
 def _survivors(s, x, log_sf, q):  # pragma: no cover - jit
-    """Cells left of x after a kill leaving the fraction exp(log_sf) on average (0: none).
+    """Cells left of x after a kill leaving each cell alive with probability exp(log_sf) (0: none).
 
-    Binomial (cell by cell) for up to 64 cells, Poisson while fewer than 1e3 survive on average,
-    the mean above; survivors then die out with the birth-death probability q^n (n < 1000).
+    Binomial (exact: cell by cell up to 64 cells, by inversion while the smaller of the expected
+    survivors and deaths is below 500), then normal while fewer than 1e3 survive on average, the
+    mean above; survivors then die out with the birth-death probability q^n (n < 1000).
     """
     sf = math.exp(log_sf)
     mean = x * sf
     if x <= 64.5:
-        n = 0
+        k = 0
         for _ in range(int(x + 0.5)):
             if uniform(s) < sf:
-                n += 1
-        out = float(n)
-    elif mean < 1e3:
-        out = float(_poisson(s, mean))
+                k += 1
+        out = float(k)
     else:
-        return mean
+        n = int(x + 0.5)
+        small = min(sf, 1.0 - sf)
+        if n * small < 500.0:
+            k = _binomial_inversion(s, n, small)
+            out = float(k if sf <= 0.5 else n - k)
+        elif mean < 1e3:
+            out = math.floor(mean + math.sqrt(n * sf * (1.0 - sf)) * _normal(s) + 0.5)
+            out = min(max(out, 0.0), float(n))
+        else:
+            return mean
     if out > 0.0 and q > 0.0 and out < 1000.0:
         if uniform(s) < q ** out:
             return 0.0
@@ -115,7 +153,7 @@ def _grow_seg(seg, n, rows):  # pragma: no cover - jit
 @numba.njit(cache=True)
 def _walk(kind, site, t_start, a_s, a_r, dorm_end, sampled, seg, n_seg,
           bp, rate, kill_time, kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, t_remove, t_stop,
-          x0, q, s, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover - jit
+          x0, q, s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
     """Append the path of one tumour from t_start; returns (seg, n_seg, t_end, K).
 
     t_end: day the tumour is gone (inf: alive at t_stop); K: mutations to resistance drawn.
@@ -154,9 +192,9 @@ def _walk(kind, site, t_start, a_s, a_r, dorm_end, sampled, seg, n_seg,
             seg[n_seg, 5] = 1.0 if dormant else 0.0
             n_seg += 1
             closed = False
-        if a_s >= 0.0:
+        if a_s > _ABSENT:
             a_s += m * (t1 - t)
-        if a_r >= 0.0:
+        if a_r > _ABSENT:
             a_r += m * (t1 - t)
         t = t1
         if dormant and t >= dorm_end:
@@ -173,46 +211,46 @@ def _walk(kind, site, t_start, a_s, a_r, dorm_end, sampled, seg, n_seg,
             ls = kill_ls[k, site]
             if ls < 0.0:
                 if kill_chemo[k]:
-                    if not dormant and a_s >= 0.0:
+                    if not dormant and a_s > _ABSENT:
                         if not sampled and kill_u[k] > 0.0:
                             sampled = True
-                            x = math.exp(_lx(kind, a_s, lp, lc, ll, st, st_low, a_entry))
+                            x = math.exp(_lx(kind, a_s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
                             kk, r = sample_resistance(s, kill_u[k], x0, x, _KMAX)
                             K += kk
                             if r > 0:
                                 rr = min(float(r), x)
-                                a_r = _age(kind, math.log(rr), lp, lc, ll, st, st_low, a_entry)
+                                a_r = _age(kind, math.log(rr), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
                                 if x - rr < 0.5:
-                                    a_s = -1.0
+                                    a_s = _ABSENT
                                 else:
-                                    a_s = _age(kind, math.log(x - rr), lp, lc, ll, st, st_low, a_entry)
-                        if a_s >= 0.0:
+                                    a_s = _age(kind, math.log(x - rr), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                        if a_s > _ABSENT:
                             lse = ls
                             if kill_ns[k]:
-                                lse = ls * _slope(kind, a_s, lp, lc, ll, st, st_low, a_entry) / kill_ref[k]
-                            x = math.exp(_lx(kind, a_s, lp, lc, ll, st, st_low, a_entry))
+                                lse = ls * _slope(kind, a_s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0) / kill_ref[k]
+                            x = math.exp(_lx(kind, a_s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
                             y = _survivors(s, x, lse, q)
-                            a_s = _age(kind, math.log(y), lp, lc, ll, st, st_low, a_entry) if y > 0.0 else -1.0
+                            a_s = _age_or_gone(kind, y, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
                         closed = True
                 else:  # radiation: every cell alike, dormant or not, resistant to drugs or not
-                    if a_s >= 0.0:
-                        x = math.exp(_lx(kind, a_s, lp, lc, ll, st, st_low, a_entry))
+                    if a_s > _ABSENT:
+                        x = math.exp(_lx(kind, a_s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
                         y = _survivors(s, x, ls, q)
-                        a_s = _age(kind, math.log(y), lp, lc, ll, st, st_low, a_entry) if y > 0.0 else -1.0
-                    if a_r >= 0.0:
-                        x = math.exp(_lx(kind, a_r, lp, lc, ll, st, st_low, a_entry))
+                        a_s = _age_or_gone(kind, y, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                    if a_r > _ABSENT:
+                        x = math.exp(_lx(kind, a_r, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
                         y = _survivors(s, x, ls, 0.0)
-                        a_r = _age(kind, math.log(y), lp, lc, ll, st, st_low, a_entry) if y > 0.0 else -1.0
+                        a_r = _age_or_gone(kind, y, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
                     closed = True
             k += 1
-        if a_s < 0.0 and a_r < 0.0:
+        if a_s <= _ABSENT and a_r <= _ABSENT:
             t_end = t
             break
     return seg, n_seg, t_end, K
 
 
 @numba.njit(cache=True)
-def _size(seg, lo, hi, t, kind, lp, lc, ll, st, st_low, a_entry, left):  # pragma: no cover - jit
+def _size(seg, lo, hi, t, kind, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, left):  # pragma: no cover - jit
     """Cells of a tumour at t (its segments lo..hi-1); left: the value just before events at t."""
     for g in range(lo, hi):
         t0 = seg[g, 0]
@@ -221,16 +259,16 @@ def _size(seg, lo, hi, t, kind, lp, lc, ll, st, st_low, a_entry, left):  # pragm
         if inside:
             m = seg[g, 2]
             x = 0.0
-            if seg[g, 3] >= 0.0:
-                x += math.exp(_lx(kind, seg[g, 3] + m * (t - t0), lp, lc, ll, st, st_low, a_entry))
-            if seg[g, 4] >= 0.0:
-                x += math.exp(_lx(kind, seg[g, 4] + m * (t - t0), lp, lc, ll, st, st_low, a_entry))
+            if seg[g, 3] > _ABSENT:
+                x += math.exp(_lx(kind, seg[g, 3] + m * (t - t0), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
+            if seg[g, 4] > _ABSENT:
+                x += math.exp(_lx(kind, seg[g, 4] + m * (t - t0), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
             return x
     return 0.0
 
 
 @numba.njit(cache=True)
-def _first_reach(seg, lo, hi, thr, t_from, t_to, kind, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover - jit
+def _first_reach(seg, lo, hi, thr, t_from, t_to, kind, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
     """First t in [t_from, t_to] at which the tumour has >= thr cells (inf if none).
 
     Within a segment the size grows (or stays, dormant), so the crossing is bracketed by the
@@ -241,22 +279,22 @@ def _first_reach(seg, lo, hi, thr, t_from, t_to, kind, lp, lc, ll, st, st_low, a
         if b < a:
             continue
         if a < seg[g, 1]:
-            xa = _size(seg, g, g + 1, a, kind, lp, lc, ll, st, st_low, a_entry, False)
+            xa = _size(seg, g, g + 1, a, kind, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, False)
         else:
-            xa = _size(seg, g, g + 1, a, kind, lp, lc, ll, st, st_low, a_entry, True)
+            xa = _size(seg, g, g + 1, a, kind, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
         if xa >= thr:
             return a
         if b <= seg[g, 0]:
             continue
-        if _size(seg, g, g + 1, b, kind, lp, lc, ll, st, st_low, a_entry, True) < thr:
+        if _size(seg, g, g + 1, b, kind, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True) < thr:
             continue
-        if seg[g, 4] < 0.0 and seg[g, 2] > 0.0:  # one component: invert its size table
-            a_star = _age(kind, math.log(thr), lp, lc, ll, st, st_low, a_entry)
+        if seg[g, 4] <= _ABSENT and seg[g, 2] > 0.0:  # one component: invert its size table
+            a_star = _age(kind, math.log(thr), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
             return min(max(seg[g, 0] + (a_star - seg[g, 3]) / seg[g, 2], a), b)
         lo_t, hi_t = a, b
         for _ in range(60):
             mid = 0.5 * (lo_t + hi_t)
-            if _size(seg, g, g + 1, mid, kind, lp, lc, ll, st, st_low, a_entry, True) >= thr:
+            if _size(seg, g, g + 1, mid, kind, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True) >= thr:
                 hi_t = mid
             else:
                 lo_t = mid
@@ -291,7 +329,7 @@ def _seed(s, seg, lo, hi, comp, kind, scale, t_until, tH, H, hH, a_entry, cum, t
     for g in range(lo, hi):
         a0 = seg[g, 3 + comp]
         m = seg[g, 2]
-        if a0 < 0.0 or m <= 0.0 or seg[g, 5] != 0.0:
+        if a0 <= _ABSENT or m <= 0.0 or seg[g, 5] != 0.0:
             continue
         t0 = seg[g, 0]
         if t0 >= t_until:
@@ -332,7 +370,8 @@ def _seed(s, seg, lo, hi, comp, kind, scale, t_until, tH, H, hH, a_entry, cum, t
 
 @numba.njit(cache=True, nogil=True)
 def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, hc, colony_total, cum_colony,
-                           t_tab, cdf_tab, sizes, out_t, lc, lp, ll, st, st_low, a_entry, entry_cells, x0p, x0c,
+                           t_tab, cdf_tab, sizes, out_t, lc, lp, ll, st, st_low, a_entry, lq, st_q, a_p0, entry_cells,
+                           x0p, x0c,
                            q, detection, lethal, fail_cells, symptom_cells, max_colonies, seed_until, stop_at_death,
                            snap, sums, squares, block, bp, rate, pdorm, escape, kill_time, kill_ls, kill_chemo,
                            kill_u, kill_ns, kill_ref, t_surgery, node_organ, burst, total_p,
@@ -355,6 +394,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
     cause = np.zeros(n_pat, dtype=np.int64)
     n_colonies = np.zeros(n_pat, dtype=np.int64)
     n_clones = np.zeros(n_pat, dtype=np.int64)
+    primary_gone = np.full(n_pat, np.inf)
     overflow = np.zeros(n_pat, dtype=np.bool_)
     counts = np.zeros((n_t, n_org, n_k), dtype=np.int32)
     established = np.zeros((n_t, n_org), dtype=np.int32)
@@ -381,17 +421,18 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
         start = n_log
         n_seg = 0
         # -- the primary ---------------------------------------------------------------------------
-        seg, n_seg, p_end, kp = _walk(0, n_org, 0.0, 0.0, -1.0, -1.0, False, seg, n_seg, bp, rate,
+        seg, n_seg, p_end, kp = _walk(0, n_org, 0.0, 0.0, _ABSENT, -1.0, False, seg, n_seg, bp, rate,
                                       kill_time, kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, t_surgery,
-                                      horizon, x0p, q, s, lp, lc, ll, st, st_low, a_entry)
+                                      horizon, x0p, q, s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
         p_hi = n_seg
         n_clones[p] = kp
+        primary_gone[p] = p_end
         # seeding stops at an upper bound of the death day when nothing happens after death: first
         # the day the primary alone is lethal, then (as colonies accrue) the day those found so far are
         t_bound = seed_until
         if stop_at_death:
             t_bound = min(t_bound, _first_reach(seg, 0, p_hi, lethal, 0.0, horizon, 0, lp, lc, ll, st, st_low,
-                                                a_entry))
+                                                a_entry, lq, st_q, a_p0))
         next_check = 256
         n_child = 0
         for comp in range(2):
@@ -426,10 +467,10 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                 next_check *= 2
                 tot[:] = 0.0
                 org_b[:, :] = 0.0
-                _add_on_grid(seg, 0, p_hi, 0, n_org, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry)
+                _add_on_grid(seg, 0, p_hi, 0, n_org, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
                 for c in range(start, i):
                     _add_on_grid(seg, ex_int[c, 2], seg_hi[c - start], 1, log_int[c, 2], grid, tot, org_b, lp, lc,
-                                 ll, st, st_low, a_entry)
+                                 ll, st, st_low, a_entry, lq, st_q, a_p0)
                 for g in range(n_g):
                     if grid[g] >= t_bound:
                         break
@@ -461,7 +502,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                     continue
                 ls = kill_ls[k, org]
                 if ls < 0.0 and not (kill_chemo[k] and ex_int[i, 0] == 1):
-                    n_now = min(entry_cells, math.exp(_lx(1, tk - tf, lp, lc, ll, st, st_low, a_entry)))
+                    n_now = min(entry_cells, math.exp(_lx(1, tk - tf, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)))
                     if uniform(s) < math.exp(-n_now * math.exp(ls)):
                         gone = tk
                         break
@@ -490,13 +531,18 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                         e -= escape[jj] * (b1 - tt)
                         tt = b1
                 res = ex_int[i, 0] == 1
-                seg, n_seg, gone, kc = _walk(1, org, te, -1.0 if res else a_entry, a_entry if res else -1.0,
+                a_s0 = a_entry
+                a_r0 = _ABSENT
+                if res:
+                    a_s0 = _ABSENT
+                    a_r0 = a_entry
+                seg, n_seg, gone, kc = _walk(1, org, te, a_s0, a_r0,
                                              t_grow, res, seg, n_seg, bp, rate, kill_time, kill_ls,
                                              kill_chemo, kill_u, kill_ns, kill_ref, t_rm, horizon, x0c, q, s,
-                                             lp, lc, ll, st, st_low, a_entry)
+                                             lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
             if stop_at_death and n_seg > lo:  # this colony alone bounds the death day
                 t_bound = min(t_bound, _first_reach(seg, lo, n_seg, min(lethal, fail_cells[org]), 0.0, t_bound, 1,
-                                                    lp, lc, ll, st, st_low, a_entry))
+                                                    lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
             n_clones[p] += kc
             ex_time[i, 0] = t_grow
             ex_time[i, 1] = gone
@@ -526,11 +572,11 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
         # -- burden on the scan grid: death (lethal burden, vital organ failure) and symptoms --------
         tot[:] = 0.0
         org_b[:, :] = 0.0
-        _add_on_grid(seg, 0, p_hi, 0, n_org, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry)
+        _add_on_grid(seg, 0, p_hi, 0, n_org, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
         for c in range(start, n_log):
             lo = ex_int[c, 2]
             _add_on_grid(seg, lo, seg_hi[c - start], 1, log_int[c, 2], grid, tot, org_b, lp, lc, ll, st, st_low,
-                         a_entry)
+                         a_entry, lq, st_q, a_p0)
         t_death = np.inf
         why = 0
         for g in range(n_g):
@@ -548,7 +594,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                 for _ in range(60):
                     mid = 0.5 * (lo_t + hi_t)
                     if _crossed(mid, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells,
-                                lp, lc, ll, st, st_low, a_entry) >= 0:
+                                lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0) >= 0:
                         hi_t = mid
                     else:
                         lo_t = mid
@@ -556,7 +602,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                         break
                 t_death = hi_t
                 why = 1 + _crossed(hi_t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal,
-                                   fail_cells, lp, lc, ll, st, st_low, a_entry)
+                                   fail_cells, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
                 break
         death[p] = t_death
         cause[p] = why
@@ -571,7 +617,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                     for _ in range(60):
                         mid = 0.5 * (lo_t + hi_t)
                         if _organ_burden(mid, o, seg, start, n_log, log_int, ex_int, seg_hi, lp, lc, ll, st, st_low,
-                                         a_entry) >= symptom_cells[o]:
+                                         a_entry, lq, st_q, a_p0) >= symptom_cells[o]:
                             hi_t = mid
                         else:
                             lo_t = mid
@@ -583,7 +629,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
         t_det_end = min(horizon, t_cut)
         if t_plan_end > -np.inf and p_end > t_plan_end:
             recur[p, n_org] = _first_reach(seg, 0, p_hi, detection, max(t_plan_end, 0.0), t_det_end, 0,
-                                           lp, lc, ll, st, st_low, a_entry)
+                                           lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
         kept = 0
         for c in range(start, n_log):
             if log_time[c, 0] > t_cut:
@@ -593,13 +639,13 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
             o = log_int[c, 2]
             lo = ex_int[c, 2]
             hi = seg_hi[c - start]
-            td = _first_reach(seg, lo, hi, detection, 0.0, t_det_end, 1, lp, lc, ll, st, st_low, a_entry)
+            td = _first_reach(seg, lo, hi, detection, 0.0, t_det_end, 1, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
             ex_time[c, 2] = td
             if td < first_detect[p, o]:
                 first_detect[p, o] = td
             if t_plan_end > -np.inf and td < np.inf and ex_time[c, 1] > t_plan_end:
                 tr = _first_reach(seg, lo, hi, detection, max(t_plan_end, 0.0), t_det_end, 1, lp, lc, ll, st,
-                                  st_low, a_entry)
+                                  st_low, a_entry, lq, st_q, a_p0)
                 if tr < recur[p, o]:
                     recur[p, o] = tr
         n_colonies[p] = kept
@@ -628,10 +674,10 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                     continue
                 m = seg[g, 2]
                 x = 0.0
-                if seg[g, 3] >= 0.0:
-                    x += math.exp(_lx(1, seg[g, 3] + m * (tj - seg[g, 0]), lp, lc, ll, st, st_low, a_entry))
-                if seg[g, 4] >= 0.0:
-                    x += math.exp(_lx(1, seg[g, 4] + m * (tj - seg[g, 0]), lp, lc, ll, st, st_low, a_entry))
+                if seg[g, 3] > _ABSENT:
+                    x += math.exp(_lx(1, seg[g, 3] + m * (tj - seg[g, 0]), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
+                if seg[g, 4] > _ABSENT:
+                    x += math.exp(_lx(1, seg[g, 4] + m * (tj - seg[g, 0]), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
                 if x <= 0.0:
                     continue
                 established[j, o] += 1
@@ -672,7 +718,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
     return (counts_at, established_at, burden_at, first_detect, death, n_colonies, overflow,
             log_int[:n_log, 0].copy(), log_int[:n_log, 1].copy(), log_int[:n_log, 2].copy(),
             log_int[:n_log, 3].copy(), log_time[:n_log, 0].copy(), log_time[:n_log, 1].copy(),
-            cause, recur, symptom, n_clones, ex_time[:n_log].copy(), ex_int[:n_log, :2].copy())
+            cause, recur, symptom, n_clones, ex_time[:n_log].copy(), ex_int[:n_log, :2].copy(), primary_gone)
 
 
 @numba.njit(cache=True)
@@ -687,7 +733,7 @@ def _grow_extra(ex_time, ex_int, n):  # pragma: no cover - jit
 
 
 @numba.njit(cache=True)
-def _add_on_grid(seg, lo, hi, kind, organ, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover
+def _add_on_grid(seg, lo, hi, kind, organ, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover
     """Add a tumour's cells just before each grid time (left limits) to the totals."""
     n_g = grid.size
     g = 0
@@ -699,10 +745,10 @@ def _add_on_grid(seg, lo, hi, kind, organ, grid, tot, org_b, lp, lc, ll, st, st_
         while g < n_g and grid[g] <= t1:
             m = seg[r, 2]
             x = 0.0
-            if seg[r, 3] >= 0.0:
-                x += math.exp(_lx(kind, seg[r, 3] + m * (grid[g] - t0), lp, lc, ll, st, st_low, a_entry))
-            if seg[r, 4] >= 0.0:
-                x += math.exp(_lx(kind, seg[r, 4] + m * (grid[g] - t0), lp, lc, ll, st, st_low, a_entry))
+            if seg[r, 3] > _ABSENT:
+                x += math.exp(_lx(kind, seg[r, 3] + m * (grid[g] - t0), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
+            if seg[r, 4] > _ABSENT:
+                x += math.exp(_lx(kind, seg[r, 4] + m * (grid[g] - t0), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
             tot[g] += x
             if organ < org_b.shape[1]:
                 org_b[g, organ] += x
@@ -710,22 +756,22 @@ def _add_on_grid(seg, lo, hi, kind, organ, grid, tot, org_b, lp, lc, ll, st, st_
 
 
 @numba.njit(cache=True)
-def _organ_burden(t, o, seg, start, n_log, log_int, ex_int, seg_hi, lp, lc, ll, st, st_low, a_entry):  # pragma: no cover
+def _organ_burden(t, o, seg, start, n_log, log_int, ex_int, seg_hi, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover
     b = 0.0
     for c in range(start, n_log):
         if log_int[c, 2] == o:
-            b += _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1, lp, lc, ll, st, st_low, a_entry, True)
+            b += _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
     return b
 
 
 @numba.njit(cache=True)
 def _crossed(t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells,
-             lp, lc, ll, st, st_low, a_entry):  # pragma: no cover - jit
+             lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
     """-1 if nothing is reached at t; 0 lethal total burden; 1 + o failure of organ o."""
-    total = _size(seg, 0, p_hi, t, 0, lp, lc, ll, st, st_low, a_entry, True)
+    total = _size(seg, 0, p_hi, t, 0, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
     ob = np.zeros(n_org)
     for c in range(start, n_log):
-        x = _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1, lp, lc, ll, st, st_low, a_entry, True)
+        x = _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
         total += x
         ob[log_int[c, 2]] += x
     if total >= lethal:

@@ -116,6 +116,7 @@ class StochasticResult:
     recurrence_day: FloatArray | None = None  # (patient, organ + primary): first detectable at/after the plan's end
     symptom_day: FloatArray | None = None  # (patient, organ): organ burden reaches its symptom threshold
     n_resistant_clones: NDArray[np.int64] | None = None  # mutations to resistance drawn at first doses
+    primary_gone_day: FloatArray | None = None  # day the primary was removed or eradicated (inf: never)
     plan_end: float = -math.inf
 
     @property
@@ -153,6 +154,7 @@ class StochasticResult:
             df["cause_of_death_code"] = self.cause_of_death
             df["recurrence_day"] = self.recurrence_day.min(axis=1) - time_offset
             df["n_resistant_clones"] = self.n_resistant_clones
+            df["primary_gone_day"] = self.primary_gone_day - time_offset
             for j, organ in enumerate(self.organs):
                 if np.isfinite(self.symptom_day[:, j]).any():
                     df[f"first_symptom_day_{organ}"] = self.symptom_day[:, j] - time_offset
@@ -389,8 +391,8 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
             return acc_sum, acc_sq, simulate_treated_batch(
                 states[sl], horizon, prim.t, prim.H, prim.h, cum_p, secondary and colony_total.any(), col.t, col.H,
                 col.h, colony_total, cum_r, establishment.t_table, establishment.cdf_table, size_arr, t_out,
-                logx_colony, logx_primary, extra["low"], step, extra["step_low"], extra["a_entry"], entry,
-                float(model.primary_size0), float(model.colony_size0), extra["q"], float(detection_cells),
+                logx_colony, logx_primary, extra["low"], step, extra["step_low"], extra["a_entry"], extra["low_p"],
+                extra["step_low_p"], extra["a_p0"], entry, 1.0, float(model.colony_size0), extra["q"], float(detection_cells),
                 float(lethal_cells), extra["fail"], extra["symptom"], max_colonies, seed_until, bool(stop_at_death),
                 snap, acc_sum, acc_sq, _BLOCK, *extra["plan"], extra["grid"])
         return acc_sum, acc_sq, simulate_batch(states[sl], horizon, prim.t, prim.H, prim.h, cum_p, secondary and colony_total.any(),
@@ -464,6 +466,7 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
                        "recurrence_day": np.concatenate([res[14] for res in results]),
                        "symptom_day": np.concatenate([res[15] for res in results]),
                        "n_resistant_clones": np.concatenate([res[16] for res in results]),
+                       "primary_gone_day": np.concatenate([res[19] for res in results]),
                        "plan_end": plan.end_time if plan is not None else -math.inf}
     death = cat[4]
     if stop_at_death and len(log):
@@ -487,6 +490,11 @@ def _treated_arguments(model: MetastasisModel, establishment: Establishment, pla
     low_age = np.linspace(0.0, a_entry, n_low + 1)
     low = np.log(np.asarray(law.solve(model.colony_size0, low_age), dtype=float)) if a_entry > 0 else np.zeros(2)
     step_low = a_entry / n_low if a_entry > 0 else 1.0
+    # the primary below its size at day 0 (after kills): its law from one cell
+    plaw = model.primary_growth
+    a_p0 = float(plaw.time_to_size(1.0, model.primary_size0)) if model.primary_size0 > 1.0 else 0.0
+    low_p = (np.log(np.asarray(plaw.solve(1.0, np.linspace(0.0, a_p0, n_low + 1)), dtype=float)) if a_p0 > 0
+             else np.zeros(2))
 
     def per_organ(name: str, value: ArrayLike | None) -> FloatArray:
         if value is None:
@@ -517,6 +525,7 @@ def _treated_arguments(model: MetastasisModel, establishment: Establishment, pla
     # burdens only grow between breakpoints (kills, removals and speed changes happen at them), so the
     # first lethal (or failure, or symptom) crossing lies in the first interval whose end crosses
     grid = bp.copy()
-    return {"low": low, "step_low": step_low, "a_entry": a_entry, "q": float(establishment.death_ratio),
+    return {"low": low, "step_low": step_low, "a_entry": a_entry, "low_p": low_p,
+            "step_low_p": a_p0 / n_low if a_p0 > 0 else 1.0, "a_p0": a_p0, "q": float(establishment.death_ratio),
             "fail": per_organ("failure_cells", failure_cells), "symptom": per_organ("symptom_cells", symptom_cells),
             "plan": plan_arrays, "grid": grid}
