@@ -269,3 +269,27 @@ day = 0
         events.append(((first > 0) & (first <= 1826)).sum())
     assert events[0] >= 20
     assert events[1] < 0.5 * events[0]
+
+
+def test_cli_runs_the_treatment_example(tmp_path):
+    """The shipped adjuvant example runs from the CLI and writes per-patient outcomes."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    import metacascade.scenario as scenario_pkg
+    from metacascade.cli import app
+
+    text = (Path(scenario_pkg.__file__).parent / "treatment_example.toml").read_text()
+    path = tmp_path / "adjuvant.toml"
+    path.write_text(text.replace("n_patients = 2000", "n_patients = 200"), encoding="utf-8")
+    res = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "outcomes (surgery, chemotherapy, radiotherapy, endocrine" in res.output
+    patients = pd.read_parquet(tmp_path / "out" / "patients.parquet")
+    assert {"cause_of_death", "recurrence_day", "n_resistant_clones", "primary_gone_day"} <= set(patients)
+    assert (patients["primary_gone_day"] == 0.0).all()  # surgery on day 0 removes every primary
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert sum(summary["cause_of_death"].values()) == 200

@@ -133,7 +133,24 @@ def _run_stochastic(sc, out: Path) -> None:  # sc: Scenario
     if len(sc.organs) > 1:
         console.print(organs)
     death = s["days_since_diagnosis_death"]
-    if death["fraction"] > 0:
+    for w in s.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if "cause_of_death" in s:
+        plan = ", ".join(t["kind"] for t in s["treatment"]) or "no treatment"
+        outcome = Table(title=f"outcomes ({plan}; days since diagnosis)")
+        for col in ("outcome", "patients", "median day"):
+            outcome.add_column(col, justify="left" if col == "outcome" else "right")
+        n = s["n_patients"]
+        for label, count in s["cause_of_death"].items():
+            outcome.add_row(f"death: {label}" if label != "alive" else "alive at the horizon", f"{count / n:.1%}", "")
+        rec = s["days_since_diagnosis_recurrence_after_plan"]
+        if s.get("plan_end_days_since_diagnosis") is not None:
+            outcome.add_row("detectable tumour after the plan (recurrence)", f"{rec['fraction']:.1%}",
+                            f"{rec['q50']:.0f}" if "q50" in rec else "-")
+        res = s["resistant_clones"]
+        outcome.add_row("resistant clones drawn at the first dose (mean)", f"{res['mean']:.3g}", "")
+        console.print(outcome)
+    elif death["fraction"] > 0:
         console.print(f"untreated, {death['fraction']:.1%} of patients reach the lethal burden within the horizon "
                       f"(median day {death.get('q50', float('nan')):.0f} among them)")
     console.print(f"results written to [bold]{out}[/]: " + ", ".join(p.name for p in written))
