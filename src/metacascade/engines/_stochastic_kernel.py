@@ -182,22 +182,7 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
                     counts[j, o, k] += counts[j - 1, o, k]
         # sums over patients, in patient order within blocks of `block` patients (independent of
         # the batching: batches hold whole blocks); rows before first_j[o] are zero
-        bl = p // block
-        for o in range(n_org):
-            for j in range(first_j[o], n_t):
-                for k in range(n_k):
-                    v = float(counts[j, o, k])
-                    sums[bl, 0, j, o, k] += v
-                    squares[bl, 0, j, o, k] += v * v
-                v = float(established[j, o])
-                sums[bl, 1, j, o, 0] += v
-                squares[bl, 1, j, o, 0] += v * v
-                v = float(founded[j, o])
-                sums[bl, 2, j, o, 0] += v
-                squares[bl, 2, j, o, 0] += v * v
-                v = burden[j, o]
-                sums[bl, 3, j, o, 0] += v
-                squares[bl, 3, j, o, 0] += v * v
+        add_to_block(sums, squares, p // block, counts, established, founded, burden, first_j)
         for i in range(n_s):
             counts_at[p, i] = counts[snap[i]]
             established_at[p, i] = established[snap[i]]
@@ -212,6 +197,28 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
     return (counts_at, established_at, burden_at, first_detect, death, n_colonies, overflow,
             log_int[:n_log, 0].copy(), log_int[:n_log, 1].copy(), log_int[:n_log, 2].copy(),
             log_int[:n_log, 3].copy(), log_time[:n_log, 0].copy(), log_time[:n_log, 1].copy())
+
+
+@numba.njit(cache=True)
+def add_to_block(sums, squares, bl, counts, established, founded, burden, first_j):  # pragma: no cover - jit
+    """Add one patient's series (rows from first_j[o] on; earlier rows are zero) to block bl's
+    sums and sums of squares: [series, time, organ(, size)]."""
+    n_t, n_org, n_k = counts.shape
+    for o in range(n_org):
+        for j in range(first_j[o], n_t):
+            for k in range(n_k):
+                v = float(counts[j, o, k])
+                sums[bl, 0, j, o, k] += v
+                squares[bl, 0, j, o, k] += v * v
+            v = float(established[j, o])
+            sums[bl, 1, j, o, 0] += v
+            squares[bl, 1, j, o, 0] += v * v
+            v = float(founded[j, o])
+            sums[bl, 2, j, o, 0] += v
+            squares[bl, 2, j, o, 0] += v * v
+            v = burden[j, o]
+            sums[bl, 3, j, o, 0] += v
+            squares[bl, 3, j, o, 0] += v * v
 
 
 @numba.njit(cache=True)

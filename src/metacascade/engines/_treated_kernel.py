@@ -20,7 +20,9 @@ import numba
 import numpy as np
 
 from metacascade.engines._rng import exponential, uniform
-from metacascade.engines._stochastic_kernel import _append, _categorical, _delay, _first_index, _log_size
+from metacascade.engines._stochastic_kernel import (
+    _append, _categorical, _delay, _first_index, _log_size, add_to_block,
+)
 from metacascade.model.intensity import _hermite_one, hermite_inverse_one
 from metacascade.model.resistance import _normal, _poisson, sample_resistance
 
@@ -401,6 +403,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
     founded = np.zeros((n_t, n_org), dtype=np.int32)
     burden = np.zeros((n_t, n_org))
     tot = np.zeros(n_g)
+    zero_j = np.zeros(n_org, dtype=np.int64)
     org_b = np.zeros((n_g, n_org))
 
     log_int = np.empty((1024, 4), dtype=np.int64)  # patient row, parent, organ, generation
@@ -488,9 +491,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                 ex_time[i, 1] = tf
                 ex_int[i, 1] = 0
                 ex_int[i, 2] = n_seg
-                if i - start >= seg_hi.size:
-                    seg_hi = np.concatenate((seg_hi, np.empty(seg_hi.size, dtype=np.int64)))
-                seg_hi[i - start] = n_seg
+                seg_hi = _set_grow(seg_hi, i - start, n_seg)
                 i += 1
                 continue
             gone = np.inf
@@ -548,9 +549,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
             ex_time[i, 1] = gone
             ex_int[i, 1] = kc
             ex_int[i, 2] = lo
-            if i - start >= seg_hi.size:
-                seg_hi = np.concatenate((seg_hi, np.empty(seg_hi.size, dtype=np.int64)))
-            seg_hi[i - start] = n_seg
+            seg_hi = _set_grow(seg_hi, i - start, n_seg)
             if secondary and colony_total[org] > 0.0 and n_seg > lo:
                 n_child = 0
                 for comp in range(2):
@@ -691,22 +690,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
             for j in range(n_t):
                 for k in range(n_k - 2, -1, -1):
                     counts[j, o, k] += counts[j, o, k + 1]
-        bl = p // block
-        for o in range(n_org):
-            for j in range(n_t):
-                for k in range(n_k):
-                    v = float(counts[j, o, k])
-                    sums[bl, 0, j, o, k] += v
-                    squares[bl, 0, j, o, k] += v * v
-                v = float(established[j, o])
-                sums[bl, 1, j, o, 0] += v
-                squares[bl, 1, j, o, 0] += v * v
-                v = float(founded[j, o])
-                sums[bl, 2, j, o, 0] += v
-                squares[bl, 2, j, o, 0] += v * v
-                v = burden[j, o]
-                sums[bl, 3, j, o, 0] += v
-                squares[bl, 3, j, o, 0] += v * v
+        add_to_block(sums, squares, p // block, counts, established, founded, burden, zero_j)
         for ii in range(n_s):
             counts_at[p, ii] = counts[snap[ii]]
             established_at[p, ii] = established[snap[ii]]
@@ -719,6 +703,15 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
             log_int[:n_log, 0].copy(), log_int[:n_log, 1].copy(), log_int[:n_log, 2].copy(),
             log_int[:n_log, 3].copy(), log_time[:n_log, 0].copy(), log_time[:n_log, 1].copy(),
             cause, recur, symptom, n_clones, ex_time[:n_log].copy(), ex_int[:n_log, :2].copy(), primary_gone)
+
+
+@numba.njit(cache=True)
+def _set_grow(arr, i, value):  # pragma: no cover - jit
+    """arr[i] = value, doubling arr first when i is past its end; returns the (new) array."""
+    if i >= arr.size:
+        arr = np.concatenate((arr, np.empty(max(arr.size, i + 1 - arr.size), dtype=arr.dtype)))
+    arr[i] = value
+    return arr
 
 
 @numba.njit(cache=True)
