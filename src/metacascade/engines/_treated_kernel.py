@@ -404,6 +404,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
     burden = np.zeros((n_t, n_org))
     tot = np.zeros(n_g)
     zero_j = np.zeros(n_org, dtype=np.int64)
+    ob = np.zeros(n_org)
     org_b = np.zeros((n_g, n_org))
 
     log_int = np.empty((1024, 4), dtype=np.int64)  # patient row, parent, organ, generation
@@ -588,17 +589,36 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                         hit = 1 + o
                         break
             if hit >= 0:
+                # Illinois (regula falsi) on the log excess over the nearest threshold: increasing
+                # and smooth in the interval, so it converges in a handful of evaluations
                 lo_t = grid[g - 1] if g > 0 else 0.0
                 hi_t = grid[g]
-                for _ in range(60):
-                    mid = 0.5 * (lo_t + hi_t)
-                    if _crossed(mid, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells,
-                                lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0) >= 0:
-                        hi_t = mid
-                    else:
-                        lo_t = mid
-                    if hi_t - lo_t <= 1e-9 * max(1.0, hi_t):
+                f_lo = _excess(lo_t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells, ob,
+                               lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                f_hi = _excess(hi_t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells, ob,
+                               lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                side = 0
+                for _ in range(200):
+                    if hi_t - lo_t <= 1e-9 * max(1.0, hi_t) or not (f_lo < 0.0 <= f_hi):
                         break
+                    mid = (lo_t * f_hi - hi_t * f_lo) / (f_hi - f_lo)
+                    if not (lo_t < mid < hi_t) or side == 3:
+                        mid = 0.5 * (lo_t + hi_t)
+                        side = 0
+                    f_mid = _excess(mid, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells,
+                                    ob, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                    if f_mid >= 0.0:
+                        hi_t, f_hi = mid, f_mid
+                        if side == -1:
+                            f_lo *= 0.5
+                        side = -1 if side >= 0 else side - 1
+                    else:
+                        lo_t, f_lo = mid, f_mid
+                        if side == 1:
+                            f_hi *= 0.5
+                        side = 1 if side <= 0 else side + 1
+                    if abs(side) >= 3:
+                        side = 3
                 t_death = hi_t
                 why = 1 + _crossed(hi_t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal,
                                    fail_cells, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
@@ -755,6 +775,23 @@ def _organ_burden(t, o, seg, start, n_log, log_int, ex_int, seg_hi, lp, lc, ll, 
         if log_int[c, 2] == o:
             b += _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
     return b
+
+
+@numba.njit(cache=True)
+def _excess(t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells, ob,
+            lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
+    """max over the death criteria of ln(burden / threshold) at t (>= 0: dead); ob is scratch."""
+    total = _size(seg, 0, p_hi, t, 0, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
+    ob[:] = 0.0
+    for c in range(start, n_log):
+        x = _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
+        total += x
+        ob[log_int[c, 2]] += x
+    best = math.log(total / lethal) if total > 0.0 else -1e300
+    for o in range(n_org):
+        if ob[o] > 0.0 and fail_cells[o] < np.inf:
+            best = max(best, math.log(ob[o] / fail_cells[o]))
+    return best
 
 
 @numba.njit(cache=True)
