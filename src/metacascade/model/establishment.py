@@ -24,6 +24,8 @@ Doob h-transformed rates (:math:`h(n) = (1-q^n)/(1-q^N)`): up :math:`n b(n) h(n+
 (its characteristic function, inverted by FFT) as a piecewise-linear CDF on ``n_table`` equal steps;
 the stochastic engine samples :math:`T` by inverting that CDF, and the deterministic engine
 convolves seeding with the same piecewise-constant density, so both average the same law.
+:func:`with_dormancy` extends the law with immune dormancy after the switch (the delay
+:math:`T + D`, :math:`D` zero or exponential), the deterministic engine's dormant compartment.
 
 References
 ----------

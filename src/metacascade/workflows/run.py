@@ -16,9 +16,15 @@ from scipy.optimize import brentq
 from metacascade import __version__
 from metacascade.engines.organs import OrganSolution, solve_organs
 from metacascade.io import atomic_write, write_json, write_table
-from metacascade.scenario import Scenario, cells_to_diameter, establishment_of
+from metacascade.model.establishment import Establishment, with_dormancy
+from metacascade.scenario import (
+    Scenario,
+    cells_to_diameter,
+    compiled_plan,
+    establishment_of,
+)
 
-__all__ = ["RunResult", "run_scenario", "write_results"]
+__all__ = ["RunResult", "delay_of", "run_scenario", "write_results"]
 
 
 @dataclass(frozen=True)
@@ -91,16 +97,41 @@ def _state(sol: OrganSolution, sc: Scenario, t: float) -> dict[str, Any]:
     }
 
 
+def delay_of(scenario: Scenario, horizon: float, establishment: Establishment | None = None) -> Establishment:
+    """The law of the time from founding to deterministic growth: establishment, then dormancy.
+
+    With ``[host] dormancy_probability`` > 0 a colony that reaches the switch size is held
+    dormant with the probability and escape rate of the host at the patient's immunocompetence
+    (those of :func:`~metacascade.scenario.compiled_plan`, which the stochastic engine uses;
+    none where immunity holds no dormant state): the dormant compartment of the deterministic
+    engine, :func:`~metacascade.model.establishment.with_dormancy`. Dormant colonies are
+    counted from their escape, as in the stochastic engine. ``establishment``: that of
+    ``scenario`` (:func:`~metacascade.scenario.establishment_of`), if already built.
+    """
+    if establishment is None:
+        establishment = establishment_of(scenario)
+    if scenario.host.dormancy_probability == 0.0:
+        return establishment
+    plan = compiled_plan(scenario, horizon)  # no treatment here: one interval, the host's baseline
+    probability, escape = float(plan.dormancy_probability[0]), float(plan.escape_rate[0])
+    if probability == 0.0 or not math.isfinite(escape):  # no dormant state: colonies escape at once
+        return establishment
+    return with_dormancy(establishment, probability, escape)
+
+
 def run_scenario(scenario: Scenario) -> RunResult:
     """Solve ``scenario`` with its engine and tabulate the results.
 
     Model time 0 is the primary's first cell; the reported timeline is in days since
-    diagnosis (when the primary has ``scenario.patient.primary_diameter_mm``).
+    diagnosis (when the primary has ``scenario.patient.primary_diameter_mm``). Colonies are
+    counted from the day they grow deterministically: after their birth-death phase and, with
+    ``[host] dormancy_probability`` > 0, after their dormancy (:func:`delay_of`).
     """
     sc = scenario
     t_diag = sc.patient.age_of_primary_days
     horizon = t_diag + sc.engine.horizon_days
-    establishment = establishment_of(sc)
+    birth_death = establishment_of(sc)
+    establishment = delay_of(sc, horizon, birth_death)
     sol = solve_organs(sc.model, sc.organs, sc.routing.primary, sc.routing.factors, horizon, rtol=sc.engine.rtol,
                        establishment=None if establishment.trivial else establishment)
     times = np.union1d(np.linspace(0.0, horizon, sc.output.n_times), [t_diag])
@@ -137,7 +168,8 @@ def run_scenario(scenario: Scenario) -> RunResult:
         "engine": sc.engine.kind,
         "seed": sc.engine.seed,
         "switch_cells": float(sc.engine.switch_cells),
-        "establishment_days_mean": float(establishment.mean_exact),
+        "establishment_days_mean": float(birth_death.mean_exact),
+        "dormancy_days_mean": float(establishment.mean_exact - birth_death.mean_exact),
         "age_of_primary_at_diagnosis_days": t_diag,
         "detection_threshold_cells": sc.detection_cells,
         "at_diagnosis": _state(sol, sc, t_diag),
