@@ -63,9 +63,9 @@ def test_empty_plan_reproduces_the_untreated_kernel(breast):
 
 
 def test_untreated_scenario_unchanged(breast):
-    """Regression: a scenario without treatment (organ failure off) runs the untreated kernel,
+    """Regression: a scenario without treatment (and the host defaults) runs the untreated kernel,
     bit for bit the engine's direct result."""
-    sc = parse_scenario('[patient]\ncancer = "breast_er_negative"\n[host]\norgan_failure = false\n'
+    sc = parse_scenario('[patient]\ncancer = "breast_er_negative"\n'
                         '[engine]\nkind = "stochastic"\nn_patients = 200\nhorizon_days = 365\n')
     run = run_stochastic(sc)
     assert run.result.cause_of_death is None  # the untreated kernel

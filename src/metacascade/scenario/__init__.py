@@ -92,7 +92,7 @@ class HostSettings:
     dormancy_probability: float = 0.0
     dormancy_escape_per_day: float = 1.0 / 730.0
     nk_clearance_fraction: float = 0.5
-    organ_failure: bool = True
+    organ_failure: bool = False
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,9 @@ class HostSection(BaseModel):
     dormancy_escape_per_day: float = Field(default=1.0 / 730.0, gt=0, le=100)
     # share of the clearance of circulating cells due to NK cells, scaled by immunocompetence (GK)
     nk_clearance_fraction: float = Field(default=0.5, ge=0, le=1)
-    # death when a vital organ fails (data/organ_health.toml), besides the lethal total burden
-    organ_failure: bool = True
+    # death when a vital organ fails (data/organ_health.toml), besides the lethal total burden; off by
+    # default so that scenarios written before it (no treatment) give the same results
+    organ_failure: bool = False
 
 
 class _Entry(BaseModel):
