@@ -293,3 +293,33 @@ def test_cli_runs_the_treatment_example(tmp_path):
     assert (patients["primary_gone_day"] == 0.0).all()  # surgery on day 0 removes every primary
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert sum(summary["cause_of_death"].values()) == 200
+
+
+def test_stage_at_surgery_and_non_operable_warning():
+    """The clinical stage at the surgery decision: T from the primary's diameter (AJCC breast
+    cut-offs), N and M from detectable metastases; a late surgery finds M1 patients and warns."""
+    text = '''[patient]
+cancer = "breast_er_negative"
+primary_diameter_mm = 25
+[engine]
+kind = "stochastic"
+horizon_days = 900
+n_patients = 300
+[[treatment]]
+kind = "surgery"
+day = %s
+'''
+    early = run_stochastic(parse_scenario(text % 0))
+    stage = early.patients()["stage_at_surgery"]
+    assert set(stage.str.split().str[0]) == {"T2"}  # 25 mm on the day of diagnosis
+    assert not any("non-operable" in w for w in early.summary["warnings"])
+    late = run_stochastic(parse_scenario(text % 600))
+    stage = late.patients()["stage_at_surgery"]
+    res = late.result
+    t_s = late.diagnosis_day + 600
+    distant = [j for j, o in enumerate(late.scenario.organs) if o != "lymph_regional"]
+    m1 = (res.first_detectable[:, distant] <= t_s).any(axis=1)
+    np.testing.assert_array_equal(stage.str.endswith("M1").to_numpy(), m1)
+    assert m1.any()
+    assert any("non-operable" in w for w in late.summary["warnings"])
+    assert set(stage.str.split().str[0]) == {"T3"}  # grown past 50 mm by day 600

@@ -149,6 +149,8 @@ def _run_stochastic(sc, out: Path) -> None:  # sc: Scenario
                             f"{rec['q50']:.0f}" if "q50" in rec else "-")
         res = s["resistant_clones"]
         outcome.add_row("resistant clones drawn at the first dose (mean)", f"{res['mean']:.3g}", "")
+        for stage, count in sorted(s.get("stage_at_surgery", {}).items(), key=lambda kv: -kv[1])[:4]:
+            outcome.add_row(f"stage at surgery: {stage}", f"{count / n:.1%}", "")
         console.print(outcome)
     elif death["fraction"] > 0:
         console.print(f"untreated, {death['fraction']:.1%} of patients reach the lethal burden within the horizon "

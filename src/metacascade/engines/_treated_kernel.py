@@ -397,6 +397,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
     n_colonies = np.zeros(n_pat, dtype=np.int64)
     n_clones = np.zeros(n_pat, dtype=np.int64)
     primary_gone = np.full(n_pat, np.inf)
+    primary_at_surgery = np.zeros(n_pat)
     overflow = np.zeros(n_pat, dtype=np.bool_)
     counts = np.zeros((n_t, n_org, n_k), dtype=np.int32)
     established = np.zeros((n_t, n_org), dtype=np.int32)
@@ -431,6 +432,9 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
         p_hi = n_seg
         n_clones[p] = kp
         primary_gone[p] = p_end
+        if t_surgery < np.inf:
+            primary_at_surgery[p] = _size(seg, 0, p_hi, t_surgery, 0, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0,
+                                          True)
         # seeding stops at an upper bound of the death day when nothing happens after death: first
         # the day the primary alone is lethal, then (as colonies accrue) the day those found so far are
         t_bound = seed_until
@@ -722,7 +726,8 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
     return (counts_at, established_at, burden_at, first_detect, death, n_colonies, overflow,
             log_int[:n_log, 0].copy(), log_int[:n_log, 1].copy(), log_int[:n_log, 2].copy(),
             log_int[:n_log, 3].copy(), log_time[:n_log, 0].copy(), log_time[:n_log, 1].copy(),
-            cause, recur, symptom, n_clones, ex_time[:n_log].copy(), ex_int[:n_log, :2].copy(), primary_gone)
+            cause, recur, symptom, n_clones, ex_time[:n_log].copy(), ex_int[:n_log, :2].copy(), primary_gone,
+            primary_at_surgery)
 
 
 @numba.njit(cache=True)

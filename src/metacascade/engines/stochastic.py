@@ -117,6 +117,7 @@ class StochasticResult:
     symptom_day: FloatArray | None = None  # (patient, organ): organ burden reaches its symptom threshold
     n_resistant_clones: NDArray[np.int64] | None = None  # mutations to resistance drawn at first doses
     primary_gone_day: FloatArray | None = None  # day the primary was removed or eradicated (inf: never)
+    primary_cells_at_surgery: FloatArray | None = None  # just before the operation (0: no surgery)
     plan_end: float = -math.inf
 
     @property
@@ -467,6 +468,7 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
                        "symptom_day": np.concatenate([res[15] for res in results]),
                        "n_resistant_clones": np.concatenate([res[16] for res in results]),
                        "primary_gone_day": np.concatenate([res[19] for res in results]),
+                       "primary_cells_at_surgery": np.concatenate([res[20] for res in results]),
                        "plan_end": plan.end_time if plan is not None else -math.inf}
     death = cat[4]
     if stop_at_death and len(log):

@@ -44,6 +44,9 @@ class StochasticRunResult:
         if "cause_of_death_code" in df:
             labels = cause_labels(self.scenario.organs)
             df["cause_of_death"] = pd.Categorical.from_codes(df["cause_of_death_code"].to_numpy(), labels)
+        stage = stage_at_surgery(self.scenario, self.result)
+        if stage is not None:
+            df["stage_at_surgery"] = stage
         return df
 
     def colonies(self) -> pd.DataFrame:
@@ -165,7 +168,43 @@ def run_stochastic(scenario: Scenario, progress: Callable[[int], None] | None = 
     }
     if res.cause_of_death is not None:
         summary.update(_outcomes(sc, res, t_diag))
+    stage = stage_at_surgery(sc, res)
+    if stage is not None:
+        values, counts = np.unique(stage, return_counts=True)
+        summary["stage_at_surgery"] = {str(v): int(c) for v, c in zip(values, counts)}
+        m1 = float(np.mean(np.char.endswith(stage, "M1")))
+        if m1 > 0:
+            summary["warnings"].append(
+                f"surgery is planned for patients with detectable distant disease: {m1:.1%} are M1 on the "
+                "surgery day (non-operable in the clinical sense); see stage_at_surgery in patients")
     return StochasticRunResult(scenario=sc, result=res, dataset=ds, summary=summary)
+
+
+def stage_at_surgery(sc: Scenario, res: StochasticResult) -> np.ndarray | None:
+    """Clinical stage of each patient when surgery is decided (the surgery day), or None.
+
+    ``T1`` (<= 20 mm), ``T2`` (<= 50 mm), ``T3`` (> 50 mm): the primary's diameter just before the
+    operation with the AJCC breast cut-offs (AJCC Cancer Staging Manual, 8th ed.; T4, extension
+    to chest wall or skin, is not modelled; other presets use the same size categories). ``N1``:
+    a regional-node metastasis is detectable (imaging threshold), else ``N0``. ``M1``: a distant
+    metastasis (any other organ) is detectable, else ``M0``. Detectable = has reached the
+    detection size by that day (after neoadjuvant treatment it may have shrunk since).
+    """
+    from metacascade.model.treatment import Surgery
+    from metacascade.scenario import cells_to_diameter
+
+    surgery = [t for t in sc.plan if isinstance(t, Surgery)]
+    if not surgery or res.primary_cells_at_surgery is None:
+        return None
+    t_s = sc.patient.age_of_primary_days + surgery[0].day
+    d = np.asarray(cells_to_diameter(res.primary_cells_at_surgery, sc.cells_per_mm3))
+    t_cat = np.where(d <= 0, "T0", np.where(d <= 20.0, "T1", np.where(d <= 50.0, "T2", "T3")))
+    detectable = res.first_detectable <= t_s
+    nodes = [j for j, o in enumerate(sc.organs) if o == "lymph_regional"]
+    distant = [j for j, o in enumerate(sc.organs) if o != "lymph_regional"]
+    n_cat = np.where(detectable[:, nodes].any(axis=1), "N1", "N0") if nodes else np.full(res.n_patients, "NX")
+    m_cat = np.where(detectable[:, distant].any(axis=1), "M1", "M0")
+    return np.char.add(np.char.add(np.char.add(t_cat, " "), np.char.add(n_cat, " ")), m_cat)
 
 
 def _entry_dict(t: Any) -> dict[str, Any]:
