@@ -320,6 +320,21 @@ def _n_at_most(sizes, x):  # pragma: no cover - jit
 
 
 @numba.njit(cache=True)
+def _push_child(s, organ, time, comp_of, n, cum, t, t_tab, cdf_tab, comp):  # pragma: no cover - jit
+    """Append a founding at day t: organ drawn from cum, then its establishment delay (the
+    untreated engine's order of draws); the arrays double when full."""
+    if n == organ.size:
+        organ = np.concatenate((organ, np.empty(n, dtype=np.int64)))
+        time = np.concatenate((time, np.empty((n, 2))))
+        comp_of = np.concatenate((comp_of, np.empty(n, dtype=np.int64)))
+    organ[n] = _categorical(cum, uniform(s))
+    time[n, 0] = t
+    time[n, 1] = _delay(t_tab, cdf_tab, uniform(s))
+    comp_of[n] = comp
+    return organ, time, comp_of, n + 1
+
+
+@numba.njit(cache=True)
 def _seed(s, seg, lo, hi, comp, kind, scale, t_until, tH, H, hH, a_entry, cum, t_tab, cdf_tab, child_organ,
           child_time, child_comp, n_child):  # pragma: no cover - jit
     """Poisson founding events of one component over its path; appends (organ, day, comp) and
@@ -347,21 +362,8 @@ def _seed(s, seg, lo, hi, comp, kind, scale, t_until, tH, H, hH, a_entry, cum, t
             target = h0 + r * m
             a = off + hermite_inverse_one(tH, H, hH, target)
             tc = t0 + (a - a0) / m
-            if n_child == child_organ.size:
-                bigger_o = np.empty(2 * n_child, dtype=np.int64)
-                bigger_o[:n_child] = child_organ
-                child_organ = bigger_o
-                bigger_t = np.empty((2 * n_child, 2))
-                bigger_t[:n_child] = child_time
-                child_time = bigger_t
-                bigger_c = np.empty(2 * n_child, dtype=np.int64)
-                bigger_c[:n_child] = child_comp
-                child_comp = bigger_c
-            child_organ[n_child] = _categorical(cum, uniform(s))
-            child_time[n_child, 0] = tc
-            child_time[n_child, 1] = _delay(t_tab, cdf_tab, uniform(s))
-            child_comp[n_child] = comp
-            n_child += 1
+            child_organ, child_time, child_comp, n_child = _push_child(
+                s, child_organ, child_time, child_comp, n_child, cum, tc, t_tab, cdf_tab, comp)
             h0 = target
             a0 = a
             t0 = tc
@@ -450,24 +452,10 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
             # cells shed at the operation: each founds a colony with the routing probability total_p
             n_b = _poisson(s, burst * total_p)
             for _ in range(n_b):
-                if n_child == c_org.size:
-                    c_org = np.concatenate((c_org, np.empty(n_child, dtype=np.int64)))
-                    c_time = np.concatenate((c_time, np.empty((n_child, 2))))
-                    c_comp = np.concatenate((c_comp, np.empty(n_child, dtype=np.int64)))
-                c_org[n_child] = _categorical(cum_primary, uniform(s))
-                c_time[n_child, 0] = t_surgery
-                c_time[n_child, 1] = _delay(t_tab, cdf_tab, uniform(s))
-                c_comp[n_child] = 0
-                n_child += 1
-        for c in range(n_child):
-            log_int, log_time = _append(log_int, log_time, n_log, p, -1, c_org[c], 1, c_time[c, 0],
-                                        c_time[c, 0] + c_time[c, 1])
-            ex_time, ex_int = _grow_extra(ex_time, ex_int, n_log)
-            ex_int[n_log, 0] = c_comp[c]
-            n_log += 1
-            if n_log - start > max_colonies:
-                overflow[p] = True
-                break
+                c_org, c_time, c_comp, n_child = _push_child(s, c_org, c_time, c_comp, n_child, cum_primary,
+                                                             t_surgery, t_tab, cdf_tab, 0)
+        log_int, log_time, ex_time, ex_int, n_log, overflow[p] = _log_children(
+            log_int, log_time, ex_time, ex_int, n_log, p, -1, 1, c_org, c_time, c_comp, n_child, start, max_colonies)
         # -- colonies, in order of appearance -----------------------------------------------------------
         i = start
         while i < n_log and not overflow[p]:
@@ -561,15 +549,9 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                     c_org, c_time, c_comp, n_child = _seed(s, seg, lo, n_seg, comp, 1, colony_total[org],
                                                            t_bound, tc, Hc, hc, a_entry, cum_colony[org],
                                                            t_tab, cdf_tab, c_org, c_time, c_comp, n_child)
-                for c in range(n_child):
-                    log_int, log_time = _append(log_int, log_time, n_log, p, i - start, c_org[c],
-                                                log_int[i, 3] + 1, c_time[c, 0], c_time[c, 0] + c_time[c, 1])
-                    ex_time, ex_int = _grow_extra(ex_time, ex_int, n_log)
-                    ex_int[n_log, 0] = c_comp[c]
-                    n_log += 1
-                    if n_log - start > max_colonies:
-                        overflow[p] = True
-                        break
+                log_int, log_time, ex_time, ex_int, n_log, overflow[p] = _log_children(
+                    log_int, log_time, ex_time, ex_int, n_log, p, i - start, log_int[i, 3] + 1, c_org, c_time,
+                    c_comp, n_child, start, max_colonies)
             i += 1
         if overflow[p]:
             continue
@@ -624,8 +606,14 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                     if abs(side) >= 3:
                         side = 3
                 t_death = hi_t
-                why = 1 + _crossed(hi_t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal,
-                                   fail_cells, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                total = _excess(hi_t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells, ob,
+                                lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
+                why = 1
+                if total < lethal:  # not the total burden: the first organ past its failure size
+                    for o in range(n_org):
+                        if ob[o] >= fail_cells[o]:
+                            why = 2 + o
+                            break
                 break
         death[p] = t_death
         cause[p] = why
@@ -740,6 +728,21 @@ def _set_grow(arr, i, value):  # pragma: no cover - jit
 
 
 @numba.njit(cache=True)
+def _log_children(log_int, log_time, ex_time, ex_int, n_log, p, parent, generation, c_org, c_time, c_comp, n_child,
+                  start, max_colonies):  # pragma: no cover - jit
+    """Log a tumour's n_child foundings; the last value is True when the patient passes max_colonies."""
+    for c in range(n_child):
+        log_int, log_time = _append(log_int, log_time, n_log, p, parent, c_org[c], generation, c_time[c, 0],
+                                    c_time[c, 0] + c_time[c, 1])
+        ex_time, ex_int = _grow_extra(ex_time, ex_int, n_log)
+        ex_int[n_log, 0] = c_comp[c]
+        n_log += 1
+        if n_log - start > max_colonies:
+            return log_int, log_time, ex_time, ex_int, n_log, True
+    return log_int, log_time, ex_time, ex_int, n_log, False
+
+
+@numba.njit(cache=True)
 def _grow_extra(ex_time, ex_int, n):  # pragma: no cover - jit
     if n == ex_time.shape[0]:
         bt = np.empty((2 * n, 3))
@@ -784,34 +787,19 @@ def _organ_burden(t, o, seg, start, n_log, log_int, ex_int, seg_hi, lp, lc, ll, 
 
 @numba.njit(cache=True)
 def _excess(t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells, ob,
-            lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
-    """max over the death criteria of ln(burden / threshold) at t (>= 0: dead); ob is scratch."""
+            lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, want_total=False):  # pragma: no cover - jit
+    """max over the death criteria of ln(burden / threshold) at t (>= 0: dead), or with want_total
+    the total burden; ob receives the organ burdens."""
     total = _size(seg, 0, p_hi, t, 0, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
     ob[:] = 0.0
     for c in range(start, n_log):
         x = _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
         total += x
         ob[log_int[c, 2]] += x
+    if want_total:
+        return total
     best = math.log(total / lethal) if total > 0.0 else -1e300
     for o in range(n_org):
         if ob[o] > 0.0 and fail_cells[o] < np.inf:
             best = max(best, math.log(ob[o] / fail_cells[o]))
     return best
-
-
-@numba.njit(cache=True)
-def _crossed(t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells,
-             lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
-    """-1 if nothing is reached at t; 0 lethal total burden; 1 + o failure of organ o."""
-    total = _size(seg, 0, p_hi, t, 0, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
-    ob = np.zeros(n_org)
-    for c in range(start, n_log):
-        x = _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
-        total += x
-        ob[log_int[c, 2]] += x
-    if total >= lethal:
-        return 0
-    for o in range(n_org):
-        if ob[o] >= fail_cells[o]:
-            return 1 + o
-    return -1
