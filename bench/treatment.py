@@ -11,10 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+import metacascade.scenario as scenario_pkg
 from metacascade.scenario import parse_scenario
 from metacascade.workflows.stochastic_run import run_stochastic
-
-import metacascade.scenario as scenario_pkg
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
 full = (Path(scenario_pkg.__file__).parent / "treatment_example.toml").read_text()

@@ -19,7 +19,13 @@ from metacascade.model.metastasis import MetastasisModel
 from metacascade.model.radiobiology import lq_surviving_fraction, tcp_poisson
 from metacascade.model.shedding import PowerShedding
 from metacascade.model.treatment import (
-    Chemotherapy, Radiotherapy, Surgery, check_plan, compile_plan, no_host, radiotherapy_days,
+    Chemotherapy,
+    Radiotherapy,
+    Surgery,
+    check_plan,
+    compile_plan,
+    no_host,
+    radiotherapy_days,
 )
 from metacascade.scenario import establishment_of, parse_scenario
 from metacascade.workflows.stochastic_run import run_stochastic

@@ -21,7 +21,12 @@ import numpy as np
 
 from metacascade.engines._rng import exponential, uniform
 from metacascade.engines._stochastic_kernel import (
-    _append, _categorical, _delay, _first_index, _log_size, add_to_block,
+    _append,
+    _categorical,
+    _delay,
+    _first_index,
+    _log_size,
+    add_to_block,
 )
 from metacascade.model.intensity import _hermite_one, hermite_inverse_one
 from metacascade.model.resistance import _normal, _poisson, sample_resistance
