@@ -208,6 +208,92 @@ def cite(
         _fail(exc)
 
 
+@app.command()
+def cohort(
+    scenario: Annotated[Optional[Path], typer.Argument(
+        help="Scenario TOML file with a [cohort] section; the built-in breast trial example if omitted.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (a new one, or an unfinished run to resume).")]
+    = Path("metacascade-cohort"),
+    workers: Annotated[Optional[int], typer.Option(help="Local threads (default: the machine's cores, at most 8).")]
+    = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Address of a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786.")] = None,
+    figures: Annotated[bool, typer.Option(help="Write the KM, organ and swimmer figures.")] = True,
+) -> None:
+    """Run a virtual trial: every patient of the cohort in every arm; Parquet, summary.json, figures.
+
+    Interrupted runs (Ctrl-C, kill, a lost worker) resume from their finished chunks when the same
+    command is run again."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from metacascade.workflows.cohort import default_workers, run_cohort
+
+    path = scenario
+    if path is None:
+        from importlib.resources import files
+
+        path = Path(str(files("metacascade.scenario").joinpath("cohort_example.toml")))
+    started = {}
+
+    def rate(task) -> str:  # patients per second since this session started
+        import time as _t
+
+        t0, c0 = started.setdefault("t", (_t.perf_counter(), task.completed))
+        dt = _t.perf_counter() - t0
+        return f"{(task.completed - c0) / dt:,.0f} patients/s" if dt > 0 and task.completed > c0 else ""
+
+    try:
+        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console,
+                      transient=True) as bar:
+            task = bar.add_task("patients x arms", total=None, rate="")
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+                bar.update(task, rate=rate(bar.tasks[task]))
+
+            run = run_cohort(path, out, workers=workers or default_workers(), scheduler=scheduler,
+                             progress=progress, figures=figures)
+    except KeyboardInterrupt:
+        err_console.print(f"[yellow]interrupted[/]: the finished chunks are kept in {out}/parts; run the same "
+                          "command again to resume")
+        raise typer.Exit(code=130) from None
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
+    _print_cohort(run)
+
+
+def _print_cohort(run) -> None:  # run: CohortRun
+    """The final summary table of a cohort run."""
+    s = run.summary
+    arms = s["cohort"]["arms"]
+    ep = s["endpoints"]
+    table = Table(title=f"cohort: {s['cohort']['n_patients']} patients x {len(arms)} arm(s), follow-up "
+                        f"{s['cohort']['follow_up_days']:g} days (seed {run.manifest['seed']})")
+    for col in ("arm", "deaths", "median OS (y)", "OS 5 y", "MFS 5 y", "distant metastasis", f"HR death vs {arms[0]}"):
+        table.add_column(col, justify="left" if col == "arm" else "right")
+
+    def at5(endpoint: str, arm: str) -> str:
+        v = ep[endpoint]["arms"][arm]["survival"].get("5y", {}).get("survival")
+        return "-" if v is None else f"{v:.1%}"
+
+    for arm in arms:
+        o = ep["os"]["arms"][arm]
+        d = ep["dm"]["arms"][arm]
+        med = o["median_days"]
+        hr = ep["os"]["comparisons"].get(arm, {}).get("hazard_ratio", {})
+        hr_txt = ""
+        if hr.get("hr") is not None:
+            ci = "" if hr.get("ci_lower") is None else f" ({hr['ci_lower']:.2f}-{hr['ci_upper']:.2f})"
+            hr_txt = f"{hr['hr']:.2f}{ci}"
+        table.add_row(arm, f"{o['events']}/{o['n']}", "not reached" if med is None else f"{med / 365.25:.2f}",
+                      at5("os", arm), at5("mfs", arm), f"{d['events'] / max(d['n'], 1):.1%}", hr_txt)
+    console.print(table)
+    console.print(f"results in [bold]{run.out}[/]: patients.parquet, events.parquet, summary.json, manifest.json"
+                  + (", figures/" if any(f.startswith("figures") for f in run.manifest.get("files", [])) else ""))
+
+
 @scenario_app.command("init")
 def scenario_init(
     path: Annotated[Path, typer.Argument(help="Where to write the example.")] = Path("scenario.toml"),

@@ -21,7 +21,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["exponential", "next_u64", "patient_states", "uniform"]
+__all__ = ["child_key", "exponential", "next_u64", "patient_states", "seed_state", "splitmix", "uniform"]
 
 _U53 = 1.0 / 9007199254740992.0  # 2**-53
 
@@ -148,4 +148,35 @@ def draw_u64(s: np.ndarray, n: int) -> np.ndarray:  # pragma: no cover - jit
     out = np.empty(n, dtype=np.uint64)
     for i in range(n):
         out[i] = next_u64(s)
+    return out
+
+
+_GAMMA = 0x9E3779B97F4A7C15  # SplitMix64's increment (Steele, Lea & Flood 2014)
+
+
+@numba.njit(cache=True, inline="always")
+def splitmix(x: np.uint64) -> np.uint64:  # pragma: no cover - jit
+    """SplitMix64's output function of the state ``x`` (after its increment) (Steele, Lea &
+    Flood, OOPSLA 2014; the seeder recommended for xoshiro by Blackman & Vigna)."""
+    z = x + np.uint64(_GAMMA)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True, inline="always")
+def child_key(key: np.uint64, ordinal: int) -> np.uint64:  # pragma: no cover - jit
+    """The key of the ``ordinal``-th child stream of the stream keyed ``key``."""
+    return splitmix(key ^ splitmix(np.uint64(ordinal) + np.uint64(1)))
+
+
+@numba.njit(cache=True, inline="always")
+def seed_state(key: np.uint64, out: np.ndarray) -> np.ndarray:  # pragma: no cover - jit
+    """Fill the xoshiro256** state ``out`` from ``key`` with four SplitMix64 outputs."""
+    x = key
+    for i in range(4):
+        out[i] = splitmix(x)
+        x = x + np.uint64(_GAMMA)
+    if out[0] == 0 and out[1] == 0 and out[2] == 0 and out[3] == 0:
+        out[0] = np.uint64(1)
     return out

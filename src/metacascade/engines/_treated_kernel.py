@@ -19,7 +19,7 @@ import math
 import numba
 import numpy as np
 
-from metacascade.engines._rng import exponential, uniform
+from metacascade.engines._rng import child_key, exponential, seed_state, splitmix, uniform
 from metacascade.engines._stochastic_kernel import (
     _append,
     _categorical,
@@ -325,23 +325,24 @@ def _n_at_most(sizes, x):  # pragma: no cover - jit
 
 
 @numba.njit(cache=True)
-def _push_child(s, organ, time, comp_of, n, cum, t, t_tab, cdf_tab, comp):  # pragma: no cover - jit
+def _push_child(s, organ, time, comp_of, n, cum, t, t_tab, cdf_tab, comp, speed):  # pragma: no cover - jit
     """Append a founding at day t: organ drawn from cum, then its establishment delay (the
-    untreated engine's order of draws); the arrays double when full."""
+    untreated engine's order of draws; divided by the patient's growth speed); the arrays double
+    when full."""
     if n == organ.size:
         organ = np.concatenate((organ, np.empty(n, dtype=np.int64)))
         time = np.concatenate((time, np.empty((n, 2))))
         comp_of = np.concatenate((comp_of, np.empty(n, dtype=np.int64)))
     organ[n] = _categorical(cum, uniform(s))
     time[n, 0] = t
-    time[n, 1] = _delay(t_tab, cdf_tab, uniform(s))
+    time[n, 1] = _delay(t_tab, cdf_tab, uniform(s)) / speed
     comp_of[n] = comp
     return organ, time, comp_of, n + 1
 
 
 @numba.njit(cache=True)
 def _seed(s, seg, lo, hi, comp, kind, scale, t_until, tH, H, hH, a_entry, cum, t_tab, cdf_tab, child_organ,
-          child_time, child_comp, n_child):  # pragma: no cover - jit
+          child_time, child_comp, n_child, speed):  # pragma: no cover - jit
     """Poisson founding events of one component over its path; appends (organ, day, comp) and
     the establishment delay (child_time[:, 1]), drawn in the untreated engine's order.
 
@@ -368,7 +369,7 @@ def _seed(s, seg, lo, hi, comp, kind, scale, t_until, tH, H, hH, a_entry, cum, t
             a = off + hermite_inverse_one(tH, H, hH, target)
             tc = t0 + (a - a0) / m
             child_organ, child_time, child_comp, n_child = _push_child(
-                s, child_organ, child_time, child_comp, n_child, cum, tc, t_tab, cdf_tab, comp)
+                s, child_organ, child_time, child_comp, n_child, cum, tc, t_tab, cdf_tab, comp, speed)
             h0 = target
             a0 = a
             t0 = tc
@@ -378,21 +379,37 @@ def _seed(s, seg, lo, hi, comp, kind, scale, t_until, tH, H, hH, a_entry, cum, t
 
 
 @numba.njit(cache=True, nogil=True)
-def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, hc, colony_total, cum_colony,
+def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondary, tc, Hc, hc, colony_totals,
+                           cum_colonies,
                            t_tab, cdf_tab, sizes, out_t, lc, lp, ll, st, st_low, a_entry, lq, st_q, a_p0, entry_cells,
                            x0p, x0c,
                            q, detection, lethal, fail_cells, symptom_cells, max_colonies, seed_until, stop_at_death,
-                           snap, sums, squares, block, bp, rate, pdorm, escape, kill_time, kill_ls, kill_chemo,
-                           kill_u, kill_ns, kill_ref, t_surgery, node_organ, burst, total_p,
-                           t_plan_end, grid):  # pragma: no cover - jit
-    """Simulate patients with a plan; see :func:`metacascade.engines.stochastic.simulate_patients`."""
+                           snap, sums, squares, block, bps, rates, pdorms, escapes, kill_times, kill_ls, kill_chemo,
+                           kill_u, kill_ns, kill_ref, t_surgeries, node_organ, bursts, prim_scales,
+                           t_plan_ends, grids, speeds, colony_streams):  # pragma: no cover - jit
+    """Simulate patients with a plan; see :func:`metacascade.engines.stochastic.simulate_patients`.
+
+    Per patient p (row p of each array): ``horizons`` (last model day), ``cum_primaries`` and
+    ``cum_colonies`` (cumulative organ choice), ``colony_totals`` (a colony's seeding scale per
+    organ), ``prim_scales`` (factor on the primary's seeding table), ``bursts`` (expected
+    colonies founded by cells shed at surgery), the plan in model days (``bps``, ``rates``,
+    ``pdorms``, ``escapes``, ``kill_times``, ``t_surgeries``, ``t_plan_ends``, ``grids``) and
+    ``speeds`` (the growth clock's factor in the birth-death phase).
+
+    ``colony_streams``: False, every draw of a patient comes from its one stream, in the untreated
+    engine's order. True (common random numbers across treatment arms): the primary's seeding
+    and the burst draw from the patient's stream, the primary's treatment draws from a stream of
+    its own, and each colony from a stream keyed by its genealogy (the j-th child of its parent),
+    so that a colony founded the same way in two arms meets the same chances until a treatment
+    touches it.
+    """
     n_pat = states.shape[0]
-    n_org = cum_primary.size
+    n_org = cum_primaries.shape[1]
     n_t = out_t.size
     n_k = sizes.size
     n_s = snap.size
-    n_g = grid.size
-    n_int = rate.size
+    n_g = grids.shape[1]
+    n_int = rates.shape[1]
     counts_at = np.zeros((n_pat, n_s, n_org, n_k), dtype=np.int32)
     established_at = np.zeros((n_pat, n_s, n_org), dtype=np.int32)
     burden_at = np.zeros((n_pat, n_s, n_org))
@@ -426,16 +443,37 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
     c_time = np.empty((64, 2))
     c_comp = np.empty(64, dtype=np.int64)
     seg_hi = np.empty(1024, dtype=np.int64)
+    ckey = np.empty(1024, dtype=np.uint64)  # colony stream keys (colony_streams)
+    s_col = np.empty(4, dtype=np.uint64)
+    s_walk = np.empty(4, dtype=np.uint64)
     t_step = out_t[1] - out_t[0] if n_t > 1 else 1.0
 
     for p in range(n_pat):
         s = states[p].copy()
+        pkey = splitmix(s[0] ^ splitmix(s[1] ^ splitmix(s[2] ^ splitmix(s[3]))))
+        sp = s
+        if colony_streams:
+            sp = seed_state(child_key(pkey, 1 << 40), s_walk)  # the primary walk: an ordinal no child has
+        horizon = horizons[p]
+        cum_primary = cum_primaries[p]
+        colony_total = colony_totals[p]
+        cum_colony = cum_colonies[p]
+        bp = bps[p]
+        rate = rates[p]
+        pdorm = pdorms[p]
+        escape = escapes[p]
+        kill_time = kill_times[p]
+        t_surgery = t_surgeries[p]
+        burst = bursts[p]
+        t_plan_end = t_plan_ends[p]
+        grid = grids[p]
+        speed = speeds[p]
         start = n_log
         n_seg = 0
         # -- the primary ---------------------------------------------------------------------------
         seg, n_seg, p_end, kp = _walk(0, n_org, 0.0, 0.0, _ABSENT, -1.0, False, seg, n_seg, bp, rate,
                                       kill_time, kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, t_surgery,
-                                      horizon, x0p, q, s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                                      horizon, x0p, q, sp, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
         p_hi = n_seg
         n_clones[p] = kp
         primary_gone[p] = p_end
@@ -444,23 +482,28 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                                           True)
         # seeding stops at an upper bound of the death day when nothing happens after death: first
         # the day the primary alone is lethal, then (as colonies accrue) the day those found so far are
-        t_bound = seed_until
+        t_bound = min(seed_until, horizon)
         if stop_at_death:
             t_bound = min(t_bound, _first_reach(seg, 0, p_hi, lethal, 0.0, horizon, 0, lp, lc, ll, st, st_low,
                                                 a_entry, lq, st_q, a_p0))
         next_check = 256
         n_child = 0
         for comp in range(2):
-            c_org, c_time, c_comp, n_child = _seed(s, seg, 0, p_hi, comp, 0, 1.0, t_bound, tp, Hp, hp, 0.0,
-                                                   cum_primary, t_tab, cdf_tab, c_org, c_time, c_comp, n_child)
+            c_org, c_time, c_comp, n_child = _seed(s, seg, 0, p_hi, comp, 0, prim_scales[p], t_bound, tp, Hp, hp,
+                                                   0.0, cum_primary, t_tab, cdf_tab, c_org, c_time, c_comp, n_child,
+                                                   speed)
         if burst > 0.0 and t_surgery <= t_bound and p_end >= t_surgery:
-            # cells shed at the operation: each founds a colony with the routing probability total_p
-            n_b = _poisson(s, burst * total_p)
+            # cells shed at the operation: each founds a colony with the routing probability
+            n_b = _poisson(s, burst)
             for _ in range(n_b):
                 c_org, c_time, c_comp, n_child = _push_child(s, c_org, c_time, c_comp, n_child, cum_primary,
-                                                             t_surgery, t_tab, cdf_tab, 0)
+                                                             t_surgery, t_tab, cdf_tab, 0, speed)
+        first = n_log
         log_int, log_time, ex_time, ex_int, n_log, overflow[p] = _log_children(
             log_int, log_time, ex_time, ex_int, n_log, p, -1, 1, c_org, c_time, c_comp, n_child, start, max_colonies)
+        if colony_streams:
+            for c in range(first, n_log):
+                ckey = _set_grow(ckey, c, child_key(pkey, c - first))
         # -- colonies, in order of appearance -----------------------------------------------------------
         i = start
         while i < n_log and not overflow[p]:
@@ -484,6 +527,9 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
             org = log_int[i, 2]
             tf = log_time[i, 0]
             te = log_time[i, 1]
+            sc = s
+            if colony_streams:
+                sc = seed_state(ckey[i], s_col)
             if tf > t_bound:  # founded after the patient's death: never followed
                 ex_time[i, 0] = np.inf
                 ex_time[i, 1] = tf
@@ -501,8 +547,9 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                     continue
                 ls = kill_ls[k, org]
                 if ls < 0.0 and not (kill_chemo[k] and ex_int[i, 0] == 1):
-                    n_now = min(entry_cells, math.exp(_lx(1, tk - tf, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)))
-                    if uniform(s) < math.exp(-n_now * math.exp(ls)):
+                    n_now = min(entry_cells, math.exp(_lx(1, speed * (tk - tf), lp, lc, ll, st, st_low, a_entry, lq,
+                                                          st_q, a_p0)))
+                    if uniform(sc) < math.exp(-n_now * math.exp(ls)):
                         gone = tk
                         break
             if t_rm <= te and t_rm < gone:
@@ -514,9 +561,9 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                 j_int = 0
                 while j_int < n_int - 1 and bp[j_int + 1] <= te:
                     j_int += 1
-                if pdorm[j_int] > 0.0 and uniform(s) < pdorm[j_int]:
+                if pdorm[j_int] > 0.0 and uniform(sc) < pdorm[j_int]:
                     # dormant until the cumulative escape hazard reaches a unit exponential
-                    e = exponential(s)
+                    e = exponential(sc)
                     tt = te
                     t_grow = np.inf
                     for jj in range(j_int, n_int):
@@ -537,7 +584,7 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
                     a_r0 = a_entry
                 seg, n_seg, gone, kc = _walk(1, org, te, a_s0, a_r0,
                                              t_grow, res, seg, n_seg, bp, rate, kill_time, kill_ls,
-                                             kill_chemo, kill_u, kill_ns, kill_ref, t_rm, horizon, x0c, q, s,
+                                             kill_chemo, kill_u, kill_ns, kill_ref, t_rm, horizon, x0c, q, sc,
                                              lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
             if stop_at_death and n_seg > lo:  # this colony alone bounds the death day
                 t_bound = min(t_bound, _first_reach(seg, lo, n_seg, min(lethal, fail_cells[org]), 0.0, t_bound, 1,
@@ -551,12 +598,16 @@ def simulate_treated_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, 
             if secondary and colony_total[org] > 0.0 and n_seg > lo:
                 n_child = 0
                 for comp in range(2):
-                    c_org, c_time, c_comp, n_child = _seed(s, seg, lo, n_seg, comp, 1, colony_total[org],
+                    c_org, c_time, c_comp, n_child = _seed(sc, seg, lo, n_seg, comp, 1, colony_total[org],
                                                            t_bound, tc, Hc, hc, a_entry, cum_colony[org],
-                                                           t_tab, cdf_tab, c_org, c_time, c_comp, n_child)
+                                                           t_tab, cdf_tab, c_org, c_time, c_comp, n_child, speed)
+                first = n_log
                 log_int, log_time, ex_time, ex_int, n_log, overflow[p] = _log_children(
                     log_int, log_time, ex_time, ex_int, n_log, p, i - start, log_int[i, 3] + 1, c_org, c_time,
                     c_comp, n_child, start, max_colonies)
+                if colony_streams:
+                    for c in range(first, n_log):
+                        ckey = _set_grow(ckey, c, child_key(ckey[i], c - first))
             i += 1
         if overflow[p]:
             continue

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -203,6 +204,38 @@ def _drop_after_death(log: pd.DataFrame, idx: NDArray[np.int64], death: FloatArr
     return kept.reset_index(drop=True)
 
 
+def routing_cumulative(r: ArrayLike) -> tuple[Any, FloatArray]:
+    """Totals and cumulative organ-choice probabilities of routing vectors (last axis: organs).
+
+    A vector with total 0 gets equal shares (it never seeds)."""
+    r = np.asarray(r, dtype=float)
+    total = r.sum(axis=-1)
+    n = r.shape[-1]
+    safe = np.where(total > 0, total, 1.0)
+    cum = np.where((total > 0)[..., None], np.cumsum(r, axis=-1) / safe[..., None],
+                   np.linspace(1.0 / n, 1.0, n))
+    cum[..., -1] = 1.0
+    return (float(total) if total.ndim == 0 else total), cum
+
+
+def seeding_tables(model: MetastasisModel, entry_cells: float, table_horizon: float, primary_total: float) -> tuple:
+    """The stochastic kernels' tables over ages [0, table_horizon]: the primary's cumulative
+    seeding intensity times its routing total ``primary_total`` (:class:`CumulativeRate`), a
+    colony's per unit routing (age since the switch size), the log sizes of a colony (from
+    ``entry_cells``) and of the primary, and the age step."""
+    law = model.colony_growth
+    prim = CumulativeRate.build(
+        lambda t: primary_total * np.asarray(model.primary_shedding.rate(model.primary_growth.solve(model.primary_size0,
+                                                                                                    t))),
+        table_horizon, _TABLE_STEPS)
+    shed = model.colony_shedding
+    col = CumulativeRate.build(lambda a: np.asarray(shed.rate(law.solve(entry_cells, a))), table_horizon, _TABLE_STEPS)
+    age = np.linspace(0.0, table_horizon, _TABLE_STEPS + 1)
+    logx_colony = np.log(np.asarray(law.solve(entry_cells, age), dtype=float))
+    logx_primary = np.log(np.asarray(model.primary_growth.solve(model.primary_size0, age), dtype=float))
+    return prim, col, logx_colony, logx_primary, table_horizon / _TABLE_STEPS
+
+
 def _check_int(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not (low <= int(value) <= high):
         raise ParameterError(f"{name}: got {value!r}, allowed a whole number in [{low}, {high}]")
@@ -351,23 +384,9 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
     tau = np.asarray(law.time_to_size(entry, np.append(size_arr, detection_cells)), dtype=float)
     tau = np.where(np.asarray(np.append(size_arr, detection_cells)) <= entry, 0.0, tau)
 
-    total_p = float(p.sum())
-    cum_p = np.cumsum(p) / total_p if total_p > 0 else np.linspace(1.0 / n_org, 1.0, n_org)
-    cum_p[-1] = 1.0
-    prim = CumulativeRate.build(
-        lambda t: total_p * np.asarray(model.primary_shedding.rate(model.primary_growth.solve(model.primary_size0, t))),
-        horizon, _TABLE_STEPS)
-    colony_total = r.sum(axis=1)
-    cum_r = np.zeros((n_org, n_org))
-    for i in range(n_org):
-        cum_r[i] = np.cumsum(r[i]) / colony_total[i] if colony_total[i] > 0 else np.linspace(1.0 / n_org, 1.0, n_org)
-        cum_r[i, -1] = 1.0
-    shed = model.colony_shedding
-    col = CumulativeRate.build(lambda a: np.asarray(shed.rate(law.solve(entry, a))), horizon, _TABLE_STEPS)
-    age = np.linspace(0.0, horizon, _TABLE_STEPS + 1)
-    logx_colony = np.log(np.asarray(law.solve(entry, age), dtype=float))
-    logx_primary = np.log(np.asarray(model.primary_growth.solve(model.primary_size0, age), dtype=float))
-    step = horizon / _TABLE_STEPS
+    total_p, cum_p = routing_cumulative(p)
+    colony_total, cum_r = routing_cumulative(r)
+    prim, col, logx_colony, logx_primary, step = seeding_tables(model, entry, horizon, total_p)
 
     treated = plan is not None or failure_cells is not None or symptom_cells is not None
     seed_until = horizon
@@ -389,13 +408,19 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
         acc_sum = np.zeros((n_blocks, 4, t_out.size, n_org, size_arr.size))
         acc_sq = np.zeros_like(acc_sum)
         if treated:
+            n = sl.stop - sl.start
+            (bp, rate, pdorm, escape, kill_time, kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, t_surgery,
+             node_organ, burst, total, t_end) = extra["plan"]
+            rows = lambda a: np.ascontiguousarray(np.broadcast_to(a, (n, *np.shape(a))), dtype=float)
             return acc_sum, acc_sq, simulate_treated_batch(
-                states[sl], horizon, prim.t, prim.H, prim.h, cum_p, secondary and colony_total.any(), col.t, col.H,
-                col.h, colony_total, cum_r, establishment.t_table, establishment.cdf_table, size_arr, t_out,
-                logx_colony, logx_primary, extra["low"], step, extra["step_low"], extra["a_entry"], extra["low_p"],
-                extra["step_low_p"], extra["a_p0"], entry, 1.0, float(model.colony_size0), extra["q"], float(detection_cells),
-                float(lethal_cells), extra["fail"], extra["symptom"], max_colonies, seed_until, bool(stop_at_death),
-                snap, acc_sum, acc_sq, _BLOCK, *extra["plan"], extra["grid"])
+                states[sl], rows(horizon), prim.t, prim.H, prim.h, rows(cum_p), secondary and colony_total.any(),
+                col.t, col.H, col.h, rows(colony_total), rows(cum_r), establishment.t_table, establishment.cdf_table,
+                size_arr, t_out, logx_colony, logx_primary, extra["low"], step, extra["step_low"], extra["a_entry"],
+                extra["low_p"], extra["step_low_p"], extra["a_p0"], entry, 1.0, float(model.colony_size0), extra["q"],
+                float(detection_cells), float(lethal_cells), extra["fail"], extra["symptom"], max_colonies, seed_until,
+                bool(stop_at_death), snap, acc_sum, acc_sq, _BLOCK, rows(bp), rows(rate), rows(pdorm), rows(escape),
+                rows(kill_time), kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, rows(t_surgery), node_organ,
+                rows(burst * total), rows(1.0), rows(t_end), rows(extra["grid"]), rows(1.0), False)
         return acc_sum, acc_sq, simulate_batch(states[sl], horizon, prim.t, prim.H, prim.h, cum_p, secondary and colony_total.any(),
                               col.t, col.H, col.h, colony_total, cum_r, establishment.t_table,
                               establishment.cdf_table, tau, t_out, logx_colony,

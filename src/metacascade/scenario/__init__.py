@@ -31,7 +31,7 @@ __all__ = [
     "Scenario", "Patient", "EngineSettings", "OutputSettings",
     "load_scenario", "parse_scenario", "default_scenario", "example_scenario_text",
     "diameter_to_cells", "cells_to_diameter", "model_from_preset", "establishment_of",
-    "HostSettings", "compiled_plan", "organ_thresholds",
+    "HostSettings", "CohortSettings", "compiled_plan", "organ_thresholds", "routing_at",
 ]
 
 
@@ -96,6 +96,19 @@ class HostSettings:
 
 
 @dataclass(frozen=True)
+class CohortSettings:
+    """``[cohort]``: patients per arm, follow-up (days since diagnosis), Parquet part size, the
+    distributions of varied patient parameters (name -> schema.DistributionSpec) and the arms
+    (name, plan) in file order (the first is the reference arm of comparisons)."""
+
+    n_patients: int
+    follow_up_days: float
+    chunk_size: int
+    vary: dict[str, Any]
+    arms: tuple[tuple[str, tuple[Any, ...]], ...]
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     kind: str
     seed: int
@@ -141,6 +154,7 @@ class Scenario:
     plan: tuple[Any, ...] = ()  # model.treatment entries, days since diagnosis
     hormone_sensitivity: tuple[Any, ...] = ()  # model.hormones.HormoneSensitivity of the preset
     warnings: tuple[str, ...] = ()
+    cohort: CohortSettings | None = None
 
 
 def _build(schema: ScenarioSchema, source: str) -> Scenario:
@@ -194,7 +208,8 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
         raise ScenarioError(f"{source}: patient.primary_diameter_mm: {schema.patient.primary_diameter_mm:g} mm "
                             "is less than one cell; allowed: a clinically measurable size")
     organs, routing = _routing(schema, preset, source)
-    plan = _plan(schema, preset, organs, source)
+    plan = _plan(schema.treatment, preset, organs, source, "treatment")
+    cohort = _cohort(schema, preset, organs, source, plan, sens)
     if plan and schema.engine.kind != "stochastic":
         raise ScenarioError(f"{source}: treatment: a treatment plan needs engine.kind = 'stochastic' (virtual "
                             "patients); the deterministic engine computes the untreated expectation")
@@ -229,7 +244,26 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
         plan=plan,
         hormone_sensitivity=sens,
         warnings=warn,
+        cohort=cohort,
     )
+
+
+def _cohort(schema: ScenarioSchema, preset: Any, organs: tuple[str, ...], source: str, plan: tuple[Any, ...],
+            sens: tuple[Any, ...]) -> CohortSettings | None:
+    """The ``[cohort]`` section with its arms' plans checked (None without one)."""
+    c = schema.cohort
+    if c is None:
+        return None
+    if "estradiol_pmol_l" in c.vary and not any(sv.hormone == "estradiol" for sv in sens):
+        raise ScenarioError(f"{source}: cohort.vary.estradiol_pmol_l: preset {preset.name!r} is not estradiol-"
+                            "sensitive; allowed only with a hormone-sensitive preset (e.g. breast_er_positive)")
+    if c.arm:
+        arms = tuple((a.name, _plan(a.treatment, preset, organs, source, f"cohort.arm[{i}] ({a.name}).treatment"))
+                     for i, a in enumerate(c.arm))
+    else:
+        arms = (("control" if not plan else "treatment", plan),)
+    return CohortSettings(n_patients=c.n_patients, follow_up_days=float(c.follow_up_days or schema.engine.horizon_days),
+                          chunk_size=c.chunk_size, vary=dict(c.vary), arms=arms)
 
 
 def _hormones(schema: ScenarioSchema, preset: Any, source: str) -> tuple[tuple[Any, ...], dict[str, float] | None,
@@ -265,12 +299,12 @@ def _hormones(schema: ScenarioSchema, preset: Any, source: str) -> tuple[tuple[A
     return sens, levels, multiplier, tuple(warn)
 
 
-def _plan(schema: ScenarioSchema, preset: Any, organs: tuple[str, ...], source: str) -> tuple[Any, ...]:
-    """The ``[[treatment]]`` entries as model.treatment objects (checked: sites, overlaps)."""
+def _plan(entries: Any, preset: Any, organs: tuple[str, ...], source: str, field: str) -> tuple[Any, ...]:
+    """``[[treatment]]`` entries (at ``field``) as model.treatment objects (checked: sites, overlaps)."""
     from metacascade.model import treatment as tr
 
     out: list[Any] = []
-    for i, e in enumerate(schema.treatment):
+    for i, e in enumerate(entries):
         try:
             if e.kind == "surgery":
                 out.append(tr.Surgery(day=e.day, nodes=e.nodes, shed_cells=e.shed_cells))
@@ -300,11 +334,11 @@ def _plan(schema: ScenarioSchema, preset: Any, organs: tuple[str, ...], source: 
             else:
                 out.append(tr.Immunotherapy(day=e.day, duration_days=e.duration_days, killing_factor=e.killing_factor))
         except ParameterError as exc:
-            raise ScenarioError(f"{source}: treatment[{i}] ({e.kind}): {exc}") from None
+            raise ScenarioError(f"{source}: {field}[{i}] ({e.kind}): {exc}") from None
     try:
         tr.check_plan(out, organs)
     except ParameterError as exc:
-        raise ScenarioError(f"{source}: {exc}") from None
+        raise ScenarioError(f"{source}: {field}: {exc}") from None
     return tuple(out)
 
 
@@ -342,6 +376,14 @@ def compiled_plan(scenario: Scenario, horizon: float) -> Any:
         raise ScenarioError(f"{sc.source}: treatment: {exc}") from None
 
 
+def routing_at(scenario: Scenario, immunocompetence: float) -> Routing:
+    """The scenario's routing for a patient of another ``immunocompetence`` (NK cells' share of
+    the clearance of circulating cells scales with it, ``host.nk_clearance_fraction``)."""
+    schema = ScenarioSchema.model_validate(scenario.raw)
+    preset = get_preset(schema.patient.cancer)
+    return _routing(schema, preset, scenario.source, float(immunocompetence))[1]
+
+
 def organ_thresholds(scenario: Scenario) -> tuple[Any, Any]:
     """Per organ, the cells at which it fails (inf: not vital or organ failure off) and at which
     its symptoms start (data/organ_health.toml); (None, None) for one-organ presets."""
@@ -375,7 +417,7 @@ def _early_survival(schema: ScenarioSchema, preset: Any) -> float:
     return float(default_body_graph().early_survival if value is None else value)
 
 
-def _routing(schema: ScenarioSchema, preset: Any, source: str) -> tuple[tuple[str, ...], Routing]:
+def _routing(schema: ScenarioSchema, preset: Any, source: str, immunocompetence: float | None = None) -> tuple[tuple[str, ...], Routing]:
     """The organs and routing of a scenario: the body graph with the preset's and the file's values."""
     ov = schema.model
     given = [k for k in _BODY_KEYS if getattr(ov, k) is not None]
@@ -388,7 +430,7 @@ def _routing(schema: ScenarioSchema, preset: Any, source: str) -> tuple[tuple[st
 
     body = default_body_graph()
     clearance = ov.clearance_per_day
-    kappa = schema.patient.immunocompetence
+    kappa = schema.patient.immunocompetence if immunocompetence is None else immunocompetence
     if kappa != 1.0:  # NK cells' share of the clearance scales with immunocompetence
         f_nk = schema.host.nk_clearance_fraction
         clearance = (body.clearance_per_day if clearance is None else clearance) * (1.0 - f_nk + f_nk * kappa)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["ScenarioSchema", "PatientSection", "ModelSection", "EngineSection", "OutputSection", "HostSection",
-           "TreatmentEntry"]
+           "TreatmentEntry", "CohortSection", "ArmSection", "DistributionSpec", "VARIABLE_PARAMETERS"]
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
@@ -148,6 +148,92 @@ TreatmentEntry = Annotated[Union[SurgeryEntry, ChemotherapyEntry, RadiotherapyEn
                                  ImmunotherapyEntry], Field(discriminator="kind")]
 
 
+#: Patient parameters a cohort can vary (``[cohort.vary]``) -> what they are.
+VARIABLE_PARAMETERS = {
+    "primary_diameter_mm": "primary diameter at diagnosis (mm)",
+    "growth_rate": "factor on the growth rate of every tumour of the patient (1 = the preset's)",
+    "shedding": "factor on the shedding rate of every tumour of the patient (1 = the preset's)",
+    "immunocompetence": "immunocompetence (1 = normal): dormancy control and NK clearance",
+    "estradiol_pmol_l": "serum estradiol (pmol/L), hormone-sensitive presets",
+    "age_years": "age at diagnosis (years), recorded as a covariate",
+}
+
+
+class DistributionSpec(BaseModel):
+    """One patient parameter's distribution across a cohort.
+
+    ``lognormal`` (default): ``median`` and ``sd_log`` (standard deviation of the natural log);
+    ``normal``: ``mean`` and ``sd``; ``uniform``: ``low`` and ``high``; ``fixed``: ``value``.
+    ``min`` / ``max`` truncate the distribution (drawn by inversion inside the bounds).
+    """
+
+    model_config = _STRICT
+    distribution: Literal["lognormal", "normal", "uniform", "fixed"] = "lognormal"
+    median: float | None = Field(default=None, gt=0)
+    sd_log: float | None = Field(default=None, ge=0, description="standard deviation of ln(value); >= 0")
+    mean: float | None = None
+    sd: float | None = Field(default=None, ge=0, description="standard deviation; >= 0")
+    low: float | None = None
+    high: float | None = None
+    value: float | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> DistributionSpec:
+        need = {"lognormal": ("median", "sd_log"), "normal": ("mean", "sd"), "uniform": ("low", "high"),
+                "fixed": ("value",)}[self.distribution]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"distribution {self.distribution!r} needs {' and '.join(need)}; missing "
+                             f"{', '.join(missing)}")
+        others = [k for k in ("median", "sd_log", "mean", "sd", "low", "high", "value")
+                  if k not in need and getattr(self, k) is not None]
+        if others:
+            raise ValueError(f"{', '.join(others)}: not a parameter of distribution {self.distribution!r} "
+                             f"(it takes {' and '.join(need)})")
+        if self.distribution == "uniform" and not self.low < self.high:  # type: ignore[operator]
+            raise ValueError(f"uniform: low = {self.low} must be below high = {self.high}")
+        if self.min is not None and self.max is not None and not self.min < self.max:
+            raise ValueError(f"min = {self.min} must be below max = {self.max}")
+        return self
+
+
+class ArmSection(BaseModel):
+    """``[[cohort.arm]]``: a treatment arm (an empty ``treatment`` list is a control arm)."""
+
+    model_config = _STRICT
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,39}$",
+                      description="letters, digits and _ . + - (at most 40, no spaces)")
+    treatment: list[TreatmentEntry] = Field(default_factory=list, max_length=1000)
+
+
+class CohortSection(BaseModel):
+    """``[cohort]``: a virtual trial: patients drawn from distributions, every patient in every arm."""
+
+    model_config = _STRICT
+    n_patients: int = Field(default=1000, ge=1, le=100_000_000, description="patients per arm (>= 1)")
+    follow_up_days: float | None = Field(default=None, gt=0, le=36500,
+                                         description="days of follow-up after diagnosis (default engine.horizon_days)")
+    chunk_size: int = Field(default=1000, ge=1, le=1_000_000, description="patients per Parquet part")
+    vary: dict[str, DistributionSpec] = Field(default_factory=dict)
+    arm: list[ArmSection] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _keys(self) -> CohortSection:
+        from metacascade.scenario._errors import did_you_mean
+
+        for key in self.vary:
+            if key not in VARIABLE_PARAMETERS:
+                raise ValueError(f"vary.{key}: unknown parameter{did_you_mean(key, VARIABLE_PARAMETERS)}; allowed: "
+                                 f"{', '.join(VARIABLE_PARAMETERS)}")
+        names = [a.name for a in self.arm]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"arm: names must differ; {', '.join(dup)} given twice")
+        return self
+
+
 class ScenarioSchema(BaseModel):
     """A whole scenario file."""
 
@@ -158,6 +244,7 @@ class ScenarioSchema(BaseModel):
     treatment: list[TreatmentEntry] = Field(default_factory=list, max_length=1000)
     engine: EngineSection = EngineSection()
     output: OutputSection = OutputSection()
+    cohort: CohortSection | None = None
 
     @model_validator(mode="after")
     def _patient_groups(self) -> ScenarioSchema:
