@@ -397,3 +397,26 @@ def test_errors_name_the_argument():
         survival_summary(patients, ["6-MP", "placebo"], 100.0, control="nope")
     with pytest.raises(ParameterError, match=r"arm\(s\) \['nope'\]"):
         survival_summary(patients, ["6-MP", "nope"], 100.0)
+
+
+def test_large_tables_use_the_model_based_cox_variance(monkeypatch):
+    """Above CLUSTER_MAX_ROWS the interval is lifelines' model-based one (the clustered sandwich
+    estimator is slow); the hazard ratio itself is the same."""
+    import metacascade.workflows.survival as sv
+    from lifelines import CoxPHFitter
+
+    rng = np.random.default_rng(3)
+    n = 200
+    base = rng.exponential(100.0, n)
+    df = pd.DataFrame({"arm": ["a"] * n + ["b"] * n, "patient": np.r_[np.arange(n), np.arange(n)],
+                       "os_days": np.r_[base, base * 1.5], "os_event": np.r_[base < 150, base * 1.5 < 150]})
+    df["os_days"] = np.minimum(df["os_days"], 150.0)
+    clustered = sv.hazard_ratio(df, "os", "b", "a")
+    monkeypatch.setattr(sv, "CLUSTER_MAX_ROWS", 100)
+    plain = sv.hazard_ratio(df, "os", "b", "a")
+    assert clustered["variance"].startswith("robust") and plain["variance"].startswith("model-based")
+    assert plain["hr"] == pytest.approx(clustered["hr"], rel=1e-9)
+    frame = pd.DataFrame({"duration": df["os_days"], "event": df["os_event"], "treated": (df["arm"] == "b") * 1.0})
+    ref = CoxPHFitter().fit(frame, "duration", "event").summary.loc["treated"]
+    assert plain["se_log_hr"] == pytest.approx(float(ref["se(coef)"]), rel=1e-9)
+    assert plain["se_log_hr"] > clustered["se_log_hr"]  # matched arms: the model-based interval is conservative

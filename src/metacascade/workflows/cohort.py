@@ -618,8 +618,15 @@ def run_cohort(scenario: str | Path, out: str | Path, *, workers: int = 1, sched
     files = ["patients.parquet", "events.parquet", "summary.json", "scenario.toml"]
     if figures:
         (out / "figures").mkdir(exist_ok=True)
-        sample = patients[patients["patient"] < 20]
-        ev = pd.read_parquet(out / "events.parquet", filters=[("patient", "<", 20)])
+        # swimmer: the first 20 patients with a distant metastasis or death in some arm (the
+        # informative ones), filled up with the first others
+        eventful = patients.loc[patients["dm_event"] | patients["os_event"], "patient"].unique()
+        ids = np.sort(eventful)[:20]
+        if ids.size < 20:
+            rest = np.setdiff1d(np.arange(min(c.n_patients, 40)), ids)
+            ids = np.sort(np.concatenate([ids, rest[:20 - ids.size]]))
+        sample = patients[patients["patient"].isin(ids)]
+        ev = pd.read_parquet(out / "events.parquet", filters=[("patient", "in", [int(i) for i in ids])])
         for stem, fig in (("km_os", lambda: km_figure(patients, "os")), ("km_mfs", lambda: km_figure(patients, "mfs")),
                           ("organs", lambda: organ_figure(patients, organs)),
                           ("swimmer", lambda: swimmer_figure(sample, ev, n=20))):
