@@ -283,3 +283,18 @@ def test_the_cli_runs_a_cohort_and_writes_figures(tmp_path):
     bad = CliRunner().invoke(app, ["cohort", str(path), "--out", str(tmp_path / "x"), "--scheduler",
                                    "tcp://127.0.0.1:9"])
     assert bad.exit_code == 2 and "cannot reach the dask scheduler" in bad.output
+
+
+def test_scenario_check_describes_the_cohort(tmp_path):
+    from typer.testing import CliRunner
+
+    from metacascade.cli import app
+
+    path = tmp_path / "trial.toml"
+    path.write_text(scenario(n=123, vary="[cohort.vary]\nshedding = { median = 1, sd_log = 0.5 }",
+                             arms=CONTROL + "[[cohort.arm]]\nname = 'surgery'\n[[cohort.arm.treatment]]\n"
+                                            "kind = 'surgery'\nday = 0\n"))
+    result = CliRunner().invoke(app, ["scenario", "check", str(path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "cohort: 123 patients x 2 arm(s) (control: no treatment, surgery: surgery)" in result.output
+    assert "varied: shedding" in result.output

@@ -343,6 +343,12 @@ def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file to v
     top = sorted(zip(sc.organs, sc.routing.primary), key=lambda kv: -kv[1])[:5]
     console.print(f"  {len(sc.organs)} organ(s); founding probability per shed cell: "
                   + ", ".join(f"{o} {p:.3g}" for o, p in top), highlight=False)
+    if sc.cohort is not None:
+        c = sc.cohort
+        console.print(f"  cohort: {c.n_patients} patients x {len(c.arms)} arm(s) ("
+                      + ", ".join(f"{name}: {', '.join(t.kind for t in plan) or 'no treatment'}" for name, plan in c.arms)
+                      + f"), follow-up {c.follow_up_days:g} days, varied: {', '.join(c.vary) or 'nothing'}; run it with: "
+                      f"metacascade cohort {path} --out RUN_DIR", highlight=False)
 
 
 @presets_app.command("list")
