@@ -165,9 +165,15 @@ def validate(
     figures: Annotated[Optional[Path], typer.Option(help="Folder for the fit figure.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Reproduce a published case; exit 1 if any value falls outside its tolerance."""
+    """Reproduce a published case; exit 1 if any value falls outside its tolerance.
+
+    Cases: iwata2000, kuznetsov1994, gbsg2 (fit the mechanistic relapse model on a training
+    split of the GBSG2 trial, predict the held-out patients, compare with a Cox model)."""
     from metacascade.validation import run_case
 
+    if case == "gbsg2":
+        _validate_gbsg2(as_json)
+        return
     try:
         report = run_case(case, data=data, figure_dir=figures)
     except MetacascadeError as exc:
@@ -193,6 +199,125 @@ def validate(
         console.print("[green]all gated values within tolerance[/]" if report.passed
                       else "[red]some values outside tolerance[/]")
     raise typer.Exit(code=0 if report.passed else 1)
+
+
+def _validate_gbsg2(as_json: bool) -> None:
+    from metacascade.validation.gbsg2 import format_gbsg2, run_gbsg2
+
+    try:
+        with console.status("GBSG2: fitting the mechanistic relapse model...") as status:
+            report = run_gbsg2(progress=lambda msg: status.update(f"GBSG2: {msg}"))
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        console.print(format_gbsg2(report), highlight=False)
+    raise typer.Exit(code=0 if all(report["targets"].values()) else 1)
+
+
+@app.command()
+def fit(
+    data: Annotated[Path, typer.Argument(help="Data file (CSV or Parquet).")],
+    model: Annotated[str, typer.Option(help="Model to fit: gbsg2 (time-to-event trial table) or iwata2000 "
+                                            "(cumulative metastasis sizes).")] = "gbsg2",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for fit.json, parameters.csv, figures.")]
+    = Path("metacascade-fit"),
+    time_unit: Annotated[Optional[str], typer.Option(help="Unit of the time column (days, weeks, months, years) "
+                                                          "unless the CSV declares '# units: time=...'.")] = None,
+    bayes: Annotated[bool, typer.Option(help="Also sample the Bayesian posterior (emcee).")] = True,
+    steps: Annotated[int, typer.Option(help="MCMC steps per walker.")] = 1200,
+    seed: Annotated[int, typer.Option(help="Seed of the starts and the sampler.")] = 0,
+    profile: Annotated[bool, typer.Option(help="Profile-likelihood intervals (else Wald only).")] = True,
+) -> None:
+    """Calibrate a mechanistic model to data: parameter table with intervals, diagnostics, figures."""
+    from metacascade.calibration.run import fit_file
+
+    try:
+        with console.status("fitting...") as status:
+            record = fit_file(data, model, out, time_unit=time_unit, bayes=bayes, steps=steps, seed=seed, profile=profile,
+                              progress=lambda msg: status.update(f"fitting: {msg}"))
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
+    if model == "iwata2000":
+        console.print(record["parameters"], highlight=False)
+    else:
+        table = Table(title=f"{model}: {record['n']} patients, {record['events']} events; log-likelihood "
+                            f"{record['log_likelihood']:.2f}")
+        for col in ("parameter", "estimate", "95% profile", "posterior median [95%]", "R-hat", "ESS"):
+            table.add_column(col, justify="left" if col == "parameter" else "right")
+        bay = {r["parameter"]: r for r in record.get("bayes", {}).get("table", [])}
+        for r in record["parameters"]:
+            b = bay.get(r["parameter"])
+            prof = r["profile"] or r["wald"]
+            table.add_row(r["parameter"], f"{r['estimate']:.3f}", f"{prof[0]:.3f} - {prof[1]:.3f}" if prof else "-",
+                          f"{b['median']:.3f} [{b['interval'][0]:.3f}, {b['interval'][1]:.3f}]" if b else "-",
+                          f"{b['rhat']:.3f}" if b else "", f"{b['ess']:.0f}" if b else "")
+        console.print(table)
+        for row in record["goodness_of_fit"]:
+            console.print(f"  {row['years']} y: observed {row['kaplan_meier']:.3f}, predicted {row['model']:.3f}")
+    console.print(f"written to [bold]{out}[/]")
+
+
+@app.command()
+def predict(
+    tsize: Annotated[float, typer.Option(help="Primary diameter at surgery (mm).")],
+    pnodes: Annotated[int, typer.Option(help="Positive lymph nodes (>= 1).")],
+    grade: Annotated[str, typer.Option(help="Tumour grade: I, II or III.")] = "II",
+    estrec: Annotated[float, typer.Option(help="Estrogen receptor (fmol/mg; >= 10: ER+).")] = 50.0,
+    menostat: Annotated[str, typer.Option(help="Menopausal status: Pre or Post.")] = "Post",
+    horth: Annotated[str, typer.Option(help="Tamoxifen for 2 years: yes or no.")] = "no",
+    fit_dir: Annotated[Optional[Path], typer.Option("--fit", help="A gbsg2 fit folder from `metacascade fit`; "
+                                                                  "default: fit the GBSG2 trial now.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """One patient's occult distant disease at surgery and relapse-free survival with uncertainty."""
+    import numpy as np
+
+    from metacascade.calibration.gbsg2 import predict_patient
+
+    try:
+        if fit_dir is not None:
+            from metacascade.calibration.run import load_fit
+
+            thetas, how = load_fit(fit_dir)
+        else:
+            from metacascade.calibration import fit_mle
+            from metacascade.calibration.gbsg2 import load_gbsg2, relapse_model
+
+            with console.status("fitting the relapse model to GBSG2 (no --fit given)..."):
+                _, template = relapse_model(load_gbsg2())
+                mle = fit_mle(template, starts=3, profile=False)
+            if mle.covariance is not None:
+                thetas = np.random.default_rng(0).multivariate_normal(mle.theta, mle.covariance, size=100)
+                how = "100 draws from the MLE's normal approximation (GBSG2, all 686 patients)"
+            else:
+                thetas, how = mle.theta[None, :], "the MLE on GBSG2 (no uncertainty available)"
+        patient = {"tsize": tsize, "pnodes": pnodes, "tgrade": grade, "estrec": estrec, "menostat": menostat,
+                   "horTh": horth}
+        days = np.array([1, 2, 3, 5, 7, 10]) * 365.25
+        res = predict_patient(thetas, patient, days)
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps({"patient": patient, "parameters": how, **res}, indent=2))
+        return
+    console.print(f"patient: {patient}; parameters: {how}", highlight=False)
+    q = res["occult_colonies_quantiles"]
+    qc = res["occult_cells_quantiles"]
+    console.print(f"occult distant disease at surgery: P(none) {res['p_no_occult_colony']:.3f}; colonies mean "
+                  f"{res['occult_colonies_mean']:.2f} (median {q['0.5']:.0f}, 95th percentile {q['0.95']:.0f}); "
+                  f"total cells median {qc['0.5']:.3g}, 95th percentile {qc['0.95']:.3g} "
+                  f"(detectable: {res['detection_cells']:.3g} cells)", highlight=False)
+    table = Table(title="relapse-free survival")
+    for col in ("years", "median", "95% interval"):
+        table.add_column(col, justify="right")
+    for d, m, lo, hi in zip(res["days"], res["rfs_median"], res["rfs_lower"], res["rfs_upper"]):
+        table.add_row(f"{d / 365.25:.0f}", f"{m:.3f}", f"{lo:.3f} - {hi:.3f}")
+    console.print(table)
 
 
 @app.command()

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
 
+from metacascade.calibration.core import fit_least_squares
 from metacascade.engines.deterministic import solve_deterministic
 from metacascade.errors import CalibrationError, DataError, ParameterError, SimulationError
 from metacascade.model.growth import Gompertz
@@ -199,9 +199,10 @@ def _unpack(theta: np.ndarray) -> IwataParameters:
 def fit_iwata(data: CumulativeSizeData, start: IwataParameters | None = None) -> IwataFit:
     """Fit a, b, m, alpha to the cumulative counts by least squares (the paper's criterion).
 
-    Parameters are estimated on log scale (a, b, m) and linear scale (alpha) with
-    ``scipy.optimize.least_squares`` (trust-region reflective, bounded); standard errors come
-    from the Gauss-Newton covariance ``s^2 (J^T J)^{-1}``.
+    Parameters are estimated on log scale (a, b, m) and linear scale (alpha) through the
+    calibration API (:func:`metacascade.calibration.fit_least_squares`: scipy's trust-region
+    reflective, bounded); standard errors come from the Gauss-Newton covariance
+    ``s^2 (J^T J)^{-1}``.
     """
     df = data.table
     days, sizes, obs = (df[c].to_numpy(float) for c in ("exam_day", "size_cells", "n_larger"))
@@ -217,16 +218,12 @@ def fit_iwata(data: CumulativeSizeData, start: IwataParameters | None = None) ->
         except (ParameterError, SimulationError):
             return np.full(obs.size, 1e6)
 
-    res = least_squares(residuals, theta0, bounds=_BOUNDS, x_scale=np.array([0.5, 1.0, 1.0, 0.05]),
-                        diff_step=1e-6, xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=2000)
-    rss = float(np.sum(res.fun**2))
-    dof = max(obs.size - 4, 1)
-    ses: dict[str, float] = {}
-    try:
-        cov = np.linalg.inv(res.jac.T @ res.jac) * max(rss / dof, 1e-30)
-        ses = dict(zip(("a", "b", "m", "alpha"), np.sqrt(np.clip(np.diag(cov), 0, None)), strict=True))
-    except np.linalg.LinAlgError:
-        pass
+    fit = fit_least_squares(residuals, theta0, _BOUNDS, ("a", "b", "m", "alpha"),
+                            x_scale=np.array([0.5, 1.0, 1.0, 0.05]), diff_step=1e-6, xtol=1e-12, ftol=1e-12,
+                            gtol=1e-12, max_nfev=2000)
+    res = fit.result
+    rss = fit.residual_sum_of_squares
+    ses = fit.standard_errors
     return IwataFit(parameters=_unpack(res.x), start=start, residual_sum_of_squares=rss,
                     rmse_counts=math.sqrt(rss / obs.size), n_points=int(obs.size), success=bool(res.success),
                     message=str(res.message), standard_errors_log={k: float(v) for k, v in ses.items()})
