@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, special
 
-from metacascade.calibration import Parameter, Template, fit_bayes, fit_least_squares, fit_mle
+from metacascade.calibration import (
+    Parameter,
+    Template,
+    fit_bayes,
+    fit_least_squares,
+    fit_mle,
+)
 from metacascade.errors import ParameterError
 
 
@@ -35,7 +41,7 @@ def test_mle_and_profile_interval_equal_the_closed_form():
     assert se == pytest.approx(1 / math.sqrt(d), rel=1e-3)  # observed information of ln(rate): d
     # likelihood-ratio interval: 2 [l(max) - l(x)] = chi2_1(0.95), roots found independently
     lmax = d * math.log(d / total) - d
-    f = lambda x: 2 * (lmax - (d * x - math.exp(x) * total)) - 3.841458820694124  # noqa: E731
+    f = lambda x: 2 * (lmax - (d * x - math.exp(x) * total)) - 3.841458820694124
     lo = optimize.brentq(f, math.log(d / total) - 2, math.log(d / total))
     hi = optimize.brentq(f, math.log(d / total), math.log(d / total) + 2)
     assert fit.profile["log_rate"] == pytest.approx((lo, hi), abs=1e-4)

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,13 @@ from scipy import stats
 from metacascade.errors import MetacascadeError, ScenarioError
 from metacascade.scenario import parse_scenario
 from metacascade.scenario.schema import DistributionSpec
-from metacascade.workflows.cohort import CohortError, draw_parameter, draw_parameters, run_cohort, simulate_chunk
+from metacascade.workflows.cohort import (
+    CohortError,
+    draw_parameter,
+    draw_parameters,
+    run_cohort,
+    simulate_chunk,
+)
 
 BASE = """
 [patient]
@@ -122,7 +127,7 @@ def test_the_cohort_agrees_with_the_stochastic_engine():
                                             "value = 30 }", arms=surgery)
     tables = [simulate_chunk(text, "<t>", k)[0] for k in range(3)]
     p = pd.concat(tables)
-    engine_text = f"""
+    engine_text = """
 [patient]
 cancer = "breast_er_negative"
 primary_diameter_mm = 30

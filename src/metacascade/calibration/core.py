@@ -27,8 +27,16 @@ from scipy import optimize, stats
 
 from metacascade.errors import CalibrationError, ParameterError
 
-__all__ = ["Parameter", "Template", "MLEFit", "BayesFit", "LeastSquaresFit", "fit_mle", "fit_bayes",
-           "fit_least_squares"]
+__all__ = [
+    "BayesFit",
+    "LeastSquaresFit",
+    "MLEFit",
+    "Parameter",
+    "Template",
+    "fit_bayes",
+    "fit_least_squares",
+    "fit_mle",
+]
 
 
 @dataclass(frozen=True)

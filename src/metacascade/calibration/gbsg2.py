@@ -47,7 +47,7 @@ from scipy import special
 from metacascade.calibration.core import Parameter, Template
 from metacascade.errors import DataError
 
-__all__ = ["GBSG2_COLUMNS", "RelapseModel", "load_gbsg2", "relapse_model", "PARAMETERS"]
+__all__ = ["GBSG2_COLUMNS", "PARAMETERS", "RelapseModel", "load_gbsg2", "relapse_model"]
 
 GBSG2_COLUMNS = ("horTh", "age", "menostat", "tsize", "tgrade", "pnodes", "progrec", "estrec", "time", "cens")
 ER_CUTOFF_FMOL_MG = 10.0  # GK: conventional ligand-binding cut-off
@@ -104,7 +104,11 @@ def load_gbsg2(df: pd.DataFrame | None = None) -> pd.DataFrame:
 @lru_cache(maxsize=1)
 def _constants() -> dict[str, float]:
     """The preset's growth law, detection size, and hormone multipliers (data files)."""
-    from metacascade.model.hormones import endocrine_agent, hormone_sensitivity, reference_levels
+    from metacascade.model.hormones import (
+        endocrine_agent,
+        hormone_sensitivity,
+        reference_levels,
+    )
     from metacascade.presets import get_preset
     from metacascade.scenario import diameter_to_cells
 
@@ -113,7 +117,7 @@ def _constants() -> dict[str, float]:
     pre = reference_levels("female", "premenopausal").estradiol_pmol_l
     post = reference_levels("female", "postmenopausal").estradiol_pmol_l
     tam = endocrine_agent("tamoxifen").estradiol_factor
-    h = lambda e: float(sv.growth_multiplier(e, post))  # noqa: E731 - relative to the preset's (postmenopausal) level
+    h = lambda e: float(sv.growth_multiplier(e, post))
     return {"k": p.growth["a_per_day"], "b": p.growth["b_cells"], "x0": 1.0, "alpha": p.shedding["alpha"],
             "cells_per_mm3": p.cells_per_mm3,
             "detection_cells": diameter_to_cells(p.detection_diameter_mm, p.cells_per_mm3),

@@ -4,7 +4,6 @@ fit report, and predict one patient."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import pandas as pd
 from metacascade.errors import CalibrationError, DataError
 from metacascade.io import atomic_write, write_json
 
-__all__ = ["fit_file", "load_fit", "MODELS"]
+__all__ = ["MODELS", "fit_file", "load_fit"]
 
 MODELS = ("gbsg2", "iwata2000")
 YEAR = 365.25
@@ -58,7 +57,10 @@ def fit_file(data_path: Path, model: str, out: Path, *, time_unit: str | None = 
     out.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda s: None)
     if model == "iwata2000":
-        from metacascade.validation.iwata2000 import fit_iwata, load_cumulative_size_data
+        from metacascade.validation.iwata2000 import (
+            fit_iwata,
+            load_cumulative_size_data,
+        )
 
         fit = fit_iwata(load_cumulative_size_data(data_path))
         p = fit.parameters

@@ -22,9 +22,13 @@ import numpy as np
 import pandas as pd
 
 from metacascade.calibration import fit_bayes, fit_mle
-from metacascade.calibration.gbsg2 import PARAMETERS, RelapseModel, load_gbsg2, relapse_model
+from metacascade.calibration.gbsg2 import (
+    RelapseModel,
+    load_gbsg2,
+    relapse_model,
+)
 
-__all__ = ["run_gbsg2", "format_gbsg2", "cox_covariates", "split"]
+__all__ = ["cox_covariates", "format_gbsg2", "run_gbsg2", "split"]
 
 YEAR = 365.25
 

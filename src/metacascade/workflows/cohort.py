@@ -42,15 +42,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy import stats
 
 from metacascade import __version__
-from metacascade.errors import MetacascadeError, ParameterError, ScenarioError, SimulationError
+from metacascade.errors import (
+    MetacascadeError,
+    ParameterError,
+    ScenarioError,
+    SimulationError,
+)
 from metacascade.io import atomic_write, write_json
 
-__all__ = ["CohortRun", "cohort_spec", "draw_parameters", "run_cohort", "simulate_chunk", "PARAMETER_SLOTS"]
+__all__ = ["PARAMETER_SLOTS", "CohortRun", "cohort_spec", "draw_parameters", "run_cohort", "simulate_chunk"]
 
 #: Random stream of each varied parameter: ``SeedSequence(seed, spawn_key=(2**40 + slot,))`` (patient
 #: streams use keys below 1e8), one uniform per patient in patient order, so that a patient's
@@ -178,9 +182,19 @@ def _scenario_hash(text: str) -> str:
 @lru_cache(maxsize=4)
 def _setup(text: str, source: str) -> _Setup:
     """Parse the scenario and build what every chunk shares (tables, plans, parameters)."""
-    from metacascade.engines.stochastic import MAX_HORIZON_DAYS, _treated_arguments, routing_cumulative, seeding_tables
+    from metacascade.engines.stochastic import (
+        MAX_HORIZON_DAYS,
+        _treated_arguments,
+        routing_cumulative,
+        seeding_tables,
+    )
     from metacascade.model.treatment import HostTimeline, compile_plan
-    from metacascade.scenario import diameter_to_cells, establishment_of, organ_thresholds, parse_scenario
+    from metacascade.scenario import (
+        diameter_to_cells,
+        establishment_of,
+        organ_thresholds,
+        parse_scenario,
+    )
 
     sc = parse_scenario(text, source)
     if sc.cohort is None:
@@ -511,7 +525,12 @@ def run_cohort(scenario: str | Path, out: str | Path, *, workers: int = 1, sched
     progress : callable, optional
         ``progress(patients_done, patients_total)`` (patients x arms) after each chunk.
     """
-    from metacascade.workflows.cohort_figures import km_figure, organ_figure, save_figure, swimmer_figure
+    from metacascade.workflows.cohort_figures import (
+        km_figure,
+        organ_figure,
+        save_figure,
+        swimmer_figure,
+    )
     from metacascade.workflows.survival import survival_summary
 
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 1024:
