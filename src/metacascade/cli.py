@@ -389,6 +389,52 @@ def cohort(
     _print_cohort(run)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; loopback by default (other machines cannot "
+                                           "reach it). Use 0.0.0.0 only on a trusted network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8050,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder of run folders that the app lists, "
+                                                              "opens and writes.")] = Path("metacascade-runs"),
+    max_patients: Annotated[int, typer.Option(help="Largest run the app accepts (patients; per arm for "
+                                                   "cohorts).", min=1)] = 20_000,
+) -> None:
+    """Start the web app: scenario editor, body map, plots, cohort runs, saved runs and reports."""
+    from metacascade.web import serve as _serve
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(f"[yellow]warning[/]: listening on {host}: anyone who can reach this machine can run "
+                          "simulations and read the runs in " + str(runs_dir))
+    console.print(f"metacascade web app on http://{host}:{port}/ (runs in {runs_dir}); Ctrl-C to stop")
+    try:
+        _serve(host, port, runs_dir, max_patients=max_patients)
+    except OSError as exc:
+        _fail(MetacascadeError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                               "choose a free port"))
+    except KeyboardInterrupt:
+        raise typer.Exit() from None
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by 'metacascade run' or 'metacascade "
+                                                 "cohort'.")],
+    format: Annotated[str, typer.Option("--format", help="html or pdf.")] = "html",
+    lang: Annotated[str, typer.Option("--lang", help="en (English) or it (Italiano).")] = "en",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report file (default: RUN_DIR/report.LANG.FORMAT).")]
+    = None,
+) -> None:
+    """Write a self-contained report of a run: scenario, model and sources, figures, tables, explanation."""
+    from metacascade.reports import build_report
+
+    try:
+        path = build_report(run_dir, fmt=format, lang=lang, out=out)
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
+    console.print(f"report written: {path}")
+
+
 def _print_cohort(run) -> None:  # run: CohortRun
     """The final summary table of a cohort run."""
     s = run.summary

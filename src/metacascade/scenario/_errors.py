@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["format_validation_error", "did_you_mean"]
+__all__ = ["format_validation_error", "validation_messages", "did_you_mean"]
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -30,23 +30,28 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def format_validation_error(exc: ValidationError, root: type[BaseModel], source: str) -> str:
-    """One message per problem: ``source: field: what is wrong (got value); allowed ...``."""
-    lines = []
+def validation_messages(exc: ValidationError, root: type[BaseModel]) -> list[tuple[tuple[Any, ...], str]]:
+    """``(loc, "what is wrong (got value); allowed ...")`` for every problem of ``exc``."""
+    out = []
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
-        field = ".".join(str(p) for p in loc) or "(top level)"
         kind = err.get("type", "")
         if kind == "extra_forbidden":
             owner = _model_at(root, loc[:-1])
             allowed = sorted(owner.model_fields) if owner else []
             key = str(loc[-1])
-            lines.append(f"{field}: unknown key{did_you_mean(key, allowed)}; allowed keys: {', '.join(allowed)}")
+            out.append((loc, f"unknown key{did_you_mean(key, allowed)}; allowed keys: {', '.join(allowed)}"))
             continue
         msg = err.get("msg", "invalid")
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         got = err.get("input")
         got_txt = "" if kind == "missing" or isinstance(got, dict) else f" (got {got!r})"
-        lines.append(f"{field}: {msg}{got_txt}")
+        out.append((loc, f"{msg}{got_txt}"))
+    return out
+
+
+def format_validation_error(exc: ValidationError, root: type[BaseModel], source: str) -> str:
+    """One message per problem: ``source: field: what is wrong (got value); allowed ...``."""
+    lines = [f"{'.'.join(str(p) for p in loc) or '(top level)'}: {msg}" for loc, msg in validation_messages(exc, root)]
     return f"{source}: " + ("\n  ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines))

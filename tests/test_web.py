@@ -1,0 +1,286 @@
+"""The web app without a browser: the form from the schema, run-store safety, background jobs,
+the body-map figure against the run's tables, the JSON API and 50 concurrent requests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metacascade.errors import ParameterError
+from metacascade.web import forms
+from metacascade.web.runs import JobManager, RunStore, check_run_name
+
+BREAST = {"patient": {"cancer": "breast_er_positive", "primary_diameter_mm": 20},
+          "engine": {"kind": "deterministic", "horizon_days": 1825, "n_times": 61}}
+
+
+def _wait(jobs: JobManager, job_id: str, timeout: float = 120.0) -> dict:
+    t0 = time.time()
+    while jobs.get(job_id).state == "running":
+        assert time.time() - t0 < timeout, "job did not finish"
+        time.sleep(0.1)
+    return jobs.get(job_id).as_dict()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> RunStore:
+    """A run store with one deterministic and one stochastic (treated) run, made by the job manager."""
+    store = RunStore(tmp_path_factory.mktemp("runs"))
+    jobs = JobManager(store)
+    det = forms.validate({"patient": BREAST["patient"], "engine": {"kind": "deterministic", "horizon_days": 1825}})
+    sto = forms.validate({"patient": BREAST["patient"], "host": {"organ_failure": True},
+                          "engine": {"kind": "stochastic", "horizon_days": 1825, "n_patients": 200},
+                          "treatment": [{"kind": "surgery", "day": 0}, {"kind": "chemotherapy", "day": 30}]})
+    assert det.ok and sto.ok
+    for name, v in (("det", det), ("sto", sto)):
+        state = _wait(jobs, jobs.start_run(v.toml, name).id)
+        assert state["state"] == "complete", state
+    return store
+
+
+# ----------------------------------------------------------------------------- the form
+def test_form_fields_come_from_the_schema():
+    specs = {s.name: s for s in forms.field_specs(*forms.SECTIONS["patient"])}
+    d = specs["primary_diameter_mm"]
+    assert (d.kind, d.minimum, d.maximum, d.default) == ("number", 0.0, 1000.0, 20.0)
+    assert specs["menopausal_status"].choices == ("premenopausal", "postmenopausal")
+    rt = {s.name: s for s in forms.field_specs(forms.TREATMENTS["radiotherapy"])}
+    assert "kind" not in rt and rt["fractions"].kind == "integer" and rt["sites"].kind == "list"
+
+
+def test_validation_errors_are_keyed_by_field():
+    keys = ("patient.primary_diameter_mm", "patient.cancer", "treatment.0.fractions", "engine.kind")
+    raw = forms.collect({"patient": {"primary_diameter_mm": "-5"}}, [])
+    v = forms.validate(raw, known_fields=keys)
+    assert not v.ok and "greater than 0" in v.errors["patient.primary_diameter_mm"] and "-5" in \
+        v.errors["patient.primary_diameter_mm"]
+    v = forms.validate(forms.collect({"patient": {"cancer": "breast_er_positiv"}}, []), known_fields=keys)
+    assert "did you mean 'breast_er_positive'" in v.errors["patient.cancer"]
+    v = forms.validate(forms.collect({"engine": {"kind": "stochastic"}}, [{"kind": "radiotherapy", "day": 5,
+                                                                           "fractions": 0}]), known_fields=keys)
+    assert "greater than or equal to 1" in v.errors["treatment.0.fractions"]
+    v = forms.validate(forms.collect({"patient": {"primary_diameter_mm": "nan"}}, []), known_fields=keys)
+    assert not v.ok and "patient.primary_diameter_mm" in v.errors
+    # a plan on the deterministic engine: the loader's message, tied to no single field
+    v = forms.validate({"treatment": [{"kind": "surgery", "day": 0}]}, known_fields=keys)
+    assert not v.ok and "stochastic" in " ".join(v.general) + " ".join(v.errors.values())
+
+
+def test_collect_skips_empty_optional_inputs_and_converts_types():
+    raw = forms.collect({"patient": {"estradiol_pmol_l": "", "primary_diameter_mm": "25"},
+                         "engine": {"n_patients": 300.0}},
+                        [{"kind": "radiotherapy", "day": "3", "sites": "primary, lung", "repopulation": False}])
+    assert raw["patient"] == {"primary_diameter_mm": 25.0}
+    assert raw["engine"] == {"n_patients": 300} and isinstance(raw["engine"]["n_patients"], int)
+    assert raw["treatment"] == [{"kind": "radiotherapy", "day": 3.0, "sites": ["primary", "lung"],
+                                 "repopulation": False}]
+
+
+# ----------------------------------------------------------------------------- store and jobs
+@pytest.mark.parametrize("bad", ["..", "../x", "/etc", "a/b", ".hidden", "", "x" * 65, "a b", None, 3])
+def test_run_names_cannot_leave_the_store(tmp_path, bad):
+    store = RunStore(tmp_path)
+    with pytest.raises(ParameterError, match="run name"):
+        store.path(bad)
+
+
+@pytest.mark.parametrize("bad", ["../det/summary.json", "/etc/passwd", "x.py", "parts/0.parquet", ".summary.json",
+                                 "figures/../../x.json"])
+def test_files_outside_a_run_or_of_other_types_are_refused(store, bad):
+    with pytest.raises(ParameterError, match="file"):
+        store.file("det", bad)
+
+
+def test_store_lists_both_runs_with_their_kind(store):
+    rows = {r["name"]: r for r in store.list()}
+    assert rows["det"]["kind"] == "deterministic" and rows["sto"]["kind"] == "stochastic"
+    assert rows["det"]["cancer"] == "breast_er_positive" and rows["sto"]["status"] == "complete"
+    assert check_run_name("run-1.a_b") == "run-1.a_b"
+
+
+def test_jobs_are_bounded_and_cancellable(tmp_path):
+    store = RunStore(tmp_path)
+    jobs = JobManager(store, max_running=1, max_patients=20_000)
+    big = forms.validate({"patient": BREAST["patient"], "engine": {"kind": "stochastic", "n_patients": 20_001}})
+    with pytest.raises(ParameterError, match="at most 20000"):
+        jobs.start_run(big.toml)
+    # 20,000 patients take seconds; the cancel comes microseconds after the start and takes
+    # effect at the end of the first batch of 512
+    slow = forms.validate({"patient": BREAST["patient"], "engine": {"kind": "stochastic", "n_patients": 20_000,
+                                                                    "horizon_days": 3650}})
+    job = jobs.start_run(slow.toml, "slow")
+    with pytest.raises(ParameterError, match="already running"):
+        jobs.start_run(slow.toml, "second")
+    assert jobs.cancel(job.id)
+    state = _wait(jobs, job.id)
+    assert state["state"] == "cancelled" and state["done"] < 20_000
+    assert not store.path("slow").exists() and store.list() == []  # nothing half-written is listed
+    assert not any(p.name.startswith(".tmp") for p in Path(tmp_path).iterdir())
+
+
+def test_a_failing_scenario_is_refused_before_it_starts(tmp_path):
+    jobs = JobManager(RunStore(tmp_path))
+    from metacascade.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="unknown preset"):
+        jobs.start_run('[patient]\ncancer = "nope"\n')
+
+
+# ----------------------------------------------------------------------------- figures
+def test_body_map_frame_equals_the_run_tables(store):
+    """The shaded values are the organs table's burden at the frame's day; the hover gives the
+    number of colonies and the first detectable day from summary.json."""
+    from metacascade.web import views
+
+    view = views.load_view(store, "det")
+    organs = store.table("det", "organs")
+    k = view.times.size - 1
+    fig = views.body_frame(view, k, "en")
+    day = fig.layout.meta["day"]
+    at = organs[np.isclose(organs["time_days"], day)].set_index("organ")
+    for organ, value in fig.layout.meta["values"].items():
+        assert value == pytest.approx(at.loc[organ, "burden_cells"], rel=1e-12)
+    lung = next(tr for tr in fig.data if tr.name == "lung")
+    first = store.summary("det")["days_since_diagnosis_detectable_metastasis_more_likely_than_not"]["lung"]
+    assert f"{at.loc['lung', 'n_metastases']:.3g}" in lung.text and f"{first:.3g}" in lung.text
+    # the colour rises with the burden (same scale over frames)
+    early = views.body_frame(view, int(np.searchsorted(view.times, 0.0)), "en")
+    c_early = next(tr for tr in early.data if tr.name == "lung").fillcolor
+    assert c_early != lung.fillcolor
+
+
+def test_every_drawn_organ_has_an_outline():
+    from metacascade.bodymap import BODY_MAP_ORGANS
+    from metacascade.web.body import organ_outlines
+
+    drawn = {o for o, _, _ in organ_outlines()}
+    assert drawn == (set(BODY_MAP_ORGANS) - {"other"}) | {"silhouette"}
+    for _organ, _, polys in organ_outlines():
+        for p in polys:
+            assert p.shape[1] == 2 and len(p) >= 3 and np.isfinite(p).all()
+            assert -4.6 < p[:, 0].min() and p[:, 0].max() < 4.6 and -0.2 < p[:, 1].min() and p[:, 1].max() < 20.4
+
+
+def test_treatment_bands_and_stochastic_view(store):
+    from metacascade.web import views
+
+    view = views.load_view(store, "sto")
+    assert view.bands == (("surgery", 0.0, 0.0), ("chemotherapy", 30.0, 30.0 + 6 * 21.0))
+    fig = views.burden_figure(view, "it")
+    assert fig.layout.title.text == "Carico tumorale nel tempo"
+    organs = store.table("sto", "organs")
+    last = organs[organs["time_days"] == organs["time_days"].max()]
+    assert np.nansum(view.burden[-1]) == pytest.approx(last["burden_mean"].sum(), rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- the server
+@pytest.fixture(scope="module")
+def server(store):
+    from werkzeug.serving import make_server
+
+    from metacascade.web import create_app
+
+    app = create_app(store.root, max_patients=2000)
+    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+
+
+def _request(url: str, body: dict | str | None = None) -> tuple[int, bytes]:
+    data = None if body is None else (body if isinstance(body, str) else json.dumps(body)).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"} if data else {})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_api_answers_bad_requests_with_4xx_and_a_message(server):
+    cases = [
+        ("/api/runs/nope", None, 404, "no such finished run"),
+        ("/api/runs/.hidden", None, 400, "run name"),
+        ("/download/det/..%2F..%2Fetc%2Fpasswd", None, 400, "file"),
+        ("/download/det/missing.json", None, 404, "no file"),
+        ("/download/../det/summary.json", None, 400, "file"),
+        ("/api/nothing/here", None, 404, "no such API route"),
+        ("/api/validate", "not json", 400, "JSON object"),
+        ("/api/validate", {"patient": {"primary_diameter_mm": -1}}, 422, "greater than 0"),
+        ("/api/runs", {"engine": {"kind": "stochastic", "n_patients": 10 ** 6}}, 400, "at most 2000"),
+        ("/api/cohorts", {"scenario": BREAST, "n_patients": 0}, 400, "n_patients"),
+        ("/report/det?lang=fr", None, 400, "lang"),
+        ("/api/jobs/xyz", None, 404, "unknown"),
+    ]
+    for path, body, status, text in cases:
+        code, payload = _request(server + path, body)
+        assert code == status, (path, code, payload[:300])
+        assert text in json.loads(payload)["error" if code != 422 else "errors"].__str__(), (path, payload[:300])
+
+
+def test_api_runs_a_scenario_and_serves_its_files(server, store):
+    code, payload = _request(server + "/api/runs", {"patient": {"cancer": "colorectal"},
+                                                    "engine": {"kind": "deterministic", "horizon_days": 365}})
+    assert code == 202, payload
+    job = json.loads(payload)["job"]
+    for _ in range(600):
+        state = json.loads(_request(f"{server}/api/jobs/{job['id']}")[1])
+        if state["state"] != "running":
+            break
+        time.sleep(0.2)
+    assert state["state"] == "complete", state
+    code, payload = _request(f"{server}/api/runs/{job['name']}")
+    assert code == 200 and json.loads(payload)["summary"]["cancer"] == "colorectal"
+    code, payload = _request(f"{server}/download/{job['name']}/scenario.toml")
+    assert code == 200 and b'cancer = "colorectal"' in payload
+    code, payload = _request(f"{server}/download/{job['name']}/tables.zip")
+    import io
+    import zipfile
+
+    names = zipfile.ZipFile(io.BytesIO(payload)).namelist()
+    assert code == 200 and f"{job['name']}/organs.parquet" in names and f"{job['name']}/summary.json" in names
+
+
+def test_fifty_concurrent_requests(server):
+    """50 client threads x 4 requests each (200 in all, bounded, loopback only): every good
+    request gets 200, every deliberately bad one a 4xx with a message; none fails or hangs."""
+    good = ["/api/health", "/api/runs", "/api/runs/det", "/download/det/summary.json", "/_dash-layout",
+            "/_dash-dependencies", "/"]
+    bad = ["/api/runs/..", "/download/det/x.exe", "/api/runs/missing"]
+
+    def one(i: int) -> list[tuple[str, int, bytes]]:
+        out = []
+        for j in range(4):
+            k = i * 4 + j
+            if k % 5 == 4:
+                path = bad[k % len(bad)]
+            elif k % 7 == 3:
+                path = "/api/validate"
+                code, payload = _request(server + path, {"patient": {"cancer": "melanoma"}})
+                out.append((path, code, payload))
+                continue
+            else:
+                path = good[k % len(good)]
+            code, payload = _request(server + path)
+            out.append((path, code, payload))
+        return out
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = [r for rs in pool.map(one, range(50)) for r in rs]
+    elapsed = time.perf_counter() - t0
+    assert len(results) == 200 and elapsed < 120
+    for path, code, payload in results:
+        if path in bad:
+            assert 400 <= code < 500 and json.loads(payload)["error"], (path, code)
+        else:
+            assert code == 200, (path, code, payload[:200])
