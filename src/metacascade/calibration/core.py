@@ -242,7 +242,7 @@ def _profile_interval(nll: Callable[[np.ndarray], float], x: np.ndarray, f_best:
     out = []
     for sign, edge in ((-1, lo[i]), (1, hi[i])):
         warm["x"] = x[others].copy()
-        a, fa = x[i], 0.0
+        a, fa = x[i], -crit  # the maximum: no rise yet
         b = x[i]
         step = 2.0 * scale
         fb = 0.0
@@ -260,15 +260,31 @@ def _profile_interval(nll: Callable[[np.ndarray], float], x: np.ndarray, f_best:
         if fb <= 0:
             out.append(float(edge))
             continue
-        # bisection on the sign of the rise: robust to the small noise of the inner re-maximisation
-        # (a root finder that needs consistent signs at re-evaluated end points is not)
+        # Illinois regula falsi on the rise, which keeps the root bracketed by the sign of each
+        # evaluation (robust to the small noise of the inner re-maximisation) and converges
+        # superlinearly: about 5 inner maximisations a side instead of ~17 for bisection
         tol = 1e-5 * max(1.0, abs(x[i]))
-        while abs(b - a) > tol:
-            mid = 0.5 * (a + b)
-            if prof(mid) - f_best - crit > 0:
-                b = mid
+        side = 0
+        for _ in range(100):
+            if abs(b - a) <= tol:
+                break
+            mid = b - fb * (b - a) / (fb - fa) if fb != fa else 0.5 * (a + b)
+            if not min(a, b) < mid < max(a, b):
+                mid = 0.5 * (a + b)
+            fm = prof(mid) - f_best - crit
+            if abs(fm) < 1e-6:
+                a = b = mid
+                break
+            if fm > 0:
+                b, fb = mid, fm
+                if side == 1:
+                    fa *= 0.5
+                side = 1
             else:
-                a = mid
+                a, fa = mid, fm
+                if side == -1:
+                    fb *= 0.5
+                side = -1
         out.append(float(0.5 * (a + b)))
     return out[0], out[1]
 
