@@ -117,7 +117,7 @@ def _layout(lang: str, presets: list[str]):
             html.Div([dcc.Graph(id="body-map", config={"displayModeBar": False}),
                       html.Div([html.Button("▶", id="play", n_clicks=0, className="small"),
                                 html.Div(dcc.Slider(id="time-slider", min=0, max=1, step=1, value=0, marks=None,
-                                                    tooltip={"placement": "bottom"}), className="slider")],
+                                                    allow_direct_input=False), className="slider")],
                                className="row"),
                       html.Div(t(lang, "time"), className="caption")], className="col"),
             html.Div([dcc.Graph(id="burden-plot"), dcc.Graph(id="sizes-plot")], className="col"),

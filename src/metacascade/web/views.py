@@ -116,8 +116,9 @@ def body_frame(view: RunView, k: int, lang: str):  # -> go.Figure
     burden = np.nan_to_num(view.burden, nan=0.0)
     positive = burden[burden > 0]
     vmax = float(positive.max()) if positive.size else 1.0
-    # below one cell, or a millionth of the largest burden, an expected burden is drawn as none
-    vmin = max(1.0, vmax * 1e-6) if positive.size else 0.1
+    # four decades of colour: below one cell, or 1e-4 of the run's largest organ burden, an
+    # expected burden is drawn as none
+    vmin = max(1.0, vmax * 1e-4) if positive.size else 0.1
     values = {o: float(burden[k, j]) for j, o in enumerate(view.organs)}
     hover = {}
     for j, o in enumerate(view.organs):
@@ -168,14 +169,17 @@ def sizes_figure(view: RunView, k: int, lang: str):  # -> go.Figure
     import plotly.graph_objects as go
 
     fig = go.Figure()
+    top = 1.0
     if view.sizes is not None and view.sizes.size:
         day = view.times[int(min(max(k, 0), view.times.size - 1))]
         at = view.sizes[np.isclose(view.sizes["time_days"], day)]
         for organ, rows in at.groupby("organ", sort=False, observed=True):
             if rows["n_above"].max() <= 0:
                 continue
+            top = max(top, float(rows["n_above"].max()))
             fig.add_trace(go.Scatter(x=rows["size_cells"], y=rows["n_above"], name=label(lang, str(organ)),
                                      mode="lines+markers"))
+    fig.update_yaxes(range=[-4, math.log10(top) + 0.3])  # from 1e-4 colonies (expected numbers) up
     fig.update_layout(title=t(lang, "sizes_plot"), xaxis_type="log", yaxis_type="log", height=360,
                       xaxis_title=t(lang, "cells"), yaxis_title=f"{t(lang, 'colonies')} ≥ x",
                       margin={"l": 60, "r": 20, "t": 50, "b": 50})
