@@ -61,6 +61,27 @@ def test_posterior_equals_the_conjugate_gamma():
     assert post.rhat["log_rate"] < 1.05
 
 
+def test_posterior_of_a_correlated_gaussian_ridge():
+    """A bivariate normal likelihood with correlation 0.99 (a ridge like log_kn/log_shape in
+    GBSG2) under flat priors: the posterior is that normal, so the sample means, sds and the
+    correlation must match it (means within 4 MC standard errors from the bulk ESS), and R-hat
+    over the walkers stays below 1.05. Walkers start from the MLE's covariance."""
+    rho, sd = 0.99, np.array([1.0, 3.0])
+    cov = np.array([[sd[0] ** 2, rho * sd[0] * sd[1]], [rho * sd[0] * sd[1], sd[1] ** 2]])
+    prec = np.linalg.inv(cov)
+    template = Template((Parameter("u", -30, 30, 0.5), Parameter("v", -60, 60, -1.0)),
+                        lambda th: -0.5 * float(th @ prec @ th), name="ridge")
+    mle = fit_mle(template, starts=1, profile=False)
+    assert np.allclose(mle.covariance, cov, rtol=1e-3)  # inverse Hessian = the Gaussian's covariance
+    post = fit_bayes(template, start=mle.theta, walkers=16, steps=4000, burn=1000, seed=5, covariance=mle.covariance)
+    x = post.samples
+    for i, name in enumerate(("u", "v")):
+        assert abs(x[:, i].mean()) < 4 * sd[i] / math.sqrt(post.ess[name])
+        assert x[:, i].std() == pytest.approx(sd[i], rel=0.1)
+        assert post.rhat[name] < 1.05
+    assert np.corrcoef(x.T)[0, 1] == pytest.approx(rho, abs=0.005)
+
+
 def test_least_squares_equals_linear_regression():
     rng = np.random.default_rng(4)
     x = np.linspace(0, 1, 50)

@@ -86,7 +86,7 @@ def fit_file(data_path: Path, model: str, out: Path, *, time_unit: str | None = 
                                             "evaluations": mle.evaluations, "starts": mle.n_starts}}
     if bayes:
         post = fit_bayes(template, start=mle.theta, walkers=walkers, steps=steps, burn=steps // 3, seed=seed,
-                         progress=lambda d, n: say(f"MCMC {d}/{n}") if d % max(1, n // 10) == 0 else None)
+                         covariance=mle.covariance, progress=lambda d, n: say(f"MCMC {d}/{n}") if d % max(1, n // 10) == 0 else None)
         record["bayes"] = {"table": post.table(), "acceptance": post.acceptance, "walkers": walkers,
                            "steps": steps, "burn": steps // 3,
                            "converged": bool(all(v < 1.1 for v in post.rhat.values()))}

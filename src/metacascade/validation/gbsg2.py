@@ -82,6 +82,7 @@ def run_gbsg2(*, seed: int = 2026, train_fraction: float = 2 / 3, bayes: bool = 
     if bayes:
         t1 = time.perf_counter()
         post = fit_bayes(template, start=mle.theta, walkers=walkers, steps=steps, burn=burn, seed=seed,
+                         covariance=mle.covariance,
                          progress=lambda d, n: say(f"MCMC {d}/{n}") if d % max(1, n // 10) == 0 else None)
         report["bayes"] = {"table": post.table(), "acceptance": post.acceptance, "walkers": walkers, "steps": steps,
                            "burn": burn, "seconds": round(time.perf_counter() - t1, 1)}

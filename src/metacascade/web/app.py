@@ -201,6 +201,7 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
     api.register(app.server, store, jobs)
 
     def values_of(ids: list[dict], values: list[Any]) -> tuple[dict[str, dict], list[dict]]:
+        """The form's values by section and by timeline entry (as submitted; forms.collect converts)."""
         sections: dict[str, dict] = {s: {} for s in forms.SECTIONS}
         plan: dict[int, dict] = {}
         for i, v in zip(ids, values):
@@ -208,14 +209,7 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
             if parts[0] == "treatment":
                 plan.setdefault(int(parts[1]), {})[parts[2]] = v
             else:
-                spec = {s.name: s for s in forms.field_specs(*forms.SECTIONS[parts[0]])}.get(parts[1])
-                sections[parts[0]][parts[1]] = (("on" in v) if isinstance(v, list) else v) \
-                    if spec is not None and spec.kind == "boolean" else v
-        for entry in plan.values():
-            kind = entry.get("kind")
-            for spec in forms.field_specs(forms.TREATMENTS.get(kind, forms.SurgeryEntry)):
-                if spec.kind == "boolean" and isinstance(entry.get(spec.name), list):
-                    entry[spec.name] = "on" in entry[spec.name]
+                sections[parts[0]][parts[1]] = v
         return sections, [plan[k] for k in sorted(plan)]
 
     def run_options(rows: list[dict] | None = None) -> list[dict]:

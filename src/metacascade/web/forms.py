@@ -117,8 +117,8 @@ def _value(spec: FieldSpec, raw: Any) -> Any:
     """The submitted value in the schema's terms (None: leave the field out)."""
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None
-    if spec.kind == "boolean":
-        return bool(raw) if not isinstance(raw, list) else bool(raw)
+    if spec.kind == "boolean":  # a checkbox list (["on"] or []) or a plain bool
+        return bool(raw)
     if spec.kind == "list":
         items = raw if isinstance(raw, list) else str(raw).split(",")
         return [str(s).strip() for s in items if str(s).strip()]
