@@ -284,3 +284,33 @@ def test_fifty_concurrent_requests(server):
             assert 400 <= code < 500 and json.loads(payload)["error"], (path, code)
         else:
             assert code == 200, (path, code, payload[:200])
+
+
+def test_the_serve_command_starts_on_loopback_and_answers(tmp_path):
+    """``metacascade serve`` (the README command) in a subprocess: it binds 127.0.0.1, answers
+    /api/health and the app page, and a busy port is a clear error (exit 2)."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "metacascade.cli", "serve", "--port", str(port), "--runs-dir", str(tmp_path / "r")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(300):
+            try:
+                code, payload = _request(f"http://127.0.0.1:{port}/api/health")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert proc.poll() is None, proc.stdout.read()
+                time.sleep(0.1)
+        assert code == 200 and json.loads(payload)["status"] == "ok"
+        code, page = _request(f"http://127.0.0.1:{port}/")
+        assert code == 200 and b"metacascade" in page and b"https://cdn" not in page
+        busy = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert busy.returncode == 2 and f"--port {port}" in busy.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -408,9 +408,8 @@ def serve(
     console.print(f"metacascade web app on http://{host}:{port}/ (runs in {runs_dir}); Ctrl-C to stop")
     try:
         _serve(host, port, runs_dir, max_patients=max_patients)
-    except OSError as exc:
-        _fail(MetacascadeError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
-                               "choose a free port"))
+    except MetacascadeError as exc:
+        _fail(exc)
     except KeyboardInterrupt:
         raise typer.Exit() from None
 

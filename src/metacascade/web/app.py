@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from metacascade import __version__
-from metacascade.errors import MetacascadeError
+from metacascade.errors import MetacascadeError, ParameterError
 from metacascade.web import forms
 from metacascade.web.i18n import LANGUAGES, label, t
 from metacascade.web.runs import JobManager, RunStore
@@ -362,7 +362,11 @@ def serve(host: str = "127.0.0.1", port: int = 8050, runs_dir: str | Path = "met
     from werkzeug.serving import make_server
 
     app = create_app(runs_dir, max_patients=max_patients)
-    server = make_server(host, port, app.server, threaded=threads)
+    try:
+        server = make_server(host, port, app.server, threaded=threads)
+    except (OSError, SystemExit) as exc:  # werkzeug exits on a busy port; say which field to change
+        raise ParameterError(f"--port {port}: cannot listen on {host}:{port} (in use, or not an address of this "
+                             "machine); choose a free port") from exc
     try:
         server.serve_forever()
     finally:
