@@ -27,7 +27,7 @@ import pandas as pd
 from metacascade.errors import MetacascadeError, ParameterError
 from metacascade.scenario import Scenario, parse_scenario
 
-__all__ = ["ReportError", "RunFolder", "RUN_KINDS", "load_run_folder"]
+__all__ = ["ReportError", "RunFolder", "RUN_KINDS", "kind_of", "load_run_folder"]
 
 RUN_KINDS = ("deterministic", "stochastic", "cohort")
 _ALLOWED = ("allowed: a run folder written by `metacascade run` (summary.json, scenario.toml) or by "
@@ -103,6 +103,22 @@ def _figures(path: Path, kind: str) -> tuple[Path, ...]:
     return tuple(p for p in (path / "figure.png", path / "body_map.png") if p.is_file())
 
 
+def kind_of(summary: dict[str, Any] | None, manifest: dict[str, Any] | None, has_patients: bool) -> str | None:
+    """The kind of a run folder from its ``summary.json``, ``manifest.json`` and whether it has a
+    patients table: ``"cohort"`` (a cohort manifest, finished or not), ``"stochastic"``,
+    ``"deterministic"``, or None (not a metacascade run folder). The one rule for the reports
+    and the web app's run store."""
+    if manifest is not None and all(k in manifest for k in _COHORT_KEYS):
+        return "cohort"
+    if summary is None:
+        return None
+    if summary.get("engine") == "stochastic" and has_patients:
+        return "stochastic"
+    if "at_horizon" in summary and "at_diagnosis" in summary:
+        return "deterministic"
+    return None
+
+
 def load_run_folder(run_dir: str | Path) -> RunFolder:
     """Read the run folder ``run_dir`` and detect its kind.
 
@@ -121,8 +137,8 @@ def load_run_folder(run_dir: str | Path) -> RunFolder:
     kind = None
     if (path / "manifest.json").is_file():
         manifest = _read_json(path / "manifest.json", path)
-        if all(k in manifest for k in _COHORT_KEYS):
-            kind = "cohort"
+        kind = kind_of(None, manifest, False)
+        if kind == "cohort":
             status = manifest.get("status")
             if status != "complete":
                 n_done = len(list((path / "parts").glob("chunk-*.patients.parquet"))) if (path / "parts").is_dir() \
@@ -135,11 +151,8 @@ def load_run_folder(run_dir: str | Path) -> RunFolder:
         raise ReportError(f"run_dir: {str(path)!r} holds no summary.json; {_ALLOWED}")
     summary = _read_json(path / "summary.json", path)
     if kind is None:
-        if summary.get("engine") == "stochastic" and _has_table(path, "patients"):
-            kind = "stochastic"
-        elif "at_horizon" in summary and "at_diagnosis" in summary:
-            kind = "deterministic"
-        else:
+        kind = kind_of(summary, None, _has_table(path, "patients"))
+        if kind is None:
             raise ReportError(f"run_dir: {str(path)!r}: summary.json is not that of a metacascade run (no engine "
                               f"'stochastic' with a patients table, no at_diagnosis/at_horizon); {_ALLOWED}")
     if kind == "cohort" and "endpoints" not in summary:

@@ -74,18 +74,21 @@ class RunStore:
         return p
 
     def kind(self, name: str) -> str | None:
-        """``"cohort"``, ``"stochastic"``, ``"deterministic"`` or None (not a finished run folder)."""
+        """``"cohort"``, ``"stochastic"``, ``"deterministic"`` or None (not a run folder): the
+        reports' rule, :func:`metacascade.reports.run_folder.kind_of`."""
+        from metacascade.reports.run_folder import kind_of
+
         p = self.path(name)
-        if (p / "manifest.json").exists():
-            return "cohort"
-        summary = p / "summary.json"
-        if not summary.exists():
-            return None
-        try:
-            engine = json.loads(summary.read_text(encoding="utf-8")).get("engine")
-        except (OSError, ValueError):
-            return None
-        return "stochastic" if engine == "stochastic" else "deterministic"
+
+        def read(file: str) -> dict[str, Any] | None:
+            try:
+                data = json.loads((p / file).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return None
+            return data if isinstance(data, dict) else None
+
+        has_patients = (p / "patients.parquet").is_file() or (p / "patients.csv").is_file()
+        return kind_of(read("summary.json"), read("manifest.json"), has_patients)
 
     def status(self, name: str) -> str:
         """``"complete"`` or ``"incomplete"`` (a cohort that was interrupted or is running)."""
