@@ -7,9 +7,9 @@ falls back to English, so a new schema field still shows up (in English) rather 
 
 from __future__ import annotations
 
-__all__ = ["LANGUAGES", "t", "label"]
+from metacascade.reports.i18n import LANGUAGES  # the same languages as the reports
 
-LANGUAGES = ("en", "it")
+__all__ = ["LANGUAGES", "t", "label"]
 
 _TEXT: dict[str, dict[str, str]] = {
     "en": {
