@@ -1,0 +1,539 @@
+r"""Published clinical reference data shipped with metacascade, read and checked (foundation layer).
+
+Four tables live in ``metacascade/data/reference/`` (``README.md`` there gives their provenance
+in full; every CSV starts with ``# `` comment lines saying the same):
+
+- ``disibio2008_autopsy.csv`` -- DiSibio & French 2008, Figure 1: for 41 primary cancers, the
+  number of autopsies with a metastasis in each of 30 sites, 3,827 untreated autopsies
+  (1914-1943) and 9,484 metastases. Read with :func:`load_disibio`.
+- ``seer_m1_by_size.csv`` -- SEER, operated patients: the number with distant metastasis at
+  diagnosis (M1) by primary tumour diameter (size bins of 0.5 cm), 14 cancer types, as
+  summarised by Szczurek et al. 2020. Read with :func:`load_seer_size`.
+- ``seer_m1_survival_by_size.csv`` -- survival of those M1 patients who died of the cancer, by
+  size bin. Read with :func:`load_seer_survival`.
+- ``seer_peer_fits.csv`` -- Szczurek et al.'s own fits of their metastatic-bottleneck model to
+  the SEER curves. Read with :func:`load_peer_fits`. Its ``r2`` column is
+  :math:`\sqrt{\mathrm{cor}(\hat y, y)}` (their ``BCD_FittingLib.R``), not a coefficient of
+  determination; the loader adds ``pearson_r`` (:math:`r2^2`) and ``r_squared`` (:math:`r2^4`).
+
+SEER size bins. The authors assign each size (whole millimetres, at most 10 cm) to the
+*nearest* of 0.1, 0.5, 1.0, 1.5, ..., 10.0 cm (``binByTumorSizes`` in their
+``SEER/Metastasis_handy.R``), so ``size_bin_cm`` labels a bin's centre, not its lower edge:
+0.1 holds 1-3 mm, 0.5 holds 4-7 mm, a bin ``b >= 1.0`` holds ``b - 0.2`` to ``b + 0.2`` cm and
+10.0 holds 98-100 mm. Read as continuous sizes rounded to the millimetre, the bins are
+[0.05, 0.35), [0.35, 0.75), [b - 0.25, b + 0.25) and [9.75, 10.05) cm, so ``size_mid_cm`` is
+0.2, 0.55, ``b`` and 9.9 (:data:`SEER_SIZE_MID_CM`).
+
+Every loader takes ``path=None`` (the shipped file) or the path of a file of the same format,
+and raises :class:`~metacascade.errors.DataError` on bad input with a one-line message naming
+the file, the line and row (primary, or cancer and size bin), the column, the value and what is
+allowed.
+
+References
+----------
+DiSibio G, French SW. Metastatic patterns of cancers: results from a large autopsy study.
+Arch Pathol Lab Med 2008;132(6):931-939. Transcribed by Font-Clos F, Zapperi S, La Porta CAM
+(iScience 2020), GitHub ComplexityBiosystems/CTC-model, commit 80c58d55.
+
+Szczurek E, Kruger T, Klink B, Beerenwinkel N. A mathematical model of the metastatic bottleneck
+predicts patient outcome and response to cancer treatment. PLoS Comput Biol 2020;16(10):e1008056.
+Data and fits: GitHub EwaSzczurek/MetastaticBottleneck, commit 8a408d5c. SEER Program
+(www.seer.cancer.gov) Research Data 1973-2013, National Cancer Institute, November 2015 submission.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from metacascade.errors import DataError
+
+__all__ = [
+    "DISIBIO_SITES",
+    "PEER_FIT_COLUMNS",
+    "SEER_SIZE_BINS_CM",
+    "SEER_SIZE_MID_CM",
+    "DiSibioTable",
+    "load_disibio",
+    "load_peer_fits",
+    "load_seer_size",
+    "load_seer_survival",
+    "seer_cancers",
+]
+
+_REFERENCE = ("data", "reference")
+DISIBIO_FILE = "disibio2008_autopsy.csv"
+SEER_SIZE_FILE = "seer_m1_by_size.csv"
+SEER_SURVIVAL_FILE = "seer_m1_survival_by_size.csv"
+PEER_FITS_FILE = "seer_peer_fits.csv"
+
+#: The 30 metastatic sites of DiSibio & French 2008, Figure 1, in the figure's order.
+DISIBIO_SITES: tuple[str, ...] = (
+    "adrenal", "bone", "bladder", "brain", "breast", "diaphragm", "gallbladder", "heart",
+    "kidney", "lung", "large intestine", "liver", "lymph_nodes_regional", "lymph_nodes_distant",
+    "omentum", "ovaries", "pancreas", "pericardium", "peritoneum", "pleura", "prostate",
+    "skeletal muscle", "skin", "small intestine", "spleen", "stomach", "testes", "thyroid",
+    "uterus", "vagina",
+)
+_TOTAL = "TOTAL"
+
+#: The SEER size-bin labels (cm): the nearest of these to a tumour's diameter names its bin.
+SEER_SIZE_BINS_CM: tuple[float, ...] = (0.1,) + tuple(0.5 * k for k in range(1, 21))
+
+#: Bin label -> midpoint (cm) of the diameters the bin holds (see the module docstring).
+SEER_SIZE_MID_CM: dict[float, float] = {b: b for b in SEER_SIZE_BINS_CM} | {0.1: 0.2, 0.5: 0.55,
+                                                                            10.0: 9.9}
+
+_MISSING = {"", "nan", "na", "n/a", "null", "none"}
+#: |fraction * n - count| above this is an inconsistent fraction (a fraction rounded to its
+#: printed precision stays far below it; 0.5 would already change the count).
+_FRACTION_TOLERANCE = 0.5
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Raw:
+    name: str
+    header: tuple[str, ...]
+    rows: tuple[_Row, ...]
+
+
+def _default_path(file: str) -> Path:
+    return Path(str(files("metacascade").joinpath(*_REFERENCE, file)))
+
+
+def _read(path: str | Path | None, default: str, required: Sequence[str]) -> _Raw:
+    """The CSV's header and rows as text (comment lines ``#`` and blank lines skipped), with its
+    columns checked: every required column present, no other and none twice."""
+    p = _default_path(default) if path is None else Path(path)
+    name = str(p)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise DataError(f"{name}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{name}: corrupt CSV: not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                        "allowed: a UTF-8 CSV file") from None
+    except OSError as exc:
+        raise DataError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    header: tuple[str, ...] | None = None
+    rows: list[_Row] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if "\x00" in line:
+            raise DataError(f"{name}: line {lineno}: corrupt CSV: NUL byte; allowed: a text CSV file")
+        try:
+            fields = [f.strip() for f in next(csv.reader([line], strict=True))]
+        except csv.Error as exc:
+            raise DataError(f"{name}: line {lineno}: corrupt CSV: {exc}") from None
+        if header is None:
+            header = tuple(fields)
+            _check_header(name, lineno, header, required)
+            continue
+        if len(fields) != len(header):
+            raise DataError(f"{name}: line {lineno} (row {fields[0]!r}): corrupt CSV: {len(fields)} "
+                            f"fields, the header has {len(header)}; allowed: one field per column")
+        rows.append(_Row(lineno, dict(zip(header, fields))))
+    if header is None:
+        raise DataError(f"{name}: corrupt CSV: no header line (only comments or blank lines); "
+                        f"allowed: a header with columns {', '.join(required)}")
+    if not rows:
+        raise DataError(f"{name}: no data rows after the header")
+    return _Raw(name, header, tuple(rows))
+
+
+def _check_header(name: str, lineno: int, header: tuple[str, ...], required: Sequence[str]) -> None:
+    allowed = ", ".join(required)
+    for column in header:
+        if header.count(column) > 1:
+            raise DataError(f"{name}: line {lineno} (header): column {column!r} appears "
+                            f"{header.count(column)} times; allowed: each of {allowed} once")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise DataError(f"{name}: line {lineno} (header): missing column {missing[0]!r}"
+                        f"{_suggest(missing[0], [c for c in header if c not in required])}; "
+                        f"required columns: {allowed}")
+    unknown = [c for c in header if c not in required]
+    if unknown:
+        raise DataError(f"{name}: line {lineno} (header): unknown column {unknown[0]!r}"
+                        f"{_suggest(unknown[0], required)}; allowed columns: {allowed}")
+
+
+def _suggest(word: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Cells:
+    """Typed access to one row's fields; every error names file, line, row, column and value."""
+
+    def __init__(self, raw: _Raw, row: _Row, label: str):
+        self.raw, self.row, self.label = raw, row, label
+
+    def fail(self, column: str | None, problem: str, allowed: str) -> DataError:
+        where = f"{self.raw.name}: line {self.row.line}, {self.label}"
+        if column is not None:
+            where += f", column {column!r}: value {self.row.fields[column]!r}"
+        return DataError(f"{where} {problem}; allowed: {allowed}")
+
+    def text(self, column: str, allowed: str) -> str:
+        value = self.row.fields[column]
+        if value.lower() in _MISSING:
+            raise self.fail(column, "is missing (NaN)", allowed)
+        return value
+
+    def number(self, column: str, allowed: str) -> float:
+        value = self.text(column, allowed)
+        try:
+            x = float(value)
+        except ValueError:
+            raise self.fail(column, "is not a number", allowed) from None
+        if math.isnan(x):
+            raise self.fail(column, "is missing (NaN)", allowed)
+        if not math.isfinite(x):
+            raise self.fail(column, "is not finite", allowed)
+        return x
+
+    def count(self, column: str, minimum: int = 0, maximum: int | None = None,
+              allowed: str | None = None) -> int:
+        if allowed is None:
+            allowed = f"an integer >= {minimum}" if maximum is None else \
+                f"an integer {minimum}..{maximum}"
+        x = self.number(column, allowed)
+        if not x.is_integer():
+            raise self.fail(column, "is not an integer", allowed)
+        k = int(x)
+        if k < 0:
+            raise self.fail(column, "is negative", allowed)
+        if k < minimum:
+            raise self.fail(column, f"is below {minimum}", allowed)
+        if maximum is not None and k > maximum:
+            raise self.fail(column, f"is larger than {maximum}", allowed)
+        return k
+
+    def real(self, column: str, low: float | None = None, high: float | None = None) -> float:
+        if low is not None and high is not None:
+            allowed = f"a number in [{low:g}, {high:g}]"
+        elif low is not None:
+            allowed = f"a number >= {low:g}"
+        else:
+            allowed = "a finite number"
+        x = self.number(column, allowed)
+        if (low is not None and x < low) or (high is not None and x > high):
+            raise self.fail(column, "is out of range", allowed)
+        return x
+
+
+def _name(raw: _Raw, row: _Row, column: str, what: str) -> str:
+    value = row.fields[column]
+    if value.lower() in _MISSING:
+        raise DataError(f"{raw.name}: line {row.line}, column {column!r}: value {value!r} is "
+                        f"missing; allowed: a {what} name")
+    return value
+
+
+def _unknown(kind: str, value: object, allowed: Iterable[str], where: str = "") -> DataError:
+    allowed = list(allowed)
+    return DataError(f"{where}unknown {kind} {value!r}{_suggest(str(value), allowed)}; "
+                     f"allowed: {', '.join(map(repr, allowed))}")
+
+
+def _seer_bin(cells: _Cells) -> float:
+    allowed = "one of " + ", ".join(f"{b:g}" for b in SEER_SIZE_BINS_CM)
+    x = cells.number("size_bin_cm", allowed)
+    for b in SEER_SIZE_BINS_CM:
+        if abs(x - b) < 1e-9:
+            return b
+    raise cells.fail("size_bin_cm", "is not a size-bin label", allowed)
+
+
+def _seer_rows(raw: _Raw) -> list[tuple[_Cells, str, float]]:
+    """(cells, cancer, bin) of every row, duplicated (cancer, bin) rejected."""
+    out: list[tuple[_Cells, str, float]] = []
+    seen: dict[tuple[str, float], int] = {}
+    for row in raw.rows:
+        cancer = _name(raw, row, "cancer", "cancer")
+        label = f"cancer {cancer!r}, size bin {row.fields['size_bin_cm']}"
+        cells = _Cells(raw, row, label)
+        b = _seer_bin(cells)
+        if (cancer, b) in seen:
+            raise DataError(f"{raw.name}: line {row.line}, {label}: duplicated row (first at line "
+                            f"{seen[cancer, b]}); allowed: one row per cancer and size bin")
+        seen[cancer, b] = row.line
+        out.append((cells, cancer, b))
+    return out
+
+
+def _select_cancer(frame: pd.DataFrame, cancer: str | None, name: str,
+                   absent: str | None = None) -> pd.DataFrame:
+    """The rows of one cancer; an unknown name raises DataError listing the allowed ones. A name
+    of the SEER size table without rows here gets ``absent`` as its reason."""
+    if cancer is None:
+        return frame
+    names = sorted(frame["cancer"].unique())
+    if cancer not in names:
+        if absent is not None and cancer in seer_cancers():
+            raise DataError(f"{name}: cancer {cancer!r} has no rows in this file ({absent}); "
+                            f"allowed: {', '.join(map(repr, names))}")
+        raise _unknown("cancer", cancer, names, where=f"{name}: ")
+    return frame[frame["cancer"] == cancer].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- DiSibio
+
+
+@dataclass(frozen=True, eq=False)
+class DiSibioTable:
+    """DiSibio & French 2008, Figure 1: autopsies with a metastasis per primary and site.
+
+    Attributes
+    ----------
+    counts : pandas.DataFrame
+        index ``primary`` (41 names in the shipped file), columns the 30 sites of
+        :data:`DISIBIO_SITES`, int64 counts of autopsies with a metastasis at the site.
+    n_autopsies : pandas.Series
+        autopsies per primary (int64, same index).
+    source : str
+        the file read.
+    """
+
+    counts: pd.DataFrame
+    n_autopsies: pd.Series
+    source: str
+
+    @property
+    def primaries(self) -> tuple[str, ...]:
+        return tuple(self.counts.index)
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        return tuple(self.counts.columns)
+
+    def _check_primary(self, primary: str) -> None:
+        if primary not in self.counts.index:
+            raise _unknown("primary", primary, self.primaries, where=f"{self.source}: ")
+
+    def fraction(self, primary: str, site: str) -> float:
+        """Fraction of the primary's autopsies with a metastasis at the site (count / n)."""
+        self._check_primary(primary)
+        if site not in self.counts.columns:
+            raise _unknown("site", site, self.sites, where=f"{self.source}: ")
+        return float(self.counts.at[primary, site] / self.n_autopsies[primary])
+
+    def fractions(self) -> pd.DataFrame:
+        """All fractions, counts divided by each primary's number of autopsies."""
+        return self.counts.div(self.n_autopsies, axis=0)
+
+    def combine(self, name: str, primaries: Sequence[str]) -> DiSibioTable:
+        """A new table with one more row, ``name``, the sum of the counts and of the autopsies of
+        ``primaries`` (e.g. ``combine("colorectal", ["colon", "rectum"])``: its fractions are
+        the autopsy-weighted mean of theirs). The rows combined stay in the table."""
+        if isinstance(primaries, str):
+            primaries = [primaries]
+        primaries = list(primaries)
+        if not primaries:
+            raise DataError(f"{self.source}: combine({name!r}): no primaries given; allowed: one "
+                            "or more of " + ", ".join(map(repr, self.primaries)))
+        for p in primaries:
+            self._check_primary(p)
+            if primaries.count(p) > 1:
+                raise DataError(f"{self.source}: combine({name!r}): primary {p!r} given "
+                                f"{primaries.count(p)} times; allowed: each primary once")
+        if not isinstance(name, str) or not name.strip() or name in self.counts.index \
+                or name == _TOTAL:
+            raise DataError(f"{self.source}: combine: name {name!r} is empty or already a row; "
+                            "allowed: a new, non-empty name")
+        row = self.counts.loc[primaries].sum(axis=0).rename(name)
+        counts = pd.concat([self.counts, row.to_frame().T.astype(np.int64)])
+        counts.index.name = "primary"
+        n = pd.concat([self.n_autopsies,
+                       pd.Series([int(self.n_autopsies[primaries].sum())], index=[name],
+                                 dtype=np.int64)]).rename("n_autopsies")
+        n.index.name = "primary"
+        return DiSibioTable(counts=counts, n_autopsies=n, source=self.source)
+
+
+def load_disibio(path: str | Path | None = None) -> DiSibioTable:
+    """Read and check the DiSibio & French 2008 autopsy table (the shipped file by default).
+
+    Columns ``primary``, ``n_autopsies``, the 30 sites of :data:`DISIBIO_SITES` and
+    ``total_metastases``; a last row ``TOTAL`` holds the column sums. Checked: every count is an
+    integer from 0 to the row's ``n_autopsies`` (itself >= 1), ``total_metastases`` is the row's
+    sum, no primary appears twice, and every value of the TOTAL row is its column's sum. The
+    TOTAL row is then dropped.
+    """
+    columns = ("primary", "n_autopsies", *DISIBIO_SITES, "total_metastases")
+    raw = _read(path, DISIBIO_FILE, columns)
+    data: dict[str, dict[str, int]] = {}
+    lines: dict[str, int] = {}
+    total: tuple[_Row, dict[str, int]] | None = None
+    for row in raw.rows:
+        primary = _name(raw, row, "primary", "primary")
+        cells = _Cells(raw, row, f"primary {primary!r}")
+        is_total = primary.upper() == _TOTAL
+        n = cells.count("n_autopsies", minimum=1, allowed="a positive integer")
+        values = {"n_autopsies": n}
+        for site in DISIBIO_SITES:
+            values[site] = cells.count(
+                site, maximum=None if is_total else n,
+                allowed=f"an integer count 0..n_autopsies ({n})")
+        values["total_metastases"] = cells.count("total_metastases")
+        row_sum = sum(values[s] for s in DISIBIO_SITES)
+        if values["total_metastases"] != row_sum:
+            raise cells.fail("total_metastases", "is not the sum of the row's 30 sites",
+                             f"the row's sum, {row_sum}")
+        if is_total:
+            if total is not None:
+                raise DataError(f"{raw.name}: line {row.line}, row {primary!r}: a second TOTAL row "
+                                f"(first at line {total[0].line}); allowed: one TOTAL row")
+            total = (row, values)
+            continue
+        if total is not None:
+            raise DataError(f"{raw.name}: line {row.line}, primary {primary!r}: row after the "
+                            f"TOTAL row (line {total[0].line}); allowed: TOTAL as the last row")
+        if primary in data:
+            raise DataError(f"{raw.name}: line {row.line}, primary {primary!r}: duplicated row "
+                            f"(first at line {lines[primary]}); allowed: one row per primary")
+        data[primary] = values
+        lines[primary] = row.line
+    if not data:
+        raise DataError(f"{raw.name}: no primary rows, only a TOTAL row")
+    if total is None:
+        raise DataError(f"{raw.name}: no TOTAL row; allowed: a last row 'TOTAL' holding the column "
+                        "sums")
+    frame = pd.DataFrame.from_dict(data, orient="index").astype(np.int64)
+    total_row, total_values = total
+    cells = _Cells(raw, total_row, f"row {total_row.fields['primary']!r}")
+    for column in columns[1:]:
+        s = int(frame[column].sum())
+        if total_values[column] != s:
+            raise cells.fail(column, f"is not the column sum of the {len(frame)} primaries ({s})",
+                             "the column sums")
+    counts = frame[list(DISIBIO_SITES)].copy()
+    counts.index.name = "primary"
+    counts.columns.name = "site"
+    n_autopsies = frame["n_autopsies"].rename("n_autopsies")
+    n_autopsies.index.name = "primary"
+    return DiSibioTable(counts=counts, n_autopsies=n_autopsies, source=raw.name)
+
+
+# --------------------------------------------------------------------------- SEER
+
+
+def load_seer_size(path: str | Path | None = None, *, cancer: str | None = None) -> pd.DataFrame:
+    """Read and check the SEER table of distant metastasis at diagnosis by primary size.
+
+    Returns a DataFrame sorted by cancer and size, columns ``cancer``, ``size_bin_cm`` (the bin
+    label), ``size_mid_cm`` (the midpoint of the diameters the bin holds,
+    :data:`SEER_SIZE_MID_CM`), ``n_patients``, ``n_m1`` (patients with distant metastasis) and
+    ``fraction`` (= ``n_m1 / n_patients``). ``cancer=`` keeps that type's rows only.
+
+    The file's columns are ``cancer, size_bin_cm, n_patients, n_m1, fraction_distant_met``.
+    Checked: a known bin label, ``n_patients`` a positive integer, ``n_m1`` an integer
+    0..n_patients, ``fraction_distant_met`` in [0, 1] and equal to ``n_m1 / n_patients`` to its
+    printed precision (``|fraction * n - n_m1| <= 0.5``), one row per (cancer, bin).
+    """
+    columns = ("cancer", "size_bin_cm", "n_patients", "n_m1", "fraction_distant_met")
+    raw = _read(path, SEER_SIZE_FILE, columns)
+    records = []
+    for cells, name, b in _seer_rows(raw):
+        n = cells.count("n_patients", minimum=1, allowed="a positive integer")
+        k = cells.count("n_m1", maximum=n, allowed=f"an integer count 0..n_patients ({n})")
+        f = cells.real("fraction_distant_met", 0.0, 1.0)
+        if abs(f * n - k) > _FRACTION_TOLERANCE:
+            raise cells.fail("fraction_distant_met", f"times n_patients ({n}) is {f * n:.4f}, not "
+                             f"n_m1 ({k})", f"n_m1 / n_patients = {k / n:.6g}")
+        records.append((name, b, SEER_SIZE_MID_CM[b], n, k, k / n))
+    frame = pd.DataFrame(records, columns=["cancer", "size_bin_cm", "size_mid_cm", "n_patients",
+                                           "n_m1", "fraction"])
+    frame = frame.astype({"n_patients": np.int64, "n_m1": np.int64})
+    frame = frame.sort_values(["cancer", "size_bin_cm"], kind="stable").reset_index(drop=True)
+    return _select_cancer(frame, cancer, raw.name)
+
+
+def seer_cancers(path: str | Path | None = None) -> list[str]:
+    """The cancer types of the SEER size table, sorted (14 in the shipped file)."""
+    return sorted(load_seer_size(path)["cancer"].unique())
+
+
+def load_seer_survival(path: str | Path | None = None, *, cancer: str | None = None) -> pd.DataFrame:
+    """Read and check the survival of SEER M1 patients by primary size.
+
+    Returns a DataFrame sorted by cancer and size, columns ``cancer``, ``size_bin_cm``,
+    ``size_mid_cm``, ``n_patients``, ``mean_survival_months``, ``sd_months`` and
+    ``median_survival_months``. Only patients who died of the cancer enter (no censoring, not a
+    Kaplan-Meier estimate; 9 of the 14 types have rows). ``cancer=`` keeps that type's rows
+    (one of the types in this file). Checked: a known bin label, ``n_patients`` a positive
+    integer, survival values finite and >= 0, one row per (cancer, bin).
+    """
+    columns = ("cancer", "size_bin_cm", "n_patients", "mean_survival_months", "sd_months",
+               "median_survival_months")
+    raw = _read(path, SEER_SURVIVAL_FILE, columns)
+    records = []
+    for cells, name, b in _seer_rows(raw):
+        n = cells.count("n_patients", minimum=1, allowed="a positive integer")
+        values = [cells.real(c, low=0.0) for c in columns[3:]]
+        records.append((name, b, SEER_SIZE_MID_CM[b], n, *values))
+    frame = pd.DataFrame(records, columns=["cancer", "size_bin_cm", "size_mid_cm", *columns[2:]])
+    frame = frame.astype({"n_patients": np.int64})
+    frame = frame.sort_values(["cancer", "size_bin_cm"], kind="stable").reset_index(drop=True)
+    return _select_cancer(frame, cancer, raw.name,
+                          absent="no size bin has 20 M1 patients who died of the cancer")
+
+
+#: The peer's fitted parameters and fit statistics, in the order of their Fits.txt.
+PEER_FIT_COLUMNS: tuple[str, ...] = ("T0", "h", "T1", "mu", "sigma", "f", "rmse", "r2")
+_PEER_NONNEGATIVE = ("T0", "h", "T1", "sigma", "f", "rmse")
+
+
+def load_peer_fits(path: str | Path | None = None, *, cancer: str | None = None) -> pd.DataFrame:
+    """Read and check Szczurek et al.'s fits of their bottleneck model to the SEER curves.
+
+    Returns a DataFrame (one row per cancer, in file order) with columns ``cancer``, ``T0``,
+    ``h``, ``T1``, ``mu``, ``sigma``, ``f``, ``rmse``, ``r2`` as the authors wrote them, and
+    two derived columns: ``pearson_r = r2**2`` and ``r_squared = r2**4``. The authors' ``r2`` is
+    ``sqrt(cor(predicted, observed))`` over a joint vector of survival quantiles (years) and M1
+    fractions (their ``BCD_FittingLib.R``, line 40), so it is neither r nor r^2 and overstates
+    both. Checked: all values finite, ``T0, h, T1, sigma, f, rmse >= 0``, ``r2`` in [0, 1],
+    one row per cancer.
+    """
+    raw = _read(path, PEER_FITS_FILE, ("cancer", *PEER_FIT_COLUMNS))
+    records = []
+    seen: dict[str, int] = {}
+    for row in raw.rows:
+        name = _name(raw, row, "cancer", "cancer")
+        if name in seen:
+            raise DataError(f"{raw.name}: line {row.line}, cancer {name!r}: duplicated row (first "
+                            f"at line {seen[name]}); allowed: one row per cancer")
+        seen[name] = row.line
+        cells = _Cells(raw, row, f"cancer {name!r}")
+        values = {}
+        for column in PEER_FIT_COLUMNS:
+            if column == "r2":
+                values[column] = cells.real(column, 0.0, 1.0)
+            elif column in _PEER_NONNEGATIVE:
+                values[column] = cells.real(column, low=0.0)
+            else:
+                values[column] = cells.real(column)
+        records.append({"cancer": name, **values})
+    frame = pd.DataFrame.from_records(records, columns=["cancer", *PEER_FIT_COLUMNS])
+    frame["pearson_r"] = frame["r2"] ** 2
+    frame["r_squared"] = frame["r2"] ** 4
+    return _select_cancer(frame, cancer, raw.name)
