@@ -61,7 +61,14 @@ def _kuznetsov(data: str | Path | None = None, figure_dir: str | Path | None = N
     return validate_kuznetsov1994(data=data, figure_dir=figure_dir)
 
 
-CASES: dict[str, Callable[..., ValidationReport]] = {"iwata2000": _iwata, "kuznetsov1994": _kuznetsov}
+def _hormones(data: str | Path | None = None, figure_dir: str | Path | None = None) -> ValidationReport:
+    from metacascade.validation.hormone_effects import validate_hormone_effects
+
+    return validate_hormone_effects(data=data, figure_dir=figure_dir)
+
+
+CASES: dict[str, Callable[..., ValidationReport]] = {"iwata2000": _iwata, "kuznetsov1994": _kuznetsov,
+                                                     "hormones": _hormones}
 
 
 def run_case(name: str, **kwargs: Any) -> ValidationReport:
