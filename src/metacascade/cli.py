@@ -171,6 +171,9 @@ def validate(
     split of the GBSG2 trial, predict the held-out patients, compare with a Cox model)."""
     from metacascade.validation import run_case
 
+    if case == "presets":
+        _validate_presets(as_json, figures)
+        return
     if case == "gbsg2":
         _validate_gbsg2(as_json)
         return
@@ -199,6 +202,40 @@ def validate(
         console.print("[green]all gated values within tolerance[/]" if report.passed
                       else "[red]some values outside tolerance[/]")
     raise typer.Exit(code=0 if report.passed else 1)
+
+
+def _validate_presets(as_json: bool, figures: Optional[Path]) -> None:
+    from metacascade.validation.presets import validate_presets
+
+    if figures is not None and figures.exists() and not figures.is_dir():
+        _fail(MetacascadeError(f"--figures: {figures} is a file; allowed a folder (created if missing)"))
+        return
+    try:
+        with console.status("validating the calibrated presets..."):
+            report = validate_presets(figure_dir=figures)
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=float))
+    else:
+        table = Table(title="presets against DiSibio 2008 (autopsy) and SEER (M1 at diagnosis by size)")
+        for col in ("preset", "autopsy MAE", "top 3 (obs | model)", "SEER r2; sqrt(cor) (peer)", "bins out", "M1 / occult / node+ at 20 mm", "status"):
+            table.add_column(col)
+        for name, r in report["presets"].items():
+            a = r["autopsy"]
+            seer = r["seer"]
+            r2 = "-" if seer is None else f"{seer['r2']:.3f}; {seer['r2_peer_statistic']:.3f} ({seer['peer_r2']:.3f})"
+            out_bins = "-" if seer is None else str(sum(1 for b in seer["bins"] if b["gated"] and not b["within"]))
+            st = r["at_diagnosis"]["20mm"]
+            table.add_row(name, f"{100 * a['mae']:.1f}", f"{','.join(a['top3_observed'])} | {','.join(a['top3_model'])}",
+                          r2, out_bins, f"{100 * st['p_detectable_distant']:.2g}% / {100 * st['p_occult_distant']:.2g}% / "
+                          f"{100 * st['p_regional_node']:.2g}%", "[green]pass[/]" if r["passed"] else "[red]MISS[/]")
+        console.print(table)
+        for name, r in report["presets"].items():
+            for m in r["misses"]:
+                console.print(f"{name}: {m}", highlight=False)
+    raise typer.Exit(code=0 if report["passed"] else 1)
 
 
 def _validate_gbsg2(as_json: bool) -> None:
@@ -531,39 +568,72 @@ def presets_list() -> None:
         table.add_column(col)
     for name, p in sorted(load_presets().items()):
         routes = "one organ (Iwata 2000)" if p.routes is None else ", ".join(f"{k} {v:g}" for k, v in p.routes.items())
-        table.add_row(name, p.description, routes, p.autopsy_targets or "-")
+        cal = p.calibration or {}
+        what = "-" if not cal else ("autopsy " + "+".join(cal.get("autopsy", ())) + "; SEER "
+                                    + (" + ".join([cal["seer"]] if isinstance(cal.get("seer"), str) else cal.get("seer", []))
+                                       or "none (" + str(cal.get("when", "time scale not calibrated")) + ")"))
+        table.add_row(name, p.description, routes, what)
     console.print(table)
 
 
 @presets_app.command("calibrate")
 def presets_calibrate(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Presets to calibrate (default: all with a calibration table).")] = None,
     check: Annotated[bool, typer.Option("--check", help="Only compare with the shipped file; exit 1 if it differs.")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="Write here instead of the shipped soil_calibrated.toml.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write here instead of the shipped presets/calibrated.toml.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes (one preset each).")] = 2,
 ) -> None:
-    """Fit the presets' colonisation efficiencies to the autopsy organ frequencies."""
+    """Fit the presets to the DiSibio 2008 autopsy counts and the SEER M1-by-size curves (maximum
+    likelihood: soils per autopsy site, competent fraction, dissemination spread)."""
     from rich.progress import Progress
 
     from metacascade.io import atomic_write
-    from metacascade.presets import load_presets
-    from metacascade.workflows.autopsy import CALIBRATED_SOIL_PATH, calibrate_presets, format_calibrated_soils
+    from metacascade.presets import load_calibrated, load_presets
+    from metacascade.workflows.preset_calibration import CALIBRATED_PATH, calibrate_presets, format_calibrated
 
-    names = [n for n, p in load_presets().items() if p.autopsy_targets is not None]
+    presets = load_presets()
+    chosen = list(names) if names else [n for n, p in presets.items() if p.calibration]
+    for n in chosen:
+        if n not in presets or not presets[n].calibration:
+            from metacascade.scenario._errors import did_you_mean
+
+            allowed = [k for k, p in presets.items() if p.calibration]
+            _fail(MetacascadeError(f"presets calibrate: unknown or uncalibrated preset {n!r}"
+                                   f"{did_you_mean(n, allowed)}; allowed: {', '.join(allowed)}"))
+            return
+    target = CALIBRATED_PATH if out is None else out
+    if out is not None and out.exists() and out.is_dir():
+        _fail(MetacascadeError(f"--out: {out} is a folder; allowed a file path for the TOML"))
+        return
     try:
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("calibrating presets", total=len(names))
-            fits = calibrate_presets(names, progress=lambda name: progress.advance(task))
+            task = progress.add_task("calibrating presets", total=len(chosen))
+            fits = calibrate_presets(chosen, progress=lambda name: progress.advance(task), workers=workers)
     except MetacascadeError as exc:
         _fail(exc)
         return
-    text = format_calibrated_soils(fits)
-    target = CALIBRATED_SOIL_PATH if out is None else out
+    shipped = CALIBRATED_PATH.read_text(encoding="utf-8") if CALIBRATED_PATH.is_file() else ""
+    if names:  # a subset: merge into the shipped fits (their text regenerated from the file)
+        from metacascade.model.population import Population
+        from metacascade.workflows.preset_calibration import PresetFit
+
+        old = load_calibrated(shipped) if shipped else {}
+        import tomllib
+
+        raw = tomllib.loads(shipped) if shipped else {}
+        for n, v in old.items():
+            if n not in fits:
+                fits[n] = PresetFit(preset=n, soil=v["soil"], population=Population(**v["population"]),
+                                    intervals=v["intervals"], loglik=float(raw[n]["loglik"]),
+                                    n_obs=int(raw[n]["n_obs"]))
+    text = format_calibrated(fits)
     if check:
-        same = CALIBRATED_SOIL_PATH.is_file() and CALIBRATED_SOIL_PATH.read_text(encoding="utf-8") == text
+        same = shipped == text
         console.print("[green]the shipped calibration is reproduced bit for bit[/]" if same
                       else "[red]the shipped calibration differs from a fresh fit[/]")
         raise typer.Exit(code=0 if same else 1)
     atomic_write(target, lambda p: p.write_text(text, encoding="utf-8"))
-    console.print(f"calibrated {len(fits)} presets; wrote {target}")
+    console.print(f"calibrated {len(chosen)} presets; wrote {target}")
 
 
 if __name__ == "__main__":  # pragma: no cover

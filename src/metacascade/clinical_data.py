@@ -64,6 +64,7 @@ __all__ = [
     "DiSibioTable",
     "load_disibio",
     "load_peer_fits",
+    "load_node_positivity",
     "load_seer_size",
     "load_seer_survival",
     "seer_cancers",
@@ -537,3 +538,43 @@ def load_peer_fits(path: str | Path | None = None, *, cancer: str | None = None)
     frame["pearson_r"] = frame["r2"] ** 2
     frame["r_squared"] = frame["r2"] ** 4
     return _select_cancer(frame, cancer, raw.name)
+
+
+def load_node_positivity(cancer: str, path: str | Path | None = None) -> pd.DataFrame:
+    """Node-positive fractions at surgery by primary size for ``cancer`` (rows of
+    ``data/natural_history/<cancer>_node_positivity_by_size.csv`` that give a patient count and a
+    size group; rows pooled over all sizes are left out).
+
+    Columns: size_mm_low, size_mm_high (NaN: open), n, k (= round(value * n)), value, source.
+    Raises DataError naming the file, row and column for a missing column, a count that is not a
+    positive whole number, a fraction outside [0, 1] or a size range that is not increasing."""
+    if path is None:
+        path = Path(str(files("metacascade").joinpath(f"data/natural_history/{cancer}_node_positivity_by_size.csv")))
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no node-positivity data for cancer {cancer!r}")
+    try:
+        df = pd.read_csv(path, comment="#")
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: corrupt node-positivity file: {exc}") from None
+    need = ["cancer", "size_mm_low", "size_mm_high", "value", "n", "source"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: missing columns {missing}; expected at least {need}")
+    # rows with a patient count and a lower size bound (rows pooled over all sizes have none)
+    df = df[(df["cancer"] == cancer) & df["n"].notna() & df["size_mm_low"].notna()].reset_index(drop=True)
+    rows = []
+    for i, r in df.iterrows():
+        where = f"{path.name} row {i + 1} ({r['source']}, {r['size_mm_low']}-{r['size_mm_high']} mm)"
+        n = float(r["n"])
+        if not (math.isfinite(n) and n >= 1 and n == round(n)):
+            raise DataError(f"{where}: n: got {r['n']!r}, allowed a whole number of patients >= 1")
+        v = float(r["value"])
+        if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+            raise DataError(f"{where}: value: got {r['value']!r}, allowed a fraction in [0, 1]")
+        lo, hi = float(r["size_mm_low"]), float(r["size_mm_high"])
+        if not (math.isfinite(lo) and lo >= 0) or (math.isfinite(hi) and not hi > lo):
+            raise DataError(f"{where}: size range {lo}-{hi} mm: allowed 0 <= low < high (high blank: open)")
+        rows.append({"size_mm_low": lo, "size_mm_high": hi, "n": int(n), "k": int(round(v * n)), "value": v,
+                     "source": str(r["source"])})
+    return pd.DataFrame(rows, columns=["size_mm_low", "size_mm_high", "n", "k", "value", "source"])

@@ -348,6 +348,8 @@ def _seed(s, seg, lo, hi, comp, kind, scale, t_until, tH, H, hH, a_entry, cum, t
 
     Intensity in age: the table H (primary: absolute, already with the routing total; colony:
     age since the switch, times ``scale`` = the organ's routing total)."""
+    if scale <= 0.0:  # a tumour that founds no colonies (no metastatic competence)
+        return child_organ, child_time, child_comp, n_child
     r = -1.0  # drawn at the first segment that can seed (the untreated engine's order of draws)
     for g in range(lo, hi):
         a0 = seg[g, 3 + comp]

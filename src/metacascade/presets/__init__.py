@@ -1,8 +1,10 @@
 """Cancer-type presets: sourced growth, shedding and routing parameters shipped as data files.
 
 ``presets.toml`` beside this module holds one table per cancer type, each number with its source.
-Whole-body presets (those with ``routes``) also carry colonisation efficiencies ("soil") fitted to
-autopsy organ frequencies by ``metacascade presets calibrate``, stored in ``soil_calibrated.toml``.
+Whole-body presets (those with ``routes``) also carry calibrated values: colonisation efficiencies
+("soil") per autopsy site and the population (between-patient variation), fitted to the DiSibio &
+French 2008 autopsy counts and the SEER M1-by-size curves by ``metacascade presets calibrate`` and
+stored in ``calibrated.toml``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from metacascade.errors import DataError, ScenarioError
 
-__all__ = ["Preset", "load_presets", "get_preset", "preset_names", "SITE_GROUPS", "load_calibrated_soils"]
+__all__ = ["Preset", "load_presets", "get_preset", "preset_names", "SITE_GROUPS", "load_calibrated"]
 
 # Autopsy sites that span several organs of the body graph (one fitted soil for the group).
 SITE_GROUPS: dict[str, tuple[str, ...]] = {"bone": ("bone_axial", "bone_appendicular")}
@@ -37,12 +39,25 @@ class _PresetSchema(BaseModel):
     references: list[str] = Field(min_length=1)
     lethal_burden_cells: float = Field(default=1e12, gt=1)
     autopsy_detection_diameter_mm: float = Field(default=2.0, gt=0)
-    autopsy_targets: str | None = None
     routes: dict[str, float] | None = None
     soil: dict[str, float] = Field(default_factory=dict)
     soil_relative: dict[str, float] = Field(default_factory=dict)
     # hormone-sensitivity names of metacascade/data/hormones.toml (er_breast, thyroid_t3, prolactin)
     hormone_sensitivity: list[str] = Field(default_factory=list)
+    # between-patient variation (metacascade.model.population); calibrated values override these
+    population: dict[str, float] = Field(default_factory=dict)
+    # what the preset is calibrated on: autopsy = [DiSibio rows], seer = SEER type (or list),
+    # population_from = preset whose population it borrows (no SEER curve), when = its time datum
+    calibration: dict[str, Any] = Field(default_factory=dict)
+
+
+class _CalibratedSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    loglik: float
+    n_obs: int = Field(ge=0)
+    soil: dict[str, float]
+    population: dict[str, float]
+    intervals: dict[str, list[float]] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,12 +76,22 @@ class Preset:
     references: tuple[str, ...]
     lethal_burden_cells: float = 1e12
     autopsy_detection_diameter_mm: float = 2.0
-    autopsy_targets: str | None = None
     routes: dict[str, float] | None = None
     soil: dict[str, float] = field(default_factory=dict)
     soil_relative: dict[str, float] = field(default_factory=dict)
     fitted_soil: dict[str, float] = field(default_factory=dict)
     hormone_sensitivity: tuple[str, ...] = ()
+    population_spec: dict[str, float] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)
+    fitted_population: dict[str, float] = field(default_factory=dict)
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def population(self) -> Any:
+        """The between-patient variation (calibrated where fitted, else the preset's values)."""
+        from metacascade.model.population import Population
+
+        return Population(**{**self.population_spec, **self.fitted_population})
 
     @property
     def whole_body(self) -> bool:
@@ -102,32 +127,39 @@ def _parse(text: str, source: str) -> dict[str, Preset]:
             p = _PresetSchema.model_validate(table)
         except ValidationError as exc:
             raise DataError(format_validation_error(exc, _PresetSchema, f"{source} [{name}]")) from None
-        presets[name] = Preset(name=name, **{**p.model_dump(), "references": tuple(p.references),
+        d = p.model_dump()
+        d["population_spec"] = d.pop("population")
+        presets[name] = Preset(name=name, **{**d, "references": tuple(p.references),
                                              "hormone_sensitivity": tuple(p.hormone_sensitivity)})
     return presets
 
 
-def load_calibrated_soils(text: str | None = None, source: str = "metacascade/presets/soil_calibrated.toml"
-                          ) -> dict[str, dict[str, float]]:
-    """Fitted soils per preset and autopsy site (``soil_calibrated.toml`` when ``text`` is None)."""
+def load_calibrated(text: str | None = None, source: str = "metacascade/presets/calibrated.toml"
+                    ) -> dict[str, dict[str, Any]]:
+    """Calibrated soils, population and intervals per preset (``calibrated.toml`` when ``text``
+    is None; empty if the file is absent)."""
     if text is None:
-        path = files("metacascade.presets").joinpath("soil_calibrated.toml")
+        path = files("metacascade.presets").joinpath("calibrated.toml")
         if not path.is_file():
             return {}
         text = path.read_text(encoding="utf-8")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"{source}: corrupt calibrated-soil file: {exc}") from None
-    out: dict[str, dict[str, float]] = {}
+        raise DataError(f"{source}: corrupt calibrated-preset file: {exc}") from None
+    out: dict[str, dict[str, Any]] = {}
     for name, table in raw.items():
-        soil = table.get("soil") if isinstance(table, dict) else None
-        if not isinstance(soil, dict):
-            raise DataError(f"{source} [{name}]: expected a table with a 'soil' sub-table")
-        for site, value in soil.items():
-            if not isinstance(value, (int, float)) or not (0.0 <= float(value) <= 1.0):
+        try:
+            c = _CalibratedSchema.model_validate(table)
+        except ValidationError as exc:
+            from metacascade.scenario._errors import format_validation_error
+
+            raise DataError(format_validation_error(exc, _CalibratedSchema, f"{source} [{name}]")) from None
+        for site, value in c.soil.items():
+            if not (0.0 <= float(value) <= 1.0):
                 raise DataError(f"{source} [{name}].soil.{site}: got {value!r}, allowed a probability in [0, 1]")
-        out[name] = {k: float(v) for k, v in soil.items()}
+        out[name] = {"soil": dict(c.soil), "population": dict(c.population),
+                     "intervals": {k: (float(v[0]), float(v[1])) for k, v in c.intervals.items()}}
     return out
 
 
@@ -136,8 +168,14 @@ def load_presets() -> dict[str, Preset]:
     """All shipped presets by name."""
     path = files("metacascade.presets").joinpath("presets.toml")
     presets = _parse(path.read_text(encoding="utf-8"), "metacascade/presets/presets.toml")
-    fitted = load_calibrated_soils()
-    return {name: replace(p, fitted_soil=fitted.get(name, {})) for name, p in presets.items()}
+    fitted = load_calibrated()
+    out = {}
+    for name, p in presets.items():
+        f = fitted.get(name, {})
+        out[name] = replace(p, fitted_soil=f.get("soil", {}), fitted_population=f.get("population", {}),
+                            intervals=f.get("intervals", {}))
+        out[name].population  # noqa: B018 - validates the values
+    return out
 
 
 def preset_names() -> list[str]:

@@ -155,6 +155,8 @@ class Scenario:
     hormone_sensitivity: tuple[Any, ...] = ()  # model.hormones.HormoneSensitivity of the preset
     warnings: tuple[str, ...] = ()
     cohort: CohortSettings | None = None
+    population: Any = None  # model.population.Population: the preset's, with [population] overrides
+    population_cohort_draws: bool = False  # [population] cohort_draws
 
 
 def _build(schema: ScenarioSchema, source: str) -> Scenario:
@@ -245,7 +247,23 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
         hormone_sensitivity=sens,
         warnings=warn,
         cohort=cohort,
+        population=_population(schema, preset),
+        population_cohort_draws=bool(schema.population.cohort_draws and schema.population.vary),
     )
+
+
+def _population(schema: ScenarioSchema, preset: Any) -> Any:
+    """The between-patient variation of the scenario: the preset's with ``[population]`` overrides."""
+    from dataclasses import replace as _replace
+
+    from metacascade.model.population import Population
+
+    sec = schema.population
+    if not sec.vary:
+        return Population()
+    given = {k: getattr(sec, k) for k in ("competent_fraction", "dissemination_sd_log", "growth_sd_log")
+             if getattr(sec, k) is not None}
+    return _replace(preset.population, **given)
 
 
 def _cohort(schema: ScenarioSchema, preset: Any, organs: tuple[str, ...], source: str, plan: tuple[Any, ...],

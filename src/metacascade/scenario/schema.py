@@ -234,6 +234,21 @@ class CohortSection(BaseModel):
         return self
 
 
+class PopulationSection(BaseModel):
+    """``[population]``: between-patient variation (metacascade.model.population); each value
+    defaults to the preset's calibrated one. ``vary = false`` makes every patient the median one."""
+
+    model_config = _STRICT
+    vary: bool = True
+    # cohorts draw every patient's founding and growth multipliers from the population (off by
+    # default: with the calibrated spreads some patients found hundreds of thousands of colonies
+    # over a long follow-up, which makes a cohort slow; [cohort.vary] shedding/growth_rate work as before)
+    cohort_draws: bool = False
+    competent_fraction: float | None = Field(default=None, gt=0, le=1)
+    dissemination_sd_log: float | None = Field(default=None, ge=0, le=50)
+    growth_sd_log: float | None = Field(default=None, ge=0, le=5)
+
+
 class ScenarioSchema(BaseModel):
     """A whole scenario file."""
 
@@ -241,6 +256,7 @@ class ScenarioSchema(BaseModel):
     patient: PatientSection = PatientSection()
     model: ModelSection = ModelSection()
     host: HostSection = HostSection()
+    population: PopulationSection = PopulationSection()
     treatment: list[TreatmentEntry] = Field(default_factory=list, max_length=1000)
     engine: EngineSection = EngineSection()
     output: OutputSection = OutputSection()

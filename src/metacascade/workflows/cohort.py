@@ -27,6 +27,7 @@ How a patient's parameters act (model time 0 = the primary's first cell):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -62,6 +63,9 @@ __all__ = ["PARAMETER_SLOTS", "CohortRun", "cohort_spec", "draw_parameters", "ru
 PARAMETER_SLOTS = {"primary_diameter_mm": 0, "growth_rate": 1, "shedding": 2, "immunocompetence": 3,
                    "estradiol_pmol_l": 4, "age_years": 5}
 _PARAM_KEY = 1 << 40
+_COMPETENCE_SLOT = 16  # the population's competence draw (metacascade.model.population)
+POPULATION_Z_CAP = 3.0
+POPULATION_MAX_COLONIES = 300.0
 _POSITIVE = ("primary_diameter_mm", "growth_rate", "shedding", "estradiol_pmol_l")
 _NONNEGATIVE = ("immunocompetence", "age_years")
 _MAX_COLONIES = 1_000_000
@@ -140,16 +144,53 @@ def draw_parameters(scenario: Any, n: int | None = None) -> dict[str, np.ndarray
     one_cell = float(cells_to_diameter(1.0, sc.cells_per_mm3))
     bounds = {"primary_diameter_mm": (one_cell, cap_mm * (1.0 - 1e-9)), "immunocompetence": (0.0, 10.0)}
     out = {}
+
+    def uniforms(slot: int) -> np.ndarray:
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(sc.engine.seed,
+                                                                           spawn_key=(_PARAM_KEY + slot,)))).random(n)
+
+    pop = sc.population if sc.population_cohort_draws else None
+    u_max = _founding_cap(sc) if pop is not None and not pop.trivial and "shedding" not in c.vary else math.inf
     for name, slot in PARAMETER_SLOTS.items():
         spec = c.vary.get(name)
+        if spec is None and pop is not None and name in ("growth_rate", "shedding"):
+            out[name] = _population_draw(pop, name, uniforms(slot), uniforms(_COMPETENCE_SLOT))
+            if name == "shedding":
+                out[name] = np.minimum(out[name], u_max)
+            continue
         if spec is None:
             value = base[name]
             out[name] = np.full(n, math.nan if value is None else float(value))
             continue
-        u = np.random.Generator(np.random.PCG64(np.random.SeedSequence(sc.engine.seed,
-                                                                        spawn_key=(_PARAM_KEY + slot,)))).random(n)
-        out[name] = draw_parameter(name, spec, u, *bounds.get(name, (None, None)))
+        out[name] = draw_parameter(name, spec, uniforms(slot), *bounds.get(name, (None, None)))
     return out
+
+
+def _founding_cap(sc: Any) -> float:
+    """Largest founding multiplier drawn by default: the one that gives the median-sized patient
+    ``POPULATION_MAX_COLONIES`` expected established distant colonies at diagnosis (such a
+    patient is certainly metastatic; simulating more colonies changes little and costs memory)."""
+    from metacascade.workflows.population_model import population_at_diagnosis
+
+    state = population_at_diagnosis(sc)
+    lam = None if state is None else state["median_established_distant_colonies_competent"]
+    if not lam or lam <= 0:
+        return math.inf
+    return POPULATION_MAX_COLONIES / lam
+
+
+def _population_draw(pop: Any, name: str, u: np.ndarray, u_competent: np.ndarray) -> np.ndarray:
+    """The preset population's default draw of ``growth_rate`` (log-normal, median 1) or
+    ``shedding`` (0 for tumours without metastatic competence, else log-normal with median 1),
+    by inversion of the patient's uniform; the log-normal is capped at +/- ``POPULATION_Z_CAP``
+    standard deviations (0.13% of patients each side: their chance of metastasis is 0 or 1 either
+    way, and the cap keeps a patient's colonies countable)."""
+    from scipy.special import ndtri
+
+    z = np.clip(ndtri(np.clip(u, 1e-300, 1 - 1e-16)), -POPULATION_Z_CAP, POPULATION_Z_CAP)
+    if name == "growth_rate":
+        return np.exp(pop.growth_sd_log * z)
+    return np.where(u_competent < pop.competent_fraction, np.exp(pop.dissemination_sd_log * z), 0.0)
 
 
 # -- the set-up of a cohort (cached per process) ------------------------------------------------------
@@ -628,7 +669,8 @@ def run_cohort(scenario: str | Path, out: str | Path, *, workers: int = 1, sched
     arms = [a.name for a in st.arms]
     summary = survival_summary(patients, arms, c.follow_up_days)
     summary["cohort"] = {"n_patients": c.n_patients, "arms": arms, "follow_up_days": c.follow_up_days,
-                         "vary": {k: v.model_dump(exclude_none=True) for k, v in c.vary.items()}}
+                         "vary": {k: v.model_dump(exclude_none=True) for k, v in c.vary.items()},
+                         "population": None if sc.population is None else dataclasses.asdict(sc.population)}
     summary["organs"] = {a: {o: float(np.mean(np.isfinite(g[f"met_days__{o}"].to_numpy()))) for o in organs}
                          for a, g in patients.groupby("arm", sort=False)}
     summary["cause_of_death"] = {a: {k: int(v) for k, v in g["cause_of_death"].value_counts().items()}

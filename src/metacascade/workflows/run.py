@@ -17,6 +17,7 @@ from metacascade import __version__
 from metacascade.engines.organs import OrganSolution, solve_organs
 from metacascade.io import atomic_write, write_json, write_table
 from metacascade.model.establishment import Establishment, with_dormancy
+from metacascade.workflows.population_model import population_at_diagnosis
 from metacascade.scenario import (
     Scenario,
     cells_to_diameter,
@@ -182,6 +183,7 @@ def run_scenario(scenario: Scenario) -> RunResult:
         "lethal_burden_cells": lethal,
         "days_since_diagnosis_lethal_burden_untreated": None if t_death is None else t_death - t_diag,
         "engine_error_estimate": sol.error_estimate,
+        "population_at_diagnosis": population_at_diagnosis(sc),
         "references": list(sc.references),
     }
     return RunResult(scenario=sc, solution=sol, dataset=ds, summary=summary)

@@ -1,0 +1,541 @@
+r"""Joint calibration of a whole-body preset: where (DiSibio 2008 autopsies), when (SEER, M1 at
+diagnosis by size) and who (between-patient variation).
+
+The log-likelihood of a preset is binomial in both data sets:
+
+.. math:: \ell = \sum_{s} \big[k_s \ln P_s + (n - k_s) \ln(1 - P_s)\big]
+          + \sum_{b} \big[m_b \ln Q_b + (N_b - m_b) \ln(1 - Q_b)\big],
+
+:math:`k_s` the autopsies of the preset's DiSibio row(s) with a metastasis in site :math:`s` out
+of :math:`n`, :math:`m_b` the SEER patients of size bin :math:`b` with M1 at diagnosis out of
+:math:`N_b`; :math:`P_s` and :math:`Q_b` are the population-averaged predictions of
+:mod:`metacascade.workflows.population_model`. Free parameters (fitted scale): the log soil of
+every autopsy site of :data:`DISIBIO_SITES`, and, where the preset has a SEER curve, the
+logit of the competent fraction and the log of the dissemination spread. The growth spread is
+sourced (doubling-time variation; it adds to the dissemination spread at a given size and is
+not separately identified by either data set). A preset without a SEER curve takes the
+population of the preset named in its ``calibration.population_from`` (its time scale is then
+not calibrated, which the validation output says).
+
+Colonies founded by colonies: the fit alternates with the full organ-resolved engine, which
+gives per node and organ the ratio of all colonies to primary-founded ones at death
+(``secondary_factors``); two rounds change the log-likelihood by < 0.1 for every preset.
+
+``metacascade presets calibrate`` writes the fits to ``presets/calibrated.toml`` (values rounded
+to 6 significant digits, so a rerun regenerates the file bit for bit; ``--check`` compares).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metacascade.calibration.core import Parameter, Template
+from metacascade.errors import CalibrationError
+from metacascade.model.population import Population
+from metacascade.presets import Preset, get_preset, load_presets
+from metacascade.workflows.population_model import (
+    PopulationPrediction,
+    predict_population,
+    preset_curves,
+)
+
+__all__ = ["DISIBIO_SITES", "CalibrationData", "PresetFit", "calibration_data", "calibrate_preset",
+           "calibrate_presets", "format_calibrated", "CALIBRATED_PATH", "log_likelihood"]
+
+CALIBRATED_PATH = Path(str(files("metacascade.presets").joinpath("calibrated.toml")))
+
+# DiSibio & French 2008 column -> autopsy site of the body graph (a site may span organs: SITE_GROUPS)
+DISIBIO_SITES: dict[str, str] = {
+    "adrenal": "adrenal", "bone": "bone", "brain": "brain", "heart": "heart", "kidney": "kidney",
+    "liver": "liver", "lung": "lung", "lymph_nodes_regional": "lymph_regional",
+    "lymph_nodes_distant": "lymph_distant", "peritoneum": "peritoneum", "pleura": "pleura",
+    "skeletal muscle": "muscle", "skin": "skin_soft_tissue",
+}
+_LOG_SOIL = (-40.0, 0.0)
+_LOGIT_PI = (-8.0, 8.0)
+_LOG_SIGMA = (math.log(0.05), math.log(30.0))
+
+
+@dataclass(frozen=True)
+class CalibrationData:
+    """The data one preset is calibrated on."""
+
+    preset: str
+    autopsy_rows: tuple[str, ...]
+    sites: tuple[str, ...]
+    autopsy_k: np.ndarray
+    autopsy_n: int
+    seer_cancer: str | None
+    seer_diameter_mm: np.ndarray
+    seer_k: np.ndarray
+    seer_n: np.ndarray
+    node_diameter_mm: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    node_k: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    node_n: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    node_source: tuple[str, ...] = ()
+
+    @property
+    def n_obs(self) -> int:
+        return int(self.autopsy_n * len(self.sites) + self.seer_n.sum() + self.node_n.sum())
+
+
+@dataclass(frozen=True)
+class PresetFit:
+    """One preset's calibrated values, with 95% intervals (profile for the population
+    parameters, Wald on the fitted scale for the soils) and the fit record."""
+
+    preset: str
+    soil: dict[str, float]
+    population: Population
+    intervals: dict[str, tuple[float, float]]
+    loglik: float
+    n_obs: int
+    secondary: np.ndarray | None = dataclasses.field(default=None, repr=False, compare=False)
+
+
+def _spec(preset: Preset) -> dict[str, Any]:
+    spec = dict(preset.calibration or {})
+    if not spec:
+        raise CalibrationError(f"preset {preset.name!r} has no calibration table (autopsy rows, SEER type)")
+    return spec
+
+
+def calibration_data(preset: Preset) -> CalibrationData:
+    """The DiSibio counts and SEER bins named by ``preset.calibration``.
+
+    Raises CalibrationError naming the preset and the unknown row or type.
+    """
+    from metacascade.clinical_data import load_disibio, load_seer_size
+
+    spec = _spec(preset)
+    table = load_disibio()
+    rows = tuple(spec.get("autopsy", ()))
+    if not rows:
+        raise CalibrationError(f"preset {preset.name!r}: calibration.autopsy names no DiSibio row")
+    for r in rows:
+        if r not in table.counts.index:
+            from metacascade.scenario._errors import did_you_mean
+
+            raise CalibrationError(f"preset {preset.name!r}: calibration.autopsy: unknown DiSibio row {r!r}"
+                                   f"{did_you_mean(r, list(table.counts.index))}; allowed: "
+                                   f"{', '.join(table.counts.index)}")
+    counts = table.counts.loc[list(rows)].sum(axis=0)
+    n = int(table.n_autopsies.loc[list(rows)].sum())
+    sites = tuple(DISIBIO_SITES.values())
+    k = np.array([int(counts[c]) for c in DISIBIO_SITES], dtype=float)
+    seer_name = spec.get("seer")
+    diam = np.zeros(0)
+    sk = np.zeros(0)
+    sn = np.zeros(0)
+    if seer_name is not None:
+        seer = load_seer_size()
+        names = [seer_name] if isinstance(seer_name, str) else list(seer_name)
+        known = sorted(seer["cancer"].unique())
+        for nm in names:
+            if nm not in known:
+                raise CalibrationError(f"preset {preset.name!r}: calibration.seer: unknown SEER type {nm!r}; "
+                                       f"allowed: {', '.join(known)}")
+        sub = seer[seer["cancer"].isin(names)].groupby("size_mid_cm", as_index=False)[["n_patients", "n_m1"]].sum()
+        diam = sub["size_mid_cm"].to_numpy(float) * 10.0
+        sk = sub["n_m1"].to_numpy(float)
+        sn = sub["n_patients"].to_numpy(float)
+        seer_name = " + ".join(names)
+    nd, nk, nn, nsrc = _node_data(preset, spec.get("nodes"))
+    return CalibrationData(preset=preset.name, autopsy_rows=rows, sites=sites, autopsy_k=k, autopsy_n=n,
+                           seer_cancer=seer_name, seer_diameter_mm=diam, seer_k=sk, seer_n=sn,
+                           node_diameter_mm=nd, node_k=nk, node_n=nn, node_source=nsrc)
+
+
+def _node_data(preset: Preset, cancer: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Node-positive counts at surgery by primary size (``data/natural_history/`` rows of ``cancer``
+    with a patient count). A size group is represented by its midpoint (open groups: the lower
+    edge + 15 mm, the 'size <= 20 mm' group of a series with all sizes: 14 mm; GK, the sizes inside
+    a group are not published) ."""
+    if cancer is None:
+        return np.zeros(0), np.zeros(0), np.zeros(0), ()
+    from metacascade.clinical_data import load_node_positivity
+
+    df = load_node_positivity(cancer)
+    if df.empty:
+        raise CalibrationError(f"preset {preset.name!r}: calibration.nodes: no node-positivity rows with counts for "
+                               f"{cancer!r}")
+    lo = df["size_mm_low"].to_numpy(float)
+    hi = df["size_mm_high"].to_numpy(float)
+    mid = np.where(np.isnan(hi), lo + 15.0, np.where(lo == 0, 14.0, 0.5 * (lo + hi)))
+    return mid, df["k"].to_numpy(float), df["n"].to_numpy(float), tuple(df["source"])
+
+
+def _binom(k: np.ndarray, n: np.ndarray | float, p: np.ndarray) -> float:
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return float(np.sum(k * np.log(p) + (n - k) * np.log1p(-p)))
+
+
+def soils_from_sites(preset: Preset, site_soil: dict[str, float]) -> dict[str, float]:
+    """Organ soils: fitted sites (groups expanded), the rest ``soil_relative`` x their median."""
+    return dataclasses.replace(preset, soil={}).resolved_soil(site_soil)
+
+
+def log_likelihood(preset: Preset, data: CalibrationData, site_soil: dict[str, float], population: Population,
+                   secondary: np.ndarray | None = None) -> tuple[float, PopulationPrediction]:
+    """The binomial log-likelihood of ``data`` and the prediction it rests on."""
+    curves = preset_curves(preset)
+    pred = predict_population(curves, preset, soils_from_sites(preset, site_soil), population,
+                              data.seer_diameter_mm, secondary=secondary, resected_at_mm=resected_sizes(preset, data))
+    p_sites = np.array([pred.site(s) for s in data.sites])
+    ll = _binom(data.autopsy_k, data.autopsy_n, p_sites)
+    if data.seer_n.size:
+        ll += _binom(data.seer_k, data.seer_n, pred.m1_at_size)
+    if data.node_n.size:
+        nodes = predict_population(curves, preset, soils_from_sites(preset, site_soil), population,
+                                   data.node_diameter_mm)
+        ll += _binom(data.node_k, data.node_n, nodes.node_at_size)
+    return ll, pred
+
+
+def resected_sizes(preset: Preset, data: CalibrationData) -> tuple[np.ndarray, np.ndarray] | None:
+    """Primary diameters (mm) and weights at resection for the autopsy of ``preset``: the SEER size
+    distribution of its type (operated patients), 30 mm without one; None when the preset's
+    autopsy series is of unresected patients (``calibration.autopsy_history = "untreated"``)."""
+    if (preset.calibration or {}).get("autopsy_history", "resected") == "untreated":
+        return None
+    if data.seer_n.size:
+        return data.seer_diameter_mm, data.seer_n
+    return np.array([30.0]), np.array([1.0])
+
+
+def _start_soils(preset: Preset, data: CalibrationData, population: Population) -> np.ndarray:
+    """Start: soils that give the observed autopsy fractions under the median patient."""
+    curves = preset_curves(preset)
+    base = np.full(len(data.sites), 1e-10)
+    pred = predict_population(curves, preset, soils_from_sites(preset, dict(zip(data.sites, base))),
+                              Population(), np.zeros(0) + 10.0, resected_at_mm=resected_sizes(preset, data))
+    out = []
+    for i, s in enumerate(data.sites):
+        target = min(max(data.autopsy_k[i] / data.autopsy_n, 0.5 / data.autopsy_n), 0.95)
+        got = max(pred.site(s), 1e-300)
+        lam_t, lam = -math.log1p(-target), -math.log1p(-min(got, 1 - 1e-12))
+        out.append(float(np.clip(math.log(base[i] * lam_t / lam), *_LOG_SOIL)))
+    return np.array(out)
+
+
+def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, population_from: Population | None = None,
+                     rounds: int = 2, profile: bool = True, progress: Callable[[str], None] | None = None) -> PresetFit:
+    """Maximum-likelihood fit of ``preset`` to its data (see the module docstring)."""
+    data = calibration_data(preset) if data is None else data
+    pop0 = preset.population
+    fit_population = data.seer_n.size > 0
+    if not fit_population:
+        if population_from is None:
+            raise CalibrationError(f"preset {preset.name!r}: no SEER curve to fit the population on; give "
+                                   "calibration.population_from (a preset with one)")
+        pop0 = dataclasses.replace(population_from, growth_sd_log=preset.population.growth_sd_log)
+    n_sites = len(data.sites)
+    if resected_sizes(preset, data) is not None:
+        rounds = 1  # colonies founded by colonies do not enter the resected autopsy (see resected_sizes)
+    secondary: np.ndarray | None = None
+    theta: np.ndarray | None = None
+    fit = None
+    for rnd in range(max(1, rounds)):
+        def unpack(th: np.ndarray) -> tuple[dict[str, float], Population]:
+            soil = {s: math.exp(v) for s, v in zip(data.sites, th[:n_sites])}
+            if fit_population:
+                pop = Population(competent_fraction=1.0 / (1.0 + math.exp(-th[n_sites])),
+                                 dissemination_sd_log=math.exp(th[n_sites + 1]),
+                                 growth_sd_log=pop0.growth_sd_log)
+            else:
+                pop = pop0
+            return soil, pop
+
+        sec = secondary
+
+        def loglik(th: np.ndarray, sec: np.ndarray | None = sec) -> float:
+            soil, pop = unpack(th)
+            return log_likelihood(preset, data, soil, pop, sec)[0]
+
+        if theta is None:
+            start_pop = pop0 if not fit_population else Population(0.7, 5.0, pop0.growth_sd_log)
+            theta = np.concatenate([_start_soils(preset, data, start_pop),
+                                    [math.log(0.7 / 0.3), math.log(5.0)] if fit_population else []])
+        params = [Parameter(f"log_soil_{s}", *_LOG_SOIL, start=float(np.clip(theta[i], *_LOG_SOIL)))
+                  for i, s in enumerate(data.sites)]
+        if fit_population:
+            params += [Parameter("logit_competent_fraction", *_LOGIT_PI, start=float(theta[n_sites])),
+                       Parameter("log_dissemination_sd_log", *_LOG_SIGMA,
+                                 start=float(np.clip(theta[n_sites + 1], *_LOG_SIGMA)))]
+        template = Template(parameters=tuple(params), loglik=loglik, name=f"preset {preset.name}")
+        last = rnd == max(1, rounds) - 1
+        fit = _fit(template, fit_population, n_sites, profile and last, data.n_obs)
+        theta = fit.theta
+        if progress is not None:
+            progress(f"{preset.name}: round {rnd + 1} log-likelihood {fit.loglik:.3f}")
+        if preset.secondary_seeding and not last:
+            soil, pop = unpack(theta)
+            secondary = secondary_factors(preset, soils_from_sites(preset, soil), pop)
+    assert fit is not None and theta is not None
+    soil, pop = unpack(theta)
+    intervals: dict[str, tuple[float, float]] = {}
+    for i, s in enumerate(data.sites):
+        if f"log_soil_{s}" in fit.wald:
+            lo, hi = fit.wald[f"log_soil_{s}"]
+            intervals[f"soil.{s}"] = (math.exp(max(lo, _LOG_SOIL[0])), math.exp(min(hi, _LOG_SOIL[1])))
+        else:  # on its bound (a site with no or nearly no metastases): from the lower bound to the estimate
+            intervals[f"soil.{s}"] = (math.exp(_LOG_SOIL[0]), math.exp(theta[i]))
+    if fit_population:
+        lo, hi = fit.profile.get("logit_competent_fraction") or fit.wald.get("logit_competent_fraction",
+                                                                              (theta[n_sites],) * 2)
+        intervals["population.competent_fraction"] = (1 / (1 + math.exp(-lo)), 1 / (1 + math.exp(-hi)))
+        lo, hi = fit.profile.get("log_dissemination_sd_log") or fit.wald.get("log_dissemination_sd_log",
+                                                                              (theta[n_sites + 1],) * 2)
+        intervals["population.dissemination_sd_log"] = (math.exp(lo), math.exp(hi))
+    return PresetFit(preset=preset.name, soil={s: _round(v) for s, v in soil.items()},
+                     population=Population(_round(pop.competent_fraction), _round(pop.dissemination_sd_log),
+                                           pop.growth_sd_log),
+                     intervals={k: (_round(a), _round(b)) for k, (a, b) in intervals.items()},
+                     loglik=_round(fit.loglik, 9), n_obs=data.n_obs, secondary=secondary)
+
+
+def _fit(template: Template, fit_population: bool, n_sites: int, profile: bool, n_obs: int) -> Any:
+    """L-BFGS-B from the template's start (restarted once from its optimum), Wald intervals from
+    the finite-difference Hessian, profile intervals of the population parameters."""
+    from scipy import optimize, stats
+
+    from metacascade.calibration.core import MLEFit, _hessian
+
+    lo, hi = template.bounds
+    count = [0]
+
+    def nll(th: np.ndarray) -> float:
+        count[0] += 1
+        v = template.loglik(np.asarray(th, float))
+        return 1e300 if not np.isfinite(v) else -float(v)
+
+    x = np.array([p.start for p in template.parameters])
+    res = optimize.minimize(nll, x, method="L-BFGS-B", bounds=list(zip(lo, hi)),
+                            options={"maxiter": 3000, "ftol": 1e-13, "gtol": 1e-7})
+    x = np.clip(res.x, lo, hi)
+    # Powell (derivative-free) from there: the quadrature makes the surface slightly rough at the
+    # scale of finite-difference steps, where L-BFGS-B stalls
+    pw = optimize.minimize(nll, x, method="Powell", bounds=list(zip(lo, hi)),
+                           options={"maxfev": 4000, "xtol": 1e-6, "ftol": 1e-11})
+    if pw.fun <= res.fun:
+        res = pw
+        x = np.clip(pw.x, lo, hi)
+    f_best = float(res.fun)
+    if not f_best < 1e299:
+        raise CalibrationError(f"{template.name}: the log-likelihood is -inf at the start; check the data and bounds")
+    z = float(stats.norm.ppf(0.975))
+    step = 1e-4 * np.maximum(1.0, np.abs(x))
+    wald: dict[str, tuple[float, float]] = {}
+    cov = None
+    free = np.flatnonzero((x - lo > 1e-3) & (hi - x > 1e-3))  # parameters at a bound: no Wald interval
+    try:
+        h = _hessian(nll, x, step)
+        cov = np.full_like(h, np.nan)
+        if free.size:
+            cov[np.ix_(free, free)] = np.linalg.inv(h[np.ix_(free, free)])
+        with np.errstate(invalid="ignore"):
+            se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+        wald = {p.name: (float(x[i] - z * se[i]), float(x[i] + z * se[i])) for i, p in enumerate(template.parameters)
+                if np.isfinite(se[i])}
+    except np.linalg.LinAlgError:
+        cov = None
+    prof: dict[str, tuple[float, float]] = {}
+    if profile and fit_population:
+        crit = float(stats.chi2.ppf(0.95, 1)) / 2
+        for i in (n_sites, n_sites + 1):
+            se = math.sqrt(cov[i, i]) if cov is not None and np.isfinite(cov[i, i]) and cov[i, i] > 0 else 0.1
+            prof[template.parameters[i].name] = _profile(nll, x, f_best, i, lo, hi, crit, se)
+    return MLEFit(template=template, theta=x, loglik=-f_best, n_obs=n_obs, covariance=cov, wald=wald, profile=prof,
+                  alpha=0.05, success=bool(res.success), message=str(res.message), n_starts=1, evaluations=count[0])
+
+
+def _profile(nll: Callable[[np.ndarray], float], x: np.ndarray, f_best: float, i: int, lo: np.ndarray,
+             hi: np.ndarray, crit: float, scale: float, tol: float = 1e-2) -> tuple[float, float]:
+    """Profile-likelihood interval of parameter ``i``: where the re-maximised negative
+    log-likelihood rises by ``crit``, bracketed from the maximum in steps of the Wald standard
+    error and located by the Illinois rule to ``tol`` on the fitted scale (the bound where it never
+    rises). Each point re-maximises the other parameters with L-BFGS-B from the previous point."""
+    from scipy import optimize
+
+    others = [j for j in range(x.size) if j != i]
+    out = []
+    for sign, edge in ((-1.0, lo[i]), (1.0, hi[i])):
+        warm = x[others].copy()
+
+        def rise(v: float) -> float:
+            nonlocal warm
+
+            def g(y: np.ndarray) -> float:
+                t = x.copy()
+                t[i] = v
+                t[others] = y
+                return nll(t)
+
+            r = optimize.minimize(g, warm, method="L-BFGS-B", bounds=[(lo[j], hi[j]) for j in others],
+                                  options={"maxiter": 150, "ftol": 1e-10})
+            warm = r.x
+            return float(r.fun) - f_best - crit
+
+        a, fa = float(x[i]), -crit
+        step = max(scale, 1e-3)
+        b, fb = a, fa
+        while True:
+            b = float(np.clip(x[i] + sign * step, lo[i], hi[i]))
+            fb = rise(b)
+            if fb > 0 or b == edge:
+                break
+            a, fa = b, fb
+            step *= 2.0
+        if fb <= 0:
+            out.append(float(edge))
+            continue
+        side = 0
+        for _ in range(60):
+            if abs(b - a) <= tol:
+                break
+            m = b - fb * (b - a) / (fb - fa) if fb != fa else 0.5 * (a + b)
+            if not min(a, b) < m < max(a, b):
+                m = 0.5 * (a + b)
+            fm = rise(m)
+            if fm > 0:
+                b, fb = m, fm
+                if side == 1:
+                    fa *= 0.5
+                side = 1
+            else:
+                a, fa = m, fm
+                if side == -1:
+                    fb *= 0.5
+                side = -1
+        out.append(float(0.5 * (a + b)))
+    return out[0], out[1]
+
+
+def secondary_factors(preset: Preset, soil: dict[str, float], population: Population,
+                      n_nodes: int = 321, n_solve: int = 9) -> np.ndarray:
+    """Per quadrature node and organ, (all colonies) / (primary-founded colonies) above the
+    autopsy size at death, from the full engine at ``n_solve`` nodes (interpolated in ln w)."""
+    from metacascade.engines.organs import solve_organs
+    from metacascade.model.body import default_body_graph
+    from metacascade.model.establishment import Establishment
+    from metacascade.model.shedding import PowerShedding
+    from metacascade.scenario import diameter_to_cells, model_from_preset
+    from metacascade.workflows.population_model import _death_times, organ_founding
+
+    body = default_body_graph()
+    curves = preset_curves(preset)
+    p = organ_founding(curves, soil)
+    routing = body.routing(soil, preset.routes or {})
+    log_w, _ = population.w_nodes(n_nodes)
+    model = model_from_preset(preset)
+    est = Establishment(model.colony_growth, model.colony_size0, 1000.0, float(body.early_survival))
+    x_aut = diameter_to_cells(preset.autopsy_detection_diameter_mm, preset.cells_per_mm3)
+    td_all = _death_times(curves, log_w, float(p.sum()))
+    # nodes where the colonies matter: where some site's autopsy probability is between 1e-4 and 1 - 1e-4
+    lam = np.exp(log_w[:, None] + curves.log_at("autopsy", td_all)[:, None]) * p[None, :]
+    live = np.any((lam > 1e-4) & (lam < 10.0), axis=1)
+    if not live.any():
+        return np.ones((n_nodes, len(p)))
+    lw = np.linspace(log_w[live].min(), log_w[live].max(), n_solve)
+    ratios = np.ones((n_solve, len(p)))
+    for i, v in enumerate(lw):
+        w = math.exp(v)
+        m = dataclasses.replace(model, primary_shedding=PowerShedding(m=model.primary_shedding.m * w,
+                                                                      alpha=model.primary_shedding.alpha))
+        td = float(np.interp(v, log_w, td_all))
+        sol = solve_organs(m, body.organs, routing.primary, routing.factors, td * 1.0001, rtol=1e-5,
+                           establishment=est)
+        full = np.asarray(sol.n_above(td, x_aut), float).ravel()
+        prim = w * p * math.exp(float(curves.log_at("autopsy", np.array([td]))[0]))
+        ratios[i] = np.where(prim > 0, np.maximum(full / np.maximum(prim, 1e-300), 1.0), 1.0)
+    out = np.empty((n_nodes, len(p)))
+    for j in range(len(p)):
+        out[:, j] = np.interp(log_w, lw, ratios[:, j])
+    return out
+
+
+def _round(x: float, digits: int = 6) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+def calibrate_presets(names: Iterable[str] | None = None, *, progress: Callable[[str], None] | None = None,
+                      workers: int = 1) -> dict[str, PresetFit]:
+    """Calibrate every preset with a calibration table (or those in ``names``): first those with
+    a SEER curve, then those that borrow a population from one."""
+    presets = load_presets()
+    chosen = [n for n in presets if presets[n].calibration] if names is None else list(names)
+    for n in chosen:
+        get_preset(n)
+    first = [n for n in chosen if presets[n].calibration.get("seer")]
+    later = [n for n in chosen if n not in first]
+    out: dict[str, PresetFit] = {}
+
+    def run(name: str, pop_from: Population | None) -> PresetFit:
+        return calibrate_preset(presets[name], population_from=pop_from)
+
+    if workers > 1 and len(first) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for name, fit in zip(first, pool.map(_calibrate_one, first)):
+                out[name] = fit
+                if progress is not None:
+                    progress(name)
+    else:
+        for name in first:
+            out[name] = run(name, None)
+            if progress is not None:
+                progress(name)
+    for name in later:
+        src = presets[name].calibration.get("population_from")
+        if src is None:
+            raise CalibrationError(f"preset {name!r}: no SEER curve; give calibration.population_from")
+        if src not in out:
+            out[src] = run(src, None)
+        out[name] = run(name, out[src].population)
+        if progress is not None:
+            progress(name)
+    return {n: out[n] for n in chosen}
+
+
+def _calibrate_one(name: str) -> PresetFit:
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    fit = calibrate_preset(get_preset(name))
+    return dataclasses.replace(fit, secondary=None)
+
+
+def format_calibrated(fits: dict[str, PresetFit]) -> str:
+    """The TOML text of ``presets/calibrated.toml`` (deterministic: sorted names, 6 digits)."""
+    lines = [
+        "# Calibrated values of the whole-body presets: soils per autopsy site and the population",
+        "# (competent fraction, dissemination spread), fitted by maximum likelihood to the DiSibio &",
+        "# French 2008 autopsy counts and the SEER M1-at-diagnosis size curves (metacascade/data/reference/)",
+        "# by `metacascade presets calibrate`. Generated file: do not edit by hand; the command",
+        "# regenerates it bit for bit (`--check` compares). Intervals: 95%, profile likelihood for the",
+        "# population parameters, Wald on the log scale for the soils.",
+        "# A site's soil applies to each of its organs (bone = bone_axial and bone_appendicular).",
+    ]
+
+    def num(x: float) -> str:
+        return f"{x:.6g}".replace("e-0", "e-")
+
+    for name in sorted(fits):
+        f = fits[name]
+        lines += ["", f"[{name}]", f"loglik = {f.loglik:.9g}", f"n_obs = {f.n_obs}", "", f"[{name}.soil]"]
+        lines += [f"{s} = {num(v)}" for s, v in sorted(f.soil.items())]
+        lines += ["", f"[{name}.population]",
+                  f"competent_fraction = {num(f.population.competent_fraction)}",
+                  f"dissemination_sd_log = {num(f.population.dissemination_sd_log)}",
+                  f"growth_sd_log = {num(f.population.growth_sd_log)}", "", f"[{name}.intervals]"]
+        lines += [f'"{k}" = [{num(a)}, {num(b)}]' for k, (a, b) in sorted(f.intervals.items())]
+    return "\n".join(lines) + "\n"
