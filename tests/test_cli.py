@@ -131,9 +131,28 @@ def test_whole_body_preset_from_init_to_body_map(tmp_path):
 def test_presets_list_and_calibration_check():
     res = runner.invoke(app, ["presets", "list"])
     assert res.exit_code == 0 and "medulloblastoma" in res.output and "colorectal" in res.output
-    res = runner.invoke(app, ["presets", "calibrate", "--check"])
-    assert res.exit_code == 0, res.output
-    assert "bit for bit" in res.output
+    res = runner.invoke(app, ["presets", "calibrate", "colonn"])
+    assert res.exit_code == 2 and "unknown or uncalibrated preset 'colonn'" in res.output
+    assert "did you mean 'colon'" in res.output
+
+
+def test_validate_presets_json_has_the_documented_structure(tmp_path):
+    """`validate presets --json`: one object per calibrated preset with the autopsy, SEER and
+    parameter records; the exit code says whether every target is met."""
+    import json
+
+    res = runner.invoke(app, ["validate", "presets", "--json", "--figures", str(tmp_path / "figs")])
+    report = json.loads(res.output)
+    assert res.exit_code == (0 if report["passed"] else 1)
+    breast = report["presets"]["breast_er_positive"]
+    assert breast["autopsy"]["sites"]["lung"]["n"] == 432 and breast["autopsy"]["sites"]["lung"]["count"] == 247
+    assert breast["seer"]["cancer"] == "Breast Ca (NST)"
+    from metacascade.clinical_data import load_seer_size
+
+    assert sum(b["n"] for b in breast["seer"]["bins"]) == int(load_seer_size(cancer="Breast Ca (NST)")["n_patients"].sum())
+    assert {"value", "low", "high"} <= set(breast["parameters"]["population.dissemination_sd_log"])
+    assert report["presets"]["prostate"]["seer"] is None and "not calibrated" in report["presets"]["prostate"]["when"]
+    assert (tmp_path / "figs" / "preset_colon.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_stochastic_run_writes_patient_tables(tmp_path):
