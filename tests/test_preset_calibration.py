@@ -68,14 +68,14 @@ def test_primary_counts_are_linear_in_soil_and_equal_the_organ_engine():
     preset = get_preset("breast_er_positive")
     soil = soils_from_sites(preset, preset.fitted_soil)
     curves = preset_curves(preset)
-    t = float(curves.time_at_diameter(preset, np.array([30.0]))[0])
+    t = float(curves.time_at_diameter(np.array([30.0]))[0])
     x = diameter_to_cells(preset.detection_diameter_mm, preset.cells_per_mm3)
     engine, organs = _engine_counts(preset, soil, t, x)
     p = curves.arrest * np.array([soil.get(o, 0.0) for o in organs])
     fast = p * math.exp(float(curves.log_at("detect", np.array([t]))[0]))
     np.testing.assert_allclose(fast, engine, rtol=1e-3, atol=1e-300)
     # the trivial population is the median patient: P(M1) = 1 - exp(-sum over distant organs)
-    pred = predict_population(curves, preset, soil, Population(), np.array([30.0]))
+    pred = predict_population(curves, soil, Population(), np.array([30.0]))
     distant = [i for i, o in enumerate(organs) if o != "lymph_regional"]
     assert pred.m1_at_size[0] == pytest.approx(-math.expm1(-engine[distant].sum()), rel=1e-3)
 
@@ -152,8 +152,8 @@ def test_quadrature_has_converged():
     curves = preset_curves(preset)
     soil = soils_from_sites(preset, preset.fitted_soil)
     d = np.array([10.0, 30.0, 60.0])
-    a = predict_population(curves, preset, soil, preset.population, d, n_nodes=321)
-    b = predict_population(curves, preset, soil, preset.population, d, n_nodes=1281)
+    a = predict_population(curves, soil, preset.population, d, n_nodes=321)
+    b = predict_population(curves, soil, preset.population, d, n_nodes=1281)
     np.testing.assert_allclose(a.m1_at_size, b.m1_at_size, rtol=2e-3, atol=1e-6)
     np.testing.assert_allclose(a.occult_at_size, b.occult_at_size, rtol=2e-3, atol=1e-6)
 
@@ -176,11 +176,11 @@ def test_likelihood_by_hand():
     dist = np.array([o != "lymph_regional" for o in curves.organs])
     expected = 0.0
     for d, k, n in zip(data.seer_diameter_mm, data.seer_k, data.seer_n):
-        t = curves.time_at_diameter(preset, np.array([d]))
+        t = curves.time_at_diameter(np.array([d]))
         lam = p[dist].sum() * math.exp(float(curves.log_at("detect", t)[0]))
         q = 0.5 * -math.expm1(-lam)
         expected += k * math.log(q) + (n - k) * math.log(1 - q)
-    t_res = curves.time_at_diameter(preset, data.seer_diameter_mm)
+    t_res = curves.time_at_diameter(data.seer_diameter_mm)
     i_est = np.exp(curves.log_at("established", t_res))
     wts = data.seer_n / data.seer_n.sum()
     dying = float(np.sum(wts * -np.expm1(-p.sum() * i_est)))

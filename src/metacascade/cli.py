@@ -618,14 +618,10 @@ def presets_calibrate(
         from metacascade.workflows.preset_calibration import PresetFit
 
         old = load_calibrated(shipped) if shipped else {}
-        import tomllib
-
-        raw = tomllib.loads(shipped) if shipped else {}
         for n, v in old.items():
             if n not in fits:
                 fits[n] = PresetFit(preset=n, soil=v["soil"], population=Population(**v["population"]),
-                                    intervals=v["intervals"], loglik=float(raw[n]["loglik"]),
-                                    n_obs=int(raw[n]["n_obs"]))
+                                    intervals=v["intervals"], loglik=v["loglik"], n_obs=v["n_obs"])
     text = format_calibrated(fits)
     if check:
         same = shipped == text

@@ -159,7 +159,8 @@ def load_calibrated(text: str | None = None, source: str = "metacascade/presets/
             if not (0.0 <= float(value) <= 1.0):
                 raise DataError(f"{source} [{name}].soil.{site}: got {value!r}, allowed a probability in [0, 1]")
         out[name] = {"soil": dict(c.soil), "population": dict(c.population),
-                     "intervals": {k: (float(v[0]), float(v[1])) for k, v in c.intervals.items()}}
+                     "intervals": {k: (float(v[0]), float(v[1])) for k, v in c.intervals.items()},
+                     "loglik": float(c.loglik), "n_obs": int(c.n_obs)}
     return out
 
 

@@ -31,7 +31,7 @@ from scipy import stats
 
 from metacascade.presets import get_preset, load_presets
 
-__all__ = ["validate_presets", "preset_report", "TARGETS"]
+__all__ = ["TARGETS", "preset_report", "validate_presets"]
 
 TARGETS = {"autopsy_mae": 0.05, "r2_margin": 0.02, "bin_se": 3.0, "bin_abs": 0.01, "bin_min_n": 100}
 STATE_DIAMETERS_MM = (10.0, 20.0, 30.0, 50.0)
@@ -140,7 +140,7 @@ def preset_report(name: str) -> dict[str, Any]:
     out["parameters"] = params
     # state at diagnosis
     curves = preset_curves(preset)
-    st = predict_population(curves, preset, soils_from_sites(preset, site_soil), pop,
+    st = predict_population(curves, soils_from_sites(preset, site_soil), pop,
                             np.asarray(STATE_DIAMETERS_MM), resected_at_mm=resected_sizes(preset, data))
     out["at_diagnosis"] = {f"{d:g}mm": {"p_detectable_distant": float(a), "p_occult_distant": float(b),
                                           "p_regional_node": float(c)}

@@ -45,8 +45,15 @@ from metacascade.model.population import Population
 from metacascade.presets import SITE_GROUPS, Preset
 from metacascade.scenario import diameter_to_cells, model_from_preset
 
-__all__ = ["curves_of", "PresetCurves", "PopulationPrediction", "preset_curves", "predict_population", "organ_founding",
-           "NODE_ORGAN"]
+__all__ = [
+    "NODE_ORGAN",
+    "PopulationPrediction",
+    "PresetCurves",
+    "curves_of",
+    "organ_founding",
+    "predict_population",
+    "preset_curves",
+]
 
 FloatArray = NDArray[np.float64]
 NODE_ORGAN = "lymph_regional"
@@ -80,7 +87,7 @@ class PresetCurves:
 
     cells_per_mm3: float = 1e6
 
-    def time_at_diameter(self, preset: Preset | None, diameter_mm: FloatArray) -> FloatArray:
+    def time_at_diameter(self, diameter_mm: FloatArray) -> FloatArray:
         """Day (from the first cell) the median patient's primary reaches ``diameter_mm``."""
         from metacascade.scenario import diameter_to_cells as _cells
 
@@ -152,7 +159,7 @@ def curves_of(name: str, model: Any, establishment: Any, *, lethal: float, cells
     est = None if establishment is None or establishment.trivial else establishment
     sol = solve_organs(model, ("x",), [1.0], None, t_end, rtol=1e-7, establishment=est)
     t = np.linspace(0.0, t_end, _N_GRID)
-    one = lambda a: np.asarray(a, float)[..., 0]  # noqa: E731
+    one = lambda a: np.asarray(a, float)[..., 0]
     return PresetCurves(
         preset=name, t=t, primary=np.asarray(law.solve(model.primary_size0, t), float),
         log_detect=_log(one(sol.n_above(t, detection_cells))), log_autopsy=_log(one(sol.n_above(t, autopsy_cells))),
@@ -195,7 +202,7 @@ class PopulationPrediction:
 
 
 def _death_times(curves: PresetCurves, log_w: FloatArray, total_p: float) -> FloatArray:
-    """Day of death (lethal total burden) of the patient at each node, primary seeding.
+    r"""Day of death (lethal total burden) of the patient at each node, primary seeding.
 
     The total burden :math:`X(t) + w\,p\,B(t)` grows in :math:`t` and in :math:`w`, so the grid
     point of the crossing is the first :math:`k` with :math:`w \ge w^*_k = (L - X_k) / (p B_k)`
@@ -217,7 +224,7 @@ def _death_times(curves: PresetCurves, log_w: FloatArray, total_p: float) -> Flo
 
 def _alive_weights(curves: PresetCurves, population: Population, log_w: FloatArray, omega: FloatArray,
                    total_p: float, T: FloatArray) -> FloatArray:
-    """Quadrature weights of the patients still alive when the primary reaches each size.
+    r"""Quadrature weights of the patients still alive when the primary reaches each size.
 
     A patient dies before :math:`T` when :math:`X(T) + w\,p\,B(T) \ge L`, i.e. when :math:`w` exceeds
     :math:`w_c(T) = (L - X(T)) / (p B(T))`; the node whose cell contains :math:`\ln w_c` keeps the
@@ -239,7 +246,7 @@ def _alive_weights(curves: PresetCurves, population: Population, log_w: FloatArr
     return frac * omega[:, None]
 
 
-def predict_population(curves: PresetCurves, preset: Preset | None, soil: dict[str, float] | FloatArray,
+def predict_population(curves: PresetCurves, soil: dict[str, float] | FloatArray,
                        population: Population,
                        diameters_mm: FloatArray, *, secondary: FloatArray | None = None,
                        n_nodes: int = 321, resected_at_mm: tuple[FloatArray, FloatArray] | None = None
@@ -253,10 +260,10 @@ def predict_population(curves: PresetCurves, preset: Preset | None, soil: dict[s
     with at least one established colony at surgery (the others are cured), each colony grown
     past the autopsy size by death, so that site :math:`s` holds one with
 
-    .. math:: P_s = \frac{\sum_{ij} \omega_j \nu_i (1 - e^{-w_j p_s I(T_{D_i})})}
-                         {\sum_{ij} \omega_j \nu_i (1 - e^{-w_j p I(T_{D_i})})}
+    .. math:: P_s = \frac{\\sum_{ij} \\omega_j \nu_i (1 - e^{-w_j p_s I(T_{D_i})})}
+                         {\\sum_{ij} \\omega_j \nu_i (1 - e^{-w_j p I(T_{D_i})})}
 
-    (:math:`I` the established colonies per unit founding probability, :math:`p = \sum_o p_o`;
+    (:math:`I` the established colonies per unit founding probability, :math:`p = \\sum_o p_o`;
     the competent fraction cancels). None: untreated natural history with the primary in place."""
     p = organ_founding(curves, soil) if isinstance(soil, dict) else np.asarray(soil, float)
     organs = curves.organs
@@ -275,7 +282,7 @@ def predict_population(curves: PresetCurves, preset: Preset | None, soil: dict[s
     else:
         d_res, nu = (np.atleast_1d(np.asarray(a, float)) for a in resected_at_mm)
         nu = nu / nu.sum()
-        log_i = curves.log_at("established", curves.time_at_diameter(preset, d_res))  # sizes
+        log_i = curves.log_at("established", curves.time_at_diameter(d_res))  # sizes
         scale = np.exp(log_w[:, None] + log_i[None, :])  # nodes x sizes
         wt = omega[:, None] * nu[None, :]
         # who dies of the cancer after the resection: patients with any colony at surgery (regional
@@ -285,7 +292,7 @@ def predict_population(curves: PresetCurves, preset: Preset | None, soil: dict[s
         autopsy = np.einsum("ij,ijo->o", wt, -np.expm1(-scale[:, :, None] * p[None, None, :])) / max(dying, 1e-300)
     # at diagnosis
     diam = np.atleast_1d(np.asarray(diameters_mm, float))
-    T = curves.time_at_diameter(preset, diam)
+    T = curves.time_at_diameter(diam)
     alive = _alive_weights(curves, population, log_w, omega, float(p.sum()), T)  # nodes x sizes
     denom = pi * alive.sum(axis=0) + (1.0 - pi)
 
@@ -323,11 +330,10 @@ def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, A
                        organs=sc.organs)
     p = np.asarray(sc.routing.primary, float)
     d = np.array([sc.patient.primary_diameter_mm])
-    pred = predict_population(curves, None, p, pop, d, n_nodes=n_nodes)
+    pred = predict_population(curves, p, pop, d, n_nodes=n_nodes)
     node_idx = sc.organs.index(NODE_ORGAN)
     p_dist = float(p.sum() - p[node_idx])
-    lam1 = p_dist * float(np.exp(curves.log_at("established", curves.time_at_diameter(None, d))[0]))
-    log_w, omega = pop.w_nodes(n_nodes)
+    lam1 = p_dist * float(np.exp(curves.log_at("established", curves.time_at_diameter(d))[0]))
     pi = pop.competent_fraction
     mean = pi * float(np.exp(0.5 * pop.effective_sd_log ** 2)) * lam1 if pop.effective_sd_log < 25 else float("inf")
     return {

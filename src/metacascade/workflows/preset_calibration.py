@@ -47,8 +47,17 @@ from metacascade.workflows.population_model import (
     preset_curves,
 )
 
-__all__ = ["DISIBIO_SITES", "CalibrationData", "PresetFit", "calibration_data", "calibrate_preset",
-           "calibrate_presets", "format_calibrated", "CALIBRATED_PATH", "log_likelihood"]
+__all__ = [
+    "CALIBRATED_PATH",
+    "DISIBIO_SITES",
+    "CalibrationData",
+    "PresetFit",
+    "calibrate_preset",
+    "calibrate_presets",
+    "calibration_data",
+    "format_calibrated",
+    "log_likelihood",
+]
 
 CALIBRATED_PATH = Path(str(files("metacascade.presets").joinpath("calibrated.toml")))
 
@@ -187,16 +196,19 @@ def log_likelihood(preset: Preset, data: CalibrationData, site_soil: dict[str, f
                    secondary: np.ndarray | None = None) -> tuple[float, PopulationPrediction]:
     """The binomial log-likelihood of ``data`` and the prediction it rests on."""
     curves = preset_curves(preset)
-    pred = predict_population(curves, preset, soils_from_sites(preset, site_soil), population,
-                              data.seer_diameter_mm, secondary=secondary, resected_at_mm=resected_sizes(preset, data))
+    n_seer = data.seer_diameter_mm.size
+    # one prediction at the SEER sizes and the node-positivity sizes together
+    both = predict_population(curves, soils_from_sites(preset, site_soil), population,
+                              np.concatenate([data.seer_diameter_mm, data.node_diameter_mm]), secondary=secondary,
+                              resected_at_mm=resected_sizes(preset, data))
+    pred = dataclasses.replace(both, diameters_mm=both.diameters_mm[:n_seer], m1_at_size=both.m1_at_size[:n_seer],
+                               node_at_size=both.node_at_size[:n_seer], occult_at_size=both.occult_at_size[:n_seer])
     p_sites = np.array([pred.site(s) for s in data.sites])
     ll = _binom(data.autopsy_k, data.autopsy_n, p_sites)
-    if data.seer_n.size:
+    if n_seer:
         ll += _binom(data.seer_k, data.seer_n, pred.m1_at_size)
     if data.node_n.size:
-        nodes = predict_population(curves, preset, soils_from_sites(preset, site_soil), population,
-                                   data.node_diameter_mm)
-        ll += _binom(data.node_k, data.node_n, nodes.node_at_size)
+        ll += _binom(data.node_k, data.node_n, both.node_at_size[n_seer:])
     return ll, pred
 
 
@@ -215,7 +227,7 @@ def _start_soils(preset: Preset, data: CalibrationData, population: Population) 
     """Start: soils that give the observed autopsy fractions under the median patient."""
     curves = preset_curves(preset)
     base = np.full(len(data.sites), 1e-10)
-    pred = predict_population(curves, preset, soils_from_sites(preset, dict(zip(data.sites, base))),
+    pred = predict_population(curves, soils_from_sites(preset, dict(zip(data.sites, base))),
                               Population(), np.zeros(0) + 10.0, resected_at_mm=resected_sizes(preset, data))
     out = []
     for i, s in enumerate(data.sites):
