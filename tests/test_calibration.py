@@ -47,6 +47,20 @@ def test_mle_and_profile_interval_equal_the_closed_form():
     assert fit.profile["log_rate"] == pytest.approx((lo, hi), abs=1e-4)
 
 
+def test_profile_of_named_parameters_only():
+    time, event = _exponential_data()
+    template, _, _ = _exponential_template(time, event)
+    two = Template((*template.parameters, Parameter("unused", -1.0, 1.0, 0.0)),
+                   lambda th: template.loglik(th[:1]) - th[1] ** 2, name="two")
+    full = fit_mle(two, starts=1)
+    some = fit_mle(two, starts=1, profile=["log_rate"])
+    assert list(some.profile) == ["log_rate"] and some.profile["log_rate"] == full.profile["log_rate"]
+    assert set(some.wald) == {"log_rate", "unused"}
+    for bad in (["nope"], "log_rate", None):
+        with pytest.raises(ParameterError, match="profile"):
+            fit_mle(two, starts=1, profile=bad)
+
+
 def test_posterior_equals_the_conjugate_gamma():
     """Uniform prior on ln(rate): the posterior of the rate is Gamma(d, total), so ln(rate) has
     mean digamma(d) - ln(total) and variance trigamma(d)."""
@@ -150,46 +164,63 @@ def test_model_survival_equals_a_colony_by_colony_simulation():
         assert float(km.predict(d)) == pytest.approx(p, abs=0.025)
 
 
-def _recover(k: int) -> list[bool]:
-    """Simulate synthetic trial k at THETA, fit it, and say which profile intervals hold THETA."""
+REGULAR = (1, 2, 4, 7)  # grade_I, grade_III, log_ratio, log_h0: the parameters the recovery test asserts on
+
+
+def _recover(k: int) -> tuple[list[bool], list[bool]]:
+    """Simulate synthetic trial k at THETA, fit it, and say which intervals hold THETA: the
+    profile-likelihood intervals of the REGULAR parameters (the asserted ones; the others are not
+    profiled, each profile costs ~2000 likelihood evaluations) and the Wald intervals of all."""
     from metacascade.calibration.gbsg2 import load_gbsg2, relapse_model, simulate
 
     sim = simulate(THETA, load_gbsg2(), seed=100 + k)
     _, template = relapse_model(sim)
-    fit = fit_mle(template, starts=2, seed=k, profile=True)
-    return [fit.profile[n][0] <= THETA[i] <= fit.profile[n][1] for i, n in enumerate(template.names)]
+    regular = [template.names[i] for i in REGULAR]
+    fit = fit_mle(template, starts=2, seed=k, profile=regular)
+    assert sorted(fit.profile) == sorted(regular)
+    profile = [fit.profile[n][0] <= THETA[REGULAR[j]] <= fit.profile[n][1] for j, n in enumerate(regular)]
+    wald = [fit.wald[n][0] <= THETA[i] <= fit.wald[n][1] for i, n in enumerate(template.names)]
+    return profile, wald
 
 
 @pytest.mark.slow
 def test_parameter_recovery_coverage():
     """6 synthetic trials of 686 patients (GBSG2 covariates) simulated colony by colony at THETA,
-    each fitted by maximum likelihood with 95% profile-likelihood intervals.
+    each fitted by maximum likelihood, with 95% profile-likelihood intervals of the regularly
+    identified parameters (grade effects, distant/nodal ratio, background hazard).
 
-    Asserted: the regularly identified parameters (grade effects, distant/nodal ratio, background
-    hazard) miss THETA in no more (dataset, parameter) pairs than nominal 95% intervals would at
-    the 1% level: misses <= the 0.99 quantile of Binomial(24, 0.05) = 4. (A fixed ">= 90%
+    Asserted: those parameters miss THETA in no more (dataset, parameter) pairs than nominal 95%
+    intervals would at the 1% level: misses <= the 0.99 quantile of Binomial(24, 0.05) = 4, i.e.
+    exact intervals fail this test with probability P(Binomial(24, 0.05) > 4) = 0.006, while
+    intervals covering 80% (miss rate 0.2) fail it with probability 0.54. (A fixed ">= 90%
     covered" on 24 pairs, i.e. <= 2 misses, fails 12% of the time even for exact intervals.)
     Measured with this seed set: 3 misses of 24 (0.875), all from two datasets whose maximum
     lies on the flat ridge below.
 
-    NOT met, printed not asserted: the issue's 90% over all 8 parameters (0.792 measured, 10
-    misses of 48 against <= 6 expected at the 1% level). Growth speed, its spread, nodal seeding
-    and the shedding shape lie on a curved ridge: in dataset 3 the shape runs to its bound and
-    the maximum found (log-likelihood -2250.600) and one started from THETA (-2250.596) differ
-    by 3 in ln(speed) and 2 in ln(ratio), so the profiles' inner re-maximisation stays on its
-    side of the ridge. (Illinois and bisection give the same intervals, to 1e-4.)"""
+    Only these 4 are profiled (24 intervals, half the 48 of all parameters, which took 23 min on
+    CI): the interval of one parameter depends on the fit and its own profile alone, so these are
+    the same intervals, bit for bit, as when all 8 were profiled. The other 4 are printed from
+    their Wald intervals, not asserted: growth speed, its spread, nodal seeding and the shedding
+    shape lie on a curved ridge (their profile coverage was 0.708, 7 misses of 24, Wald 0.583):
+    in dataset 3 the shape runs to its bound and the maximum found (log-likelihood -2250.600) and
+    one started from THETA (-2250.596) differ by 3 in ln(speed) and 2 in ln(ratio), so profiles'
+    inner re-maximisation stays on its side of the ridge. (Illinois and bisection give the same
+    intervals, to 1e-4.)"""
     from concurrent.futures import ProcessPoolExecutor
 
     from scipy import stats
 
-    regular = [1, 2, 4, 7]  # grade_I, grade_III, log_ratio, log_h0
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        hits = np.array(list(pool.map(_recover, range(6))))
-    print(f"profile coverage: all parameters {hits.mean():.3f}, per parameter {hits.mean(axis=0).round(2)}")
-    pairs = hits[:, regular].size
+    with ProcessPoolExecutor(max_workers=2) as pool:  # one dataset per task, dealt as workers free up
+        results = list(pool.map(_recover, range(6)))
+    hits = np.array([r[0] for r in results])
+    wald = np.array([r[1] for r in results])
+    other = [i for i in range(len(THETA)) if i not in REGULAR]
+    print(f"coverage: regular parameters, profile {hits.mean():.3f} (per parameter {hits.mean(axis=0).round(2)}); "
+          f"other parameters, Wald {wald[:, other].mean():.3f} (per parameter {wald[:, other].mean(axis=0).round(2)})")
+    pairs = hits.size
     allowed = int(stats.binom.ppf(0.99, pairs, 0.05))
-    misses = int((~hits[:, regular]).sum())
-    assert allowed == 4 and misses <= allowed, f"{misses} misses of {pairs} (coverage {1 - misses / pairs:.3f})"
+    misses = int((~hits).sum())
+    assert pairs == 24 and allowed == 4 and misses <= allowed, f"{misses} misses of {pairs} (coverage {1 - misses / pairs:.3f})"
 
 
 def test_gbsg2_validation_runs_and_reports():

@@ -153,17 +153,30 @@ def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, step: np.ndarray) 
 
 
 def fit_mle(template: Template, *, n_obs: int = 0, starts: int = 4, seed: int = 0, alpha: float = 0.05,
-            profile: bool = True, progress: Callable[[str], None] | None = None) -> MLEFit:
+            profile: bool | Sequence[str] = True, progress: Callable[[str], None] | None = None) -> MLEFit:
     """Maximise the log-likelihood of ``template`` within its bounds.
 
     Starts: the template's start, then ``starts - 1`` points drawn uniformly in the bounds
     (``seed``); the best L-BFGS-B optimum is polished with Nelder-Mead. Intervals at level
     ``1 - alpha``: Wald from the inverse finite-difference Hessian; profile likelihood by
-    re-maximising over the other parameters with one fixed (``profile=False`` skips it).
+    re-maximising over the other parameters with one fixed: of every parameter (``True``),
+    none (``False``) or the named ones (a sequence of names; each costs a few dozen inner
+    maximisations, so a caller that reads a few intervals profiles only those).
     """
     _check_template(template)
     if not 0 < alpha < 1:
         raise ParameterError(f"alpha: got {alpha!r}, allowed a number in (0, 1)")
+    if isinstance(profile, (bool, np.bool_)):
+        profiled = template.names if profile else []
+    elif (isinstance(profile, str) or not isinstance(profile, Sequence)
+          or not all(isinstance(n, str) for n in profile)):
+        raise ParameterError(f"profile: got {profile!r}, allowed True, False or a sequence of parameter names")
+    else:
+        profiled = list(profile)
+        unknown = [n for n in profiled if n not in template.names]
+        if unknown:
+            raise ParameterError(f"profile: unknown parameters {', '.join(map(repr, unknown))}; "
+                                 f"allowed {', '.join(template.names)}")
     lo, hi = template.bounds
     count = [0]
 
@@ -206,9 +219,11 @@ def fit_mle(template: Template, *, n_obs: int = 0, starts: int = 4, seed: int = 
     except np.linalg.LinAlgError:
         cov = None
     prof: dict[str, tuple[float, float]] = {}
-    if profile:
+    if profiled:
         crit = float(stats.chi2.ppf(1 - alpha, 1)) / 2
         for i, p in enumerate(template.parameters):
+            if p.name not in profiled:
+                continue
             prof[p.name] = _profile_interval(nll, x, f_best, i, lo, hi, crit, cov)
             if progress is not None:
                 progress(f"profile {p.name}: [{prof[p.name][0]:.4g}, {prof[p.name][1]:.4g}]")

@@ -201,11 +201,18 @@ class RelapseModel:
             logp_sel = np.log(np.maximum(p_m0 - p_n0, 1e-300))
         speed = np.where(tcol < TAMOXIFEN_DAYS, tam, 1.0)
         upper = A + g * clock - self._tauD
-        lI_u = _log_integral(np.minimum(upper, A), c)
+        # I(min(upper, A)): I(A) is fixed per patient, so the exponential integral (most of the
+        # cost of an evaluation) is computed only where upper < A, about half the nodes (those
+        # below z*); NaN stays on the computed side, as in I(min(upper, A))
+        below = ~(upper >= A)
+        lI_u = np.broadcast_to(lI_A, upper.shape).copy()
+        lI_u[below] = _log_integral(upper[below], c)
         B = np.exp(lkd - lg) * np.maximum(np.exp(lI_u) - np.exp(lI_0), 0.0)
         log_s = (a + n) * (np.log(s) - np.log(s + B))
         growing = (upper < A) & (upper > 0)
-        dB = np.where(growing, np.exp(lkd + c["alpha"] * _log_size(np.maximum(upper, 0.0), c)) * speed, 0.0)
+        dB = np.zeros(upper.shape)
+        dB[growing] = (np.exp(lkd + c["alpha"] * _log_size(upper[growing], c))
+                       * np.broadcast_to(speed, upper.shape)[growing])
         hazard = (a + n) * dB / (s + B)
         return {"logp_n": logp_n, "logp_sel": logp_sel, "log_s": log_s, "hazard": hazard, "lw": lw, "lg": lg}
 
