@@ -4,6 +4,7 @@ the body-map figure against the run's tables, the JSON API and 50 concurrent req
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import urllib.error
@@ -314,3 +315,55 @@ def test_the_serve_command_starts_on_loopback_and_answers(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# ----------------------------------------------------------------------------- missing values
+def _callback(app, output: str):
+    """The plain Python function of the app's callback whose outputs include ``output``."""
+    for key, entry in app.callback_map.items():
+        if output in key:
+            return entry["callback"].__wrapped__
+    raise KeyError(output)
+
+
+def _cohort_folder(root: Path, name: str) -> None:
+    """A finished cohort whose control patients all die and whose treated patients none do: the
+    hazard ratio is 0 with no interval, the treated median is not reached (issue 16, bug 1)."""
+    import pandas as pd
+
+    from metacascade.workflows.survival import survival_summary
+
+    n = 40
+    days = np.linspace(100.0, 1500.0, n)
+    patients = pd.DataFrame({"patient": np.r_[np.arange(n), np.arange(n)],
+                             "arm": ["control"] * n + ["surgery"] * n,
+                             "os_days": np.r_[days, np.full(n, 1825.0)],
+                             "os_event": np.r_[np.ones(n, bool), np.zeros(n, bool)],
+                             "mfs_days": np.r_[days, np.full(n, 1825.0)],
+                             "mfs_event": np.r_[np.ones(n, bool), np.zeros(n, bool)]})
+    summary = survival_summary(patients, ["control", "surgery"], 1825.0)
+    hr = summary["endpoints"]["os"]["comparisons"]["surgery"]["hazard_ratio"]
+    assert hr["hr"] == 0.0 and hr["ci_lower"] is None and hr["ci_upper"] is None
+    folder = root / name
+    folder.mkdir()
+    patients.to_csv(folder / "patients.csv", index=False)
+    (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    (folder / "manifest.json").write_text(json.dumps({"scenario_sha256": "0" * 64, "arms": ["control", "surgery"],
+                                                      "n_chunks": 1, "status": "complete", "scenario": ""}),
+                                          encoding="utf-8")
+
+
+def test_a_cohort_with_a_zero_hazard_ratio_and_no_interval_opens(tmp_path):
+    from metacascade.web.app import create_app
+    from metacascade.web.views import MISSING, fmt
+
+    _cohort_folder(tmp_path, "all-or-none")
+    app = create_app(tmp_path)
+    out = _callback(app, "cohort-summary.children")("all-or-none", "en")
+    table = out[8]
+    cells = [[str(td.children) for td in tr.children] for tr in table.children[1].children]
+    assert cells[0][-1] == MISSING  # the reference arm has no HR
+    assert cells[1][-1] == "0" and cells[1][3] == MISSING  # HR 0, no interval; median not reached
+    for bad in (None, math.nan, math.inf, -math.inf, "x"):
+        assert fmt(bad) == MISSING
+    assert fmt(0.0) == "0" and fmt(1234.5, ".0f") == "1234"

@@ -160,12 +160,20 @@ def _cohort_table(rows: list[dict], lang: str):
     """Per-arm patients, deaths, median overall survival and hazard ratio (vs the first arm)."""
     from dash import html
 
+    from metacascade.web.views import MISSING, fmt
+
     def hr(r: dict) -> str:
-        return "-" if r["hr"] is None else f"{r['hr']:.3g} ({r['hr_ci'][0]:.3g}–{r['hr_ci'][1]:.3g})"
+        """HR (lower–upper); any part may be missing or infinite (no events in an arm: HR 0 or
+        inf with no interval), shown as "–"."""
+        ci = r.get("hr_ci") or [None, None]
+        lo, hi = fmt(ci[0]), fmt(ci[1])
+        interval = "" if lo == hi == MISSING else f" ({lo}–{hi})"
+        return fmt(r.get("hr")) + interval
 
     head = html.Tr([html.Th(h) for h in ("arm", "n", t(lang, "events"), t(lang, "median_os"), t(lang, "hr"))])
-    body = [html.Tr([html.Td(r["arm"]), html.Td(r["n"]), html.Td(r["events"]),
-                     html.Td("-" if r["median_days"] is None else f"{r['median_days']:.0f}"), html.Td(hr(r))])
+    body = [html.Tr([html.Td(str(r.get("arm", MISSING))), html.Td(fmt(r.get("n"), "d")),
+                     html.Td(fmt(r.get("events"), "d")), html.Td(fmt(r.get("median_days"), ".0f")),
+                     html.Td(hr(r))])
             for r in rows]
     return html.Table([html.Thead(head), html.Tbody(body)], className="runs", id="cohort-table")
 
@@ -282,8 +290,8 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
         if state is None:
             return no_update, no_update, "", True, no_update, no_update, no_update
         d = state.as_dict()
-        eta = "" if d["eta_s"] is None else f" · {t(lang, 'eta')} {d['eta_s']:.0f} s"
-        rate = f" · {d['rate_per_s']:,.0f} {t(lang, 'rate')}{eta}" if d["total"] > 1 else ""
+        eta = "" if views.fmt(d["eta_s"]) == views.MISSING else f" · {t(lang, 'eta')} {views.fmt(d['eta_s'], '.0f')} s"
+        rate = f" · {views.fmt(d['rate_per_s'], ',.0f')} {t(lang, 'rate')}{eta}" if d["total"] > 1 else ""
         text = (f"{state.name}: {t(lang, state.state)} · {d['done']:,}/{d['total']:,} {t(lang, 'patients_done')}"
                 f"{rate}" + (f" · {state.message}" if state.message else ""))
         if state.state == "running":
@@ -329,7 +337,7 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
         view = views.load_view(store, name)
         last = view.times.size - 1
         ticks = sorted({0, last // 4, last // 2, 3 * last // 4, last})
-        marks = {int(k): f"{view.times[k]:.0f}" for k in ticks}
+        marks = {int(k): views.fmt(view.times[k], ".0f") for k in ticks}
         diag = int(abs(view.times).argmin())
         return shown, hidden, hidden, last, diag, marks, {}, {}, None, links
 

@@ -16,7 +16,7 @@ import pandas as pd
 from metacascade.web.i18n import label, t
 from metacascade.web.runs import RunStore
 
-__all__ = ["RunView", "load_view", "body_frame", "burden_figure", "sizes_figure", "km_figure", "treatment_bands"]
+__all__ = ["RunView", "MISSING", "fmt", "load_view", "body_frame", "burden_figure", "sizes_figure", "km_figure", "treatment_bands"]
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,19 @@ def load_view(store: RunStore, name: str) -> RunView:
     return _cached(str(store.root), name, stamp)
 
 
-def _fmt(x: float | None) -> str:
-    if x is None or not math.isfinite(x):
-        return "-"
-    return f"{x:.3g}"
+#: What the views show for a value that is missing, NaN or infinite.
+MISSING = "–"
+
+
+def fmt(x: Any, spec: str = ".3g") -> str:
+    """``x`` formatted with ``spec``, or :data:`MISSING` when it is None, NaN, infinite or not a
+    number (a summary value can be any of these: a hazard ratio with no interval, an unreached
+    median, a quantity the run did not reach)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+        return MISSING
+    if not math.isfinite(float(x)):
+        return MISSING
+    return format(x, spec)
 
 
 def body_frame(view: RunView, k: int, lang: str):  # -> go.Figure
@@ -123,9 +132,9 @@ def body_frame(view: RunView, k: int, lang: str):  # -> go.Figure
     hover = {}
     for j, o in enumerate(view.organs):
         first = view.first_detectable.get(o)
-        hover[o] = (f"<b>{label(lang, o)}</b><br>{t(lang, 'colonies')}: {_fmt(view.count[k, j])}"
-                    f"<br>{t(lang, 'burden')}: {_fmt(view.burden[k, j])} {t(lang, 'cells')}"
-                    f"<br>{t(lang, 'first_detection')}: {_fmt(first) if first is not None else t(lang, 'none_yet')}")
+        hover[o] = (f"<b>{label(lang, o)}</b><br>{t(lang, 'colonies')}: {fmt(view.count[k, j])}"
+                    f"<br>{t(lang, 'burden')}: {fmt(view.burden[k, j])} {t(lang, 'cells')}"
+                    f"<br>{t(lang, 'first_detection')}: {fmt(first) if first is not None else t(lang, 'none_yet')}")
     title = f"{t(lang, 'body_map')} · {t(lang, 'time').split('(')[0].strip()} {view.times[k]:.0f}"
     fig = body_map_figure(values, hover, title=title, vmin=vmin, vmax=vmax, colorbar_label=t(lang, "cells"))
     fig.update_layout(meta={"day": float(view.times[k]), "values": values})
