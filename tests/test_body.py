@@ -79,7 +79,7 @@ def test_monte_carlo_paths_agree_with_the_exact_routing():
 
 def test_colorectal_first_bed_is_the_liver_and_breast_the_lungs():
     """Portal drainage puts the first capillary bed in the liver; caval drainage in the lungs
-    (Chambers et al., Nat Rev Cancer 2002;2:563; PARAMETERS.md 1b)."""
+    (Chambers et al., Nat Rev Cancer 2002;2:563; docs/science/parameters.md 1b)."""
     assert first_bed("portal") == "liver"
     assert first_bed("venous") == "lung"
     crc, breast = get_preset("colorectal"), get_preset("breast_er_positive")
@@ -92,7 +92,7 @@ def test_colorectal_first_bed_is_the_liver_and_breast_the_lungs():
 
 def test_lung_primary_skips_the_lungs_and_follows_cardiac_output():
     """A lung primary enters the arterial blood: first-pass arrest follows the organs' share of
-    cardiac output (brain 12%, kidneys 19%: ICRP 89 type values, PARAMETERS.md 1a)."""
+    cardiac output (brain 12%, kidneys 19%: ICRP 89 type values, docs/science/parameters.md 1a)."""
     arrest = BODY.routing(ALL_SOIL, {"arterial": 1.0}).primary_arrest
     first_pass = {o: arrest[BODY.organs.index(o)] for o in ("brain", "kidney", "muscle")}
     # brain and kidney both see the arterial blood once before any return to the lung: their
@@ -139,7 +139,7 @@ def test_csf_route_feeds_the_leptomeninges():
 # -- founding probabilities ------------------------------------------------------------------------
 
 def test_founding_probability_is_the_product_of_the_cascade_steps():
-    """p_j = sum over routes r_s A_sj sigma_j (1 - d/b) (DESIGN.md 1.3), checked entry by entry."""
+    """p_j = sum over routes r_s A_sj sigma_j (1 - d/b) (docs/design.md section 1.3), checked entry by entry."""
     soil = {"lung": 2e-9, "liver": 5e-9, "bone_axial": 1e-9}
     routes = {"venous": 0.7, "lymph_regional": 0.3}
     rt = BODY.routing(soil, routes)

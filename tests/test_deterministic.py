@@ -25,7 +25,7 @@ from metacascade.model.shedding import PowerShedding
 
 # Iwata, Kawasaki & Shigesada, J Theor Biol 2000;203:177-186: the values fitted to their
 # hepatocellular carcinoma patient (Gompertz a x ln(b/x) for primary and colonies, colonisation
-# rate m x^alpha), as recorded in shared/reference/iwata2000.
+# rate m x^alpha), as recorded in docs/science/iwata2000.md.
 IWATA = {"a": 0.00286, "b": 7.3e10, "m": 5.3e-8, "alpha": 0.663}
 
 

@@ -19,7 +19,7 @@ from metacascade.model import health as HL
 from metacascade.model.body import default_body_graph
 
 DATA = files("metacascade").joinpath("data/organ_health.toml")
-C = 1.0e6  # cells per mm^3 (1e9 cells/cm^3, the conventional density, PARAMETERS.md 4)
+C = 1.0e6  # cells per mm^3 (1e9 cells/cm^3, the conventional density, docs/science/parameters.md 4)
 
 
 def test_every_body_graph_organ_has_health_data_in_the_same_order():

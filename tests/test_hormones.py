@@ -168,7 +168,7 @@ def test_letrozole_prediction_matches_its_ki67_ratio():
 
 def test_tamoxifen_factor_reproduces_impact_relative_suppression():
     """IMPACT 2-week Ki-67 falls ~76% (anastrozole) vs ~59% (tamoxifen) (GK magnitudes,
-    PARAMETERS.md 6b): tamoxifen residual = anastrozole residual x 0.41 / 0.24."""
+    docs/science/parameters.md 6b): tamoxifen residual = anastrozole residual x 0.41 / 0.24."""
     s = H.hormone_sensitivity("er_breast")
     target = (0.77 / 5.81) * 0.41 / 0.24
     got = s.growth_multiplier(H.effective_level(25.7, ["tamoxifen"]), 25.7)

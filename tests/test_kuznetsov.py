@@ -97,7 +97,7 @@ def test_polynomial_roots_match_independent_full_rhs_solve():
     """Each cubic root (numpy.roots, unpolished) and E = (a/n)(1 - bT) is a zero of the full RHS.
 
     The independent solve is Levenberg-Marquardt with a finite-difference Jacobian started 5%
-    away. Tolerance 1e-6 relative (shared/reference/kuznetsov1994/README.md); observed ~1e-15.
+    away. Tolerance 1e-6 relative (docs/science/kuznetsov1994.md); observed ~1e-15.
     """
     nd = BCL1.nondimensional()
     ys = sorted(r.real for r in np.roots(tumour_polynomial(BCL1)) if abs(r.imag) < 1e-9 and r.real >= 0)

@@ -176,7 +176,7 @@ def test_every_preset_has_radiosensitivity() -> None:
 def test_shipped_alpha_beta(cancer: str, alpha_beta: float) -> None:
     p = radiosensitivity(cancer)
     assert p.alpha_beta_gy == alpha_beta
-    assert p.alpha_per_gy == 0.3  # typical clinical tumour alpha, GK (PARAMETERS.md 7a)
+    assert p.alpha_per_gy == 0.3  # typical clinical tumour alpha, GK (docs/science/parameters.md 7a)
     assert p.source and p.status
 
 

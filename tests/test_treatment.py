@@ -106,7 +106,7 @@ def test_surgery_removes_exactly_the_primary(breast):
 
 def test_lq_plan_surviving_fraction_equals_closed_form():
     """30 x 2 Gy without repopulation: the plan's summed log surviving fraction is the LQ
-    exponent -n (alpha d + beta d^2) (Fowler 1989 form; shared/reference PARAMETERS.md 7a)."""
+    exponent -n (alpha d + beta d^2) (Fowler 1989 form; docs/science/parameters.md section 7a)."""
     rt = Radiotherapy(day=0.0, sites=("lung",), dose_per_fraction_gy=2.0, fractions=30, alpha_per_gy=0.3,
                       alpha_beta_gy=10.0, kickoff_days=None)
     plan = compile_plan((rt,), ORGANS, 100.0, 1000.0, no_host())

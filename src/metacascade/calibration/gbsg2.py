@@ -1,6 +1,6 @@
 r"""A mechanistic relapse model of node-positive breast cancer, fitted to the GBSG2 trial.
 
-The process is the engine's (DESIGN.md 1.1-1.5) reduced to what a trial table can inform:
+The process is the engine's (docs/design.md sections 1.1-1.5) reduced to what a trial table can inform:
 
 - The primary grows from one cell by the ``breast_er_positive`` preset's Gompertz law ``G``
   (sizes from diameters with its 1e6 cells/mm^3). A patient's tumours run on a clock of speed

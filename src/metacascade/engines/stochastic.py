@@ -1,6 +1,6 @@
 r"""Stochastic engine: virtual patients, each one realisation of the hybrid metastatic process.
 
-The process (DESIGN.md section 2) is the one the deterministic engine averages:
+The process (docs/design.md section 2) is the one the deterministic engine averages:
 
 1. The primary grows deterministically, :math:`X_p(t)`, and founds colonies that will survive
    early extinction as an inhomogeneous Poisson process of intensity

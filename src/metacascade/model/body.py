@@ -1,4 +1,4 @@
-r"""The body graph and the routing of disseminated cells (model layer; DESIGN.md 1.3).
+r"""The body graph and the routing of disseminated cells (model layer; docs/design.md section 1.3).
 
 The body is a directed graph of **pools** (venous, arterial and portal blood, the vertebral
 venous plexus, lymph, CSF, the peritoneal and pleural cavities) and **organs** (capillary beds

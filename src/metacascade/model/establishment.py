@@ -12,7 +12,7 @@ before dying out with the gambler's-ruin probability
 
 (Karlin & Taylor 1975, ch. 3). :math:`q` is chosen so that :math:`s` equals the body graph's
 ``early_survival``: the probability that a new colony survives early extinction. A colony that
-reaches :math:`N` grows deterministically from then on (the hybrid of DESIGN.md section 2); the
+reaches :math:`N` grows deterministically from then on (the hybrid of docs/design.md section 2); the
 chance :math:`q^N` that it would still have died out is below 1e-30 for :math:`q = 1/2`,
 :math:`N = 100`.
 

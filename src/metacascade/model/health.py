@@ -1,4 +1,4 @@
-r"""Organ function, organ failure and symptoms from the tumour burden in each organ (DESIGN.md 1.7).
+r"""Organ function, organ failure and symptoms from the tumour burden in each organ (docs/design.md section 1.7).
 
 Each organ :math:`j` of the body graph has a reference adult volume
 :math:`V_j = M_j / \rho_j` (mass :math:`M_j`, ICRP 89 reference man or woman, over tissue
@@ -13,7 +13,7 @@ A burden of :math:`N` cells at :math:`c` cells per mm\ :sup:`3` occupies
            = \max\!\left(0,\; 1 - \frac{N}{f_j V_j c}\right)
 
 is the organ's remaining function (1 = intact, 0 = failed), linear in the tumour volume as
-DESIGN.md 1.7 states. The organ fails at :math:`N_j^\mathrm{fail} = f_j V_j c` cells and
+docs/design.md section 1.7 states. The organ fails at :math:`N_j^\mathrm{fail} = f_j V_j c` cells and
 causes its symptom (skeletal-related event, neurological deficit, ...) at
 :math:`N_j^\mathrm{sympt} = g_j V_j c`. Failure of a **vital** organ (lung, liver, brain, kidney,
 heart, leptomeninges) kills the patient and names the cause of death; failure of a non-vital

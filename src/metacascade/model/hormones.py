@@ -1,4 +1,4 @@
-r"""Hormone levels, hormone-sensitive growth and endocrine therapy (model layer; DESIGN.md 1.4).
+r"""Hormone levels, hormone-sensitive growth and endocrine therapy (model layer; docs/design.md section 1.4).
 
 A patient carries four hormone levels (:class:`HormoneLevels`): estradiol (pmol/L), free T4
 (pmol/L), free T3 (pmol/L) and prolactin (ng/mL). Each has a physiological range per sex and,

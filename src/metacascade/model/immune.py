@@ -138,7 +138,7 @@ class KuznetsovParameters:
 
     BCL1 B-cell lymphoma in the spleen of chimeric mice, Table 1 of [1]_ as quoted by public
     model code of the paper (BioModels BIOMD0000000762; status R2 in
-    ``shared/reference/physiology/PARAMETERS.md`` section 5a).
+    ``docs/science/parameters.md`` section 5a).
 
     Attributes
     ----------

@@ -3,7 +3,7 @@
 A primary tumour of ``primary_size0`` cells at ``t = 0`` grows by ``primary_growth`` and founds
 colonies at rate ``primary_shedding.rate(X_p(t))``; every colony starts at ``colony_size0`` cells,
 grows by ``colony_growth`` and, with ``secondary_seeding``, founds colonies itself at rate
-``colony_shedding.rate(x)`` (Iwata 2000; DESIGN.md sections 1.1, 1.2, 1.5).
+``colony_shedding.rate(x)`` (Iwata 2000; docs/design.md sections 1.1, 1.2, 1.5).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ class PatientSection(BaseModel):
     model_config = _STRICT
     cancer: str = Field(default="hcc_iwata2000", description="cancer-type preset name")
     primary_diameter_mm: float = Field(default=20.0, gt=0, le=1000, description="primary diameter at diagnosis (mm)")
-    # Host (DESIGN.md 1.4). Hormone levels left out: the preset's reference level (growth as fitted);
+    # Host (docs/design.md section 1.4). Hormone levels left out: the preset's reference level (growth as fitted);
     # with menopausal_status given, that group's reference level (metacascade/data/hormones.toml).
     sex: Literal["female", "male"] | None = None
     menopausal_status: Literal["premenopausal", "postmenopausal"] | None = None
@@ -80,7 +80,7 @@ class OutputSection(BaseModel):
 
 
 class HostSection(BaseModel):
-    """``[host]``: immune dormancy, NK clearance, organ failure (DESIGN.md 1.4, 1.7)."""
+    """``[host]``: immune dormancy, NK clearance, organ failure (docs/design.md sections 1.4, 1.7)."""
 
     model_config = _STRICT
     # probability that a colony reaching the switch size is held dormant by immunity (0: none)

@@ -21,7 +21,7 @@ References
 ----------
 Iwata K, Kawasaki K, Shigesada N. A dynamical model for the growth and size distribution of
 multiple metastatic tumors. J Theor Biol 2000;203:177-186. Published fitted values (as quoted
-in shared/reference/iwata2000/README.md): a = 0.00286/day, b = 7.3e10 cells, m = 5.3e-8,
+in docs/science/iwata2000.md): a = 0.00286/day, b = 7.3e10 cells, m = 5.3e-8,
 alpha = 0.663. Tolerances (same README): alpha +-0.03, m within a factor 1.5, a and b within 10%.
 """
 

@@ -41,10 +41,10 @@ from metacascade.validation import ValidationReport, ValidationRow
 __all__ = ["QUOTED_NONDIMENSIONAL", "plot_phase_plane", "validate_kuznetsov1994"]
 
 _REFERENCE = ("Kuznetsov VA, Makalkin IA, Taylor MA, Perelson AS. Bull Math Biol 1994;56:295-321 "
-              "(BCL1 parameters and non-dimensional set as quoted in shared/reference/kuznetsov1994/README.md; "
+              "(BCL1 parameters and non-dimensional set as quoted in docs/science/kuznetsov1994.md; "
               "BioModels BIOMD0000000762)")
 
-#: The non-dimensional set quoted with the paper's Table 1 (shared/reference/kuznetsov1994/README.md).
+#: The non-dimensional set quoted with the paper's Table 1 (docs/science/kuznetsov1994.md).
 QUOTED_NONDIMENSIONAL = {"sigma": 0.1181, "rho": 1.131, "eta": 20.19, "mu": 0.00311, "delta": 0.3743,
                          "alpha": 1.636, "beta": 2e-3}
 

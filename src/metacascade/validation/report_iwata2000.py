@@ -21,7 +21,7 @@ from metacascade.validation.iwata2000 import (
 __all__ = ["validate_iwata2000", "plot_fit"]
 
 _REFERENCE = ("Iwata K, Kawasaki K, Shigesada N. J Theor Biol 2000;203:177-186 "
-              "(published a, b, m, alpha; tolerances from shared/reference/iwata2000/README.md)")
+              "(published a, b, m, alpha; tolerances from docs/science/iwata2000.md)")
 
 
 def _rows(fit: IwataFit, gated: bool, label: str) -> list[ValidationRow]:
