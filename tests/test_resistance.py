@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from metacascade.engines._rng import patient_states
+from metacascade._rng import patient_states
 from metacascade.errors import ParameterError
 from metacascade.model.resistance import (
     goldie_coldman_p0,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from metacascade.engines._rng import draw_u64, patient_states
+from metacascade._rng import draw_u64, patient_states
 from metacascade.engines.organs import solve_organs
 from metacascade.engines.stochastic import simulate_patients
 from metacascade.errors import ParameterError, ScenarioError

@@ -7,7 +7,7 @@ import math
 import numba
 import numpy as np
 
-from metacascade.engines._rng import exponential, uniform
+from metacascade._rng import exponential, uniform
 from metacascade.model.intensity import hermite_inverse_one
 
 __all__ = ["simulate_batch"]

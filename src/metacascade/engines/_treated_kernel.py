@@ -19,7 +19,7 @@ import math
 import numba
 import numpy as np
 
-from metacascade.engines._rng import child_key, exponential, seed_state, splitmix, uniform
+from metacascade._rng import child_key, exponential, seed_state, splitmix, uniform
 from metacascade.engines._stochastic_kernel import (
     _append,
     _categorical,

@@ -32,7 +32,7 @@ parent and generation). The process is followed to the horizon whatever the deat
 deterministic engine), so means over patients equal the deterministic expectations.
 
 Patient ``i`` of a run with seed ``s`` draws from its own stream
-(:func:`metacascade.engines._rng.patient_states`): results do not depend on the batch size or
+(:func:`metacascade._rng.patient_states`): results do not depend on the batch size or
 the number of workers, and :func:`simulate_patients` with ``patient_indices=[i]`` reproduces
 patient ``i`` exactly.
 """
@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from metacascade.engines._rng import patient_states
+from metacascade._rng import patient_states
 from metacascade.engines._stochastic_kernel import simulate_batch
 from metacascade.engines._treated_kernel import simulate_treated_batch
 from metacascade.errors import ParameterError, SimulationError

@@ -63,7 +63,7 @@ _MINUTES_PER_DAY = 1440.0
 
 
 def _names(kind: str, given: Any, allowed: tuple[str, ...]) -> str:
-    from metacascade.scenario._errors import did_you_mean
+    from metacascade._messages import did_you_mean
 
     return f"unknown {kind} {given!r}{did_you_mean(str(given), allowed)}; allowed: {', '.join(allowed)}"
 
@@ -399,7 +399,7 @@ class BodyGraph:
 def _from_dict(raw: Mapping[str, Any], source: str) -> BodyGraph:
     from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-    from metacascade.scenario._errors import format_validation_error
+    from metacascade._messages import format_validation_error
 
     strict = ConfigDict(extra="forbid", allow_inf_nan=False)
 

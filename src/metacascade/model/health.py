@@ -76,7 +76,7 @@ _MM3_PER_CM3 = 1000.0
 
 
 def _names(kind: str, given: Any, allowed: Iterable[str]) -> str:
-    from metacascade.scenario._errors import did_you_mean
+    from metacascade._messages import did_you_mean
 
     allowed = tuple(allowed)
     return f"unknown {kind} {given!r}{did_you_mean(str(given), allowed)}; allowed: {', '.join(allowed)}"
@@ -205,7 +205,7 @@ class _Table:
 def _from_dict(raw: Mapping[str, Any], source: str) -> _Table:
     from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-    from metacascade.scenario._errors import format_validation_error
+    from metacascade._messages import format_validation_error
 
     strict = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 

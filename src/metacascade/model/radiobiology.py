@@ -471,7 +471,7 @@ def radiosensitivity(cancer: str, path: str | Path | None = None) -> Radiosensit
     """
     table = _load(path)
     if cancer not in table:
-        from metacascade.scenario._errors import did_you_mean
+        from metacascade._messages import did_you_mean
 
         raise ParameterError(f"cancer: unknown tumour type {cancer!r}{did_you_mean(str(cancer), table)}; "
                              f"allowed: {', '.join(sorted(table))}")

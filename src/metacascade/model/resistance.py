@@ -42,7 +42,7 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from metacascade.engines._rng import exponential, patient_states, uniform
+from metacascade._rng import exponential, patient_states, uniform
 from metacascade.errors import ParameterError
 
 __all__ = [
@@ -208,7 +208,7 @@ def sample_resistance(s: np.ndarray, u: float, x0: float, x: float, kmax: int) -
     r"""Resistance acquired while a pure-birth tumour grew from ``x0`` to ``x`` cells.
 
     Callable from other numba kernels. ``s`` is a xoshiro256** state (uint64[4], see
-    :mod:`metacascade.engines._rng`), advanced in place.
+    :mod:`metacascade._rng`), advanced in place.
 
     Model: mutation events form a Poisson process in tumour size with intensity ``u`` per cell
     added; a clone founded at size :math:`s_i` has a Geometric size (mean :math:`x/s_i`) at size
@@ -277,7 +277,7 @@ def sample_resistance_many(seed: int, n: int, u: float, x0: float, x: float,
     """``n`` independent draws of :func:`sample_resistance` (mutation counts, resistant cells).
 
     Draw ``i`` uses the stream of patient ``i`` of a run seeded ``seed``
-    (:func:`metacascade.engines._rng.patient_states`), so it does not depend on ``n``.
+    (:func:`metacascade._rng.patient_states`), so it does not depend on ``n``.
 
     Parameters
     ----------

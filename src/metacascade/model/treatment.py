@@ -266,7 +266,7 @@ def check_plan(plan: Sequence[Treatment], organs: Sequence[str]) -> None:
         if isinstance(t, Radiotherapy):
             for s in t.sites:
                 if s not in allowed:
-                    from metacascade.scenario._errors import did_you_mean
+                    from metacascade._messages import did_you_mean
 
                     raise ParameterError(f"treatment[{i}].sites: unknown site {s!r}{did_you_mean(s, allowed)}; "
                                          f"allowed: {', '.join(allowed)}")
@@ -276,7 +276,7 @@ def check_plan(plan: Sequence[Treatment], organs: Sequence[str]) -> None:
         if isinstance(t, Chemotherapy):
             for s, _ in t.site_log_kill:
                 if s not in allowed:
-                    from metacascade.scenario._errors import did_you_mean
+                    from metacascade._messages import did_you_mean
 
                     raise ParameterError(f"treatment[{i}].site_log_kill: unknown site {s!r}"
                                          f"{did_you_mean(s, allowed)}; allowed: {', '.join(allowed)}")

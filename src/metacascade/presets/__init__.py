@@ -115,7 +115,7 @@ class Preset:
 
 
 def _parse(text: str, source: str) -> dict[str, Preset]:
-    from metacascade.scenario._errors import format_validation_error  # scenario imports this module
+    from metacascade._messages import format_validation_error  # scenario imports this module
 
     try:
         raw: dict[str, Any] = tomllib.loads(text)
@@ -152,7 +152,7 @@ def load_calibrated(text: str | None = None, source: str = "metacascade/presets/
         try:
             c = _CalibratedSchema.model_validate(table)
         except ValidationError as exc:
-            from metacascade.scenario._errors import format_validation_error
+            from metacascade._messages import format_validation_error
 
             raise DataError(format_validation_error(exc, _CalibratedSchema, f"{source} [{name}]")) from None
         for site, value in c.soil.items():
@@ -186,7 +186,7 @@ def preset_names() -> list[str]:
 
 def get_preset(name: str) -> Preset:
     """The preset called ``name``; a ScenarioError with the allowed names otherwise."""
-    from metacascade.scenario._errors import did_you_mean
+    from metacascade._messages import did_you_mean
 
     presets = load_presets()
     if name not in presets:

@@ -24,7 +24,7 @@ from metacascade.model.body import Routing, default_body_graph
 from metacascade.model.metastasis import MetastasisModel
 from metacascade.model.shedding import PowerShedding
 from metacascade.presets import get_preset
-from metacascade.scenario._errors import format_validation_error
+from metacascade._messages import format_validation_error
 from metacascade.scenario.schema import ScenarioSchema
 
 __all__ = [

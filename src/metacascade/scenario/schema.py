@@ -221,7 +221,7 @@ class CohortSection(BaseModel):
 
     @model_validator(mode="after")
     def _keys(self) -> CohortSection:
-        from metacascade.scenario._errors import did_you_mean
+        from metacascade._messages import did_you_mean
 
         for key in self.vary:
             if key not in VARIABLE_PARAMETERS:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from metacascade.errors import MetacascadeError
-from metacascade.scenario._errors import did_you_mean
+from metacascade._messages import did_you_mean
 
 __all__ = ["ValidationRow", "ValidationReport", "CASES", "run_case"]
 

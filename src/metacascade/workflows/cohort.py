@@ -314,7 +314,7 @@ def simulate_chunk(text: str, source: str, chunk: int) -> tuple[pd.DataFrame, pd
 
     Returns the patients table (one row per patient x arm) and the events table of the chunk.
     Pure: the same inputs give the same tables in any process."""
-    from metacascade.engines._rng import patient_states
+    from metacascade._rng import patient_states
     from metacascade.engines._treated_kernel import simulate_treated_batch
     from metacascade.engines.stochastic import _BLOCK, routing_cumulative
 

@@ -131,7 +131,7 @@ def calibration_data(preset: Preset) -> CalibrationData:
         raise CalibrationError(f"preset {preset.name!r}: calibration.autopsy names no DiSibio row")
     for r in rows:
         if r not in table.counts.index:
-            from metacascade.scenario._errors import did_you_mean
+            from metacascade._messages import did_you_mean
 
             raise CalibrationError(f"preset {preset.name!r}: calibration.autopsy: unknown DiSibio row {r!r}"
                                    f"{did_you_mean(r, list(table.counts.index))}; allowed: "

@@ -1,4 +1,4 @@
-"""Per-patient random streams for numba kernels: xoshiro256** seeded from a SeedSequence child.
+"""Per-patient random streams (foundation layer, below the model): xoshiro256** seeded from a SeedSequence child.
 
 Patient ``i`` of a run with seed ``s`` draws from xoshiro256** (Blackman & Vigna 2021) whose
 256-bit state is ``SeedSequence(s, spawn_key=(i,)).generate_state(4, uint64)``: exactly the
