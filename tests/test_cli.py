@@ -185,3 +185,39 @@ def test_stochastic_run_writes_patient_tables(tmp_path):
     again = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "again")])
     assert again.exit_code == 0
     assert pd.read_parquet(tmp_path / "again" / "patients.parquet").equals(patients)
+
+
+def test_a_century_horizon_stops_at_the_untreated_death(tmp_path):
+    """Issue 16, bug 2: horizon_days = 36500 gave 1e+93 expected metastases, a 1e+101-cell burden
+    and a raw AccuracyWarning; the run now stops at the untreated death and says so in one line."""
+    sc = tmp_path / "century.toml"
+    sc.write_text("[engine]\nhorizon_days = 36500\n[output]\nfigure = true\n", encoding="utf-8")
+    res = runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "Warning" not in res.output and "Traceback" not in res.output
+    notes = [line for line in res.output.splitlines() if "stopped at day" in line]
+    assert len(notes) == 1, res.output
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())
+    death = s["days_since_diagnosis_lethal_burden_untreated"]
+    assert s["stopped_at_lethal_burden"] is True and s["horizon_days_requested"] == 36500
+    assert s["at_horizon"]["days_since_diagnosis"] == pytest.approx(death, abs=1.0) and 500 < death < 2000
+    total = s["at_horizon"]["burden_cells"] + s["at_horizon"]["primary_cells"]
+    assert total <= s["lethal_burden_cells"] * 1.001
+    assert s["at_horizon"]["n_metastases"] <= s["lethal_burden_cells"]
+    ts = pd.read_parquet(tmp_path / "o" / "timeseries.parquet")
+    assert ts["time_days"].max() == pytest.approx(death, abs=1.0)
+    assert (ts["burden_cells"] + ts["primary_cells"]).max() <= s["lethal_burden_cells"] * 1.001
+
+
+def test_engine_warnings_are_one_line_without_the_class_name(tmp_path):
+    """Issue 16, bug 2: the CLI printed a raw ``AccuracyWarning`` with its source line."""
+    sc = tmp_path / "tight.toml"
+    sc.write_text("[engine]\nrtol = 1e-13\nhorizon_days = 900\n[output]\nfigure = false\nn_times = 5\n",
+                  encoding="utf-8")
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.run([sys.executable, "-m", "metacascade.cli", "run", str(sc), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines and all(line.startswith("warning: ") for line in lines), proc.stderr
+    assert "AccuracyWarning" not in proc.stderr + proc.stdout and "rtol" in proc.stderr

@@ -24,6 +24,12 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ARG001
+    """Warnings as one line, ``warning: <message>``, without the class name or source line."""
+    text = " ".join(str(message).split())
+    err_console.print(f"[yellow]warning:[/] {text}", highlight=False, markup=True, soft_wrap=True)
+
+
 def _fail(exc: Exception) -> None:
     err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=2)
@@ -37,6 +43,9 @@ def _load(path: Path | None):  # -> Scenario
 
 @app.callback(invoke_without_command=True)
 def _main(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False) -> None:
+    import warnings
+
+    warnings.showwarning = _show_warning
     if version:
         console.print(f"metacascade {__version__}")
         raise typer.Exit()
@@ -66,7 +75,8 @@ def run(
     table = Table(title=f"{sc.patient.cancer} ({sc.engine.kind} engine, source: {sc.source})")
     table.add_column("")
     table.add_column("at diagnosis (day 0)", justify="right")
-    table.add_column(f"at day {sc.engine.horizon_days:g}", justify="right")
+    hd = f"{h['days_since_diagnosis']:.0f}" if s.get("stopped_at_lethal_burden") else f"{sc.engine.horizon_days:g}"
+    table.add_column(f"at day {hd}", justify="right")
     table.add_row("primary diameter (mm)", f"{d['primary_diameter_mm']:.1f}", f"{h['primary_diameter_mm']:.1f}")
     table.add_row("expected metastases (all sizes)", f"{d['n_metastases']:.3g}", f"{h['n_metastases']:.3g}")
     table.add_row(f"expected detectable (> {sc.detection_cells:.2g} cells)", f"{d['n_detectable']:.3g}",
@@ -74,7 +84,6 @@ def run(
     table.add_row("metastatic burden (cells)", f"{d['burden_cells']:.3g}", f"{h['burden_cells']:.3g}")
     console.print(table)
     if len(sc.organs) > 1:
-        hd = f"{sc.engine.horizon_days:g}"
         organs = Table(title="by organ: expected metastases (n), probability of a detectable one (P), burden (cells)",
                        caption="first day: when P reaches 1/2 (days since diagnosis)")
         for col in ("organ", "n day 0", f"n day {hd}", f"P day {hd}", f"burden day {hd}", "first day"):
@@ -87,7 +96,9 @@ def run(
                            "-" if first[o] is None else f"{first[o]:.0f}")
         console.print(organs)
     death = s["days_since_diagnosis_lethal_burden_untreated"]
-    if death is not None:
+    if s.get("stopped_at_lethal_burden"):
+        console.print(f"[yellow]note:[/] {s['horizon_note']}", highlight=False)
+    elif death is not None:
         console.print(f"untreated, the total tumour burden reaches the lethal {s['lethal_burden_cells']:.2g} cells "
                       f"at day {death:.0f} since diagnosis")
     console.print(f"primary age at diagnosis: {s['age_of_primary_at_diagnosis_days']:.0f} days since its first cell")

@@ -40,7 +40,8 @@ def plot_run(result: RunResult) -> Figure:
 
     ax = axes[2]
     sizes = np.logspace(0, np.log10(sc.model.colony_growth.capacity) - 0.01, 300)
-    for day in sorted({0.0, sc.engine.horizon_days / 2, sc.engine.horizon_days}):
+    horizon = result.horizon_days  # the untreated death when it comes before the scenario's horizon
+    for day in sorted({0.0, horizon / 2, horizon}):
         n = np.sum(sol.n_above(t_diag + day, sizes), axis=-1)
         ax.loglog(sizes, np.where(n > 0, n, np.nan), label=f"day {day:g}")
     ax.axvline(sc.detection_cells, color="grey", ls=":")
@@ -70,7 +71,8 @@ def plot_run_body_map(result: RunResult) -> Figure:
     left, right = fig.subfigures(1, 2, width_ratios=[1.0, 1.25])
     ax = left.subplots()
     plot_body_map(burden, ax=ax, annotate=annotate,
-                  title=f"expected burden at day {sc.engine.horizon_days:g} after diagnosis")
+                  title=f"expected burden at day {result.horizon_days:.0f} after diagnosis"
+                        + (" (untreated death)" if result.summary.get("stopped_at_lethal_burden") else ""))
     ax2 = right.subplots()
     days = ds["time_days"].values
     order = sorted(burden, key=lambda o: -burden[o])[:8]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from metacascade.scenario import (
     establishment_of,
 )
 
-__all__ = ["RunResult", "delay_of", "run_scenario", "write_results"]
+__all__ = ["RunResult", "delay_of", "horizon_note", "run_scenario", "write_results"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,12 @@ class RunResult:
     solution: OrganSolution
     dataset: xr.Dataset
     summary: dict[str, Any]
+
+    @property
+    def horizon_days(self) -> float:
+        """The last reported day since diagnosis: the scenario's horizon, or the untreated death
+        when that comes first (``summary["stopped_at_lethal_burden"]``)."""
+        return float(self.summary["at_horizon"]["days_since_diagnosis"])
 
     def timeseries(self) -> pd.DataFrame:
         """One row per time point (all organs together)."""
@@ -98,6 +105,12 @@ def _state(sol: OrganSolution, sc: Scenario, t: float) -> dict[str, Any]:
     }
 
 
+def horizon_note(lethal_cells: float, stopped_day: float, requested_days: float) -> str:
+    """The one line that says a deterministic run stopped at the untreated death."""
+    return (f"stopped at day {stopped_day:.0f} (horizon_days = {requested_days:g} asked): the untreated expected "
+            f"burden reaches the lethal {lethal_cells:.2g} cells there")
+
+
 def delay_of(scenario: Scenario, horizon: float, establishment: Establishment | None = None) -> Establishment:
     """The law of the time from founding to deterministic growth: establishment, then dormancy.
 
@@ -133,8 +146,34 @@ def run_scenario(scenario: Scenario) -> RunResult:
     horizon = t_diag + sc.engine.horizon_days
     birth_death = establishment_of(sc)
     establishment = delay_of(sc, horizon, birth_death)
-    sol = solve_organs(sc.model, sc.organs, sc.routing.primary, sc.routing.factors, horizon, rtol=sc.engine.rtol,
-                       establishment=None if establishment.trivial else establishment)
+    lethal = sc.lethal_burden_cells
+
+    def solve(end: float) -> OrganSolution:
+        return solve_organs(sc.model, sc.organs, sc.routing.primary, sc.routing.factors, end, rtol=sc.engine.rtol,
+                            establishment=None if establishment.trivial else establishment)
+
+    def death_time(s: OrganSolution, end: float) -> float | None:
+        total = s.total
+        return _first_time_reaching(lambda t: float(total.primary_size(t) + total.burden(t)), lethal, 0.0, end)
+
+    # Untreated, the expected burden cannot grow past the lethal burden: the patient is dead.
+    # A horizon beyond that day stops there (and says so in the summary), so that no expected
+    # count or burden exceeds what the lethal burden allows; the solve is then redone on the
+    # shorter interval (the first one's accuracy warnings, about the unphysical tail, dropped).
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sol = solve(horizon)
+    t_death = death_time(sol, horizon)
+    stopped = t_death is not None and t_death < horizon
+    if stopped:
+        horizon = max(float(t_death), t_diag)
+        sol = solve(horizon)
+        t_death = death_time(sol, horizon)
+        if t_death is None:  # the accurate solve reaches the lethal burden a hair later
+            t_death = horizon
+    else:
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     times = np.union1d(np.linspace(0.0, horizon, sc.output.n_times), [t_diag])
     # colonies are resolved from the switch size on (the birth-death phase below it is not tracked)
     sizes = np.asarray([x for x in sc.output.sizes_cells if x >= establishment.entry_cells] or
@@ -153,8 +192,6 @@ def run_scenario(scenario: Scenario) -> RunResult:
     total = sol.total
     t_first = _first_time_reaching(lambda t: float(total.n_above(t, sc.detection_cells)), 1.0, 0.0, horizon)
     t_first_any = _first_time_reaching(lambda t: float(total.n_total(t)), 1.0, 0.0, horizon)
-    lethal = sc.lethal_burden_cells
-    t_death = _first_time_reaching(lambda t: float(total.primary_size(t) + total.burden(t)), lethal, 0.0, horizon)
     first_by_organ = {}
     for organ in sc.organs:
         # Poisson: P(at least one detectable) >= 1/2 when the expected number reaches ln 2.
@@ -174,7 +211,10 @@ def run_scenario(scenario: Scenario) -> RunResult:
         "age_of_primary_at_diagnosis_days": t_diag,
         "detection_threshold_cells": sc.detection_cells,
         "at_diagnosis": _state(sol, sc, t_diag),
-        "at_horizon": {"days_since_diagnosis": sc.engine.horizon_days, **_state(sol, sc, horizon)},
+        "at_horizon": {"days_since_diagnosis": horizon - t_diag, **_state(sol, sc, horizon)},
+        "horizon_days_requested": sc.engine.horizon_days,
+        "stopped_at_lethal_burden": stopped,
+        "horizon_note": None if not stopped else horizon_note(lethal, horizon - t_diag, sc.engine.horizon_days),
         "days_since_diagnosis_expected_first_metastasis_founded":
             None if t_first_any is None else t_first_any - t_diag,
         "days_since_diagnosis_expected_first_detectable_metastasis":
