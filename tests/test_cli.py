@@ -221,3 +221,29 @@ def test_engine_warnings_are_one_line_without_the_class_name(tmp_path):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines and all(line.startswith("warning: ") for line in lines), proc.stderr
     assert "AccuracyWarning" not in proc.stderr + proc.stdout and "rtol" in proc.stderr
+
+
+def test_a_run_too_large_for_memory_is_refused_before_it_starts(tmp_path):
+    """Issue 16, bug 3: n_patients = 100000000 passed validation and died with a MemoryError
+    after 38 s; a pilot of 100 patients estimates the memory and the run is refused at once."""
+    import time
+
+    from metacascade.errors import ParameterError
+    from metacascade.workflows.stochastic_run import check_memory, memory_estimate_bytes
+
+    sc = tmp_path / "huge.toml"
+    sc.write_text('[patient]\ncancer = "breast_er_positive"\n[engine]\nkind = "stochastic"\n'
+                  "n_patients = 100000000\nhorizon_days = 3650\n", encoding="utf-8")
+    t0 = time.time()
+    res = runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "o")])
+    assert time.time() - t0 < 30.0
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "engine.n_patients: 100000000" in text and "allowed at most about" in text
+    assert "Traceback" not in res.output and not (tmp_path / "o").exists()
+    # the check itself: refused above what fits, with a size that does fit
+    with pytest.raises(ParameterError, match=r"engine\.n_patients: 20000 .* at most about (\d+)") as info:
+        check_memory(20_000, 460.0, available=1 << 30)
+    fits = int(str(info.value).rsplit("about ", 1)[1].split()[0])
+    assert 0 < fits < 20_000 and memory_estimate_bytes(fits, 460.0) <= 1 << 30
+    check_memory(fits, 460.0, available=1 << 30)
