@@ -215,6 +215,14 @@ def validate(
     raise typer.Exit(code=0 if report.passed else 1)
 
 
+def _relapse_cell(rel: Optional[dict]) -> str:
+    """The last point of a preset's relapse series: 'years: observed | model'."""
+    if not rel:
+        return "-"
+    last = rel["points"][-1]
+    return f"{last['years']:g} y: {100 * last['observed']:.0f}% | {100 * last['model']:.0f}%"
+
+
 def _validate_presets(as_json: bool, figures: Optional[Path]) -> None:
     from metacascade.validation.presets import validate_presets
 
@@ -231,7 +239,7 @@ def _validate_presets(as_json: bool, figures: Optional[Path]) -> None:
         typer.echo(json.dumps(report, indent=2, default=float))
     else:
         table = Table(title="presets against DiSibio 2008 (autopsy) and SEER (M1 at diagnosis by size)")
-        for col in ("preset", "autopsy MAE", "top 3 (obs | model)", "SEER r2; sqrt(cor) (peer)", "bins out", "M1 / occult / node+ at 20 mm", "status"):
+        for col in ("preset", "autopsy MAE", "top 3 (obs | model)", "SEER r2; sqrt(cor) (peer)", "bins out", "M1 / occult / node+ at 20 mm", "relapse (obs | model)", "status"):
             table.add_column(col)
         for name, r in report["presets"].items():
             a = r["autopsy"]
@@ -241,7 +249,8 @@ def _validate_presets(as_json: bool, figures: Optional[Path]) -> None:
             st = r["at_diagnosis"]["20mm"]
             table.add_row(name, f"{100 * a['mae']:.1f}", f"{','.join(a['top3_observed'])} | {','.join(a['top3_model'])}",
                           r2, out_bins, f"{100 * st['p_detectable_distant']:.2g}% / {100 * st['p_occult_distant']:.2g}% / "
-                          f"{100 * st['p_regional_node']:.2g}%", "[green]pass[/]" if r["passed"] else "[red]MISS[/]")
+                          f"{100 * st['p_regional_node']:.2g}%", _relapse_cell(r.get("relapse")),
+                          "[green]pass[/]" if r["passed"] else "[red]MISS[/]")
         console.print(table)
         for name, r in report["presets"].items():
             for m in r["misses"]:

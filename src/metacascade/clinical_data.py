@@ -578,3 +578,78 @@ def load_node_positivity(cancer: str, path: str | Path | None = None) -> pd.Data
         rows.append({"size_mm_low": lo, "size_mm_high": hi, "n": int(n), "k": int(round(v * n)), "value": v,
                      "source": str(r["source"])})
     return pd.DataFrame(rows, columns=["size_mm_low", "size_mm_high", "n", "k", "value", "source"])
+
+
+RELAPSE_NODES = ("negative", "positive", "all")
+RELAPSE_ENDPOINTS = ("distant", "any_recurrence", "any_recurrence_or_death")
+
+
+def _natural_history(name: str) -> Path:
+    return Path(str(files("metacascade").joinpath(f"data/natural_history/{name}")))
+
+
+def load_relapse_targets(path: str | Path | None = None) -> pd.DataFrame:
+    """Which relapse curve after surgery alone each preset is validated against
+    (``data/natural_history/relapse_targets.csv``; its header documents the columns).
+
+    Raises DataError naming the file, row and column for a missing column, an unknown ``nodes``
+    or ``endpoint``, or a ``diameter`` that is neither a positive number nor ``seer_median``."""
+    path = _natural_history("relapse_targets.csv") if path is None else Path(path)
+    try:
+        df = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: corrupt relapse-target file: {exc}") from None
+    need = ["preset", "file", "quantity", "subgroup", "nodes", "diameter", "diameter_source", "max_diameter_mm",
+            "endpoint"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: missing columns {missing}; expected {need}")
+    for i, r in df.iterrows():
+        where = f"{path.name} row {i + 1} ({r['preset']})"
+        if r["nodes"] not in RELAPSE_NODES:
+            raise DataError(f"{where}: nodes: got {r['nodes']!r}, allowed {', '.join(RELAPSE_NODES)}")
+        if r["endpoint"] not in RELAPSE_ENDPOINTS:
+            raise DataError(f"{where}: endpoint: got {r['endpoint']!r}, allowed {', '.join(RELAPSE_ENDPOINTS)}")
+        for col in ("diameter", "max_diameter_mm"):
+            v = r[col]
+            if v in ("", "seer_median") and not (col == "diameter" and v == ""):
+                continue
+            try:
+                ok = math.isfinite(float(v)) and float(v) > 0
+            except ValueError:
+                ok = False
+            if not ok:
+                allowed = "a positive number (mm) or seer_median" if col == "diameter" else "a positive number (mm) or blank"
+                raise DataError(f"{where}: {col}: got {v!r}, allowed {allowed}")
+    return df[need].reset_index(drop=True)
+
+
+def load_relapse_curve(file: str, quantity: str, subgroup: str, path: str | Path | None = None) -> pd.DataFrame:
+    """Survival-type points (``value`` = fraction still free of the event) at ``time_years`` of one
+    series of a natural-history file, with ``n`` (at risk or in the series, as the file says) and
+    the 95% interval where given; columns time_years, value, n, ci_low, ci_high, source.
+
+    Raises DataError naming the file for a missing file, no matching rows, or a value outside [0, 1]."""
+    path = _natural_history(file) if path is None else Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such natural-history file")
+    try:
+        df = pd.read_csv(path, comment="#")
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: corrupt natural-history file: {exc}") from None
+    if "group" in df.columns:  # transbig_dmfs.csv: computed rows, group and a time interval
+        sel = df[(df["quantity"] == quantity) & (df["group"] == subgroup)]
+        out = pd.DataFrame({"time_years": sel["time_high_years"], "value": sel["value"], "n": sel["n"],
+                            "ci_low": sel["ci_low"], "ci_high": sel["ci_high"]})
+        out["source"] = "DESMEDT2007 (GSE7390, computed)"
+    else:
+        sel = df[(df["quantity"] == quantity) & (df["subgroup"] == subgroup)]
+        out = sel[["time_years", "value", "n", "ci_low", "ci_high", "source"]].copy()
+    out = out.astype({"time_years": float, "value": float, "n": float, "ci_low": float, "ci_high": float})
+    if out.empty:
+        raise DataError(f"{path.name}: no rows with quantity {quantity!r} and subgroup {subgroup!r}")
+    bad = out[~out["value"].between(0.0, 1.0) | ~np.isfinite(out["time_years"])]
+    if len(bad):
+        raise DataError(f"{path.name} ({subgroup}): value {bad['value'].iloc[0]!r} at "
+                        f"{bad['time_years'].iloc[0]!r} years: allowed a fraction in [0, 1] at a finite time")
+    return out.sort_values("time_years").reset_index(drop=True)

@@ -17,7 +17,14 @@ Targets (a miss makes the command exit 1):
   ``BCD_FittingLib.R``) reports ``r2 = sqrt(cor(y1, y))`` over a joint vector of survival quantiles
   and M1 fractions, so its printed 0.93-0.99 are Pearson r of 0.87-0.98 (r squared 0.76-0.95); we
   compare like with like (the same statistic) and also report the n-weighted coefficient of
-  determination of the M1 curve (``r2``), the stricter number.
+  determination of the M1 curve (``r2``), the stricter number;
+- relapse after surgery alone (presets with a series in ``data/natural_history/relapse_targets.csv``:
+  TRANSBIG node-negative ER+ / ER- breast, the Moertel stage III colon observation arm, CONKO-001
+  pancreas observation arm, Zhu 2014 stage I NSCLC): at every time point of the series the model's
+  cumulative distant relapse (:func:`~metacascade.workflows.population_model.predict_relapse`, at
+  the series' primary size and nodal status) within the 95% interval's half-width + 10 points. For
+  series that count local recurrence (and death, DFS) the observed value bounds the distant relapse
+  from above; they are compared the same way and the endpoint is reported.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from metacascade.presets import get_preset, load_presets
 
 __all__ = ["TARGETS", "preset_report", "validate_presets"]
 
-TARGETS = {"autopsy_mae": 0.05, "r2_margin": 0.02, "bin_se": 3.0, "bin_abs": 0.01, "bin_min_n": 100}
+TARGETS = {"autopsy_mae": 0.05, "r2_margin": 0.02, "bin_se": 3.0, "bin_abs": 0.01, "bin_min_n": 100,
+           "relapse_abs": 0.10}
 STATE_DIAMETERS_MM = (10.0, 20.0, 30.0, 50.0)
 
 
@@ -146,10 +154,62 @@ def preset_report(name: str) -> dict[str, Any]:
                                           "p_regional_node": float(c)}
                            for d, a, b, c in zip(STATE_DIAMETERS_MM, st.m1_at_size, st.occult_at_size,
                                                  st.node_at_size)}
+    rel = relapse_report(preset, data, site_soil, pop, curves)
+    if rel is not None:
+        out["relapse"] = rel
+        if rel["misses"]:
+            misses.append(f"relapse after surgery alone ({rel['source']}): {', '.join(rel['misses'])}")
     out["loglik"] = ll
     out["misses"] = misses
     out["passed"] = not misses
     return out
+
+
+def _seer_median_mm(data: Any, cap: float | None) -> float:
+    d, n = np.asarray(data.seer_diameter_mm, float), np.asarray(data.seer_n, float)
+    if cap is not None:
+        n = np.where(d <= cap, n, 0.0)
+    order = np.argsort(d)
+    cdf = np.cumsum(n[order]) / n.sum()
+    return float(d[order][np.searchsorted(cdf, 0.5)])
+
+
+def relapse_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any, curves: Any) -> dict[str, Any] | None:
+    """The preset's distant relapse after surgery alone against its published series
+    (``data/natural_history/relapse_targets.csv``), or None if it has none."""
+    from metacascade.clinical_data import load_relapse_curve, load_relapse_targets
+    from metacascade.workflows.population_model import predict_relapse
+    from metacascade.workflows.preset_calibration import soils_from_sites
+
+    targets = load_relapse_targets()
+    rows = targets[targets["preset"] == preset.name]
+    if rows.empty:
+        return None
+    t = rows.iloc[0]
+    curve = load_relapse_curve(t["file"], t["quantity"], t["subgroup"])
+    cap = float(t["max_diameter_mm"]) if t["max_diameter_mm"] else None
+    if t["diameter"] == "seer_median":
+        if not data.seer_n.size:
+            return None
+        diameter = _seer_median_mm(data, cap)
+    else:
+        diameter = float(t["diameter"])
+    years = curve["time_years"].to_numpy(float)
+    pred = predict_relapse(curves, soils_from_sites(preset, site_soil), pop, diameter, years, nodes=t["nodes"])
+    points, misses = [], []
+    for i, (yr, v, n, lo, hi) in enumerate(curve[["time_years", "value", "n", "ci_low", "ci_high"]].itertuples(index=False)):
+        obs = 1.0 - float(v)
+        half = (float(hi) - float(lo)) / 2 if np.isfinite(lo) and np.isfinite(hi) else (
+            1.96 * math.sqrt(max(obs * (1 - obs), 1e-4) / n) if np.isfinite(n) and n > 0 else 0.0)
+        model = float(pred.cumulative[i])
+        ok = abs(model - obs) <= half + TARGETS["relapse_abs"]
+        points.append({"years": float(yr), "observed": obs, "half_width_95": half, "n": float(n) if np.isfinite(n) else None,
+                       "model": model, "within": bool(ok)})
+        if not ok:
+            misses.append(f"{yr:g} y model {100 * model:.0f}% vs {100 * obs:.0f}%")
+    return {"source": str(curve["source"].iloc[0]), "file": t["file"], "subgroup": t["subgroup"], "nodes": t["nodes"],
+            "endpoint": t["endpoint"], "diameter_mm": diameter, "diameter_source": t["diameter_source"],
+            "points": points, "misses": misses}
 
 
 def validate_presets(names: list[str] | None = None, figure_dir: str | Path | None = None) -> dict[str, Any]:

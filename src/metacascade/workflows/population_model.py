@@ -53,6 +53,8 @@ __all__ = [
     "organ_founding",
     "predict_population",
     "preset_curves",
+    "predict_relapse",
+    "resected_count",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -86,6 +88,15 @@ class PresetCurves:
     t_primary_lethal: float
 
     cells_per_mm3: float = 1e6
+    # for colonies founded before a resection (resected_count): the founding rate per unit founding
+    # probability on ``t`` (colonies per day, the primary's shedding), the law of the delay from
+    # founding to deterministic growth (birth-death phase, then dormancy if any) as a CDF table,
+    # and the deterministic growth times from the entry size to the imaging and nodal thresholds
+    shed: FloatArray | None = None
+    delay_t: FloatArray | None = None
+    delay_cdf: FloatArray | None = None
+    tau_detect: float = math.nan
+    tau_node: float = math.nan
 
     def time_at_diameter(self, diameter_mm: FloatArray) -> FloatArray:
         """Day (from the first cell) the median patient's primary reaches ``diameter_mm``."""
@@ -160,12 +171,53 @@ def curves_of(name: str, model: Any, establishment: Any, *, lethal: float, cells
     sol = solve_organs(model, ("x",), [1.0], None, t_end, rtol=1e-7, establishment=est)
     t = np.linspace(0.0, t_end, _N_GRID)
     one = lambda a: np.asarray(a, float)[..., 0]
+    primary = np.asarray(law.solve(model.primary_size0, t), float)
+    entry = model.colony_size0 if est is None else est.entry_cells
+    if est is None:
+        delay_t, delay_cdf = np.array([0.0, 1e-9]), np.array([1.0, 1.0])
+    else:
+        delay_t, delay_cdf = np.asarray(est.t_table, float), np.asarray(est.cdf_table, float)
+    tau = lambda x: float(model.colony_growth.time_to_size(entry, max(float(x), entry)))
     return PresetCurves(
         preset=name, t=t, primary=np.asarray(law.solve(model.primary_size0, t), float),
         log_detect=_log(one(sol.n_above(t, detection_cells))), log_autopsy=_log(one(sol.n_above(t, autopsy_cells))),
         log_node=_log(one(sol.n_above(t, node_cells))), log_established=_log(one(sol.n_total(t))),
         burden=np.maximum(one(sol.burden(t)), 0.0), arrest=np.asarray(arrest, float), organs=tuple(organs),
-        lethal=float(lethal), t_primary_lethal=t_end, cells_per_mm3=float(cells_per_mm3))
+        lethal=float(lethal), t_primary_lethal=t_end, cells_per_mm3=float(cells_per_mm3),
+        shed=np.asarray(model.primary_shedding.rate(primary), float), delay_t=delay_t, delay_cdf=delay_cdf,
+        tau_detect=tau(detection_cells), tau_node=tau(node_cells))
+
+
+def resected_count(curves: PresetCurves, t_resection: float, t: FloatArray, which: str = "detect") -> FloatArray:
+    r"""Expected colonies above the imaging (``"detect"``) or nodal (``"node"``) threshold at
+    times ``t`` of the median patient whose primary was removed at ``t_resection`` (days from
+    the first cell), per unit founding probability, primary seeding only:
+
+    .. math:: N(t) = \int_0^{\min(t_r, t)} b(s)\, F(t - s - \tau_x)\, ds,
+
+    :math:`b` the primary's founding rate, :math:`F` the CDF of the delay from founding to
+    deterministic growth (birth-death phase, then dormancy), :math:`\tau_x` the growth time
+    from the entry size to the threshold. Equals the unresected count for :math:`t \le t_r`.
+    Integrated by parts, :math:`N(t) = \\int B(\\min(t_r, t - \\tau_x - d))\\,dF(d)` with
+    :math:`B` the cumulative founding (trapezoid on 4001 points of :math:`[0, t_r]`)."""
+    if curves.shed is None or curves.delay_t is None or curves.delay_cdf is None:
+        raise CalibrationError(f"{curves.preset}: curves without founding rates (built before resected_count)")
+    tau = curves.tau_detect if which == "detect" else curves.tau_node
+    t = np.atleast_1d(np.asarray(t, float))
+    tr = float(min(t_resection, curves.t[-1]))
+    # B(x) = int_0^x b: cumulative trapezoid on 4001 points of [0, t_r] (b is smooth)
+    s = np.linspace(0.0, tr, 4001)
+    b = np.interp(s, curves.t, curves.shed)
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (b[1:] + b[:-1]) * np.diff(s))])
+    # N(t) = int B(min(t_r, t - tau - d)) dF(d): the delay's atom at its first node, then its
+    # piecewise-constant density step by step (midpoints), exact for a step CDF
+    d, F = curves.delay_t, curves.delay_cdf
+    mass = np.concatenate([[F[0]], np.diff(F)])
+    at = np.concatenate([[d[0]], 0.5 * (d[1:] + d[:-1])])
+    keep = mass > 0
+    mass, at = mass[keep], at[keep]
+    x = np.minimum(tr, t[:, None] - tau - at[None, :])
+    return (np.interp(x, s, cum, left=0.0) * mass[None, :]).sum(axis=1)
 
 
 def organ_founding(curves: PresetCurves, soil: dict[str, float]) -> FloatArray:
@@ -314,7 +366,8 @@ def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, A
     growth, shedding and routing; the population of ``scenario.population``): the fraction of
     patients with a detectable distant metastasis, an occult (established) distant colony and a
     regional node metastasis (above 0.2 mm, NODE_DETECTION_MM), with the expected and median numbers of established
-    distant colonies. None for one-organ scenarios."""
+    distant colonies, and the distant relapse 5, 10 and 15 years after surgery alone on the day of
+    diagnosis (:func:`predict_relapse`). None for one-organ scenarios."""
     from metacascade.presets import get_preset
     from metacascade.scenario import establishment_of
 
@@ -335,7 +388,12 @@ def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, A
     p_dist = float(p.sum() - p[node_idx])
     lam1 = p_dist * float(np.exp(curves.log_at("established", curves.time_at_diameter(d))[0]))
     pi = pop.competent_fraction
-    mean = pi * float(np.exp(0.5 * pop.effective_sd_log ** 2)) * lam1 if pop.effective_sd_log < 25 else float("inf")
+    # the mean over the patients alive at diagnosis (those with the largest founding multipliers
+    # died of their disease before the primary reached this size; the log-normal's own mean
+    # exp(sd^2 / 2) is dominated by them and is not a patient's number)
+    log_w, omega = pop.w_nodes(n_nodes)
+    alive = _alive_weights(curves, pop, log_w, omega, float(p.sum()), curves.time_at_diameter(d))[:, 0]
+    mean = pi * float(np.sum(alive * np.exp(log_w))) * lam1 / (pi * float(alive.sum()) + 1.0 - pi)
     return {
         "primary_diameter_mm": float(d[0]),
         "population": {"competent_fraction": pi, "dissemination_sd_log": pop.dissemination_sd_log,
@@ -345,6 +403,95 @@ def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, A
         "p_regional_node_metastasis": float(pred.node_at_size[0]),
         "expected_established_distant_colonies": mean,
         "median_established_distant_colonies_competent": lam1,
+        # resection on the day of diagnosis, no adjuvant therapy, among patients M0 at surgery
+        "p_distant_relapse_after_surgery_alone": dict(zip(
+            ("5y", "10y", "15y"),
+            map(float, predict_relapse(curves, p, pop, float(d[0]), [5.0, 10.0, 15.0]).cumulative))),
         "method": "quadrature over the population (primary seeding, Poisson colonies; "
                   f"{n_nodes} nodes in ln(founding multiplier / growth multiplier))",
     }
+
+
+@dataclass(frozen=True)
+class RelapsePrediction:
+    """Distant relapse after resection at ``diameter_mm`` of patients free of detectable distant
+    metastasis at surgery (``nodes``: all, or only node-negative / node-positive ones, at the
+    nodal threshold NODE_DETECTION_MM): ``cumulative[k]`` = P(detectable distant metastasis by
+    ``years[k]`` after surgery), before any death from other causes (as distant-metastasis-free
+    survival is estimated, Kaplan-Meier with those deaths censored)."""
+
+    diameter_mm: float
+    nodes: str
+    years: FloatArray
+    cumulative: FloatArray
+
+
+def predict_relapse(curves: PresetCurves, soil: dict[str, float] | FloatArray, population: Population,
+                    diameter_mm: float, years: FloatArray, *, nodes: str = "all", n_u: int = 161,
+                    n_v: int = 41) -> RelapsePrediction:
+    r"""Population-averaged distant relapse after resection of the primary (and the regional
+    nodes) at ``diameter_mm``, primary seeding only.
+
+    A patient with founding multiplier :math:`u` and growth multiplier :math:`v` lives the median
+    patient's path with time scaled by :math:`1/v` (the time-rescaling identity of
+    :mod:`metacascade.model.population`, which this extends to the delay of dormant colonies):
+    at surgery (median time :math:`T_D`) her expected distant colonies above the imaging size
+    number :math:`w\,p\,N(T_D)`, :math:`w = u/v`, and :math:`t` years later
+    :math:`w\,p\,N_r(T_D + v t)` (:func:`resected_count`: colonies founded before surgery only).
+    With Poisson colonies, among patients alive and M0 at surgery
+
+    .. math:: P(t) = \frac{\pi \sum_{jk} \omega_j \omega_k a_{jk} c_{jk} e^{-w p N(T_D)}
+                         (1 - e^{-w p (N_r(T_D + v_k t) - N(T_D))})}
+                         {\pi \sum_{jk} \omega_j \omega_k a_{jk} c_{jk} e^{-w p N(T_D)} + (1 - \pi) c_0},
+
+    :math:`a` alive at :math:`T_D`, :math:`c` the nodal condition (1; :math:`e^{-w p_n N_n}` for
+    node-negative; :math:`1 - e^{-w p_n N_n}` for node-positive; :math:`c_0` that of a
+    non-competent tumour: 1, 1, 0). A 2-D quadrature on :math:`(z_u, z_v)`."""
+    if nodes not in ("all", "negative", "positive"):
+        raise CalibrationError(f"nodes: got {nodes!r}, allowed 'all', 'negative', 'positive'")
+    p = organ_founding(curves, soil) if isinstance(soil, dict) else np.asarray(soil, float)
+    node_idx = curves.organs.index(NODE_ORGAN)
+    p_node = float(p[node_idx])
+    p_dist = float(p.sum() - p_node)
+    years = np.atleast_1d(np.asarray(years, float))
+    zu, wu = _normal_nodes(n_u)
+    zv, wv = _normal_nodes(n_v) if population.growth_sd_log > 0 else (np.zeros(1), np.ones(1))
+    su, sv = population.dissemination_sd_log, population.growth_sd_log
+    log_v = sv * zv
+    log_w = su * zu[:, None] - log_v[None, :]                       # u x v
+    wt = wu[:, None] * wv[None, :]
+    T = float(curves.time_at_diameter(np.array([diameter_mm]))[0])
+    # alive at surgery: total burden below the lethal burden (smoothed over the u-cell, as _alive_weights)
+    x = float(np.interp(T, curves.t, curves.primary))
+    b = float(np.interp(T, curves.t, curves.burden))
+    if x >= curves.lethal:
+        raise CalibrationError(f"{curves.preset}: a primary of {diameter_mm} mm exceeds the lethal burden")
+    log_wc = math.log(curves.lethal - x) - math.log(max(float(p.sum()) * b, 1e-300))
+    h = su * float(zu[1] - zu[0]) if su > 0 else 0.0
+    alive = (log_w < log_wc).astype(float) if h <= 0 else np.clip((log_wc - (log_w - 0.5 * h)) / h, 0.0, 1.0)
+    w = np.exp(log_w)
+    n0 = float(np.exp(curves.log_at("detect", np.array([T]))[0]))
+    nn = float(np.exp(curves.log_at("node", np.array([T]))[0]))
+    m0 = np.exp(-w * p_dist * n0)
+    if nodes == "all":
+        cond, c0 = np.ones_like(w), 1.0
+    elif nodes == "negative":
+        cond, c0 = np.exp(-w * p_node * nn), 1.0
+    else:
+        cond, c0 = -np.expm1(-w * p_node * nn), 0.0
+    base = wt * alive * cond * m0                                  # u x v
+    nr = resected_count(curves, T, (T + 365.25 * np.exp(log_v)[:, None] * years[None, :]).ravel())
+    nr = nr.reshape(log_v.size, years.size)
+    extra = np.maximum(nr - n0, 0.0)                               # v x years
+    rel = -np.expm1(-(w * p_dist)[:, :, None] * extra[None, :, :])  # u x v x years
+    pi = population.competent_fraction
+    num = pi * np.einsum("uv,uvk->k", base, rel)
+    den = pi * float(base.sum()) + (1.0 - pi) * c0
+    return RelapsePrediction(diameter_mm=float(diameter_mm), nodes=nodes, years=years,
+                             cumulative=num / den if den > 0 else np.full(years.size, np.nan))
+
+
+def _normal_nodes(n: int) -> tuple[FloatArray, FloatArray]:
+    from metacascade.model.population import log_normal_nodes
+
+    return log_normal_nodes(n)
