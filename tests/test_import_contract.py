@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("model", frozenset({"model"})),
     ("specification", frozenset({"scenario", "presets"})),
     ("engines", frozenset({"engines"})),
-    ("workflows", frozenset({"workflows", "calibration", "validation", "citation", "plotting", "bodymap"})),
+    ("workflows", frozenset({"workflows", "calibration", "validation", "references", "plotting", "bodymap"})),
     ("interfaces", frozenset({"cli", "web", "reports", "__main__"})),
 )
 RANK = {part: rank for rank, (_, parts) in enumerate(LAYERS) for part in parts}

@@ -205,7 +205,7 @@ def test_explanation_follows_the_numbers_not_canned_text(runs, tmp_path):
 
 
 def test_sources_hold_the_citation_references(runs, html):
-    from metacascade.citation import citation
+    from metacascade.references import citation
 
     text = sections(html["det", "en"]).text["sources"]
     for line in citation(default_scenario()).splitlines():

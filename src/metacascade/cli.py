@@ -382,7 +382,7 @@ def cite(
     scenario: Annotated[Optional[Path], typer.Argument(help="Scenario TOML file; the built-in default if omitted.")] = None,
 ) -> None:
     """Print the references of the model parts a scenario uses."""
-    from metacascade.citation import citation
+    from metacascade.references import citation
 
     try:
         console.print(citation(_load(scenario)), highlight=False)

@@ -14,7 +14,7 @@ from dataclasses import fields
 from typing import Any
 
 from metacascade import __version__
-from metacascade.citation import citation
+from metacascade.references import citation
 from metacascade.model.body import default_body_graph
 from metacascade.presets import get_preset
 from metacascade.reports import i18n
@@ -211,7 +211,7 @@ def _figures_section(run: RunFolder, lang: str) -> Section:
 
 
 def references_of(run: RunFolder) -> tuple[str, ...]:
-    """The run's references: :func:`metacascade.citation.citation` of its scenario, then any
+    """The run's references: :func:`metacascade.references.citation` of its scenario, then any
     others listed in ``summary.json`` (``references``), without repeats."""
     cited = [re.sub(r"^\[\d+\]\s*", "", line).strip() for line in citation(run.scenario).splitlines()]
     extra = run.summary.get("references") or []

@@ -1,4 +1,4 @@
-"""``citation(scenario)``: the references of the model parts a scenario uses."""
+"""The references of the model parts a scenario uses (``metacascade.citation`` is the public entry point)."""
 
 from __future__ import annotations
 
