@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -247,3 +248,86 @@ def test_a_run_too_large_for_memory_is_refused_before_it_starts(tmp_path):
     fits = int(str(info.value).rsplit("about ", 1)[1].split()[0])
     assert 0 < fits < 20_000 and memory_estimate_bytes(fits, 460.0) <= 1 << 30
     check_memory(fits, 460.0, available=1 << 30)
+
+
+def _no_solve(*_a, **_k):
+    raise AssertionError("the run computed before checking its output folder")
+
+
+@pytest.mark.parametrize("where", ["file", "below_file", "unwritable"])
+def test_a_bad_output_folder_is_one_line_before_the_solve(tmp_path, monkeypatch, where):
+    """Issue 16, bug 4: --out a_file (FileExistsError) and a read-only folder (PermissionError)
+    were raw tracebacks after the solve; now one line naming --out, exit 2, nothing computed."""
+    import metacascade.workflows.run as run_mod
+    import metacascade.workflows.stochastic_run as sto_mod
+
+    monkeypatch.setattr(run_mod, "run_scenario", _no_solve)
+    monkeypatch.setattr(sto_mod, "run_stochastic", _no_solve)
+    (tmp_path / "a_file").write_text("x", encoding="utf-8")
+    if where == "file":
+        out, expect = tmp_path / "a_file", "is a file"
+    elif where == "below_file":
+        out, expect = tmp_path / "a_file" / "sub", "lies below the file"
+    else:
+        out = tmp_path / "ro"
+        out.mkdir()
+        out.chmod(0o555)
+        if _writable(out):  # root writes anywhere: use a folder of the kernel's instead
+            out = Path("/sys/metacascade-out")
+            if not Path("/sys").is_dir() or _writable(Path("/sys")):
+                pytest.skip("no unwritable folder on this machine")
+        expect = "cannot write in"
+    for scenario in ([], [str(_stochastic_toml(tmp_path))]):
+        res = runner.invoke(app, ["run", *scenario, "--out", str(out)])
+        assert res.exit_code == 2, res.output
+        text = " ".join(res.output.split())
+        assert text.startswith("error: --out: ") and expect in text and "Traceback" not in res.output, res.output
+
+
+def _writable(folder: Path) -> bool:
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def _stochastic_toml(tmp_path) -> Path:
+    p = tmp_path / "sto.toml"
+    p.write_text('[engine]\nkind = "stochastic"\nn_patients = 30\n[output]\nformat = "csv"\n', encoding="utf-8")
+    return p
+
+
+def test_a_rerun_replaces_the_earlier_run_and_its_stale_files(tmp_path):
+    """Issue 16, bug 5 (and item 12's file modes): a deterministic then a stochastic run into one
+    folder left both sets of files (the stochastic report then embedded the stale body map);
+    files were mode 0600. A folder holding anything else, or a cohort, is refused."""
+    import stat
+
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["run", "--out", str(out)]).exit_code == 0
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0
+    first = {p.name for p in out.iterdir()}
+    assert {"body_map.png", "timeseries.parquet", "report.en.html"} <= first
+    res = runner.invoke(app, ["run", str(_stochastic_toml(tmp_path)), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "replacing the earlier run" in " ".join(res.output.split())
+    names = {p.name for p in out.iterdir()}
+    assert names == {"patients.csv", "colonies.csv", "events.csv", "organs.csv", "size_distribution.csv",
+                     "summary.json", "scenario.toml", "figure.png"}, names
+    assert json.loads((out / "summary.json").read_text())["engine"] == "stochastic"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for p in out.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask, p
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine", encoding="utf-8")
+    (tmp_path / "cohort").mkdir()
+    (tmp_path / "cohort" / "manifest.json").write_text("{}", encoding="utf-8")
+    for folder, expect in ((foreign, "notes.txt"), (tmp_path / "cohort", "holds a cohort run")):
+        res = runner.invoke(app, ["run", "--out", str(folder)])
+        assert res.exit_code == 2 and expect in " ".join(res.output.split()), res.output
+    assert (foreign / "notes.txt").read_text(encoding="utf-8") == "mine"

@@ -57,18 +57,23 @@ def run(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("metacascade-out"),
 ) -> None:
     """Run a scenario and write tables, summary.json and figure.png into OUT."""
-    from metacascade.workflows.run import run_scenario, write_results
+    from metacascade.workflows.run import check_run_folder, run_scenario, write_results
 
     try:
         sc = _load(scenario)
+        replaces = check_run_folder(out)  # before computing: a file, unwritable, or another kind of folder
         if sc.engine.kind == "stochastic":
-            _run_stochastic(sc, out)
+            _run_stochastic(sc, out, replaces)
             return
         with console.status("solving..."):
             result = run_scenario(sc)
             written = write_results(result, out)
     except MetacascadeError as exc:
         _fail(exc)
+        return
+    except OSError as exc:  # the folder changed under the run, or the disk filled up
+        _fail(MetacascadeError(f"--out: {out}: cannot write the results ({exc.strerror or exc}); allowed a "
+                               "folder you can write to"))
         return
     s = result.summary
     d, h = s["at_diagnosis"], s["at_horizon"]
@@ -105,10 +110,16 @@ def run(
     first = s["days_since_diagnosis_expected_first_detectable_metastasis"]
     console.print("expected first detectable metastasis: "
                   + ("not within the horizon" if first is None else f"day {first:.0f} since diagnosis"))
-    console.print(f"results written to [bold]{out}[/]: " + ", ".join(p.name for p in written))
+    _written(out, written, replaces)
 
 
-def _run_stochastic(sc, out: Path) -> None:  # sc: Scenario
+def _written(out: Path, written, replaces: bool) -> None:
+    """The last line of a run: where its files went (and that they replace an earlier run's)."""
+    again = " (replacing the earlier run's files)" if replaces else ""
+    console.print(f"results written to [bold]{out}[/]{again}: " + ", ".join(p.name for p in written))
+
+
+def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scenario
     """Simulate the virtual patients with a progress bar, write the results, print the digest."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -166,7 +177,7 @@ def _run_stochastic(sc, out: Path) -> None:  # sc: Scenario
     elif death["fraction"] > 0:
         console.print(f"untreated, {death['fraction']:.1%} of patients reach the lethal burden within the horizon "
                       f"(median day {death.get('q50', float('nan')):.0f} among them)")
-    console.print(f"results written to [bold]{out}[/]: " + ", ".join(p.name for p in written))
+    _written(out, written, replaces)
 
 
 @app.command()

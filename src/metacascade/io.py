@@ -13,7 +13,42 @@ import pandas as pd
 
 from metacascade.errors import MetacascadeError
 
-__all__ = ["atomic_write", "write_table", "write_json", "read_table"]
+__all__ = ["atomic_write", "check_output_folder", "write_table", "write_json", "read_table"]
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (``os.umask`` sets it, racing other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
+def check_output_folder(path: str | Path, field: str = "--out") -> Path:
+    """Raise a one-line :class:`MetacascadeError` naming ``field`` when ``path`` cannot receive
+    results: it is a file, lies below a file, or its folder (or the nearest existing folder
+    above it) cannot be written. Nothing is created; call it before a long computation.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise MetacascadeError(f"{field}: {path} is a file; allowed a folder (a new one, or one that holds a run)")
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise MetacascadeError(f"{field}: {path} lies below the file {probe}; allowed a folder path")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".metacascade-probe-", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise MetacascadeError(f"{field}: {path}: cannot write in {probe} ({reason}); allowed a folder you can "
+                               "write to") from None
+    return path
 
 
 def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
@@ -28,6 +63,7 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
     os.close(fd)
     try:
         writer(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files (0644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -53,7 +53,7 @@ from metacascade.errors import (
     ScenarioError,
     SimulationError,
 )
-from metacascade.io import atomic_write, write_json
+from metacascade.io import atomic_write, check_output_folder, write_json
 
 __all__ = ["PARAMETER_SLOTS", "CohortRun", "cohort_spec", "draw_parameters", "run_cohort", "simulate_chunk"]
 
@@ -580,8 +580,10 @@ def run_cohort(scenario: str | Path, out: str | Path, *, workers: int = 1, sched
     st = _setup(text, source)
     sc, c = st.sc, st.sc.cohort
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise CohortError(f"--out: {out} is a file; allowed a folder (new, or holding a run of this scenario)")
+    try:
+        check_output_folder(out)
+    except MetacascadeError as exc:
+        raise CohortError(str(exc)) from None
     manifest_path = out / "manifest.json"
     n_chunks = -(-c.n_patients // c.chunk_size)
     identity = {"scenario_sha256": st.sha256, "n_patients": c.n_patients, "chunk_size": c.chunk_size,

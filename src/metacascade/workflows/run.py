@@ -26,7 +26,8 @@ from metacascade.scenario import (
     establishment_of,
 )
 
-__all__ = ["RunResult", "delay_of", "horizon_note", "run_scenario", "write_results"]
+__all__ = ["RUN_FILES", "RunResult", "check_run_folder", "delay_of", "horizon_note", "remove_stale", "run_scenario",
+           "write_results"]
 
 
 @dataclass(frozen=True)
@@ -229,11 +230,62 @@ def run_scenario(scenario: Scenario) -> RunResult:
     return RunResult(scenario=sc, solution=sol, dataset=ds, summary=summary)
 
 
+#: The files a ``metacascade run`` folder may hold (either engine, either table format), and
+#: the reports built from it: a run replaces those of an earlier run in its folder.
+_TABLES = ("timeseries", "organs", "size_distribution", "patients", "colonies", "events")
+RUN_FILES = frozenset([f"{t}.{ext}" for t in _TABLES for ext in ("parquet", "csv")]
+                      + ["summary.json", "scenario.toml", "figure.png", "body_map.png"]
+                      + [f"report.{lang}.{fmt}" for lang in ("en", "it") for fmt in ("html", "pdf")])
+
+
+def check_run_folder(out_dir: str | Path) -> bool:
+    """Check, before computing, that ``out_dir`` can take a run's results; True when it holds an
+    earlier run (whose files the new run replaces).
+
+    Allowed: a new or empty folder, or one holding only the files of an earlier ``metacascade
+    run`` (:data:`RUN_FILES`). Refused with a one-line error naming ``--out``: a file, a path
+    that cannot be written (:func:`~metacascade.io.check_output_folder`), a cohort run, or a
+    folder holding other files.
+    """
+    from metacascade.errors import ParameterError
+    from metacascade.io import check_output_folder
+
+    out = check_output_folder(out_dir)
+    if not out.exists():
+        return False
+    names = {p.name for p in out.iterdir() if not (p.name.startswith(".") and p.name.endswith(".tmp"))}
+    if (out / "manifest.json").exists() or (out / "parts").exists():
+        raise ParameterError(f"--out: {out} holds a cohort run; allowed a new or empty folder, or one holding an "
+                             "earlier 'metacascade run'")
+    other = sorted(names - RUN_FILES)
+    if other:
+        raise ParameterError(f"--out: {out} holds files that are not a run's ({', '.join(other[:3])}"
+                             f"{', ...' if len(other) > 3 else ''}); allowed a new or empty folder, or one holding "
+                             "an earlier 'metacascade run'")
+    return "summary.json" in names
+
+
+def remove_stale(out_dir: str | Path, written: list[Path]) -> list[str]:
+    """Remove the files of an earlier run in ``out_dir`` that this run did not write (the other
+    engine's tables, the other format, figures turned off, reports of the earlier run)."""
+    out = Path(out_dir)
+    keep = {Path(p).name for p in written}
+    removed = []
+    for name in sorted(RUN_FILES - keep):
+        p = out / name
+        if p.is_file():
+            p.unlink()
+            removed.append(name)
+    return removed
+
+
 def write_results(result: RunResult, out_dir: str | Path) -> list[Path]:
-    """Write tables, summary, resolved scenario and figure into ``out_dir`` (atomically, file by file)."""
+    """Write tables, summary, resolved scenario and figure into ``out_dir`` (atomically, file by
+    file), replacing an earlier run there (:func:`check_run_folder`, :func:`remove_stale`)."""
     from metacascade.plotting import plot_run  # matplotlib only when writing
 
     out = Path(out_dir)
+    check_run_folder(out)
     fmt = result.scenario.output.format
     written = [
         write_table(result.timeseries(), out / "timeseries", fmt),
@@ -254,6 +306,7 @@ def write_results(result: RunResult, out_dir: str | Path) -> list[Path]:
         fig = plot_run_body_map(result)
         written.append(atomic_write(out / "body_map.png", lambda p: fig.savefig(p, format="png", dpi=120)))
         plt.close(fig)
+    remove_stale(out, written)
     return written
 
 

@@ -319,10 +319,12 @@ def _outcomes(sc: Scenario, res: StochasticResult, t_diag: float) -> dict[str, A
 
 
 def write_stochastic_results(run: StochasticRunResult, out_dir: str | Path) -> list[Path]:
-    """Write the per-patient, colony, event and cohort tables, the summary and the figure."""
-    from metacascade.workflows.run import _finite
+    """Write the per-patient, colony, event and cohort tables, the summary and the figure,
+    replacing an earlier run in ``out_dir`` (see :func:`~metacascade.workflows.run.check_run_folder`)."""
+    from metacascade.workflows.run import _finite, check_run_folder, remove_stale
 
     out = Path(out_dir)
+    check_run_folder(out)
     fmt = run.scenario.output.format
     written = [
         write_table(run.patients(), out / "patients", fmt),
@@ -342,4 +344,5 @@ def write_stochastic_results(run: StochasticRunResult, out_dir: str | Path) -> l
         fig = plot_stochastic(run)
         written.append(atomic_write(out / "figure.png", lambda p: fig.savefig(p, format="png", dpi=120)))
         plt.close(fig)
+    remove_stale(out, written)
     return written
