@@ -4,7 +4,7 @@
    seeding, birth-death phase up to 1000 cells, 121 output times: patients per second with one
    worker and with two, stopping each patient at death (the `metacascade run` default) and
    following every patient to the horizon (the mode whose means equal the deterministic engine).
-2. The small case of tests/test_hybrid_ssa.py: the hybrid against the exact SSA
+2. The small case of metacascade.validation.hybrid_ssa (tested in tests/test_hybrid_ssa.py): the hybrid against the exact SSA
    (metacascade.engines.ssa) at equal statistical accuracy (same number of patients).
 
 Run:  python bench/stochastic.py [n_patients]
@@ -45,13 +45,8 @@ def breast(n: int) -> None:
 
 
 def hybrid_vs_ssa(n: int) -> None:
-    try:
-        from metacascade.engines.ssa import BranchingProcess, simulate_ssa
-    except ImportError:  # pragma: no cover
-        print("SSA not available")
-        return
-    sys.path.insert(0, "tests")
-    from test_hybrid_ssa import SMALL, hybrid_small  # the small case both engines run
+    from metacascade.engines.ssa import BranchingProcess, simulate_ssa
+    from metacascade.validation.hybrid_ssa import SMALL, hybrid_small  # the small case both engines run
 
     hybrid_small(64, 0, switch=SMALL["switch"])
     t0 = time.perf_counter()

@@ -20,43 +20,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from metacascade.engines.ssa import BranchingProcess, simulate_ssa
-from metacascade.engines.stochastic import simulate_patients
-from metacascade.model.growth import Exponential
-from metacascade.model.metastasis import MetastasisModel
-from metacascade.model.shedding import PowerShedding
-
-SMALL = {
-    "process": dict(primary_birth=0.02, primary_death=0.01, primary_cells0=1000, migration_per_cell=2e-4,
-                    colony_birth=0.2, colony_death=0.1, primary="deterministic"),
-    "horizon": 80.0,
-    "size": 1000,
-    "switch": 100,
-    "n": 2000,
-}
-
-
-def hybrid_small(n: int, seed: int, switch: int):
-    """The small case with the hybrid engine: (first day at the size, number at the size at the horizon)."""
-    p = SMALL["process"]
-    lam_p = p["primary_birth"] - p["primary_death"]
-    lam_c = p["colony_birth"] - p["colony_death"]
-    q = p["colony_death"] / p["colony_birth"]
-    survival = (1 - q) / (1 - q**switch)  # gambler's ruin: a founder reaches the switch size
-    model = MetastasisModel(primary_growth=Exponential(lam_p), colony_growth=Exponential(lam_c),
-                            primary_shedding=PowerShedding(m=p["migration_per_cell"], alpha=1.0),
-                            primary_size0=float(p["primary_cells0"]), colony_size0=1.0, secondary_seeding=False)
-    size = float(SMALL["size"])
-    res = simulate_patients(model, ["site"], [survival], None, SMALL["horizon"], n, seed=seed, survival=survival,
-                            switch_cells=switch, sizes=[size], detection_cells=size, lethal_cells=1e15)
-    return res.first_detectable[:, 0], res.n_above_at[:, -1, 0, 0]
+from metacascade.validation.hybrid_ssa import SMALL, hybrid_small, ssa_small
 
 
 @pytest.fixture(scope="module")
 def ssa():
-    res = simulate_ssa(BranchingProcess(**SMALL["process"]), SMALL["horizon"], SMALL["n"], seed=20120120,
-                       sizes=(SMALL["size"],))
-    return res.first_reach[:, 0], res.n_reached[:, 0]
+    return ssa_small(SMALL["n"], seed=20120120)
 
 
 def _censor(t: np.ndarray) -> np.ndarray:
@@ -90,3 +59,21 @@ def test_the_comparison_can_fail(ssa):
     finally:
         p.update(saved)
     assert stats.ks_2samp(_censor(first_ssa), _censor(first_h)).pvalue < 0.01
+
+
+def test_the_benchmark_runs_without_pytest_or_the_tests_folder(tmp_path):
+    """Issue 16, bug 6: bench/stochastic.py imported the small case from tests/ (and so pytest)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "bench" / "stochastic.py"
+    code = ("import importlib.util, sys\n"
+            "sys.modules['pytest'] = None  # importing pytest now fails\n"
+            f"spec = importlib.util.spec_from_file_location('bench_stochastic', {str(bench)!r})\n"
+            "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n"
+            "mod.hybrid_vs_ssa(200)\n"
+            "assert not any(m.startswith('test_') for m in sys.modules), 'a test module was imported'\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "hybrid is" in proc.stdout
