@@ -1,15 +1,15 @@
 """metacascade: a mechanistic simulator of distant metastasis.
 
-The public API is this module: a scenario is read by :func:`load_scenario` or
-:func:`parse_scenario`, run by :func:`run` (one patient, or virtual patients with the stochastic
-engine) or :func:`run_cohort` (a virtual trial), and its references are listed by
-:func:`citation`. :func:`calibrate` fits a mechanistic model to a data file and :func:`validate`
-runs a validation case. Every error raised on purpose is a :class:`MetacascadeError`.
+The public API is this module: a scenario is read by ``load_scenario`` or
+``parse_scenario``, run by ``run`` (one patient, or virtual patients with the stochastic
+engine) or ``run_cohort`` (a virtual trial), and its references are listed by
+``citation``. ``calibrate`` fits a mechanistic model to a data file and ``validate``
+runs a validation case. Every error raised on purpose is a ``MetacascadeError``.
 
 ``import metacascade`` is cheap: the functions import the workflow they call when they are
-called, and the result types (:class:`Scenario`, :class:`RunResult`,
-:class:`StochasticRunResult`, :class:`CohortRun`, :class:`ValidationReport`,
-:class:`ValidationRow`) are loaded on first access.
+called, and the result types (``Scenario``, ``RunResult``,
+``StochasticRunResult``, ``CohortRun``, ``ValidationReport``,
+``ValidationRow``) are loaded on first access.
 
 Examples
 --------
@@ -201,7 +201,7 @@ def run(scenario: Scenario | str | os.PathLike[str], *, out: str | os.PathLike[s
     Parameters
     ----------
     scenario : Scenario, str or path-like
-        A scenario from :func:`parse_scenario` / :func:`load_scenario`, or the path of a
+        A scenario from ``parse_scenario`` / ``load_scenario``, or the path of a
         scenario file.
     out : str or path-like, optional
         A folder to write the run into, as ``metacascade run --out`` does: the tables
@@ -213,7 +213,7 @@ def run(scenario: Scenario | str | os.PathLike[str], *, out: str | os.PathLike[s
     Returns
     -------
     RunResult or StochasticRunResult
-        ``summary`` (a JSON-ready dict), ``dataset`` (an :class:`xarray.Dataset` over
+        ``summary`` (a JSON-ready dict), ``dataset`` (an ``xarray.Dataset`` over
         ``time_days`` since diagnosis, ``organ`` and ``size_cells``) and table methods
         (``organs()``, ``size_distribution()``; ``patients()``, ``colonies()``, ``events()``
         for virtual patients).
@@ -274,7 +274,7 @@ def run_cohort(scenario: Scenario | str | os.PathLike[str], out: str | os.PathLi
     Parameters
     ----------
     scenario : Scenario, str or path-like
-        A scenario with a ``[cohort]`` section: a :class:`Scenario`, a path, or TOML text (a
+        A scenario with a ``[cohort]`` section: a ``Scenario``, a path, or TOML text (a
         ``str`` that contains a newline is read as text, otherwise as a path).
     out : str or path-like
         The run folder. Finished chunks are kept in ``parts/``; running again resumes an
@@ -418,7 +418,7 @@ def validate(case: str, **options: Any) -> ValidationReport | dict[str, Any]:
     ----------
     case : str
         ``"iwata2000"``, ``"kuznetsov1994"`` or ``"hormones"`` (each returns a
-        :class:`ValidationReport`), ``"presets"`` (the calibrated presets against DiSibio 2008
+        ``ValidationReport``), ``"presets"`` (the calibrated presets against DiSibio 2008
         and SEER) or ``"gbsg2"`` (fit on two thirds of the GBSG2 trial, predict the rest; takes
         minutes). The documentation's validation page says what each case compares with.
     **options
@@ -428,7 +428,7 @@ def validate(case: str, **options: Any) -> ValidationReport | dict[str, Any]:
     Returns
     -------
     ValidationReport or dict
-        A :class:`ValidationReport` (rows of reference value, reproduction, tolerance and
+        A ``ValidationReport`` (rows of reference value, reproduction, tolerance and
         verdict; ``passed``) for the report cases; the JSON-ready record that ``--json`` prints
         for ``"presets"`` and ``"gbsg2"``.
 
