@@ -420,3 +420,59 @@ def test_large_tables_use_the_model_based_cox_variance(monkeypatch):
     ref = CoxPHFitter().fit(frame, "duration", "event").summary.loc["treated"]
     assert plain["se_log_hr"] == pytest.approx(float(ref["se(coef)"]), rel=1e-9)
     assert plain["se_log_hr"] > clustered["se_log_hr"]  # matched arms: the model-based interval is conservative
+
+
+def _crossing_cohort(n: int = 400, seed: int = 5, follow_up: float = 3650.0) -> pd.DataFrame:
+    """Two matched arms whose survival curves cross: the treated arm dies less early and more
+    late (Weibull shape 3 against exponential, the same median): HR near 1, non-proportional."""
+    rng = np.random.default_rng(seed)
+    u = rng.uniform(size=n)
+    control = -np.log(u) * 1200.0 / np.log(2.0)
+    treated = 1200.0 * (-np.log(u) / np.log(2.0)) ** (1.0 / 3.0)
+    rows = []
+    for arm, days in (("control", control), ("treated", treated)):
+        ev = days <= follow_up
+        d = np.minimum(days, follow_up)
+        rows.append(pd.DataFrame({"arm": arm, "patient": np.arange(n, dtype=np.int64), "os_days": d, "os_event": ev,
+                                  "dm_days": d, "dm_event": ev, "mfs_days": d, "mfs_event": ev}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_crossing_curves_fail_the_proportional_hazards_test_and_the_rmst_leads():
+    """Issue 16, item 8: HR 0.953 with log-rank p 0.64 on curves that cross, with nothing said."""
+    from metacascade.reports.results import hr_text
+    from metacascade.web.app import _cohort_table
+    from metacascade.workflows.cohort_figures import km_figure
+
+    crossing = hazard_ratio(_crossing_cohort(), "os", "treated", "control")
+    assert crossing["proportional"] is False and crossing["ph_p_value"] < 1e-4
+    ph = hazard_ratio(_matched_cohort(), "os", "adjuvant", "control")  # times stretched: PH holds
+    assert ph["proportional"] is True and ph["ph_p_value"] > 0.05
+    # the report's HR cell says so, in both languages; a PH result is unchanged
+    assert "hazards not proportional (Schoenfeld p <0.0001)" in hr_text(crossing, "en")
+    assert "rischi non proporzionali" in hr_text(crossing, "it")
+    assert "proportional" not in hr_text(ph, "en")
+    # the summary carries the test; the web table shows the RMST difference and the warning
+    s = survival_summary(_crossing_cohort(), ["control", "treated"], 3650.0)
+    comp = s["endpoints"]["os"]["comparisons"]["treated"]
+    assert comp["hazard_ratio"]["proportional"] is False
+    from metacascade.web.views import cohort_table
+
+    table = _cohort_table(cohort_table(s), "en")
+    cells = [str(td.children) for td in table.children[1].children[1].children]
+    assert "hazards not proportional" in cells[-1]
+    assert cells[-2].startswith(f"{comp['rmst_difference']['difference_days']:+.0f}")
+    # the report's explanation leads with the RMST difference
+    from types import SimpleNamespace
+
+    from metacascade.reports.explain import _treatment
+
+    paras = _treatment(SimpleNamespace(kind="cohort", summary=s), "en")
+    assert "not in proportion" in paras[-1] and "restricted mean survival time difference" in paras[-1]
+    assert paras[-1].index("restricted mean") < paras[-1].index("hazard ratio, ")
+    # the KM legend leads with the RMST difference
+    fig = km_figure(_crossing_cohort(), "os")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    treated = [lab for lab in labels if lab.startswith("treated")]
+    assert treated and treated[0].split("\n")[1].startswith("RMST vs control"), labels
+    assert "hazards not proportional" in treated[0]

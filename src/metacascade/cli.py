@@ -509,8 +509,11 @@ def _print_cohort(run) -> None:  # run: CohortRun
     ep = s["endpoints"]
     table = Table(title=f"cohort: {s['cohort']['n_patients']} patients x {len(arms)} arm(s), follow-up "
                         f"{s['cohort']['follow_up_days']:g} days (seed {run.manifest['seed']})")
-    for col in ("arm", "deaths", "median OS (y)", "OS 5 y", "MFS 5 y", "distant metastasis", f"HR death vs {arms[0]}"):
+    tau = s["cohort"]["follow_up_days"]
+    for col in ("arm", "deaths", "median OS (y)", "OS 5 y", "MFS 5 y", "distant metastasis",
+                f"RMST diff (days, to day {tau:g})", f"HR death vs {arms[0]}"):
         table.add_column(col, justify="left" if col == "arm" else "right")
+    non_ph = []
 
     def at5(endpoint: str, arm: str) -> str:
         v = ep[endpoint]["arms"][arm]["survival"].get("5y", {}).get("survival")
@@ -520,14 +523,28 @@ def _print_cohort(run) -> None:  # run: CohortRun
         o = ep["os"]["arms"][arm]
         d = ep["dm"]["arms"][arm]
         med = o["median_days"]
-        hr = ep["os"]["comparisons"].get(arm, {}).get("hazard_ratio", {})
+        comp = ep["os"]["comparisons"].get(arm, {})
+        hr, rm = comp.get("hazard_ratio", {}), comp.get("rmst_difference", {})
         hr_txt = ""
         if hr.get("hr") is not None:
-            ci = "" if hr.get("ci_lower") is None else f" ({hr['ci_lower']:.2f}-{hr['ci_upper']:.2f})"
+            ci = ("" if hr.get("ci_lower") is None or hr.get("ci_upper") is None
+                  else f" ({hr['ci_lower']:.2f}-{hr['ci_upper']:.2f})")
             hr_txt = f"{hr['hr']:.2f}{ci}"
+            if hr.get("proportional") is False:
+                hr_txt += " *"
+                non_ph.append((arm, hr.get("ph_p_value")))
+        rm_txt = ""
+        if rm.get("difference_days") is not None:
+            rci = ("" if rm.get("ci_lower") is None or rm.get("ci_upper") is None
+                   else f" ({rm['ci_lower']:+.0f} to {rm['ci_upper']:+.0f})")
+            rm_txt = f"{rm['difference_days']:+.0f}{rci}"
         table.add_row(arm, f"{o['events']}/{o['n']}", "not reached" if med is None else f"{med / 365.25:.2f}",
-                      at5("os", arm), at5("mfs", arm), f"{d['events'] / max(d['n'], 1):.1%}", hr_txt)
+                      at5("os", arm), at5("mfs", arm), f"{d['events'] / max(d['n'], 1):.1%}", rm_txt, hr_txt)
     console.print(table)
+    for arm, p in non_ph:
+        ptxt = "n/a" if p is None else ("< 0.0001" if p < 1e-4 else f"{p:.2g}")
+        console.print(f"* {arm}: hazards not proportional (Schoenfeld test p {ptxt}): the curves cross or part over "
+                      "time, so read the RMST difference, not the hazard ratio", highlight=False)
     console.print(f"results in [bold]{run.out}[/]: patients.parquet, events.parquet, summary.json, manifest.json"
                   + (", figures/" if any(f.startswith("figures") for f in run.manifest.get("files", [])) else ""))
 

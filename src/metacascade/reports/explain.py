@@ -20,7 +20,7 @@ from metacascade.model.body import default_body_graph
 from metacascade.presets import get_preset
 from metacascade.reports import i18n
 from metacascade.reports.document import Paragraph, Section
-from metacascade.reports.i18n import fmt_day, fmt_number, fmt_p_value, fmt_percent, fmt_ratio, t
+from metacascade.reports.i18n import fmt_ci, fmt_day, fmt_number, fmt_p_value, fmt_percent, fmt_ratio, t
 from metacascade.reports.results import eradicated_colonies, events_text, hr_text, median_text
 from metacascade.reports.run_folder import RunFolder
 
@@ -112,6 +112,17 @@ i18n.add({
                     "contro {mfs_ref} (mediana {mfsm_arm} contro {mfsm_ref})."),
     "x.hr": ("The hazard ratio of death is {hr} (log-rank p {p}): {verdict}.",
              "L'hazard ratio di morte è {hr} (p log-rank {p}): {verdict}."),
+    "x.rmst_lead": ("The survival curves of '{arm}' and '{ref}' are not in proportion (the test of proportional "
+                    "hazards rejects, Schoenfeld p {php}: they cross or part over time), so one hazard ratio does "
+                    "not summarise them. Over the first {tau} days the mean survival time of '{arm}' minus that of "
+                    "'{ref}' (restricted mean survival time difference) is {diff} days (95% CI {ci}); the hazard "
+                    "ratio, {hr}, averages a ratio that changes over time (log-rank p {p}).",
+                    "Le curve di sopravvivenza di '{arm}' e '{ref}' non sono proporzionali (il test dei rischi "
+                    "proporzionali rifiuta, p di Schoenfeld {php}: si incrociano o si separano nel tempo), quindi un "
+                    "solo hazard ratio non le riassume. Nei primi {tau} giorni il tempo medio di sopravvivenza di "
+                    "'{arm}' meno quello di '{ref}' (differenza del tempo medio di sopravvivenza ristretto) è di "
+                    "{diff} giorni (IC 95% {ci}); l'hazard ratio, {hr}, è la media di un rapporto che cambia nel "
+                    "tempo (p log-rank {p})."),
     "x.lower": ("in this simulation the hazard of death is lower in '{arm}'",
                 "in questa simulazione il rischio di morte è più basso in '{arm}'"),
     "x.higher": ("in this simulation the hazard of death is higher in '{arm}'",
@@ -314,7 +325,16 @@ def _treatment(run: RunFolder, lang: str) -> list[str]:
                        mfsm_arm=median_text(ep["mfs"]["arms"][arm], lang, False),
                        mfsm_ref=median_text(ep["mfs"]["arms"][ref], lang, False)))
         comp = (ep["os"].get("comparisons") or {}).get(arm)
-        if comp and comp.get("hazard_ratio"):
+        if comp and comp.get("hazard_ratio") and comp["hazard_ratio"].get("proportional") is False:
+            hr, rm = comp["hazard_ratio"], comp.get("rmst_difference") or {}
+            hr_plain = {k: v for k, v in hr.items() if k != "proportional"}
+            paras.append(t("x.rmst_lead", lang, arm=arm, ref=ref, php=fmt_p_value(hr.get("ph_p_value"), lang),
+                           tau=fmt_day(rm.get("tau_days", s.get("follow_up_days")), lang),
+                           diff=fmt_number(rm.get("difference_days"), lang),
+                           ci=fmt_ci(rm.get("ci_lower"), rm.get("ci_upper"), lang, fmt_number),
+                           hr=hr_text(hr_plain, lang),
+                           p=fmt_p_value((comp.get("logrank") or {}).get("p_value"), lang, relation=True)))
+        elif comp and comp.get("hazard_ratio"):
             hr = comp["hazard_ratio"]
             lo, hi = hr.get("ci_lower"), hr.get("ci_upper")
             verdict = ("x.lower" if hi is not None and hi < 1 else "x.higher" if lo is not None and lo > 1

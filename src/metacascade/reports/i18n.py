@@ -182,6 +182,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "col.endpoint": ("Endpoint", "Endpoint"), "col.comparison": ("Comparison", "Confronto"),
     "col.hr": ("Hazard ratio (95% CI)", "Hazard ratio (IC 95%)"), "col.logrank": ("Log-rank p", "p log-rank"),
     "col.rmst_diff": ("RMST difference, days (95% CI)", "Differenza di RMST, giorni (IC 95%)"),
+    "r.non_ph": ("hazards not proportional (Schoenfeld p {p}): see the RMST difference",
+                 "rischi non proporzionali (p di Schoenfeld {p}): vedere la differenza di RMST"),
     "col.km": ("{years} y", "{years} a"),
     "r.arms": ("Arms at a glance", "I bracci in sintesi"),
     "r.comparisons": ("Comparisons with the reference arm '{ref}'", "Confronti con il braccio di riferimento "

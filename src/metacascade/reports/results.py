@@ -161,8 +161,17 @@ def _km(arm: dict[str, Any], year: str, lang: str) -> str:
 
 
 def hr_text(hr: dict[str, Any], lang: str) -> str:
-    """``0.145 (0.0648–0.325)``."""
-    return f"{fmt_ratio(hr.get('hr'), lang)} ({fmt_ci(hr.get('ci_lower'), hr.get('ci_upper'), lang, fmt_ratio)})"
+    """``0.145 (0.0648–0.325)``; when the test of proportional hazards rejects, followed by
+    ``; hazards not proportional (Schoenfeld p 0.001): see the RMST difference``."""
+    text = f"{fmt_ratio(hr.get('hr'), lang)} ({fmt_ci(hr.get('ci_lower'), hr.get('ci_upper'), lang, fmt_ratio)})"
+    if hr.get("proportional") is False:
+        text += "; " + t("r.non_ph", lang, p=fmt_p_value(hr.get("ph_p_value"), lang))
+    return text
+
+
+def rmst_text(rm: dict[str, Any], lang: str) -> str:
+    """``+35.2 (12.1–58.3)``: the RMST difference in days with its interval."""
+    return f"{fmt_number(rm.get('difference_days'), lang)} ({fmt_ci(rm.get('ci_lower'), rm.get('ci_upper'), lang, fmt_number)})"
 
 
 def events_text(arm: dict[str, Any], lang: str) -> str:
@@ -186,9 +195,7 @@ def _cohort_results(run: RunFolder, lang: str) -> list[Any]:
         for arm, c in (ep.get(endpoint, {}).get("comparisons") or {}).items():
             hr, lr, rm = c.get("hazard_ratio") or {}, c.get("logrank") or {}, c.get("rmst_difference") or {}
             comp_rows.append((i18n.endpoint_label(endpoint, lang), t("vs", lang, arm=arm, ref=c.get("reference")),
-                              hr_text(hr, lang), fmt_p_value(lr.get("p_value"), lang),
-                              f"{fmt_number(rm.get('difference_days'), lang)} "
-                              f"({fmt_ci(rm.get('ci_lower'), rm.get('ci_upper'), lang, fmt_number)})"))
+                              hr_text(hr, lang), fmt_p_value(lr.get("p_value"), lang), rmst_text(rm, lang)))
     if comp_rows:
         blocks.append(Table((t("col.endpoint", lang), t("col.comparison", lang), t("col.hr", lang),
                              t("col.logrank", lang), t("col.rmst_diff", lang)), tuple(comp_rows),

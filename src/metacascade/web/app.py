@@ -162,18 +162,26 @@ def _cohort_table(rows: list[dict], lang: str):
 
     from metacascade.web.views import MISSING, fmt
 
-    def hr(r: dict) -> str:
-        """HR (lower–upper); any part may be missing or infinite (no events in an arm: HR 0 or
+    def with_ci(x, ci, spec: str = ".3g") -> str:
+        """x (lower–upper); any part may be missing or infinite (no events in an arm: HR 0 or
         inf with no interval), shown as "–"."""
-        ci = r.get("hr_ci") or [None, None]
-        lo, hi = fmt(ci[0]), fmt(ci[1])
+        ci = ci or [None, None]
+        lo, hi = fmt(ci[0], spec), fmt(ci[1], spec)
         interval = "" if lo == hi == MISSING else f" ({lo}–{hi})"
-        return fmt(r.get("hr")) + interval
+        return fmt(x, spec) + interval
 
-    head = html.Tr([html.Th(h) for h in ("arm", "n", t(lang, "events"), t(lang, "median_os"), t(lang, "hr"))])
+    def hr(r: dict) -> str:
+        text = with_ci(r.get("hr"), r.get("hr_ci"))
+        if r.get("proportional") is False:  # crossing curves: the RMST difference leads
+            p = r.get("ph_p_value")
+            text += "; " + t(lang, "non_ph").format(p="< 0.0001" if fmt(p) != MISSING and p < 1e-4 else fmt(p, ".2g"))
+        return text
+
+    head = html.Tr([html.Th(h) for h in ("arm", "n", t(lang, "events"), t(lang, "median_os"), t(lang, "rmst_diff"),
+                                         t(lang, "hr"))])
     body = [html.Tr([html.Td(str(r.get("arm", MISSING))), html.Td(fmt(r.get("n"), "d")),
                      html.Td(fmt(r.get("events"), "d")), html.Td(fmt(r.get("median_days"), ".0f")),
-                     html.Td(hr(r))])
+                     html.Td(with_ci(r.get("rmst_diff"), r.get("rmst_ci"), "+.0f")), html.Td(hr(r))])
             for r in rows]
     return html.Table([html.Thead(head), html.Tbody(body)], className="runs", id="cohort-table")
 

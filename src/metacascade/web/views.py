@@ -222,8 +222,11 @@ def cohort_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
     os_ = summary.get("endpoints", {}).get("os", {})
     rows = []
     for arm, s in os_.get("arms", {}).items():
-        hr = os_.get("comparisons", {}).get(arm, {}).get("hazard_ratio", {})
+        comp = os_.get("comparisons", {}).get(arm, {})
+        hr, rm = comp.get("hazard_ratio", {}), comp.get("rmst_difference", {})
         rows.append({"arm": arm, "n": s.get("n"), "events": s.get("events"), "median_days": s.get("median_days"),
                      "hr": hr.get("hr"), "hr_ci": [hr.get("ci_lower"), hr.get("ci_upper")] if hr else None,
-                     "p_value": hr.get("p_value")})
+                     "p_value": hr.get("p_value"), "proportional": hr.get("proportional"),
+                     "ph_p_value": hr.get("ph_p_value"), "rmst_diff": rm.get("difference_days"),
+                     "rmst_ci": [rm.get("ci_lower"), rm.get("ci_upper")] if rm else None})
     return rows

@@ -28,6 +28,7 @@ from metacascade.workflows.survival import (
     hazard_ratio,
     kaplan_meier,
     median_survival,
+    rmst_difference,
 )
 
 __all__ = ["ENDPOINT_LABELS", "TREATMENT_EVENTS", "km_figure", "organ_figure", "save_figure",
@@ -121,7 +122,15 @@ def km_figure(patients: pd.DataFrame, endpoint: str = "os", title: str | None = 
                  f"median {_format_days_as_years(float(med['median_days']))}")
         if k > 0 and "patient" in patients.columns:
             hr = hazard_ratio(patients, endpoint, arm, arms[0], alpha)
-            if math.isfinite(hr["hr"]) and math.isfinite(hr["ci_lower"]):
+            if hr.get("proportional") is False:  # crossing curves: lead with the RMST difference
+                tau = float(patients[duration_col].max())
+                rm = rmst_difference(patients, endpoint, tau, arm, arms[0], alpha)
+                p = hr["ph_p_value"]
+                label += (f"\nRMST vs {arms[0]} {rm['difference_days']:+.0f} d "
+                          f"({rm['ci_lower']:+.0f} to {rm['ci_upper']:+.0f}) to day {tau:.0f}"
+                          f"\nHR {hr['hr']:.2f}: hazards not proportional "
+                          f"(p {'< 0.0001' if p < 1e-4 else f'{p:.2g}'})")
+            elif math.isfinite(hr["hr"]) and math.isfinite(hr["ci_lower"]):
                 label += (f"\nHR vs {arms[0]} {hr['hr']:.2f} "
                           f"({hr['ci_lower']:.2f}-{hr['ci_upper']:.2f})")
             else:

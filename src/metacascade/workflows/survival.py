@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-from lifelines.statistics import logrank_test
+from lifelines.statistics import logrank_test, proportional_hazard_test
 from lifelines.utils import median_survival_times, restricted_mean_survival_time
 from scipy.stats import norm
 
@@ -72,6 +72,7 @@ __all__ = [
     "kaplan_meier",
     "logrank",
     "median_survival",
+    "proportional_hazards",
     "rmst",
     "rmst_difference",
     "survival_at",
@@ -471,7 +472,9 @@ def hazard_ratio(patients: pd.DataFrame, endpoint: str, arm: str, reference: str
     -------
     dict
         arm, reference, hr, ci_lower, ci_upper, p_value, log_hr, se_log_hr, n (rows), n_events,
-        alpha, note (None when the fit is clean).
+        alpha, note (None when the fit is clean), and the test of proportional hazards
+        (:func:`proportional_hazards`): ph_test_statistic, ph_p_value, proportional (False:
+        the hazards are not proportional and the HR alone misleads; lead with the RMST difference).
     """
     alpha = _check_alpha(alpha)
     data, present = _endpoint_data(patients, endpoint)
@@ -490,7 +493,8 @@ def hazard_ratio(patients: pd.DataFrame, endpoint: str, arm: str, reference: str
     out: dict[str, Any] = {"arm": arm, "reference": reference, "hr": math.nan,
                            "ci_lower": math.nan, "ci_upper": math.nan, "p_value": math.nan,
                            "log_hr": math.nan, "se_log_hr": math.nan, "n": len(sub),
-                           "n_events": events_arm + events_ref, "alpha": alpha, "note": None}
+                           "n_events": events_arm + events_ref, "alpha": alpha, "note": None,
+                           "ph_test_statistic": math.nan, "ph_p_value": math.nan, "proportional": None}
     if events_arm == 0 or events_ref == 0:
         if events_arm == events_ref == 0:
             out["note"] = "no events in either arm: the hazard ratio is undefined"
@@ -524,7 +528,31 @@ def hazard_ratio(patients: pd.DataFrame, endpoint: str, arm: str, reference: str
                p_value=float(row["p"]) if se > 0 or coef != 0 else 1.0)
     if notes:
         out["note"] = "lifelines: " + "; ".join(dict.fromkeys(notes))
+    out.update(proportional_hazards(cph, frame, alpha))
     return out
+
+
+def proportional_hazards(cph: CoxPHFitter, frame: pd.DataFrame, alpha: float = 0.05) -> dict[str, Any]:
+    r"""Test of proportional hazards for the fitted arm coefficient: the scaled Schoenfeld
+    residuals against the rank of the event times (Grambsch & Therneau 1994;
+    ``lifelines.statistics.proportional_hazard_test``, ``time_transform="rank"``).
+
+    Returns ``ph_test_statistic`` (chi-squared, 1 df), ``ph_p_value`` and ``proportional``:
+    False when the test rejects at ``alpha`` (the hazard ratio changes over time, e.g. crossing
+    curves: one hazard ratio then does not summarise the comparison; see the RMST difference),
+    True when it does not, None when it cannot be computed.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            test = proportional_hazard_test(cph, frame, time_transform="rank")
+        row = test.summary.loc["treated"]
+        stat, p = float(row["test_statistic"]), float(row["p"])
+    except (ValueError, KeyError, np.linalg.LinAlgError, ZeroDivisionError):
+        return {"ph_test_statistic": math.nan, "ph_p_value": math.nan, "proportional": None}
+    if not math.isfinite(p):
+        return {"ph_test_statistic": stat, "ph_p_value": math.nan, "proportional": None}
+    return {"ph_test_statistic": stat, "ph_p_value": p, "proportional": bool(p >= alpha)}
 
 
 # --------------------------------------------------------------------------- summary
