@@ -331,3 +331,33 @@ def test_a_rerun_replaces_the_earlier_run_and_its_stale_files(tmp_path):
         res = runner.invoke(app, ["run", "--out", str(folder)])
         assert res.exit_code == 2 and expect in " ".join(res.output.split()), res.output
     assert (foreign / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_long_commands_show_a_progress_bar_with_what_they_do(tmp_path, monkeypatch):
+    """Issue 16, item 9: run, fit, report, validate gbsg2/presets and predict show a rich bar
+    that names the step and moves with the library's "k/n" progress messages."""
+    import io
+
+    from rich.console import Console
+
+    import metacascade.cli as cli
+
+    buf = io.StringIO()
+    with cli._Steps("fitting gbsg2", console_=Console(file=buf, force_terminal=True, width=120)) as steps:
+        steps.say("start 2/4: log-likelihood -1234.5")
+        task = steps.bar.tasks[0]
+        assert (task.completed, task.total) == (2, 4) and "start 2/4" in task.description
+        steps.say("profile grade")  # no count: the bar keeps its place, the text changes
+        assert steps.bar.tasks[0].completed == 2 and "profile grade" in steps.bar.tasks[0].description
+    assert "fitting gbsg2" in buf.getvalue()
+
+    said: list[str] = []
+    monkeypatch.setattr(cli._Steps, "say", lambda self, msg: said.append(f"{self.what}: {msg}"))
+    res = runner.invoke(app, ["run", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert said[0].endswith("solving") and said[1].endswith("writing timeseries 1/7")
+    assert said[-1].endswith("writing body map 7/7")
+    said.clear()
+    res = runner.invoke(app, ["run", str(_stochastic_toml(tmp_path)), "--out", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    assert [m.split(": ", 1)[1] for m in said][:2] == ["writing patients 1/8", "writing colonies 2/8"]

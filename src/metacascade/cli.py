@@ -30,6 +30,40 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     err_console.print(f"[yellow]warning:[/] {text}", highlight=False, markup=True, soft_wrap=True)
 
 
+class _Steps:
+    """A rich progress bar for a long command: what it is doing, how far (a ``k/n`` in a
+    message moves the bar; without one the bar pulses) and the time elapsed.
+
+    ``with _Steps("fitting") as steps: work(progress=steps.say)``; ``steps.say(msg)`` takes the
+    library's progress messages (``"start 2/4: ..."``, ``"MCMC 600/1200"``, ``"writing ... 3/7"``).
+    """
+
+    def __init__(self, what: str, total: float | None = None, *, console_: Console | None = None) -> None:
+        self.what, self.total, self.console = what, total, console_ or err_console  # stdout stays clean
+
+    def __enter__(self) -> _Steps:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                            TextColumn("{task.fields[count]}"), TimeElapsedColumn(), console=self.console,
+                            transient=True)
+        self.bar.__enter__()
+        self.task = self.bar.add_task(self.what, total=self.total, count="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def say(self, message: str) -> None:
+        import re
+
+        m = re.search(r"(\d+)\s*/\s*(\d+)", message)
+        fields: dict = {"description": f"{self.what}: {message}"}
+        if m and int(m.group(2)) > 0:
+            fields.update(completed=int(m.group(1)), total=int(m.group(2)), count=f"{m.group(1)}/{m.group(2)}")
+        self.bar.update(self.task, **fields)
+
+
 def _fail(exc: Exception) -> None:
     err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=2)
@@ -65,9 +99,10 @@ def run(
         if sc.engine.kind == "stochastic":
             _run_stochastic(sc, out, replaces)
             return
-        with console.status("solving..."):
+        with _Steps(f"{sc.patient.cancer}, deterministic engine") as steps:
+            steps.say("solving")
             result = run_scenario(sc)
-            written = write_results(result, out)
+            written = write_results(result, out, progress=steps.say)
     except MetacascadeError as exc:
         _fail(exc)
         return
@@ -129,8 +164,8 @@ def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scena
                   TimeRemainingColumn(), console=console, transient=True) as bar:
         task = bar.add_task("virtual patients", total=sc.engine.n_patients)
         run = run_stochastic(sc, progress=lambda done: bar.update(task, completed=done))
-    with console.status("writing..."):
-        written = write_stochastic_results(run, out)
+    with _Steps("results") as steps:
+        written = write_stochastic_results(run, out, progress=steps.say)
     s = run.summary
     table = Table(title=f"{sc.patient.cancer} (stochastic engine, {s['n_patients']} patients, seed {s['seed']}, "
                         f"switch {s['switch_cells']:g} cells)")
@@ -241,7 +276,7 @@ def _validate_presets(as_json: bool, figures: Optional[Path]) -> None:
         _fail(MetacascadeError(f"--figures: {figures} is a file; allowed a folder (created if missing)"))
         return
     try:
-        with console.status("validating the calibrated presets..."):
+        with _Steps("validating the calibrated presets against autopsy, SEER and relapse data"):
             report = validate_presets(figure_dir=figures)
     except MetacascadeError as exc:
         _fail(exc)
@@ -273,8 +308,8 @@ def _validate_gbsg2(as_json: bool) -> None:
     from metacascade.validation.gbsg2 import format_gbsg2, run_gbsg2
 
     try:
-        with console.status("GBSG2: fitting the mechanistic relapse model...") as status:
-            report = run_gbsg2(progress=lambda msg: status.update(f"GBSG2: {msg}"))
+        with _Steps("GBSG2: fitting the mechanistic relapse model") as steps:
+            report = run_gbsg2(progress=steps.say)
     except MetacascadeError as exc:
         _fail(exc)
         return
@@ -303,9 +338,9 @@ def fit(
     from metacascade.calibration.run import fit_file
 
     try:
-        with console.status("fitting...") as status:
+        with _Steps(f"fitting {model}") as bar:
             record = fit_file(data, model, out, time_unit=time_unit, bayes=bayes, steps=steps, seed=seed, profile=profile,
-                              progress=lambda msg: status.update(f"fitting: {msg}"))
+                              progress=bar.say)
     except MetacascadeError as exc:
         _fail(exc)
         return
@@ -355,9 +390,9 @@ def predict(
             from metacascade.calibration import fit_mle
             from metacascade.calibration.gbsg2 import load_gbsg2, relapse_model
 
-            with console.status("fitting the relapse model to GBSG2 (no --fit given)..."):
+            with _Steps("fitting the relapse model to GBSG2 (no --fit given)") as steps:
                 _, template = relapse_model(load_gbsg2())
-                mle = fit_mle(template, starts=3, profile=False)
+                mle = fit_mle(template, starts=3, profile=False, progress=steps.say)
             if mle.covariance is not None:
                 thetas = np.random.default_rng(0).multivariate_normal(mle.theta, mle.covariance, size=100)
                 how = "100 draws from the MLE's normal approximation (GBSG2, all 686 patients)"
@@ -495,7 +530,8 @@ def report(
     from metacascade.reports import build_report
 
     try:
-        path = build_report(run_dir, fmt=format, lang=lang, out=out)
+        with _Steps(f"{format.upper()} report of {run_dir}"):
+            path = build_report(run_dir, fmt=format, lang=lang, out=out)
     except MetacascadeError as exc:
         _fail(exc)
         return

@@ -221,12 +221,13 @@ def fit_mle(template: Template, *, n_obs: int = 0, starts: int = 4, seed: int = 
     prof: dict[str, tuple[float, float]] = {}
     if profiled:
         crit = float(stats.chi2.ppf(1 - alpha, 1)) / 2
+        n_prof = sum(1 for p in template.parameters if p.name in profiled)
         for i, p in enumerate(template.parameters):
             if p.name not in profiled:
                 continue
             prof[p.name] = _profile_interval(nll, x, f_best, i, lo, hi, crit, cov)
             if progress is not None:
-                progress(f"profile {p.name}: [{prof[p.name][0]:.4g}, {prof[p.name][1]:.4g}]")
+                progress(f"profile {len(prof)}/{n_prof} {p.name}: [{prof[p.name][0]:.4g}, {prof[p.name][1]:.4g}]")
     return MLEFit(template=template, theta=x, loglik=-float(f_best), n_obs=n_obs, covariance=cov, wald=wald,
                   profile=prof, alpha=alpha, success=bool(best.success), message=str(best.message),
                   n_starts=len(x0s), evaluations=count[0])

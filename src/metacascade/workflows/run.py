@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -279,23 +280,41 @@ def remove_stale(out_dir: str | Path, written: list[Path]) -> list[str]:
     return removed
 
 
-def write_results(result: RunResult, out_dir: str | Path) -> list[Path]:
+def writing_steps(progress: Callable[[str], None] | None, total: int) -> Callable[[str], None]:
+    """``say(name)``: tells ``progress`` "writing NAME k/TOTAL" before the k-th file."""
+    count = [0]
+
+    def say(name: str) -> None:
+        count[0] += 1
+        if progress is not None:
+            progress(f"writing {name} {count[0]}/{total}")
+    return say
+
+
+def write_results(result: RunResult, out_dir: str | Path,
+                  progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write tables, summary, resolved scenario and figure into ``out_dir`` (atomically, file by
-    file), replacing an earlier run there (:func:`check_run_folder`, :func:`remove_stale`)."""
+    file), replacing an earlier run there (:func:`check_run_folder`, :func:`remove_stale`).
+    ``progress``: told ``"writing NAME k/n"`` before each file."""
     from metacascade.plotting import plot_run  # matplotlib only when writing
 
     out = Path(out_dir)
     check_run_folder(out)
     fmt = result.scenario.output.format
-    written = [
-        write_table(result.timeseries(), out / "timeseries", fmt),
-        write_table(result.organs(), out / "organs", fmt),
-        write_table(result.size_distribution(), out / "size_distribution", fmt),
-        write_json(_finite(result.summary), out / "summary.json"),
-        atomic_write(out / "scenario.toml",
-                     lambda p: p.write_text(tomli_w.dumps(result.scenario.raw), encoding="utf-8")),
-    ]
+    say = writing_steps(progress, 7 if result.scenario.output.figure else 5)
+    say("timeseries")
+    written = [write_table(result.timeseries(), out / "timeseries", fmt)]
+    say("organs")
+    written.append(write_table(result.organs(), out / "organs", fmt))
+    say("size distribution")
+    written.append(write_table(result.size_distribution(), out / "size_distribution", fmt))
+    say("summary")
+    written.append(write_json(_finite(result.summary), out / "summary.json"))
+    say("scenario")
+    written.append(atomic_write(out / "scenario.toml",
+                                lambda p: p.write_text(tomli_w.dumps(result.scenario.raw), encoding="utf-8")))
     if result.scenario.output.figure:
+        say("figure")
         fig = plot_run(result)
         written.append(atomic_write(out / "figure.png", lambda p: fig.savefig(p, format="png", dpi=120)))
         import matplotlib.pyplot as plt
@@ -303,6 +322,7 @@ def write_results(result: RunResult, out_dir: str | Path) -> list[Path]:
         plt.close(fig)
         from metacascade.plotting import plot_run_body_map
 
+        say("body map")
         fig = plot_run_body_map(result)
         written.append(atomic_write(out / "body_map.png", lambda p: fig.savefig(p, format="png", dpi=120)))
         plt.close(fig)

@@ -318,25 +318,28 @@ def _outcomes(sc: Scenario, res: StochasticResult, t_diag: float) -> dict[str, A
     }
 
 
-def write_stochastic_results(run: StochasticRunResult, out_dir: str | Path) -> list[Path]:
+def write_stochastic_results(run: StochasticRunResult, out_dir: str | Path,
+                             progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write the per-patient, colony, event and cohort tables, the summary and the figure,
     replacing an earlier run in ``out_dir`` (see :func:`~metacascade.workflows.run.check_run_folder`)."""
-    from metacascade.workflows.run import _finite, check_run_folder, remove_stale
+    from metacascade.workflows.run import _finite, check_run_folder, remove_stale, writing_steps
 
     out = Path(out_dir)
     check_run_folder(out)
     fmt = run.scenario.output.format
-    written = [
-        write_table(run.patients(), out / "patients", fmt),
-        write_table(run.colonies(), out / "colonies", fmt),
-        write_table(run.events(), out / "events", fmt),
-        write_table(run.organs(), out / "organs", fmt),
-        write_table(run.size_distribution(), out / "size_distribution", fmt),
-        write_json(_finite(run.summary), out / "summary.json"),
-        atomic_write(out / "scenario.toml",
-                     lambda p: p.write_text(tomli_w.dumps(run.scenario.raw), encoding="utf-8")),
-    ]
+    say = writing_steps(progress, 8 if run.scenario.output.figure else 7)
+    written = []
+    for name, table in (("patients", run.patients), ("colonies", run.colonies), ("events", run.events),
+                        ("organs", run.organs), ("size_distribution", run.size_distribution)):
+        say(name.replace("_", " "))
+        written.append(write_table(table(), out / name, fmt))
+    say("summary")
+    written.append(write_json(_finite(run.summary), out / "summary.json"))
+    say("scenario")
+    written.append(atomic_write(out / "scenario.toml",
+                                lambda p: p.write_text(tomli_w.dumps(run.scenario.raw), encoding="utf-8")))
     if run.scenario.output.figure:
+        say("figure")
         import matplotlib.pyplot as plt
 
         from metacascade.plotting import plot_stochastic
