@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -361,3 +362,102 @@ def test_long_commands_show_a_progress_bar_with_what_they_do(tmp_path, monkeypat
     res = runner.invoke(app, ["run", str(_stochastic_toml(tmp_path)), "--out", str(tmp_path / "s")])
     assert res.exit_code == 0, res.output
     assert [m.split(": ", 1)[1] for m in said][:2] == ["writing patients 1/8", "writing colonies 2/8"]
+
+
+# ----------------------------------------------------------------------------- issue 16, item 12
+def test_cite_and_the_report_list_each_work_once(tmp_path):
+    from metacascade.references import unique_references
+    from metacascade.reports.content import references_of
+    from metacascade.reports.run_folder import load_run_folder
+
+    res = runner.invoke(app, ["cite"])
+    assert res.exit_code == 0 and " ".join(res.output.split()).count("Iwata K, Kawasaki K") == 1, res.output
+    assert unique_references(["A B. Title. J 2000;1:2.", "A  b. Title. J 2000;1:2. doi:10.1/x", "C. Other."]) == \
+        ["A  b. Title. J 2000;1:2. doi:10.1/x", "C. Other."]
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["run", "--out", str(out)]).exit_code == 0
+    refs = references_of(load_run_folder(out))
+    assert sum("Iwata K, Kawasaki K" in r for r in refs) == 1, refs
+
+
+def test_help_texts_keep_their_square_brackets():
+    """``cohort --help`` read "a  section": rich markup ate "[cohort]"."""
+    import re
+
+    import typer.main
+
+    group = typer.main.get_command(app)
+
+    def walk(cmd, path):
+        yield path, cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    for path, cmd in walk(group, []):
+        texts = [cmd.help or ""] + [getattr(p, "help", "") or "" for p in cmd.params]
+        for text in texts:
+            tags = re.findall(r"(?<!\\)\[[A-Za-z_][\w.]*\]", text)
+            assert not tags, f"metacascade {' '.join(path)}: {tags} would be eaten as rich markup in {text!r}"
+    res = runner.invoke(app, ["cohort", "--help"], env={"COLUMNS": "200"})
+    assert "with a  section" not in res.output and '"cohort" section' in res.output
+
+
+def test_tables_are_not_cut_at_80_columns(tmp_path, monkeypatch):
+    """Tables ended in "…" at 80 columns ("lymph_regio…", "distant metastas…")."""
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    import metacascade.cli as cli
+    from metacascade.workflows.survival import survival_summary
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=buf, width=80))
+    sc = tmp_path / "wb.toml"
+    sc.write_text('[patient]\ncancer = "breast_er_positive"\n[engine]\nhorizon_days = 1825\n[output]\n'
+                  "figure = false\nn_times = 11\n", encoding="utf-8")
+    assert runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "o")]).exit_code == 0
+    n = 50
+    rng = np.random.default_rng(1)
+    days = rng.exponential(2000.0, 2 * n)
+    patients = pd.DataFrame({"patient": np.r_[np.arange(n), np.arange(n)], "arm": ["control"] * n + ["adjuvant"] * n,
+                             **{f"{e}_days": np.minimum(days, 3650.0) for e in ("os", "mfs", "dm")},
+                             **{f"{e}_event": days < 3650.0 for e in ("os", "mfs", "dm")}})
+    summary = survival_summary(patients, ["control", "adjuvant"], 3650.0)
+    summary["cohort"] = {"arms": ["control", "adjuvant"], "n_patients": n, "follow_up_days": 3650.0}
+    cli._print_cohort(SimpleNamespace(summary=summary, manifest={"seed": 1, "files": []}, out=tmp_path / "c"))
+    text = buf.getvalue()
+    assert "…" not in text, text
+    assert "skin_soft_tissue" in text and "lymph_regional" in text and "distant" in text
+
+
+def test_scenario_init_for_a_preset_shows_that_presets_values(tmp_path):
+    """The breast template showed the HCC preset's growth and shedding in its comments."""
+    import re
+    import tomllib
+
+    from metacascade.presets import get_preset
+    from metacascade.scenario import load_scenario
+
+    path = tmp_path / "breast.toml"
+    res = runner.invoke(app, ["scenario", "init", str(path), "--cancer", "breast_er_positive"])
+    assert res.exit_code == 0, res.output
+    text = path.read_text(encoding="utf-8")
+    assert "0.00286" not in text and "5.3e-8" not in text and "7.3e10" not in text
+    p = get_preset("breast_er_positive")
+    # uncommenting the [model] overrides changes nothing: they are the preset's own values
+    model_block = text[text.index("[model]"):text.index("[engine]")]
+    keys = ("growth_law", "growth", "shedding_m", "shedding_alpha", "secondary_seeding", "colony_size0_cells",
+            "cells_per_mm3", "detection_diameter_mm", "lethal_burden_cells", "routes")
+    lines = [re.sub(r"\s{2,}#.*$", "", line[2:]) for line in model_block.splitlines()
+             if any(line.startswith(f"# {k} = ") for k in keys)]
+    assert len(lines) == len(keys), lines
+    values = tomllib.loads("\n".join(lines))
+    assert values["growth"] == p.growth and values["shedding_m"] == p.shedding["m"]
+    assert values["routes"] == p.routes and values["growth_law"] == p.growth_law
+    active = text.replace(model_block, "[model]\n" + "\n".join(lines) + "\n")
+    (tmp_path / "active.toml").write_text(active, encoding="utf-8")
+    a, b = load_scenario(tmp_path / "active.toml"), load_scenario(path)
+    assert a.patient.age_of_primary_days == pytest.approx(b.patient.age_of_primary_days, rel=1e-12)
+    assert np.allclose(a.routing.primary, b.routing.primary, rtol=1e-12)

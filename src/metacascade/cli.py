@@ -64,6 +64,20 @@ class _Steps:
         self.bar.update(self.task, **fields)
 
 
+def _print_table(table: Table) -> None:
+    """Print ``table`` without cutting anything at the terminal's width: the first column (the
+    names) keeps its longest entry on one line, the others wrap or fold instead of ending in "…"."""
+    from rich.text import Text
+
+    for i, col in enumerate(table.columns):
+        col.overflow = "fold"
+        if i == 0:
+            cells = [c.plain if isinstance(c, Text) else str(c) for c in col.cells]
+            col.no_wrap = True
+            col.min_width = max([len(c) for c in cells] + [col.min_width or 0])
+    console.print(table)
+
+
 def _fail(exc: Exception) -> None:
     err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=2)
@@ -122,7 +136,7 @@ def run(
     table.add_row(f"expected detectable (> {sc.detection_cells:.2g} cells)", f"{d['n_detectable']:.3g}",
                   f"{h['n_detectable']:.3g}")
     table.add_row("metastatic burden (cells)", f"{d['burden_cells']:.3g}", f"{h['burden_cells']:.3g}")
-    console.print(table)
+    _print_table(table)
     if len(sc.organs) > 1:
         organs = Table(title="by organ: expected metastases (n), probability of a detectable one (P), burden (cells)",
                        caption="first day: when P reaches 1/2 (days since diagnosis)")
@@ -134,7 +148,7 @@ def run(
             organs.add_row(o, f"{d['organs'][o]['n_metastases']:.3g}", f"{h['organs'][o]['n_metastases']:.3g}",
                            f"{h['organs'][o]['p_detectable']:.2f}", f"{h['organs'][o]['burden_cells']:.3g}",
                            "-" if first[o] is None else f"{first[o]:.0f}")
-        console.print(organs)
+        _print_table(organs)
     death = s["days_since_diagnosis_lethal_burden_untreated"]
     if s.get("stopped_at_lethal_burden"):
         console.print(f"[yellow]note:[/] {s['horizon_note']}", highlight=False)
@@ -177,7 +191,7 @@ def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scena
         d, h = s[key + "_diagnosis"], s[key + "_horizon"]
         table.add_row(label, f"{d['mean']:.3g} ± {d['se'] or 0:.2g}", f"{h['mean']:.3g} ± {h['se'] or 0:.2g}")
         table.add_row(label.split(":")[0] + ": P(none)", f"{d['p_zero']:.3f}", f"{h['p_zero']:.3f}")
-    console.print(table)
+    _print_table(table)
     organs = Table(title="by organ: P(metastasis established), first detectable metastasis (days since diagnosis)")
     for col in ("organ", "P day 0", f"P day {sc.engine.horizon_days:g}", "P detectable", "median day"):
         organs.add_column(col, justify="left" if col == "organ" else "right")
@@ -188,7 +202,7 @@ def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scena
         organs.add_row(o, f"{row['p_metastasis_at_diagnosis']:.3f}", f"{row['p_metastasis_at_horizon']:.3f}",
                        f"{q['fraction']:.3f}", f"{q['q50']:.0f}" if "q50" in q else "-")
     if len(sc.organs) > 1:
-        console.print(organs)
+        _print_table(organs)
     death = s["days_since_diagnosis_death"]
     for w in s.get("warnings", []):
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
@@ -208,7 +222,7 @@ def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scena
         outcome.add_row("resistant clones drawn at the first dose (mean)", f"{res['mean']:.3g}", "")
         for stage, count in sorted(s.get("stage_at_surgery", {}).items(), key=lambda kv: -kv[1])[:4]:
             outcome.add_row(f"stage at surgery: {stage}", f"{count / n:.1%}", "")
-        console.print(outcome)
+        _print_table(outcome)
     elif death["fraction"] > 0:
         console.print(f"untreated, {death['fraction']:.1%} of patients reach the lethal burden within the horizon "
                       f"(median day {death.get('q50', float('nan')):.0f} among them)")
@@ -249,7 +263,7 @@ def validate(
             status = "info" if r.passed is None else ("[green]pass[/]" if r.passed else "[red]FAIL[/]")
             ci = "" if r.interval is None else f"{r.interval[0]:.4g} - {r.interval[1]:.4g}"
             table.add_row(r.quantity, f"{r.published:.4g}", f"{r.reproduced:.4g}", ci, r.tolerance, status)
-        console.print(table)
+        _print_table(table)
         console.print(f"reference: {report.reference}", highlight=False)
         console.print(f"data: {report.data_source}", highlight=False)
         for note in report.notes:
@@ -297,7 +311,7 @@ def _validate_presets(as_json: bool, figures: Optional[Path]) -> None:
                           r2, out_bins, f"{100 * st['p_detectable_distant']:.2g}% / {100 * st['p_occult_distant']:.2g}% / "
                           f"{100 * st['p_regional_node']:.2g}%", _relapse_cell(r.get("relapse")),
                           "[green]pass[/]" if r["passed"] else "[red]MISS[/]")
-        console.print(table)
+        _print_table(table)
         for name, r in report["presets"].items():
             for m in r["misses"]:
                 console.print(f"{name}: {m}", highlight=False)
@@ -358,7 +372,7 @@ def fit(
             table.add_row(r["parameter"], f"{r['estimate']:.3f}", f"{prof[0]:.3f} - {prof[1]:.3f}" if prof else "-",
                           f"{b['median']:.3f} [{b['interval'][0]:.3f}, {b['interval'][1]:.3f}]" if b else "-",
                           f"{b['rhat']:.3f}" if b else "", f"{b['ess']:.0f}" if b else "")
-        console.print(table)
+        _print_table(table)
         for row in record["goodness_of_fit"]:
             console.print(f"  {row['years']} y: observed {row['kaplan_meier']:.3f}, predicted {row['model']:.3f}")
     console.print(f"written to [bold]{out}[/]")
@@ -420,7 +434,7 @@ def predict(
         table.add_column(col, justify="right")
     for d, m, lo, hi in zip(res["days"], res["rfs_median"], res["rfs_lower"], res["rfs_upper"]):
         table.add_row(f"{d / 365.25:.0f}", f"{m:.3f}", f"{lo:.3f} - {hi:.3f}")
-    console.print(table)
+    _print_table(table)
 
 
 @app.command()
@@ -439,7 +453,8 @@ def cite(
 @app.command()
 def cohort(
     scenario: Annotated[Optional[Path], typer.Argument(
-        help="Scenario TOML file with a [cohort] section; the built-in breast trial example if omitted.")] = None,
+        help="Scenario TOML file with a \"cohort\" section (its arms and patients); the built-in breast trial "
+             "example if omitted.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (a new one, or an unfinished run to resume).")]
     = Path("metacascade-cohort"),
     workers: Annotated[Optional[int], typer.Option(help="Local threads (default: the machine's cores, at most 8).")]
@@ -576,7 +591,7 @@ def _print_cohort(run) -> None:  # run: CohortRun
             rm_txt = f"{rm['difference_days']:+.0f}{rci}"
         table.add_row(arm, f"{o['events']}/{o['n']}", "not reached" if med is None else f"{med / 365.25:.2f}",
                       at5("os", arm), at5("mfs", arm), f"{d['events'] / max(d['n'], 1):.1%}", rm_txt, hr_txt)
-    console.print(table)
+    _print_table(table)
     for arm, p in non_ph:
         ptxt = "n/a" if p is None else ("< 0.0001" if p < 1e-4 else f"{p:.2g}")
         console.print(f"* {arm}: hazards not proportional (Schoenfeld test p {ptxt}): the curves cross or part over "
@@ -591,25 +606,17 @@ def scenario_init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
     cancer: Annotated[Optional[str], typer.Option(help="Cancer-type preset (see: metacascade presets list).")] = None,
 ) -> None:
-    """Write a commented example scenario."""
-    import re
-
+    """Write a commented example scenario (its commented-out overrides show the preset's values)."""
     from metacascade.io import atomic_write
-    from metacascade.presets import get_preset
-    from metacascade.scenario import example_scenario_text
+    from metacascade.scenario.template import example_scenario_for
 
     if path.exists() and not force:
         _fail(MetacascadeError(f"{path}: already exists; use --force to overwrite it"))
-    text = example_scenario_text()
-    if cancer is not None:
-        try:
-            preset = get_preset(cancer)
-        except MetacascadeError as exc:
-            _fail(exc)
-            return
-        text = re.sub(r'^cancer = "[^"]*"', f'cancer = "{cancer}"', text, count=1, flags=re.M)
-        if preset.whole_body:
-            text = re.sub(r"^horizon_days = 365\.0", "horizon_days = 1825.0", text, count=1, flags=re.M)
+    try:
+        text = example_scenario_for(cancer)
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
     atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
     console.print(f"wrote {path}; check it with: metacascade scenario check {path}")
 
@@ -657,7 +664,7 @@ def presets_list() -> None:
                                     + (" + ".join([cal["seer"]] if isinstance(cal.get("seer"), str) else cal.get("seer", []))
                                        or "none (" + str(cal.get("when", "time scale not calibrated")) + ")"))
         table.add_row(name, p.description, routes, what)
-    console.print(table)
+    _print_table(table)
 
 
 @presets_app.command("calibrate")
