@@ -31,7 +31,7 @@ def test_run_default_writes_all_results(tmp_path):
     at_diag = ts.loc[ts["time_days"].abs().idxmin()]
     assert at_diag["time_days"] == pytest.approx(0.0, abs=1e-9)
     assert at_diag["n_metastases"] == pytest.approx(summary["at_diagnosis"]["n_metastases"], rel=1e-12)
-    assert at_diag["primary_diameter_mm"] == pytest.approx(20.0, rel=1e-9)
+    assert at_diag["primary_diameter_mm"] == pytest.approx(30.0, rel=1e-9)  # the default colorectal cancer
     assert (out / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the resolved scenario written next to the results runs again to the same numbers
     res2 = runner.invoke(app, ["run", str(out / "scenario.toml"), "--out", str(tmp_path / "again")])
@@ -461,3 +461,23 @@ def test_scenario_init_for_a_preset_shows_that_presets_values(tmp_path):
     a, b = load_scenario(tmp_path / "active.toml"), load_scenario(path)
     assert a.patient.age_of_primary_days == pytest.approx(b.patient.age_of_primary_days, rel=1e-12)
     assert np.allclose(a.routing.primary, b.routing.primary, rtol=1e-12)
+
+
+def test_the_default_run_is_whole_body_ends_with_next_steps_and_iwata_is_one_option_away(tmp_path):
+    """Issue 16, item 10."""
+    res = runner.invoke(app, ["run", "--out", str(tmp_path / "d")], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "d" / "summary.json").read_text())
+    assert summary["cancer"] == "colorectal" and len(summary["at_horizon"]["organs"]) == 18
+    tail = res.output[res.output.index("next:"):]
+    assert f"metacascade report {tmp_path / 'd'}" in tail and "metacascade run --cancer hcc_iwata2000" in tail
+    res = runner.invoke(app, ["run", "--cancer", "hcc_iwata2000", "--out", str(tmp_path / "i")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "i" / "summary.json").read_text())
+    assert summary["cancer"] == "hcc_iwata2000" and list(summary["at_horizon"]["organs"]) == ["liver"]
+    bad = runner.invoke(app, ["run", "--cancer", "hcc_iwata200"])
+    assert bad.exit_code == 2 and "did you mean 'hcc_iwata2000'" in bad.output
+    sc = tmp_path / "s.toml"
+    sc.write_text("", encoding="utf-8")
+    bad = runner.invoke(app, ["run", str(sc), "--cancer", "colon"])
+    assert bad.exit_code == 2 and "--cancer colon" in bad.output

@@ -16,7 +16,8 @@ from pypdf import PdfReader
 
 from metacascade.errors import ParameterError
 from metacascade.reports import LANGUAGES, REPORT_SECTIONS, ReportError, build_report
-from metacascade.scenario import default_scenario, parse_scenario
+from metacascade.scenario import parse_scenario
+from metacascade.scenario.template import example_scenario_for
 from metacascade.workflows.cohort import run_cohort
 from metacascade.workflows.run import run_scenario, write_results
 from metacascade.workflows.stochastic_run import run_stochastic, write_stochastic_results
@@ -94,7 +95,8 @@ duration_days = 1826
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Three small run folders built with the library functions (about 10 s together)."""
     root = tmp_path_factory.mktemp("runs")
-    write_results(run_scenario(default_scenario()), root / "det")
+    # Iwata's one-organ case (the default before issue 16, item 10): its numbers are checked below
+    write_results(run_scenario(parse_scenario(example_scenario_for("hcc_iwata2000"), "Iwata example")), root / "det")
     write_stochastic_results(run_stochastic(parse_scenario(STOCHASTIC, "stochastic test")), root / "sto")
     run_cohort(COHORT, root / "cohort", source="cohort test")
     return {"det": root / "det", "sto": root / "sto", "cohort": root / "cohort"}
@@ -208,7 +210,7 @@ def test_sources_hold_the_citation_references(runs, html):
     from metacascade.references import citation
 
     text = sections(html["det", "en"]).text["sources"]
-    for line in citation(default_scenario()).splitlines():
+    for line in citation(parse_scenario(example_scenario_for("hcc_iwata2000"))).splitlines():
         assert line.split("] ", 1)[1] in text
     for ref in json.loads((runs["det"] / "summary.json").read_text())["references"]:
         assert ref in text

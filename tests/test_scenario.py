@@ -18,9 +18,17 @@ from metacascade.scenario import (
 )
 
 
-def test_default_scenario_resolves_the_iwata_preset():
-    sc = default_scenario()
-    assert sc.patient.cancer == "hcc_iwata2000"
+def test_default_scenario_is_a_whole_body_preset_and_iwata_is_one_option_away():
+    """Issue 16, item 10: the default was Iwata's one-organ liver case (a body map of hatched
+    "no value"); it is now a whole-body colorectal cancer, and Iwata's case is --cancer away."""
+    from metacascade.scenario.template import example_scenario_for
+
+    default = default_scenario()
+    assert default.patient.cancer == "colorectal" and len(default.organs) == 18
+    assert default.patient.primary_diameter_mm == 30.0 and default.engine.horizon_days == 1825.0
+    assert parse_scenario(example_scenario_for("colorectal")).raw == default.raw
+    sc = parse_scenario(example_scenario_for("hcc_iwata2000"))
+    assert sc.patient.cancer == "hcc_iwata2000" and sc.engine.horizon_days == 365.0
     assert sc.model.primary_growth.parameters() == {"a_per_day": 0.00286, "b_cells": 7.3e10}
     assert (sc.model.primary_shedding.m, sc.model.primary_shedding.alpha) == (5.3e-8, 0.663)
     # 20 mm ball at 1e6 cells/mm^3: pi/6 * 8000 mm^3 * 1e6 = 4.18879e9 cells

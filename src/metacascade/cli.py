@@ -101,14 +101,27 @@ def _main(version: Annotated[bool, typer.Option("--version", help="Print the ver
 
 @app.command()
 def run(
-    scenario: Annotated[Optional[Path], typer.Argument(help="Scenario TOML file; the built-in default if omitted.")] = None,
+    scenario: Annotated[Optional[Path], typer.Argument(help="Scenario TOML file; the built-in default (a 30 mm "
+                                                            "colorectal cancer, 5 years) if omitted.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("metacascade-out"),
+    cancer: Annotated[Optional[str], typer.Option(help="Without a scenario file: the built-in example for this "
+                                                       "preset instead (e.g. hcc_iwata2000, Iwata's one-organ "
+                                                       "case; see: metacascade presets list).")] = None,
 ) -> None:
     """Run a scenario and write tables, summary.json and figure.png into OUT."""
     from metacascade.workflows.run import check_run_folder, run_scenario, write_results
 
     try:
-        sc = _load(scenario)
+        if cancer is not None and scenario is not None:
+            raise MetacascadeError(f"--cancer {cancer}: given with the scenario file {scenario}; allowed one of "
+                                   "them (set cancer in the file's patient section)")
+        if cancer is not None:
+            from metacascade.scenario import parse_scenario
+            from metacascade.scenario.template import example_scenario_for
+
+            sc = parse_scenario(example_scenario_for(cancer), f"built-in example for {cancer}")
+        else:
+            sc = _load(scenario)
         replaces = check_run_folder(out)  # before computing: a file, unwritable, or another kind of folder
         if sc.engine.kind == "stochastic":
             _run_stochastic(sc, out, replaces)
@@ -160,6 +173,24 @@ def run(
     console.print("expected first detectable metastasis: "
                   + ("not within the horizon" if first is None else f"day {first:.0f} since diagnosis"))
     _written(out, written, replaces)
+    if scenario is None:
+        _next_steps(out, sc.patient.cancer)
+
+
+def _next_steps(out: Path, cancer: str) -> None:
+    """After a run of a built-in example: the next commands to try."""
+    iwata = cancer == "hcc_iwata2000"
+    steps = [(f"metacascade report {out}", "an HTML report of this run, explained in words"),
+             ("metacascade serve", "the web app: body map over time, your own scenarios"),
+             ("metacascade run" if iwata else "metacascade run --cancer hcc_iwata2000",
+              "the whole-body default (colorectal, 30 mm, 5 years)" if iwata
+              else "Iwata's one-organ case (liver, 1 year)"),
+             ("metacascade scenario init my.toml --cancer breast_er_positive", "a scenario file to edit"),
+             ("metacascade presets list", "the cancer types")]
+    width = max(len(c) for c, _ in steps)
+    console.print("next:", highlight=False)
+    for command, what in steps:
+        console.print(f"  {command.ljust(width)}  # {what}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _written(out: Path, written, replaces: bool) -> None:

@@ -38,9 +38,9 @@ def _set(text: str, key: str, value: str) -> str:
 
 def example_scenario_for(cancer: str | None = None) -> str:
     """The commented example scenario (:func:`metacascade.scenario.example_scenario_text`) for
-    the preset ``cancer`` (default: the built-in one, unchanged): ``cancer`` set, a five-year
-    horizon for whole-body presets, and every commented-out model override showing the
-    preset's value, so that uncommenting a line changes nothing until it is edited.
+    the preset ``cancer`` (default: the built-in one, unchanged): ``cancer`` set (a one-organ
+    preset: Iwata's 20 mm primary over one year), and every commented-out model override
+    showing the preset's value, so that uncommenting a line changes nothing until it is edited.
 
     Raises the presets' error naming ``cancer`` for an unknown preset.
     """
@@ -52,8 +52,9 @@ def example_scenario_for(cancer: str | None = None) -> str:
         return text
     p = get_preset(cancer)
     text = re.sub(r'^cancer = "[^"]*"', f'cancer = "{cancer}"', text, count=1, flags=re.M)
-    if p.whole_body:
-        text = re.sub(r"^horizon_days = 365\.0", "horizon_days = 1825.0", text, count=1, flags=re.M)
+    if not p.whole_body:  # Iwata's one-organ case: a 20 mm primary followed for one year
+        text = re.sub(r"^primary_diameter_mm = [0-9.]+", "primary_diameter_mm = 20.0", text, count=1, flags=re.M)
+        text = re.sub(r"^horizon_days = [0-9.]+ ?", "horizon_days = 365.0 ", text, count=1, flags=re.M)
     text = _set(text, "growth_law", f'"{p.growth_law}"')
     text = _set(text, "growth", _table(p.growth))
     if "m" in p.shedding:
