@@ -49,14 +49,14 @@ def main() -> None:
     for name in names:
         preset = get_preset(name)
         soil = preset.resolved_soil()
-        t_route = best(lambda: body.routing(soil, preset.routes), 200) * 1e3
+        t_route = best(lambda soil=soil, preset=preset: body.routing(soil, preset.routes), 200) * 1e3
         for rtol in (1e-9, 1e-7):
             sc = parse_scenario(f'[patient]\ncancer = "{name}"\nprimary_diameter_mm = 20\n'
                                 f'[engine]\nhorizon_days = 3650\nrtol = {rtol}\n')
             horizon = sc.patient.age_of_primary_days + 3650
             holder = {}
 
-            def solve(sc=sc, horizon=horizon, rtol=rtol):
+            def solve(sc=sc, horizon=horizon, rtol=rtol, holder=holder):
                 holder["sol"] = solve_organs(sc.model, sc.organs, sc.routing.primary, sc.routing.factors, horizon,
                                              rtol=rtol)
 

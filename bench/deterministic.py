@@ -41,6 +41,7 @@ Run ``python bench/deterministic.py`` (about a minute on two cores) or ``--quick
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import subprocess
@@ -146,7 +147,7 @@ def jit_warm_up() -> tuple[float, float]:
 
 def order(e: list[float]) -> list[str]:
     """Observed orders of successive doublings, as strings ('-' for the first)."""
-    return ["-"] + [f"{math.log2(a / b):.2f}" if a > 0 and b > 0 else "-" for a, b in zip(e, e[1:], strict=False)]
+    return ["-"] + [f"{math.log2(a / b):.2f}" if a > 0 and b > 0 else "-" for a, b in itertools.pairwise(e)]
 
 
 def _slope(x: list[float], y: list[float]) -> float:

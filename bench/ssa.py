@@ -118,7 +118,7 @@ def bench_birth_death(quick: bool) -> None:
             t0 = time.perf_counter()
             results = model.run(solver=solver, number_of_trajectories=n, seed=3)
             seconds = time.perf_counter() - t0
-        except Exception as exc:  # noqa: BLE001 - optional comparison, report and go on
+        except Exception as exc:
             print(f"{name}: failed ({type(exc).__name__}: {exc})")
             continue
         finals = np.asarray([trajectory["X"][-1] for trajectory in results], dtype=float)

@@ -21,7 +21,8 @@ head, plan = full.split("[[treatment]]", 1)
 cases = {
     "untreated kernel (organ failure off)": head.replace("organ_failure = true", "organ_failure = false")
                                              .replace("dormancy_probability = 0.3", "dormancy_probability = 0.0"),
-    "treated kernel, no plan (organ failure on)": head.replace("dormancy_probability = 0.3", "dormancy_probability = 0.0"),
+    "treated kernel, no plan (organ failure on)": head.replace("dormancy_probability = 0.3",
+                                                                "dormancy_probability = 0.0"),
     "full plan (surgery, chemo, RT, AI, dormancy)": full,
 }
 for name, text in cases.items():

@@ -15,7 +15,7 @@ from metacascade.model.body import BodyGraph, default_body_graph, load_body_grap
 from metacascade.presets import get_preset, load_presets
 
 BODY = default_body_graph()
-ALL_SOIL = {o: 1.0 for o in BODY.organs}
+ALL_SOIL = dict.fromkeys(BODY.organs, 1.0)
 
 
 def first_bed(route: str) -> str:
@@ -173,7 +173,7 @@ def test_probabilities_sum_to_at_most_one(weights, sigma):
     names = ["venous", "portal", "lymph_regional", "csf", "peritoneal_cavity"][:len(weights)]
     total = sum(weights)
     routes = {n: w / total for n, w in zip(names, weights)} if total > 0 else {"venous": 1.0}
-    rt = BODY.routing({o: sigma for o in BODY.organs}, routes)
+    rt = BODY.routing(dict.fromkeys(BODY.organs, sigma), routes)
     assert np.all(rt.primary >= 0)
     assert rt.primary_arrest.sum() + rt.primary_dead == pytest.approx(1.0, abs=1e-12)
     assert rt.primary.sum() <= rt.primary_arrest.sum() + 1e-15
@@ -255,12 +255,12 @@ def test_corrupt_and_invalid_body_files(tmp_path):
     bad.write_text('[circulation]\nclearance_per_day = 1.0\nearly_survival = 0.5\n'
                    '[pools.venous]\ntransit_minutes = 1.0\nto = { lung = 1.0 }\n'
                    '[organs.lung]\narrest = 0.9\noutflow = "venus"\n')
-    with pytest.raises(DataError, match="organs.lung.outflow: unknown pool 'venus'"):
+    with pytest.raises(DataError, match=r"organs.lung.outflow: unknown pool 'venus'"):
         load_body_graph(bad)
     bad.write_text('[circulation]\nclearance_per_day = 1.0\nearly_survival = 0.5\n'
                    '[pools.venous]\ntransit_minutes = 1.0\nto = { lung = 0.8 }\n'
                    '[organs.lung]\narrest = 0.9\noutflow = "venous"\n')
-    with pytest.raises(DataError, match="shares sum to 0.8"):
+    with pytest.raises(DataError, match=r"shares sum to 0.8"):
         load_body_graph(bad)
 
 

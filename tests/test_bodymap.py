@@ -7,21 +7,21 @@ import math
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.image  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.colors import to_rgba  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.image
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
 
-from metacascade.bodymap import (  # noqa: E402
+from metacascade.bodymap import (
     ABSENT_COLOR,
     BODY_MAP_ORGANS,
     ZERO_COLOR,
     organ_patches,
     plot_body_map,
 )
-from metacascade.errors import ParameterError  # noqa: E402
+from metacascade.errors import ParameterError
 
 DRAWN = [o for o in BODY_MAP_ORGANS if o != "other"]
 

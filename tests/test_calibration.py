@@ -109,9 +109,9 @@ def test_least_squares_equals_linear_regression():
 
 
 def test_parameter_errors():
-    with pytest.raises(ParameterError, match="low = 2.0 must be below high = 1.0"):
+    with pytest.raises(ParameterError, match=r"low = 2.0 must be below high = 1.0"):
         Parameter("x", 2.0, 1.0, 1.5)
-    with pytest.raises(ParameterError, match="start = 5.0 outside"):
+    with pytest.raises(ParameterError, match=r"start = 5.0 outside"):
         Parameter("x", 0.0, 1.0, 5.0)
     with pytest.raises(ParameterError, match="finite"):
         Parameter("x", 0.0, float("nan"), 0.5)
@@ -220,7 +220,8 @@ def test_parameter_recovery_coverage():
     pairs = hits.size
     allowed = int(stats.binom.ppf(0.99, pairs, 0.05))
     misses = int((~hits).sum())
-    assert pairs == 24 and allowed == 4 and misses <= allowed, f"{misses} misses of {pairs} (coverage {1 - misses / pairs:.3f})"
+    assert pairs == 24 and allowed == 4 and misses <= allowed, \
+        f"{misses} misses of {pairs} (coverage {1 - misses / pairs:.3f})"
 
 
 def test_gbsg2_validation_runs_and_reports():

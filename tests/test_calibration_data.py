@@ -128,7 +128,8 @@ def test_unknown_unit():
 
 
 def test_negative_time():
-    with pytest.raises(DataError, match=r"column 'time', row 2 \(patient 'B'\): negative time -1.0; allowed: time >= 0"):
+    with pytest.raises(DataError,
+                       match=r"column 'time', row 2 \(patient 'B'\): negative time -1.0; allowed: time >= 0"):
         load_longitudinal(_frame(time=[0.0, 3.0, -1.0]), units=UNITS)
 
 

@@ -508,7 +508,7 @@ def test_peer_fits_reject_bad_cells(tmp_path, column, value, needles):
 def test_peer_fits_reject_the_raw_header_and_duplicates(tmp_path):
     # the authors' own file: 8 names in the header, 9 fields in every row
     lines = [line for line in _lines(P) if not line.startswith("#")]
-    raw = [lines[0].split(",", 1)[1]] + lines[1:]
+    raw = [lines[0].split(",", 1)[1], *lines[1:]]
     _raises(cd.load_peer_fits, _write(tmp_path, P, raw), "missing column 'cancer'")
     dup = [*lines, lines[1]]
     _raises(cd.load_peer_fits, _write(tmp_path, P, dup), "cancer 'Breast Ca (NST)'",

@@ -183,7 +183,8 @@ def test_common_random_numbers_across_arms():
     by = {a: g.reset_index(drop=True) for a, g in p.groupby("arm")}
     c, i, r = by["control"], by["immunotherapy"], by["liver_rt"]
     cols = [k for k in c.columns if k not in ("arm", "recurrence_days")]  # the plans end on other days
-    pd.testing.assert_frame_equal(c[cols], i[cols], check_exact=False, rtol=1e-9, atol=1e-5)  # death search: 1e-9 relative
+    # death search: 1e-9 relative
+    pd.testing.assert_frame_equal(c[cols], i[cols], check_exact=False, rtol=1e-9, atol=1e-5)
     others = [k for k in c.columns if k.startswith("met_days__") and k != "met_days__liver"]
     any_met = c[others].notna().any(axis=1)
     assert any_met.sum() > 50

@@ -199,7 +199,7 @@ def test_corrupt_file_two_failure_thresholds_is_refused(tmp_path):
     def edit(raw):
         raw["organs"]["brain"]["failure_fraction"] = 0.05
     path = _write(tmp_path, edit)
-    with pytest.raises(DataError, match="organs.brain: give exactly one of failure_fraction"):
+    with pytest.raises(DataError, match=r"organs.brain: give exactly one of failure_fraction"):
         HL.organ_health(path=path)
 
 

@@ -71,7 +71,7 @@ def test_filled_takes_missing_levels_from_reference():
 @pytest.mark.parametrize("sex,status", [("woman", None), ("female", None), ("female", "perimenopausal"),
                                         ("male", "postmenopausal")])
 def test_bad_sex_or_status_is_refused(sex, status):
-    with pytest.raises(ParameterError, match="sex|menopausal_status"):
+    with pytest.raises(ParameterError, match=r"sex|menopausal_status"):
         H.reference_levels(sex, status)
 
 

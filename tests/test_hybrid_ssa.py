@@ -50,12 +50,12 @@ def test_hybrid_agrees_with_the_exact_ssa(ssa, switch):
 
 def test_the_comparison_can_fail(ssa):
     """A hybrid with the wrong colony rate is rejected by the same tests (they have power)."""
-    first_ssa, count_ssa = ssa
+    first_ssa, _ = ssa
     p = SMALL["process"]
     saved = dict(p)
     try:
         p["colony_birth"] = 0.21  # 10% faster net growth
-        first_h, count_h = hybrid_small(4 * SMALL["n"], seed=3, switch=100)
+        first_h, _ = hybrid_small(4 * SMALL["n"], seed=3, switch=100)
     finally:
         p.update(saved)
     assert stats.ks_2samp(_censor(first_ssa), _censor(first_h)).pvalue < 0.01

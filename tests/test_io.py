@@ -38,5 +38,5 @@ def test_tables_round_trip(tmp_path, fmt):
 
 
 def test_unknown_format(tmp_path):
-    with pytest.raises(MetacascadeError, match="output.format"):
+    with pytest.raises(MetacascadeError, match=r"output.format"):
         write_table(pd.DataFrame({"a": [1]}), tmp_path / "t", "xlsx")

@@ -84,13 +84,13 @@ def test_bcl1_equilibria_pinned():
     """
     eq = _by_kind(BCL1)
     assert list(eq) == ["tumour-free", "dormant", "saddle", "escape"]
-    assert eq["tumour-free"].E == pytest.approx(1.3e4 / 0.0412, rel=1e-15)  # closed form s/d
+    assert pytest.approx(1.3e4 / 0.0412, rel=1e-15) == eq["tumour-free"].E  # closed form s/d
     for kind, (e, t) in {"dormant": (1608109.9210056043, 8186382.49245266),
                          "saddle": (758508.9636395763, 268022675.28689617),
                          "escape": (173212.51245357262, 447025839.94128233)}.items():
-        assert eq[kind].E == pytest.approx(e, rel=1e-9), kind
-        assert eq[kind].T == pytest.approx(t, rel=1e-9), kind
-    assert eq["dormant"].T == pytest.approx(dormancy_state(BCL1).dormant_cells, rel=0)
+        assert pytest.approx(e, rel=1e-9) == eq[kind].E, kind
+        assert pytest.approx(t, rel=1e-9) == eq[kind].T, kind
+    assert pytest.approx(dormancy_state(BCL1).dormant_cells, rel=0) == eq["dormant"].T
 
 
 def test_polynomial_roots_match_independent_full_rhs_solve():
@@ -251,7 +251,7 @@ def test_with_immunity_scales_s_and_n():
     q = BCL1.with_immunity(0.5, killing=2.0)
     assert (q.s, q.n) == (0.5 * BCL1.s, 2.0 * BCL1.n)
     assert dataclasses.replace(q, s=BCL1.s, n=BCL1.n) == BCL1
-    with pytest.raises(ParameterError, match="^d: got"):
+    with pytest.raises(ParameterError, match=r"^d: got"):
         dataclasses.replace(BCL1, d=0.0)
 
 

@@ -203,7 +203,7 @@ def test_fresh_fit_reproduces_the_committed_calibration():
 
 def test_bad_calibration_tables_name_the_row():
     p = get_preset("colon")
-    with pytest.raises(CalibrationError, match="unknown DiSibio row 'colonn'.*did you mean 'colon'"):
+    with pytest.raises(CalibrationError, match=r"unknown DiSibio row 'colonn'.*did you mean 'colon'"):
         calibration_data(dataclasses.replace(p, calibration={"autopsy": ["colonn"], "seer": "Colon AdenoCa"}))
     with pytest.raises(CalibrationError, match="unknown SEER type 'Colon'"):
         calibration_data(dataclasses.replace(p, calibration={"autopsy": ["colon"], "seer": "Colon"}))
@@ -214,9 +214,9 @@ def test_bad_calibration_tables_name_the_row():
 
 
 def test_population_values_are_checked_and_draws_reproducible():
-    with pytest.raises(ParameterError, match="population.competent_fraction: got 0"):
+    with pytest.raises(ParameterError, match=r"population.competent_fraction: got 0"):
         Population(competent_fraction=0.0)
-    with pytest.raises(ParameterError, match="population.dissemination_sd_log: got -1"):
+    with pytest.raises(ParameterError, match=r"population.dissemination_sd_log: got -1"):
         Population(dissemination_sd_log=-1)
     with pytest.raises(ParameterError, match="dissemination_sd_log: got nan"):
         Population(dissemination_sd_log=float("nan"))

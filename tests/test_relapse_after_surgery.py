@@ -150,10 +150,10 @@ def test_relapse_targets_name_rows_that_exist(tmp_path):
         "colon,x.csv,q,s,{nodes},{d},src,,distant\n"
     )
     bad.write_text(text.format(nodes="N1", d="20"))
-    with pytest.raises(DataError, match="row 1.*nodes.*'N1'"):
+    with pytest.raises(DataError, match=r"row 1.*nodes.*'N1'"):
         load_relapse_targets(bad)
     bad.write_text(text.format(nodes="all", d="-3"))
-    with pytest.raises(DataError, match="diameter.*'-3'"):
+    with pytest.raises(DataError, match=r"diameter.*'-3'"):
         load_relapse_targets(bad)
     with pytest.raises(DataError, match="no rows"):
         load_relapse_curve("transbig_dmfs.csv", "dmfs_km", "ER?")

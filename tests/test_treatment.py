@@ -226,7 +226,7 @@ def test_scenario_treatment_errors(text, match):
 
 
 def test_treatment_needs_the_stochastic_engine():
-    with pytest.raises(ScenarioError, match="engine.kind = 'stochastic'"):
+    with pytest.raises(ScenarioError, match=r"engine.kind = 'stochastic'"):
         parse_scenario('[patient]\ncancer = "breast_er_positive"\n[[treatment]]\nkind = "surgery"\nday = 0\n')
 
 

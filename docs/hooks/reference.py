@@ -154,7 +154,7 @@ def _walk(cmd: Any, path: list[str]) -> list[str]:
                                                if p.param_type_name == "argument")])
     help_text = inspect.cleandoc(cmd.help or "")
     out += [f"### `metacascade {' '.join(path)}`", "", f"```\n{usage} [OPTIONS]\n```", "", help_text, ""]
-    out += _command_rows(cmd) + [""]
+    out += [*_command_rows(cmd), ""]
     return out
 
 

@@ -19,17 +19,17 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib import colormaps  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.cm import ScalarMappable  # noqa: E402
-from matplotlib.colors import Colormap, ListedColormap, LogNorm, Normalize, to_rgb  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Circle, Ellipse, Patch, PathPatch, Polygon  # noqa: E402
-from matplotlib.path import Path  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Colormap, ListedColormap, LogNorm, Normalize, to_rgb
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, Ellipse, Patch, PathPatch, Polygon
+from matplotlib.path import Path
 
-from metacascade.errors import ParameterError  # noqa: E402
+from metacascade.errors import ParameterError
 
 __all__ = ["BODY_MAP_ORGANS", "organ_patches", "plot_body_map"]
 
@@ -121,10 +121,7 @@ def _signed_area(poly: np.ndarray) -> float:
 
 def _normals(curve: np.ndarray, *, closed: bool) -> np.ndarray:
     """Unit left normals of a dense polyline."""
-    if closed:
-        tangent = np.roll(curve, -1, axis=0) - np.roll(curve, 1, axis=0)
-    else:
-        tangent = np.gradient(curve, axis=0)
+    tangent = np.roll(curve, -1, axis=0) - np.roll(curve, 1, axis=0) if closed else np.gradient(curve, axis=0)
     tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
     return np.column_stack([-tangent[:, 1], tangent[:, 0]])
 

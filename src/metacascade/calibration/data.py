@@ -382,8 +382,8 @@ def load_longitudinal(source: str | Path | pd.DataFrame, *, units: Mapping[str, 
     size = _numeric(df, "primary_size", name, patients)
     row = _first(size <= 0)
     if row is not None:
-        raise DataError(f"{name}: column 'primary_size', {_where(row, patients)}: got {_r(df['primary_size'].iloc[row])}; "
-                        "allowed: primary_size > 0")
+        raise DataError(f"{name}: column 'primary_size', {_where(row, patients)}: "
+                        f"got {_r(df['primary_size'].iloc[row])}; allowed: primary_size > 0")
 
     out = pd.DataFrame({"patient": patients.to_numpy(),
                         "time_days": time * TIME_UNITS_DAYS[time_unit],

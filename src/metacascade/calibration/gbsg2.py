@@ -84,7 +84,8 @@ def load_gbsg2(df: pd.DataFrame | None = None) -> pd.DataFrame:
     for c in ("age", "tsize", "pnodes", "progrec", "estrec", "time", "cens"):
         v = pd.to_numeric(out[c], errors="coerce")
         if v.isna().any():
-            raise DataError(f"GBSG2 table: column {c!r} has missing or non-numeric values (row {int(v.isna().idxmax())})")
+            raise DataError(f"GBSG2 table: column {c!r} has missing or non-numeric values "
+                            f"(row {int(v.isna().idxmax())})")
         out[c] = v.astype(float)
     for c, low in (("tsize", 0.0), ("time", 0.0)):
         if (out[c] <= low).any():
@@ -254,8 +255,8 @@ class RelapseModel:
         x = self._arr
         lg = q["lg"]
         A = x["A"][:, None]
-        M = np.exp(theta[4] + theta[5] - lg) * np.maximum(np.exp(_log_integral(A, c)) - np.exp(_log_integral(A - self._tauD, c)),
-                                              0.0)
+        M = np.exp(theta[4] + theta[5] - lg) * np.maximum(
+            np.exp(_log_integral(A, c)) - np.exp(_log_integral(A - self._tauD, c)), 0.0)
         a = math.exp(theta[6])
         shape = a + x["n"][:, None]
         rate = a + np.exp(theta[5] + x["lI_A"] - lg) + np.exp(theta[4] + theta[5] + x["lI_0"] - lg)

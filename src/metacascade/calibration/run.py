@@ -64,7 +64,8 @@ def fit_file(data_path: Path, model: str, out: Path, *, time_unit: str | None = 
 
         fit = fit_iwata(load_cumulative_size_data(data_path))
         p = fit.parameters
-        record = {"model": model, "data": str(data_path), "parameters": {"a": p.a, "b": p.b, "m": p.m, "alpha": p.alpha},
+        record = {"model": model, "data": str(data_path),
+                  "parameters": {"a": p.a, "b": p.b, "m": p.m, "alpha": p.alpha},
                   "standard_errors_log": fit.standard_errors_log, "rss": fit.residual_sum_of_squares,
                   "rmse_counts": fit.rmse_counts, "n_points": fit.n_points, "success": fit.success}
         write_json(record, out / "fit.json")
@@ -86,7 +87,8 @@ def fit_file(data_path: Path, model: str, out: Path, *, time_unit: str | None = 
                                             "evaluations": mle.evaluations, "starts": mle.n_starts}}
     if bayes:
         post = fit_bayes(template, start=mle.theta, walkers=walkers, steps=steps, burn=steps // 3, seed=seed,
-                         covariance=mle.covariance, progress=lambda d, n: say(f"MCMC {d}/{n}") if d % max(1, n // 10) == 0 else None)
+                         covariance=mle.covariance,
+                         progress=lambda d, n: say(f"MCMC {d}/{n}") if d % max(1, n // 10) == 0 else None)
         record["bayes"] = {"table": post.table(), "acceptance": post.acceptance, "walkers": walkers,
                            "steps": steps, "burn": steps // 3,
                            "converged": bool(all(v < 1.1 for v in post.rhat.values()))}
@@ -112,7 +114,8 @@ def load_fit(path: Path) -> tuple[np.ndarray, str]:
     try:
         record = json.loads((path / "fit.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise DataError(f"--fit: {path / 'fit.json'} is missing or unreadable ({exc}); run `metacascade fit` first") from None
+        raise DataError(f"--fit: {path / 'fit.json'} is missing or unreadable ({exc}); "
+                        "run `metacascade fit` first") from None
     if record.get("model") != "gbsg2":
         raise DataError(f"--fit: {path} holds a {record.get('model')!r} fit; predict needs a gbsg2 fit")
     theta = np.asarray(record["theta"], dtype=float)

@@ -141,9 +141,8 @@ def _survivors(s, x, log_sf, q):  # pragma: no cover - jit
             out = min(max(out, 0.0), float(n))
         else:
             return mean
-    if out > 0.0 and q > 0.0 and out < 1000.0:
-        if uniform(s) < q ** out:
-            return 0.0
+    if out > 0.0 and q > 0.0 and out < 1000.0 and uniform(s) < q ** out:
+        return 0.0
     return out
 
 
@@ -234,7 +233,8 @@ def _walk(kind, site, t_start, a_s, a_r, dorm_end, sampled, seg, n_seg,
                         if a_s > _ABSENT:
                             lse = ls
                             if kill_ns[k]:
-                                lse = ls * _slope(kind, a_s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0) / kill_ref[k]
+                                lse = (ls * _slope(kind, a_s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                                       / kill_ref[k])
                             x = math.exp(_lx(kind, a_s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
                             y = _survivors(s, x, lse, q)
                             a_s = _age_or_gone(kind, y, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
@@ -275,7 +275,8 @@ def _size(seg, lo, hi, t, kind, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0,
 
 
 @numba.njit(cache=True)
-def _first_reach(seg, lo, hi, thr, t_from, t_to, kind, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
+def _first_reach(seg, lo, hi, thr, t_from, t_to, kind,
+                 lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
     """First t in [t_from, t_to] at which the tumour has >= thr cells (inf if none).
 
     Within a segment the size grows (or stays, dormant), so the crossing is bracketed by the
@@ -708,7 +709,8 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
             o = log_int[c, 2]
             lo = ex_int[c, 2]
             hi = seg_hi[c - start]
-            td = _first_reach(seg, lo, hi, detection, 0.0, t_det_end, 1, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+            td = _first_reach(seg, lo, hi, detection, 0.0, t_det_end, 1,
+                              lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
             ex_time[c, 2] = td
             if td < first_detect[p, o]:
                 first_detect[p, o] = td
@@ -744,9 +746,11 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
                 m = seg[g, 2]
                 x = 0.0
                 if seg[g, 3] > _ABSENT:
-                    x += math.exp(_lx(1, seg[g, 3] + m * (tj - seg[g, 0]), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
+                    x += math.exp(_lx(1, seg[g, 3] + m * (tj - seg[g, 0]),
+                                      lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
                 if seg[g, 4] > _ABSENT:
-                    x += math.exp(_lx(1, seg[g, 4] + m * (tj - seg[g, 0]), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
+                    x += math.exp(_lx(1, seg[g, 4] + m * (tj - seg[g, 0]),
+                                      lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
                 if x <= 0.0:
                     continue
                 established[j, o] += 1
@@ -812,7 +816,8 @@ def _grow_extra(ex_time, ex_int, n):  # pragma: no cover - jit
 
 
 @numba.njit(cache=True)
-def _add_on_grid(seg, lo, hi, kind, organ, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover
+def _add_on_grid(seg, lo, hi, kind, organ, grid, tot, org_b,
+                 lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover
     """Add a tumour's cells just before each grid time (left limits) to the totals."""
     n_g = grid.size
     g = 0
@@ -825,9 +830,11 @@ def _add_on_grid(seg, lo, hi, kind, organ, grid, tot, org_b, lp, lc, ll, st, st_
             m = seg[r, 2]
             x = 0.0
             if seg[r, 3] > _ABSENT:
-                x += math.exp(_lx(kind, seg[r, 3] + m * (grid[g] - t0), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
+                x += math.exp(_lx(kind, seg[r, 3] + m * (grid[g] - t0),
+                                  lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
             if seg[r, 4] > _ABSENT:
-                x += math.exp(_lx(kind, seg[r, 4] + m * (grid[g] - t0), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
+                x += math.exp(_lx(kind, seg[r, 4] + m * (grid[g] - t0),
+                                  lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
             tot[g] += x
             if organ < org_b.shape[1]:
                 org_b[g, organ] += x
@@ -835,11 +842,13 @@ def _add_on_grid(seg, lo, hi, kind, organ, grid, tot, org_b, lp, lc, ll, st, st_
 
 
 @numba.njit(cache=True)
-def _organ_burden(t, o, seg, start, n_log, log_int, ex_int, seg_hi, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover
+def _organ_burden(t, o, seg, start, n_log, log_int, ex_int, seg_hi,
+                  lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover
     b = 0.0
     for c in range(start, n_log):
         if log_int[c, 2] == o:
-            b += _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
+            b += _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1,
+                       lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
     return b
 
 

@@ -387,7 +387,8 @@ class _Entry:
         return values
 
     def kernel(self, m: int) -> tuple[FloatArray, FloatArray]:
-        """Trapezoid weights ``k`` (divided by h) and ``k_first`` of :func:`~metacascade.engines._kernels.volterra_lowrank_first_weight`.
+        """Trapezoid weights ``k`` (divided by h) and ``k_first`` of
+        :func:`~metacascade.engines._kernels.volterra_lowrank_first_weight`.
 
         The kink of :math:`\\tilde k` at :math:`\\tau` (derivative jump :math:`J = c_k k_N(0)`)
         between the nodes ``n h`` and ``(n+1) h`` (:math:`\\tau = (n + \\sigma) h`) is integrated
@@ -574,7 +575,8 @@ class DeterministicSolution:
         t = self._time(t)
         age = self.age_at_size(x)
         born_before = t - age  # colonies born before this are larger than x
-        return np.where(np.isfinite(born_before), self.n_total(np.where(np.isfinite(born_before), born_before, 0.0)), 0.0)
+        finite = np.isfinite(born_before)
+        return np.where(finite, self.n_total(np.where(finite, born_before, 0.0)), 0.0)
 
     def density(self, t: ArrayLike, x: ArrayLike) -> FloatArray:
         """Expected density of colonies at size ``x`` (colonies per cell) at time ``t``."""

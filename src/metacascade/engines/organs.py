@@ -170,7 +170,7 @@ class OrganSolution:
         """
         t = self.total._time(t)
         out = _burden(self.model.colony_growth, self.model.colony_size0, self.grid, self._spline, t.ravel())
-        return out.reshape(t.shape + (len(self.organs),))
+        return out.reshape((*t.shape, len(self.organs)))
 
     def tabulate(self, times: ArrayLike, sizes: ArrayLike, *, time_offset: float = 0.0) -> xr.Dataset:
         """All quantities at ``times`` (model days) x ``organ`` x ``sizes`` (cells) as a Dataset.

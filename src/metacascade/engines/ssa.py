@@ -351,10 +351,7 @@ def _ssa_patient(rng: np.random.Generator, primary_birth: float, primary_death: 
             else:
                 found_now = True
 
-    if deterministic:
-        primary_end = x0 * math.exp(lam * (t if capped else horizon))
-    else:
-        primary_end = float(x)
+    primary_end = x0 * math.exp(lam * (t if capped else horizon)) if deterministic else float(x)
     t_end = t if capped else horizon
     return (founded[:n_col].copy(), reach[:n_col].copy(), cells[:n_col].copy(), primary_end,
             n_events, capped, t_end)

@@ -41,9 +41,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -192,7 +192,8 @@ def _drop_after_death(log: pd.DataFrame, idx: NDArray[np.int64], death: FloatArr
     keep = log["founded_day"].to_numpy() <= death[rows]
     kept = log.loc[keep].copy()
     new_id = kept.groupby("patient", sort=False).cumcount().to_numpy()
-    mapping = pd.Series(new_id, index=pd.MultiIndex.from_arrays([kept["patient"].to_numpy(), kept["colony"].to_numpy()]))
+    mapping = pd.Series(new_id,
+                        index=pd.MultiIndex.from_arrays([kept["patient"].to_numpy(), kept["colony"].to_numpy()]))
     parent = kept["parent"].to_numpy()
     has_parent = parent >= 0
     mapped = np.full(parent.size, -1, dtype=np.int64)
@@ -327,7 +328,8 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
     try:
         horizon = float(horizon)
     except (TypeError, ValueError):
-        raise ParameterError(f"horizon: got {horizon!r}, allowed a number of days in (0, {MAX_HORIZON_DAYS:g}]") from None
+        raise ParameterError(f"horizon: got {horizon!r}, allowed a number of days in "
+                             f"(0, {MAX_HORIZON_DAYS:g}]") from None
     if not (math.isfinite(horizon) and 0 < horizon <= MAX_HORIZON_DAYS):
         raise ParameterError(f"horizon: got {horizon!r}, allowed a number of days in (0, {MAX_HORIZON_DAYS:g}]")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -421,7 +423,8 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
                 bool(stop_at_death), snap, acc_sum, acc_sq, _BLOCK, rows(bp), rows(rate), rows(pdorm), rows(escape),
                 rows(kill_time), kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, rows(t_surgery), node_organ,
                 rows(burst * total), rows(1.0), rows(t_end), rows(extra["grid"]), rows(1.0), False)
-        return acc_sum, acc_sq, simulate_batch(states[sl], horizon, prim.t, prim.H, prim.h, cum_p, secondary and colony_total.any(),
+        return acc_sum, acc_sq, simulate_batch(states[sl], horizon, prim.t, prim.H, prim.h, cum_p,
+                              secondary and colony_total.any(),
                               col.t, col.H, col.h, colony_total, cum_r, establishment.t_table,
                               establishment.cdf_table, tau, t_out, logx_colony,
                               logx_primary, step, float(lethal_cells), max_colonies, seed_until,

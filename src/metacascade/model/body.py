@@ -283,7 +283,7 @@ class BodyGraph:
         q = np.zeros((len(states), len(states)))
         r = np.zeros((len(states), n + 1))
         pool_index = {p: i for i, p in enumerate(self.pools)}
-        for i, organ in enumerate(self.organs):
+        for i in range(len(self.organs)):
             r[i, i] = self.arrest[i]
             q[i, index[self.outflow[i]]] = 1.0 - self.arrest[i]
         survival = self.transit_survival()

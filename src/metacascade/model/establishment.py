@@ -196,7 +196,8 @@ class Establishment:
         The characteristic function of T, their product, is inverted by FFT on ``2**15`` points
         over ``[0, mean + 40 sd]`` and the density integrated (cumulative Simpson).
         """
-        up = np.append(s_mat.diagonal(1), -s_mat.diagonal()[-1] - (s_mat.diagonal(-1)[-1] if s_mat.shape[0] > 1 else 0.0))
+        last_down = s_mat.diagonal(-1)[-1] if s_mat.shape[0] > 1 else 0.0
+        up = np.append(s_mat.diagonal(1), -s_mat.diagonal()[-1] - last_down)
         down = np.concatenate(([0.0], s_mat.diagonal(-1)))
         t_max = max(self.mean_exact + 40.0 * self.sd_exact, 1.5 * self.mean_exact)
         m = 2**15
@@ -381,7 +382,8 @@ def with_dormancy(establishment: Establishment, probability: float, escape_rate:
 
 
 def _dormant_inflow(nodes: FloatArray, rho: FloatArray, lam: float, *, trivial: bool) -> FloatArray:
-    r""":math:`H(\tau_k) = \int_0^{\tau_k} f(u) e^{-\lambda(\tau_k - u)} du` at the nodes (see :func:`with_dormancy`)."""
+    r""":math:`H(\tau_k) = \int_0^{\tau_k} f(u) e^{-\lambda(\tau_k - u)} du` at the nodes
+    (see :func:`with_dormancy`)."""
     if trivial:
         return np.ones(1)
     decay = np.exp(-lam * np.diff(nodes))

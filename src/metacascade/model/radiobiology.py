@@ -397,7 +397,7 @@ def _parse(raw: Mapping[str, Any], source: str) -> dict[str, RadiosensitivityPar
         if unknown:
             raise DataError(f"{source}: {cancer}.{unknown[0]}: unknown key; allowed keys: "
                             f"{', '.join(_ENTRY_KEYS)}")
-        merged = {**{k: v for k, v in defaults.items()}, **entry}
+        merged = {**defaults, **entry}
         for key in ("alpha_per_gy", "alpha_beta_gy", "kickoff_days", "doubling_days"):
             if key not in merged:
                 raise DataError(f"{source}: {cancer}.{key}: missing (and no [defaults] value)")

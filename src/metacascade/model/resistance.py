@@ -204,7 +204,8 @@ def _geometric(s: np.ndarray, p: float) -> int:  # pragma: no cover - jit
 
 
 @numba.njit(cache=True)
-def sample_resistance(s: np.ndarray, u: float, x0: float, x: float, kmax: int) -> tuple[int, int]:  # pragma: no cover - jit
+def sample_resistance(s: np.ndarray, u: float, x0: float, x: float,
+                      kmax: int) -> tuple[int, int]:  # pragma: no cover - jit
     r"""Resistance acquired while a pure-birth tumour grew from ``x0`` to ``x`` cells.
 
     Callable from other numba kernels. ``s`` is a xoshiro256** state (uint64[4], see

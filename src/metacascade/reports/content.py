@@ -14,9 +14,9 @@ from dataclasses import fields
 from typing import Any
 
 from metacascade import __version__
-from metacascade.references import citation
 from metacascade.model.body import default_body_graph
 from metacascade.presets import get_preset
+from metacascade.references import citation
 from metacascade.reports import i18n
 from metacascade.reports.document import (
     Figure,

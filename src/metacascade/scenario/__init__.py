@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import math
 import tomllib
-
-import numpy as np
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
+from metacascade._messages import format_validation_error
 from metacascade.errors import ParameterError, ScenarioError
-from metacascade.model.growth import GrowthLaw, make_growth_law
 from metacascade.model.body import Routing, default_body_graph
+from metacascade.model.growth import GrowthLaw, make_growth_law
 from metacascade.model.metastasis import MetastasisModel
 from metacascade.model.shedding import PowerShedding
 from metacascade.presets import get_preset
-from metacascade._messages import format_validation_error
 from metacascade.scenario.schema import ScenarioSchema
 
 __all__ = [
@@ -220,7 +219,7 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
     detection_mm = pick("detection_diameter_mm", preset.detection_diameter_mm)
     sizes = schema.output.sizes_cells
     if sizes is None:
-        sizes = [10.0**k for k in range(0, int(math.log10(law.capacity)) + 1) if 10.0**k < law.capacity]
+        sizes = [10.0**k for k in range(int(math.log10(law.capacity)) + 1) if 10.0**k < law.capacity]
     return Scenario(
         source=source,
         patient=Patient(cancer=schema.patient.cancer, primary_diameter_mm=schema.patient.primary_diameter_mm,
@@ -435,7 +434,8 @@ def _early_survival(schema: ScenarioSchema, preset: Any) -> float:
     return float(default_body_graph().early_survival if value is None else value)
 
 
-def _routing(schema: ScenarioSchema, preset: Any, source: str, immunocompetence: float | None = None) -> tuple[tuple[str, ...], Routing]:
+def _routing(schema: ScenarioSchema, preset: Any, source: str,
+             immunocompetence: float | None = None) -> tuple[tuple[str, ...], Routing]:
     """The organs and routing of a scenario: the body graph with the preset's and the file's values."""
     ov = schema.model
     given = [k for k in _BODY_KEYS if getattr(ov, k) is not None]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -165,8 +165,8 @@ class ImmunotherapyEntry(_Entry):
     killing_factor: float = Field(default=2.0, ge=1, le=1000, description="factor on the effectors' kill rate")
 
 
-TreatmentEntry = Annotated[Union[SurgeryEntry, ChemotherapyEntry, RadiotherapyEntry, EndocrineEntry,
-                                 ImmunotherapyEntry], Field(discriminator="kind")]
+TreatmentEntry = Annotated[SurgeryEntry | ChemotherapyEntry | RadiotherapyEntry | EndocrineEntry | ImmunotherapyEntry,
+                           Field(discriminator="kind")]
 
 
 #: Patient parameters a cohort can vary (``[cohort.vary]``) -> what they are.

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metacascade.errors import MetacascadeError
 from metacascade._messages import did_you_mean
+from metacascade.errors import MetacascadeError
 
 __all__ = ["ValidationRow", "ValidationReport", "CASES", "run_case"]
 

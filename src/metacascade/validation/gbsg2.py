@@ -48,7 +48,8 @@ def cox_covariates(df: pd.DataFrame) -> pd.DataFrame:
                          "age": df["age"]})
 
 
-def _bootstrap_c(time_: np.ndarray, score: np.ndarray, event: np.ndarray, n: int, seed: int) -> tuple[float, float, float]:
+def _bootstrap_c(time_: np.ndarray, score: np.ndarray, event: np.ndarray, n: int,
+                 seed: int) -> tuple[float, float, float]:
     from lifelines.utils import concordance_index
 
     c = float(concordance_index(time_, score, event))
@@ -71,7 +72,7 @@ def run_gbsg2(*, seed: int = 2026, train_fraction: float = 2 / 3, bayes: bool = 
     say = progress or (lambda s: None)
     full = load_gbsg2(data)
     train, test = split(full, seed, train_fraction)
-    model, template = relapse_model(train)
+    _, template = relapse_model(train)
     t0 = time.perf_counter()
     mle = fit_mle(template, n_obs=len(train), starts=starts, seed=seed, profile=profile, progress=say)
     t_mle = time.perf_counter() - t0
@@ -155,7 +156,8 @@ def format_gbsg2(report: dict[str, Any]) -> str:
             f"[{prof[0]:>8.3f}, {prof[1]:>8.3f}]" if prof else "        -         ")
         b = bay.get(row["parameter"])
         if b:
-            txt += f"      {b['median']:>8.3f} [{b['interval'][0]:.3f}, {b['interval'][1]:.3f}]   {b['rhat']:.3f} {b['ess']:6.0f}"
+            txt += (f"      {b['median']:>8.3f} [{b['interval'][0]:.3f}, {b['interval'][1]:.3f}]   "
+                    f"{b['rhat']:.3f} {b['ess']:6.0f}")
         lines.append(txt)
     lines.append("  (ln scale; exp(log_speed): growth clock relative to the breast_er_positive preset)")
     cm, cc = report["concordance"]["model"], report["concordance"]["cox"]
@@ -171,7 +173,8 @@ def format_gbsg2(report: dict[str, Any]) -> str:
     lines += ["", f"hormone therapy (tamoxifen 2 y): model HR {h['model_hr_5y']:.2f}{band}; trial Cox HR "
                   f"{h['observed_cox_hr']:.2f} [{h['observed_ci'][0]:.2f}, {h['observed_ci'][1]:.2f}]"]
     t = report["targets"]
-    lines.append(f"targets: concordance >= Cox - 0.02: {'met' if t['concordance_at_least_cox_minus_0.02'] else 'MISSED'}; "
+    lines.append("targets: concordance >= Cox - 0.02: "
+                 f"{'met' if t['concordance_at_least_cox_minus_0.02'] else 'MISSED'}; "
                  f"calibration at 3 and 5 y within 5 points: "
                  f"{'met' if t['calibration_3_5_years_within_5_points'] else 'MISSED'}")
     return "\n".join(lines)

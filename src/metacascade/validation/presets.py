@@ -197,14 +197,15 @@ def relapse_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any
     years = curve["time_years"].to_numpy(float)
     pred = predict_relapse(curves, soils_from_sites(preset, site_soil), pop, diameter, years, nodes=t["nodes"])
     points, misses = [], []
-    for i, (yr, v, n, lo, hi) in enumerate(curve[["time_years", "value", "n", "ci_low", "ci_high"]].itertuples(index=False)):
+    columns = ["time_years", "value", "n", "ci_low", "ci_high"]
+    for i, (yr, v, n, lo, hi) in enumerate(curve[columns].itertuples(index=False)):
         obs = 1.0 - float(v)
         half = (float(hi) - float(lo)) / 2 if np.isfinite(lo) and np.isfinite(hi) else (
             1.96 * math.sqrt(max(obs * (1 - obs), 1e-4) / n) if np.isfinite(n) and n > 0 else 0.0)
         model = float(pred.cumulative[i])
         ok = abs(model - obs) <= half + TARGETS["relapse_abs"]
-        points.append({"years": float(yr), "observed": obs, "half_width_95": half, "n": float(n) if np.isfinite(n) else None,
-                       "model": model, "within": bool(ok)})
+        points.append({"years": float(yr), "observed": obs, "half_width_95": half,
+                       "n": float(n) if np.isfinite(n) else None, "model": model, "within": bool(ok)})
         if not ok:
             misses.append(f"{yr:g} y model {100 * model:.0f}% vs {100 * obs:.0f}%")
     return {"source": str(curve["source"].iloc[0]), "file": t["file"], "subgroup": t["subgroup"], "nodes": t["nodes"],

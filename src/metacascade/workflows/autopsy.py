@@ -68,7 +68,8 @@ def predict_autopsy(preset: Preset, *, soil: dict[str, float] | None = None, bod
 
     body = default_body_graph() if body is None else body
     if preset.routes is None:
-        raise CalibrationError(f"preset {preset.name!r} has no body routes; autopsy frequencies need a whole-body preset")
+        raise CalibrationError(f"preset {preset.name!r} has no body routes; "
+                               "autopsy frequencies need a whole-body preset")
     model = model_from_preset(preset)
     routing = body.routing(preset.resolved_soil() if soil is None else soil, preset.routes)
     law = model.primary_growth

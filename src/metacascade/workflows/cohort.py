@@ -27,6 +27,7 @@ How a patient's parameters act (model time 0 = the primary's first cell):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -707,10 +708,8 @@ def _versions() -> dict[str, str]:
 
     out = {}
     for name in ("numpy", "scipy", "numba", "pandas", "pyarrow", "lifelines", "dask", "distributed"):
-        try:
+        with contextlib.suppress(md.PackageNotFoundError):
             out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            pass
     return out
 
 
