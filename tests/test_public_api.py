@@ -66,3 +66,23 @@ def test_import_metacascade_is_fast():
     code = "import time; t = time.perf_counter(); import metacascade; print(time.perf_counter() - t)"
     seconds = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert seconds < 0.5
+
+
+def _python_blocks(page: str) -> list[str]:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / page).read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def test_the_api_page_examples_of_the_lower_layers_run():
+    """The model/engine examples of docs/api.md (the README's former Python API section) run as
+    written, in one namespace as a reader would type them."""
+    namespace: dict = {}
+    blocks = _python_blocks("api.md")
+    for code in blocks[1:4]:  # the deterministic engine, the body graph, virtual patients
+        exec(compile(code, "docs/api.md", "exec"), namespace)
+    assert namespace["sol"].n_above(800.0, [1e6]).shape == (1,)
+    assert len(namespace["rt"].primary) == len(namespace["body"].organs)
+    assert namespace["mean"].shape == namespace["se"].shape
