@@ -4,8 +4,8 @@
    seeding, birth-death phase up to 1000 cells, 121 output times: patients per second with one
    worker and with two, stopping each patient at death (the `metacascade run` default) and
    following every patient to the horizon (the mode whose means equal the deterministic engine).
-2. The small case of metacascade.validation.hybrid_ssa (tested in tests/test_hybrid_ssa.py): the hybrid against the exact SSA
-   (metacascade.engines.ssa) at equal statistical accuracy (same number of patients).
+2. The small case of metacascade.validation.hybrid_ssa (tested in tests/test_hybrid_ssa.py): the
+   hybrid against the exact SSA (metacascade.engines.ssa) at equal statistical accuracy (same number of patients).
 
 Run:  python bench/stochastic.py [n_patients]
 """

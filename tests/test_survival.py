@@ -387,7 +387,7 @@ def test_errors_name_the_argument():
         rmst(nan_event, "os", 10.0)
     with pytest.raises(ParameterError, match=r"lacks column\(s\) \['mfs_days', 'mfs_event'\]"):
         kaplan_meier(patients, "mfs")
-    with pytest.raises(ParameterError, match="alpha=1.5"):
+    with pytest.raises(ParameterError, match=r"alpha=1.5"):
         kaplan_meier(patients, alpha=1.5)
     with pytest.raises(ParameterError, match="tau_days=-1"):
         rmst(patients, "os", -1.0)
@@ -402,8 +402,9 @@ def test_errors_name_the_argument():
 def test_large_tables_use_the_model_based_cox_variance(monkeypatch):
     """Above CLUSTER_MAX_ROWS the interval is lifelines' model-based one (the clustered sandwich
     estimator is slow); the hazard ratio itself is the same."""
-    import metacascade.workflows.survival as sv
     from lifelines import CoxPHFitter
+
+    import metacascade.workflows.survival as sv
 
     rng = np.random.default_rng(3)
     n = 200

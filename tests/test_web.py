@@ -167,7 +167,7 @@ def test_every_drawn_organ_has_an_outline():
     for _organ, _, polys in organ_outlines():
         for p in polys:
             assert p.shape[1] == 2 and len(p) >= 3 and np.isfinite(p).all()
-            assert -4.6 < p[:, 0].min() and p[:, 0].max() < 4.6 and -0.2 < p[:, 1].min() and p[:, 1].max() < 20.4
+            assert p[:, 0].min() > -4.6 and p[:, 0].max() < 4.6 and p[:, 1].min() > -0.2 and p[:, 1].max() < 20.4
 
 
 def test_treatment_bands_and_stochastic_view(store):

@@ -313,7 +313,8 @@ def swimmer_figure(patients: pd.DataFrame, events: pd.DataFrame | None = None, n
     fig = Figure(figsize=(10.0, 1.6 + 0.24 * n_lanes + 0.15 * len(ids)), layout="constrained")
     ax = fig.subplots()
     ticks, labels = [], []
-    by_lane = {key: grp for key, grp in events.groupby(["patient", "arm"], sort=False)}
+    # not dict(groupby): a GroupBy has a .keys attribute, so dict() would treat it as a mapping
+    by_lane = {key: grp for key, grp in events.groupby(["patient", "arm"], sort=False)}  # noqa: C416
     treatments_seen: set[str] = set()
     for b, pid in enumerate(ids):
         for k, arm in enumerate(arms):
