@@ -88,7 +88,8 @@ def _default(info: Any) -> str:
 
 def _escape(text: str) -> str:
     """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    # "{...}" at the end of a cell would be read as attributes by the attr_list extension
+    return text.replace("|", "\\|").replace("\n", " ").replace("{", "&#123;").replace("}", "&#125;")
 
 
 def _section_table(cls: type) -> str:
