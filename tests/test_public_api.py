@@ -19,6 +19,31 @@ def test_the_docstring_examples_run():
     assert result.failed == 0
 
 
+def test_the_error_and_validation_type_examples_run():
+    """The examples of the errors (metacascade.errors) and of the validation result types."""
+    import metacascade.errors
+    import metacascade.validation
+
+    for module in (metacascade.errors, metacascade.validation):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        assert result.attempted >= 5 and result.failed == 0, module.__name__
+
+
+def test_the_run_result_types_in_use():
+    """Examples of the result types whose modules are under other work: a deterministic
+    ``RunResult``, a ``StochasticRunResult`` and their tables."""
+    det = mc.run(mc.parse_scenario('[patient]\ncancer = "colon"\n[engine]\nhorizon_days = 730'))
+    assert isinstance(det, mc.RunResult)
+    assert set(det.dataset.dims) >= {"time_days", "organ", "size_cells"}
+    assert list(det.timeseries().columns[:3]) == ["time_days", "primary_cells", "primary_diameter_mm"]
+    assert {"organ", "size_diameter_mm", "n_above"} <= set(det.size_distribution().columns)
+    sto = mc.run(mc.parse_scenario('[patient]\ncancer = "colon"\n[engine]\nkind = "stochastic"\n'
+                                   'n_patients = 100\nhorizon_days = 730'))
+    assert isinstance(sto, mc.StochasticRunResult)
+    assert len(sto.patients()) == 100 and {"patient", "organ", "founded_day"} <= set(sto.colonies().columns)
+    assert {"patient", "day", "event"} <= set(sto.events().columns)
+
+
 def test_the_one_liner_of_the_readme_works():
     code = "import metacascade as mc; mc.run(mc.parse_scenario('[patient]\\ncancer = \"breast_er_positive\"'))"
     subprocess.run([sys.executable, "-c", code], check=True)

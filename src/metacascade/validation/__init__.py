@@ -19,7 +19,32 @@ __all__ = ["ValidationRow", "ValidationReport", "CASES", "run_case"]
 
 @dataclass(frozen=True)
 class ValidationRow:
-    """One published number and its reproduction; ``passed`` is None for information-only rows."""
+    """One compared quantity of a validation case: the reference value and its reproduction.
+
+    Attributes
+    ----------
+    quantity : str
+        What is compared, with its unit.
+    published : float
+        The reference value. What it is (a published number, a data set's value, a closed form
+        or another solver's result) is said by ``tolerance`` and by the case's description on
+        the documentation's validation page.
+    reproduced : float
+        The value metacascade computes.
+    tolerance : str
+        The criterion and its reason (``"0.001 rel (quoted to 3-4 digits)"``).
+    passed : bool or None
+        The verdict; None for an information-only row.
+    interval : tuple of float, optional
+        A confidence or profile interval of ``reproduced``, where the case has one.
+
+    Examples
+    --------
+    >>> from metacascade.validation import ValidationRow
+    >>> row = ValidationRow("alpha", published=0.663, reproduced=0.671, tolerance="+-0.03", passed=True)
+    >>> row.passed, row.interval
+    (True, None)
+    """
 
     quantity: str
     published: float
@@ -31,6 +56,35 @@ class ValidationRow:
 
 @dataclass(frozen=True)
 class ValidationReport:
+    """The result of one validation case (``metacascade validate CASE``, ``metacascade.validate``).
+
+    Attributes
+    ----------
+    case : str
+        The case name (``"iwata2000"``, ``"kuznetsov1994"``, ``"hormones"``).
+    title : str
+        One line saying what is reproduced.
+    reference : str
+        The paper or source of the reference values.
+    data_source : str
+        Where the compared data came from (a shipped file, generated counts, none).
+    rows : tuple of ValidationRow
+        The compared quantities.
+    notes : tuple of str
+        What the rows cannot say: assumptions, what was not found, known misses.
+    figures : tuple of str
+        Paths of the figures written (with ``figure_dir``).
+
+    Examples
+    --------
+    >>> import metacascade as mc
+    >>> report = mc.validate("kuznetsov1994")
+    >>> report.case, report.passed, len(report.rows) > 10
+    ('kuznetsov1994', True, True)
+    >>> sorted(report.to_dict())[:3]
+    ['case', 'data_source', 'figures']
+    """
+
     case: str
     title: str
     reference: str
@@ -41,9 +95,11 @@ class ValidationReport:
 
     @property
     def passed(self) -> bool:
+        """True when every gated row passed (information rows do not count)."""
         return all(r.passed for r in self.rows if r.passed is not None)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as a JSON-ready dict (what ``--json`` prints), with ``passed``."""
         d = asdict(self)
         d["passed"] = self.passed
         return d
