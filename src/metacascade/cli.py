@@ -163,7 +163,7 @@ def run(
                            "-" if first[o] is None else f"{first[o]:.0f}")
         _print_table(organs)
     death = s["days_since_diagnosis_lethal_burden_untreated"]
-    if s.get("stopped_at_lethal_burden"):
+    if s.get("horizon_note"):  # stopped at the untreated death, or followed past it
         console.print(f"[yellow]note:[/] {s['horizon_note']}", highlight=False)
     elif death is not None:
         console.print(f"untreated, the total tumour burden reaches the lethal {s['lethal_burden_cells']:.2g} cells "
@@ -208,7 +208,7 @@ def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scena
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, transient=True) as bar:
         task = bar.add_task("virtual patients", total=sc.engine.n_patients)
-        run = run_stochastic(sc, progress=lambda done: bar.update(task, completed=done))
+        run = run_stochastic(sc, progress=lambda done: bar.update(task, completed=done), written=True)
     with _Steps("results") as steps:
         written = write_stochastic_results(run, out, progress=steps.say)
     s = run.summary

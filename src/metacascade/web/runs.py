@@ -261,7 +261,7 @@ class JobManager:
                 if sc.engine.kind == "stochastic":
                     from metacascade.workflows.stochastic_run import run_stochastic, write_stochastic_results
 
-                    write_stochastic_results(run_stochastic(sc, progress=progress), tmp)
+                    write_stochastic_results(run_stochastic(sc, progress=progress, written=True), tmp)
                 else:
                     from metacascade.workflows.run import run_scenario, write_results
 

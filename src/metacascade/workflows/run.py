@@ -162,11 +162,13 @@ def run_scenario(scenario: Scenario) -> RunResult:
     # A horizon beyond that day stops there (and says so in the summary), so that no expected
     # count or burden exceeds what the lethal burden allows; the solve is then redone on the
     # shorter interval (the first one's accuracy warnings, about the unphysical tail, dropped).
+    # engine.stop_at_death = false follows the process past death (as the stochastic engine
+    # then does), and the summary says from when its numbers are past the lethal burden.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sol = solve(horizon)
     t_death = death_time(sol, horizon)
-    stopped = t_death is not None and t_death < horizon
+    stopped = t_death is not None and t_death < horizon and sc.engine.stop_at_death
     if stopped:
         horizon = max(float(t_death), t_diag)
         sol = solve(horizon)
@@ -216,7 +218,10 @@ def run_scenario(scenario: Scenario) -> RunResult:
         "at_horizon": {"days_since_diagnosis": horizon - t_diag, **_state(sol, sc, horizon)},
         "horizon_days_requested": sc.engine.horizon_days,
         "stopped_at_lethal_burden": stopped,
-        "horizon_note": None if not stopped else horizon_note(lethal, horizon - t_diag, sc.engine.horizon_days),
+        "horizon_note": (horizon_note(lethal, horizon - t_diag, sc.engine.horizon_days) if stopped else
+                         None if t_death is None or t_death >= horizon else
+                         f"past day {t_death - t_diag:.0f} the untreated expected burden exceeds the lethal "
+                         f"{lethal:.2g} cells (engine.stop_at_death = false: followed past death)"),
         "days_since_diagnosis_expected_first_metastasis_founded":
             None if t_first_any is None else t_first_any - t_diag,
         "days_since_diagnosis_expected_first_detectable_metastasis":

@@ -95,11 +95,16 @@ def _quantiles(days: np.ndarray) -> dict[str, Any]:
 #: Patients simulated first to estimate a larger run's memory (the first patients of the run:
 #: patient i's random numbers do not depend on the run's size).
 MEMORY_PILOT_PATIENTS = 100
-#: Memory held per patient (result arrays, patients table) and per colony (the colony log, its
-#: table and the events table, and their copies while written), measured on 20,000
-#: breast_er_positive patients over 10 years (6.4 GB, 460 colonies per patient) and rounded up.
+#: Memory held per patient (result arrays, patients table) and per colony: while simulating
+#: (the colony log and its growth) and, in addition, while writing its tables (colonies and
+#: events). Measured peaks: 20,000 breast_er_positive patients over 10 years (9.2e6 colonies)
+#: 4.4 GB to simulate, 6.4 GB with the tables written; 800 breast_er_negative patients followed
+#: past death (1.1e7 colonies) 3.3 GB to simulate. The constants sit at the low end of what was
+#: measured: a run is refused only when it surely cannot fit (a MemoryError at the margin stays
+#: possible), never because of a generous estimate.
 BYTES_PER_PATIENT = 8 * 1024
-BYTES_PER_COLONY = 800
+BYTES_PER_COLONY = 300
+BYTES_PER_COLONY_WRITTEN = 200
 
 
 def available_memory_bytes() -> int | None:
@@ -131,12 +136,15 @@ def _size(n_bytes: float) -> str:
     return f"{n_bytes:.3g} PiB"  # pragma: no cover
 
 
-def memory_estimate_bytes(n_patients: int, colonies_per_patient: float) -> float:
-    """About the peak memory of a stochastic run of ``n_patients`` (its tables included)."""
-    return n_patients * (BYTES_PER_PATIENT + BYTES_PER_COLONY * max(colonies_per_patient, 0.0))
+def memory_estimate_bytes(n_patients: int, colonies_per_patient: float, written: bool = False) -> float:
+    """At least the peak memory of a stochastic run of ``n_patients`` (``written``: with its
+    tables written, as ``metacascade run`` does)."""
+    per_colony = BYTES_PER_COLONY + (BYTES_PER_COLONY_WRITTEN if written else 0)
+    return n_patients * (BYTES_PER_PATIENT + per_colony * max(colonies_per_patient, 0.0))
 
 
-def check_memory(n_patients: int, colonies_per_patient: float, available: int | None = None) -> None:
+def check_memory(n_patients: int, colonies_per_patient: float, available: int | None = None, *,
+                 written: bool = False) -> None:
     """Raise ParameterError naming ``engine.n_patients`` when a run of ``n_patients`` (with
     ``colonies_per_patient``, from a pilot) needs more memory than is available, with the
     largest number of patients that fits."""
@@ -145,10 +153,10 @@ def check_memory(n_patients: int, colonies_per_patient: float, available: int | 
     available = available_memory_bytes() if available is None else available
     if available is None:
         return
-    need = memory_estimate_bytes(n_patients, colonies_per_patient)
+    need = memory_estimate_bytes(n_patients, colonies_per_patient, written)
     if need <= available:
         return
-    per = memory_estimate_bytes(1, colonies_per_patient)
+    per = memory_estimate_bytes(1, colonies_per_patient, written)
     fits = int(0.8 * available / per)
     raise ParameterError(
         f"engine.n_patients: {n_patients} virtual patients need about {_size(need)} of memory ({_size(per)} "
@@ -156,10 +164,14 @@ def check_memory(n_patients: int, colonies_per_patient: float, available: int | 
         f"most about {fits} here")
 
 
-def run_stochastic(scenario: Scenario, progress: Callable[[int], None] | None = None) -> StochasticRunResult:
+def run_stochastic(scenario: Scenario, progress: Callable[[int], None] | None = None, *,
+                   written: bool = False) -> StochasticRunResult:
     """Simulate ``scenario.engine.n_patients`` virtual patients of ``scenario``.
 
     Model time 0 is the primary's first cell; the reported timeline is in days since diagnosis.
+    Above :data:`MEMORY_PILOT_PATIENTS` patients the first ones are simulated first to estimate
+    the memory (:func:`check_memory`; ``written``: the tables will be written too) and a run
+    that cannot fit is refused before it starts.
     """
     sc = scenario
     t_diag = sc.patient.age_of_primary_days
@@ -186,7 +198,7 @@ def run_stochastic(scenario: Scenario, progress: Callable[[int], None] | None = 
     n = sc.engine.n_patients
     if n > MEMORY_PILOT_PATIENTS:  # refuse a run that cannot fit before spending time on it
         pilot = simulate(MEMORY_PILOT_PATIENTS, None)
-        check_memory(n, len(pilot.colony_log) / MEMORY_PILOT_PATIENTS)
+        check_memory(n, len(pilot.colony_log) / MEMORY_PILOT_PATIENTS, written=written)
     res = simulate(n, progress)
     coords = {"time_days": times - t_diag, "organ": list(sc.organs), "size_cells": res.sizes}
     ds = xr.Dataset(coords=coords)
