@@ -151,7 +151,8 @@ def test_validate_presets_json_has_the_documented_structure(tmp_path):
     assert breast["seer"]["cancer"] == "Breast Ca (NST)"
     from metacascade.clinical_data import load_seer_size
 
-    assert sum(b["n"] for b in breast["seer"]["bins"]) == int(load_seer_size(cancer="Breast Ca (NST)")["n_patients"].sum())
+    n_seer = int(load_seer_size(cancer="Breast Ca (NST)")["n_patients"].sum())
+    assert sum(b["n"] for b in breast["seer"]["bins"]) == n_seer
     assert {"value", "low", "high"} <= set(breast["parameters"]["population.dissemination_sd_log"])
     assert report["presets"]["prostate"]["seer"] is None and "not calibrated" in report["presets"]["prostate"]["when"]
     assert (tmp_path / "figs" / "preset_colon.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
