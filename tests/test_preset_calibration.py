@@ -118,6 +118,8 @@ detection_diameter_mm = 0.3
 competent_fraction = 1.0
 dissemination_sd_log = 1.5
 growth_sd_log = 0.5
+nodal_sd_log = 1.5        # one multiplier for nodes and distant organs, as [cohort.vary] shedding
+nodal_correlation = 1.0
 [engine]
 seed = 7
 """

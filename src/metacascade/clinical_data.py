@@ -653,3 +653,33 @@ def load_relapse_curve(file: str, quantity: str, subgroup: str, path: str | Path
         raise DataError(f"{path.name} ({subgroup}): value {bad['value'].iloc[0]!r} at "
                         f"{bad['time_years'].iloc[0]!r} years: allowed a fraction in [0, 1] at a finite time")
     return out.sort_values("time_years").reset_index(drop=True)
+
+
+def load_relapse_hazards(file: str, subgroup: str, path: str | Path | None = None) -> pd.DataFrame:
+    """Distant-relapse events and person-years by follow-up interval of one group of a computed
+    natural-history file (``transbig_dmfs.csv``: rows ``annual_hazard_distant_metastasis``);
+    columns time_low_years, time_high_years, events, person_years.
+
+    Raises DataError naming the file for a missing file or column, no rows for the group,
+    intervals that do not join end to start, negative events or non-positive person-years."""
+    path = _natural_history(file) if path is None else Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such natural-history file")
+    try:
+        df = pd.read_csv(path, comment="#")
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: corrupt natural-history file: {exc}") from None
+    need = ["quantity", "group", "time_low_years", "time_high_years", "events", "person_years"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise DataError(f"{path.name}: missing columns {missing}; hazards by interval need {need}")
+    sel = df[(df["quantity"] == "annual_hazard_distant_metastasis") & (df["group"] == subgroup)]
+    if sel.empty:
+        raise DataError(f"{path.name}: no annual_hazard_distant_metastasis rows for group {subgroup!r}")
+    out = sel[need[2:]].astype(float).sort_values("time_low_years").reset_index(drop=True)
+    lo, hi = out["time_low_years"].to_numpy(), out["time_high_years"].to_numpy()
+    if not (np.all(hi > lo) and np.allclose(lo[1:], hi[:-1]) and lo[0] >= 0):
+        raise DataError(f"{path.name} ({subgroup}): intervals {list(zip(lo, hi))} must join end to start from >= 0")
+    if (out["events"] < 0).any() or not (out["person_years"] > 0).all():
+        raise DataError(f"{path.name} ({subgroup}): events must be >= 0 and person_years > 0")
+    return out

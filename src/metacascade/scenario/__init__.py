@@ -260,7 +260,8 @@ def _population(schema: ScenarioSchema, preset: Any) -> Any:
     sec = schema.population
     if not sec.vary:
         return Population()
-    given = {k: getattr(sec, k) for k in ("competent_fraction", "dissemination_sd_log", "growth_sd_log")
+    given = {k: getattr(sec, k) for k in ("competent_fraction", "dissemination_sd_log", "growth_sd_log",
+                                          "nodal_sd_log", "nodal_correlation")
              if getattr(sec, k) is not None}
     return _replace(preset.population, **given)
 

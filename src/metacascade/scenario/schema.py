@@ -274,6 +274,10 @@ class PopulationSection(BaseModel):
     dissemination_sd_log: float | None = Field(default=None, ge=0, le=50, description="sd of ln(founding "
                                                                                    "multiplier)")
     growth_sd_log: float | None = Field(default=None, ge=0, le=5, description="sd of ln(growth-speed multiplier)")
+    nodal_sd_log: float | None = Field(default=None, ge=0, le=50, description="sd of ln(regional-node founding "
+                                                                           "multiplier); unset: the distant one")
+    nodal_correlation: float | None = Field(default=None, ge=-1, le=1, description="correlation of the nodal and "
+                                                                                 "distant ln multipliers")
 
 
 class ScenarioSchema(BaseModel):

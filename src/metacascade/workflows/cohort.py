@@ -65,6 +65,7 @@ PARAMETER_SLOTS = {"primary_diameter_mm": 0, "growth_rate": 1, "shedding": 2, "i
                    "estradiol_pmol_l": 4, "age_years": 5}
 _PARAM_KEY = 1 << 40
 _COMPETENCE_SLOT = 16  # the population's competence draw (metacascade.model.population)
+_NODAL_SLOT = 17  # the population's own normal of the nodal founding multiplier
 POPULATION_Z_CAP = 3.0
 POPULATION_MAX_COLONIES = 300.0
 _POSITIVE = ("primary_diameter_mm", "growth_rate", "shedding", "estradiol_pmol_l")
@@ -164,6 +165,16 @@ def draw_parameters(scenario: Any, n: int | None = None) -> dict[str, np.ndarray
             out[name] = np.full(n, math.nan if value is None else float(value))
             continue
         out[name] = draw_parameter(name, spec, uniforms(slot), *bounds.get(name, (None, None)))
+    # the regional nodes' own founding multiplier u_n (model.population), as a factor on the
+    # patient's nodal routing: u_n / u, from the shedding draw's normal and one of its own
+    out["nodal_factor"] = np.ones(n)
+    if pop is not None and not pop.nodal_shared and "shedding" not in c.vary:
+        from scipy.special import ndtri
+
+        def z(slot: int) -> np.ndarray:
+            return np.clip(ndtri(np.clip(uniforms(slot), 1e-300, 1 - 1e-16)), -POPULATION_Z_CAP, POPULATION_Z_CAP)
+
+        out["nodal_factor"] = pop.nodal_factor(z(PARAMETER_SLOTS["shedding"]), z(_NODAL_SLOT))
     return out
 
 
@@ -346,6 +357,11 @@ def simulate_chunk(text: str, source: str, chunk: int) -> tuple[pd.DataFrame, pd
     else:
         prim_r = np.broadcast_to(sc.routing.primary, (n, n_org))
         col_r = np.broadcast_to(sc.routing.colony, (n, n_org, n_org))
+    nodal = par["nodal_factor"]
+    # the patient's nodal founding multiplier differs from her distant one
+    if np.any(nodal != 1.0) and "lymph_regional" in sc.organs:
+        prim_r = np.array(prim_r, dtype=float)
+        prim_r[:, sc.organs.index("lymph_regional")] *= nodal
     secondary = bool(sc.model.secondary_seeding)
     total_p, cum_p = routing_cumulative(prim_r)
     if secondary:

@@ -198,7 +198,7 @@ def resected_count(curves: PresetCurves, t_resection: float, t: FloatArray, whic
     :math:`b` the primary's founding rate, :math:`F` the CDF of the delay from founding to
     deterministic growth (birth-death phase, then dormancy), :math:`\tau_x` the growth time
     from the entry size to the threshold. Equals the unresected count for :math:`t \le t_r`.
-    Integrated by parts, :math:`N(t) = \\int B(\\min(t_r, t - \\tau_x - d))\\,dF(d)` with
+    Integrated by parts, :math:`N(t) = \int B(\min(t_r, t - \tau_x - d))\,dF(d)` with
     :math:`B` the cumulative founding (trapezoid on 4001 points of :math:`[0, t_r]`)."""
     if curves.shed is None or curves.delay_t is None or curves.delay_cdf is None:
         raise CalibrationError(f"{curves.preset}: curves without founding rates (built before resected_count)")
@@ -274,23 +274,21 @@ def _death_times(curves: PresetCurves, log_w: FloatArray, total_p: float) -> Flo
     return curves.t[k - 1] + frac * (curves.t[k] - curves.t[k - 1])
 
 
-def _alive_weights(curves: PresetCurves, population: Population, log_w: FloatArray, omega: FloatArray,
-                   total_p: float, T: FloatArray) -> FloatArray:
+def _alive_weights(curves: PresetCurves, log_w: FloatArray, omega: FloatArray, total_p: float, T: FloatArray,
+                   h: float) -> FloatArray:
     r"""Quadrature weights of the patients still alive when the primary reaches each size.
 
-    A patient dies before :math:`T` when :math:`X(T) + w\,p\,B(T) \ge L`, i.e. when :math:`w` exceeds
-    :math:`w_c(T) = (L - X(T)) / (p B(T))`; the node whose cell contains :math:`\ln w_c` keeps the
-    alive fraction of its cell (linear in the cell), so the weights are continuous in the parameters."""
+    A patient dies before :math:`T` when :math:`X(T) + w\,p\,B(T) \ge L`, i.e. when :math:`w` (here
+    the patient's all-organ founding multiplier, :math:`\sum_o w_o p_o / p`) exceeds
+    :math:`w_c(T) = (L - X(T)) / (p B(T))`; the node whose cell (width ``h`` in :math:`\ln w`)
+    contains :math:`\ln w_c` keeps the alive fraction of its cell (linear in the cell), so the
+    weights are continuous in the parameters."""
     x = np.interp(T, curves.t, curves.primary)
     b = np.interp(T, curves.t, curves.burden)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_wc = np.where(x >= curves.lethal, -np.inf, np.log(np.maximum(curves.lethal - x, 0.0))
                           - np.log(total_p * b))
     log_wc = np.where(np.isnan(log_wc), np.inf, log_wc)
-    if log_w.size > 1:
-        h = float(log_w[1] - log_w[0])
-    else:
-        h = 1.0
     if h <= 0:  # no spread: every node is the median patient
         frac = (log_w[:, None] < log_wc[None, :]).astype(float)
     else:
@@ -298,36 +296,60 @@ def _alive_weights(curves: PresetCurves, population: Population, log_w: FloatArr
     return frac * omega[:, None]
 
 
+def _all_organ_log_w(log_w: FloatArray, log_wn: FloatArray, p_node: float, p_total: float) -> FloatArray:
+    """ln of the all-organ founding multiplier (w (p - p_n) + w_n p_n) / p."""
+    if p_total <= 0 or np.array_equal(log_w, log_wn):
+        return log_w
+    f = p_node / p_total
+    return np.logaddexp(log_w + math.log1p(-f) if f < 1 else np.full_like(log_w, -np.inf),
+                        log_wn + math.log(f) if f > 0 else np.full_like(log_wn, -np.inf))
+
+
 def predict_population(curves: PresetCurves, soil: dict[str, float] | FloatArray,
                        population: Population,
                        diameters_mm: FloatArray, *, secondary: FloatArray | None = None,
-                       n_nodes: int = 321, resected_at_mm: tuple[FloatArray, FloatArray] | None = None
-                       ) -> PopulationPrediction:
-    """Population-averaged predictions (see the module docstring) for soils ``soil`` (organ ->
-    efficiency; or directly the founding probabilities per organ, an array) and ``population``. ``secondary``: multipliers (nodes x organs) of the autopsy
-    counts for colonies founded by colonies (:func:`secondary_factors`); None for primary seeding only.
+                       n_nodes: int = 321, n_nodal: int = 41,
+                       resected_at_mm: tuple[FloatArray, FloatArray] | None = None) -> PopulationPrediction:
+    r"""Population-averaged predictions (see the module docstring) for soils ``soil`` (organ ->
+    efficiency; or directly the founding probabilities per organ, an array) and ``population``.
+    ``secondary``: multipliers (nodes x organs) of the autopsy counts for colonies founded by
+    colonies (:func:`secondary_factors`, shared nodal multiplier only); None for primary seeding only.
+
+    The regional nodes found colonies with the patient's nodal multiplier :math:`w_n`, every other
+    organ with :math:`w` (:meth:`Population.joint_nodes`; one multiplier unless the population
+    separates them): M1 and occult disease depend on :math:`w`, node positivity on :math:`w_n`,
+    survival to a size (total burden) on both.
 
     ``resected_at_mm``: (diameters, weights) of the primaries at their resection. Then the
     autopsy is that of patients who died of the cancer after the primary was removed: those
     with at least one established colony at surgery (the others are cured), each colony grown
     past the autopsy size by death, so that site :math:`s` holds one with
 
-    .. math:: P_s = \frac{\\sum_{ij} \\omega_j \nu_i (1 - e^{-w_j p_s I(T_{D_i})})}
-                         {\\sum_{ij} \\omega_j \nu_i (1 - e^{-w_j p I(T_{D_i})})}
+    .. math:: P_s = rac{\sum_{ij} \omega_j 
+u_i (1 - e^{-w_{js} p_s I(T_{D_i})})}
+                         {\sum_{ij} \omega_j 
+u_i (1 - e^{-\sum_o w_{jo} p_o I(T_{D_i})})}
 
-    (:math:`I` the established colonies per unit founding probability, :math:`p = \\sum_o p_o`;
-    the competent fraction cancels). None: untreated natural history with the primary in place."""
+    (:math:`I` the established colonies per unit founding probability, :math:`w_{jo}` node
+    :math:`j`'s multiplier for organ :math:`o`; the competent fraction cancels). None: untreated
+    natural history with the primary in place."""
     p = organ_founding(curves, soil) if isinstance(soil, dict) else np.asarray(soil, float)
     organs = curves.organs
     node_idx = organs.index(NODE_ORGAN)
     distant = np.ones(len(organs), bool)
     distant[node_idx] = False
-    log_w, omega = population.w_nodes(n_nodes)
+    log_w, log_wn, omega, h = population.joint_nodes(n_nodes, n_nodal)
+    if secondary is not None and not population.nodal_shared:
+        raise CalibrationError("secondary-seeding factors need a shared nodal multiplier")
     pi = population.competent_fraction
-    td = _death_times(curves, log_w, float(p.sum()))
+    p_total = float(p.sum())
+    log_wa = _all_organ_log_w(log_w, log_wn, float(p[node_idx]), p_total)
+    log_w_org = np.repeat(log_w[:, None], len(organs), axis=1)    # nodes x organs
+    log_w_org[:, node_idx] = log_wn
+    td = _death_times(curves, log_wa, p_total)
     # autopsy
     if resected_at_mm is None:
-        lam_aut = np.exp(log_w[:, None] + curves.log_at("autopsy", td)[:, None]) * p[None, :]
+        lam_aut = np.exp(log_w_org + curves.log_at("autopsy", td)[:, None]) * p[None, :]
         if secondary is not None:
             lam_aut = lam_aut * secondary
         autopsy = pi * (omega @ (-np.expm1(-lam_aut)))
@@ -335,29 +357,39 @@ def predict_population(curves: PresetCurves, soil: dict[str, float] | FloatArray
         d_res, nu = (np.atleast_1d(np.asarray(a, float)) for a in resected_at_mm)
         nu = nu / nu.sum()
         log_i = curves.log_at("established", curves.time_at_diameter(d_res))  # sizes
-        scale = np.exp(log_w[:, None] + log_i[None, :])  # nodes x sizes
         wt = omega[:, None] * nu[None, :]
         # who dies of the cancer after the resection: patients with any colony at surgery (regional
         # node disease included; counting only distant colonies fits the breast data worse by 360
         # log-likelihood units with the same parameters)
-        dying = float(np.sum(wt * -np.expm1(-scale * float(p.sum()))))
-        autopsy = np.einsum("ij,ijo->o", wt, -np.expm1(-scale[:, :, None] * p[None, None, :])) / max(dying, 1e-300)
+        dying = float(np.sum(wt * -np.expm1(-np.exp(log_wa[:, None] + log_i[None, :]) * p_total)))
+        if population.nodal_shared:
+            lam = np.exp(log_w_org[:, None, :] + log_i[None, :, None]) * p[None, None, :]  # nodes x sizes x organs
+            autopsy = np.einsum("ij,ijo->o", wt, -np.expm1(-lam)) / max(dying, 1e-300)
+        else:  # the organs other than the nodes depend on ln w only: sum the grid's nodal axis first
+            lw1 = log_w.reshape(n_nodes, -1)[:, 0]
+            wt1 = omega.reshape(n_nodes, -1).sum(axis=1)[:, None] * nu[None, :]
+            lam = np.exp(lw1[:, None, None] + log_i[None, :, None]) * p[None, None, :]
+            autopsy = np.einsum("ij,ijo->o", wt1, -np.expm1(-lam))
+            lam_n = np.exp(log_wn[:, None] + log_i[None, :]) * p[node_idx]
+            autopsy[node_idx] = float(np.sum(wt * -np.expm1(-lam_n)))
+            autopsy = autopsy / max(dying, 1e-300)
     # at diagnosis
     diam = np.atleast_1d(np.asarray(diameters_mm, float))
     T = curves.time_at_diameter(diam)
-    alive = _alive_weights(curves, population, log_w, omega, float(p.sum()), T)  # nodes x sizes
+    alive = _alive_weights(curves, log_wa, omega, p_total, T, h)  # nodes x sizes
     denom = pi * alive.sum(axis=0) + (1.0 - pi)
 
-    def prob(which: str, mass: float) -> FloatArray:
-        lam = np.exp(log_w[:, None] + curves.log_at(which, T)[None, :]) * mass
+    def prob(which: str, mass: float, lw: FloatArray) -> FloatArray:
+        lam = np.exp(lw[:, None] + curves.log_at(which, T)[None, :]) * mass
         return pi * (alive * -np.expm1(-lam)).sum(axis=0) / denom
 
     p_dist = float(p[distant].sum())
     order = np.argsort(td)
     cdf = np.cumsum(omega[order])
     return PopulationPrediction(
-        diameters_mm=diam, m1_at_size=prob("detect", p_dist), node_at_size=prob("node", float(p[node_idx])),
-        occult_at_size=prob("established", p_dist), autopsy=dict(zip(organs, map(float, autopsy))),
+        diameters_mm=diam, m1_at_size=prob("detect", p_dist, log_w),
+        node_at_size=prob("node", float(p[node_idx]), log_wn),
+        occult_at_size=prob("established", p_dist, log_w), autopsy=dict(zip(organs, map(float, autopsy))),
         death_day_median=float(td[order][np.searchsorted(cdf, 0.5)]))
 
 
@@ -391,8 +423,9 @@ def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, A
     # the mean over the patients alive at diagnosis (those with the largest founding multipliers
     # died of their disease before the primary reached this size; the log-normal's own mean
     # exp(sd^2 / 2) is dominated by them and is not a patient's number)
-    log_w, omega = pop.w_nodes(n_nodes)
-    alive = _alive_weights(curves, pop, log_w, omega, float(p.sum()), curves.time_at_diameter(d))[:, 0]
+    log_w, log_wn, omega, h = pop.joint_nodes(n_nodes)
+    log_wa = _all_organ_log_w(log_w, log_wn, float(p[node_idx]), float(p.sum()))
+    alive = _alive_weights(curves, log_wa, omega, float(p.sum()), curves.time_at_diameter(d), h)[:, 0]
     mean = pi * float(np.sum(alive * np.exp(log_w))) * lam1 / (pi * float(alive.sum()) + 1.0 - pi)
     return {
         "primary_diameter_mm": float(d[0]),
@@ -428,7 +461,7 @@ class RelapsePrediction:
 
 def predict_relapse(curves: PresetCurves, soil: dict[str, float] | FloatArray, population: Population,
                     diameter_mm: float, years: FloatArray, *, nodes: str = "all", n_u: int = 161,
-                    n_v: int = 41) -> RelapsePrediction:
+                    n_v: int = 41, n_y: int = 21) -> RelapsePrediction:
     r"""Population-averaged distant relapse after resection of the primary (and the regional
     nodes) at ``diameter_mm``, primary seeding only.
 
@@ -446,7 +479,9 @@ def predict_relapse(curves: PresetCurves, soil: dict[str, float] | FloatArray, p
 
     :math:`a` alive at :math:`T_D`, :math:`c` the nodal condition (1; :math:`e^{-w p_n N_n}` for
     node-negative; :math:`1 - e^{-w p_n N_n}` for node-positive; :math:`c_0` that of a
-    non-competent tumour: 1, 1, 0). A 2-D quadrature on :math:`(z_u, z_v)`."""
+    non-competent tumour: 1, 1, 0), with the nodal multiplier :math:`w_n` in :math:`c` and in the
+    total burden (:meth:`Population.joint_nodes`). A quadrature on :math:`(z_u, z_v)`, and the
+    nodal multiplier's own normal variable when the population separates it."""
     if nodes not in ("all", "negative", "positive"):
         raise CalibrationError(f"nodes: got {nodes!r}, allowed 'all', 'negative', 'positive'")
     p = organ_founding(curves, soil) if isinstance(soil, dict) else np.asarray(soil, float)
@@ -456,19 +491,29 @@ def predict_relapse(curves: PresetCurves, soil: dict[str, float] | FloatArray, p
     years = np.atleast_1d(np.asarray(years, float))
     zu, wu = _normal_nodes(n_u)
     zv, wv = _normal_nodes(n_v) if population.growth_sd_log > 0 else (np.zeros(1), np.ones(1))
+    shared = population.nodal_shared
+    zy, wy = (np.zeros(1), np.ones(1)) if shared else _normal_nodes(n_y)
     su, sv = population.dissemination_sd_log, population.growth_sd_log
     log_v = sv * zv
-    log_w = su * zu[:, None] - log_v[None, :]                       # u x v
-    wt = wu[:, None] * wv[None, :]
+    log_w = (su * zu[:, None] - log_v[None, :])[:, :, None] + np.zeros(zy.size)      # u x v x y
+    if shared:
+        log_wn = log_w
+    else:
+        rho, sn = population.nodal_correlation, population.nodal_sd
+        log_un = sn * (rho * zu[:, None] + math.sqrt(max(1.0 - rho * rho, 0.0)) * zy[None, :])  # u x y
+        log_wn = log_un[:, None, :] - log_v[None, :, None]
+    wt = wu[:, None, None] * wv[None, :, None] * wy[None, None, :]
     T = float(curves.time_at_diameter(np.array([diameter_mm]))[0])
     # alive at surgery: total burden below the lethal burden (smoothed over the u-cell, as _alive_weights)
     x = float(np.interp(T, curves.t, curves.primary))
     b = float(np.interp(T, curves.t, curves.burden))
     if x >= curves.lethal:
         raise CalibrationError(f"{curves.preset}: a primary of {diameter_mm} mm exceeds the lethal burden")
-    log_wc = math.log(curves.lethal - x) - math.log(max(float(p.sum()) * b, 1e-300))
+    p_total = float(p.sum())
+    log_wc = math.log(curves.lethal - x) - math.log(max(p_total * b, 1e-300))
+    log_wa = _all_organ_log_w(log_w, log_wn, p_node, p_total)
     h = su * float(zu[1] - zu[0]) if su > 0 else 0.0
-    alive = (log_w < log_wc).astype(float) if h <= 0 else np.clip((log_wc - (log_w - 0.5 * h)) / h, 0.0, 1.0)
+    alive = (log_wa < log_wc).astype(float) if h <= 0 else np.clip((log_wc - (log_wa - 0.5 * h)) / h, 0.0, 1.0)
     w = np.exp(log_w)
     n0 = float(np.exp(curves.log_at("detect", np.array([T]))[0]))
     nn = float(np.exp(curves.log_at("node", np.array([T]))[0]))
@@ -476,16 +521,18 @@ def predict_relapse(curves: PresetCurves, soil: dict[str, float] | FloatArray, p
     if nodes == "all":
         cond, c0 = np.ones_like(w), 1.0
     elif nodes == "negative":
-        cond, c0 = np.exp(-w * p_node * nn), 1.0
+        cond, c0 = np.exp(-np.exp(log_wn) * p_node * nn), 1.0
     else:
-        cond, c0 = -np.expm1(-w * p_node * nn), 0.0
-    base = wt * alive * cond * m0                                  # u x v
+        cond, c0 = -np.expm1(-np.exp(log_wn) * p_node * nn), 0.0
+    base = wt * alive * cond * m0                                  # u x v x y
     nr = resected_count(curves, T, (T + 365.25 * np.exp(log_v)[:, None] * years[None, :]).ravel())
     nr = nr.reshape(log_v.size, years.size)
     extra = np.maximum(nr - n0, 0.0)                               # v x years
-    rel = -np.expm1(-(w * p_dist)[:, :, None] * extra[None, :, :])  # u x v x years
+    # the relapse depends on (u, v) only: sum the nodal axis of the weights first
+    base_uv = base.sum(axis=2)
+    rel = -np.expm1(-(w[:, :, 0] * p_dist)[:, :, None] * extra[None, :, :])  # u x v x years
     pi = population.competent_fraction
-    num = pi * np.einsum("uv,uvk->k", base, rel)
+    num = pi * np.einsum("uv,uvk->k", base_uv, rel)
     den = pi * float(base.sum()) + (1.0 - pi) * c0
     return RelapsePrediction(diameter_mm=float(diameter_mm), nodes=nodes, years=years,
                              cumulative=num / den if den > 0 else np.full(years.size, np.nan))

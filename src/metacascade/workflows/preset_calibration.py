@@ -71,6 +71,7 @@ DISIBIO_SITES: dict[str, str] = {
 _LOG_SOIL = (-40.0, 0.0)
 _LOGIT_PI = (-8.0, 8.0)
 _LOG_SIGMA = (math.log(0.05), math.log(30.0))
+_ATANH_RHO = (-3.0, 3.0)  # nodal correlation in (-0.995, 0.995)
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,25 @@ class CalibrationData:
     node_k: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     node_n: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     node_source: tuple[str, ...] = ()
+    # distant relapse after surgery alone (relapse_targets.csv rows with a distant endpoint and
+    # events / person-years by interval): primary size, nodal status, interval edges (years)
+    relapse_diameter_mm: float = math.nan
+    relapse_nodes: str = "all"
+    relapse_edges: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    relapse_events: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    relapse_person_years: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    relapse_source: str = ""
 
     @property
     def n_obs(self) -> int:
-        return int(self.autopsy_n * len(self.sites) + self.seer_n.sum() + self.node_n.sum())
+        return int(self.autopsy_n * len(self.sites) + self.seer_n.sum() + self.node_n.sum()
+                   + self.relapse_events.sum())
+
+    @property
+    def fits_nodal(self) -> bool:
+        """Whether the data separate the nodal from the distant founding multiplier (nodal
+        positivity by size; the relapse of node-negative patients)."""
+        return bool(self.node_n.size)
 
 
 @dataclass(frozen=True)
@@ -158,9 +174,34 @@ def calibration_data(preset: Preset) -> CalibrationData:
         sn = sub["n_patients"].to_numpy(float)
         seer_name = " + ".join(names)
     nd, nk, nn, nsrc = _node_data(preset, spec.get("nodes"))
+    rel = _relapse_data(preset) if spec.get("relapse", False) else {}
     return CalibrationData(preset=preset.name, autopsy_rows=rows, sites=sites, autopsy_k=k, autopsy_n=n,
                            seer_cancer=seer_name, seer_diameter_mm=diam, seer_k=sk, seer_n=sn,
-                           node_diameter_mm=nd, node_k=nk, node_n=nn, node_source=nsrc)
+                           node_diameter_mm=nd, node_k=nk, node_n=nn, node_source=nsrc, **rel)
+
+
+def _relapse_data(preset: Preset) -> dict[str, Any]:
+    """Events and person-years of distant relapse by interval after surgery alone, from the
+    preset's row of ``relapse_targets.csv`` (endpoint ``distant``, a series with hazards by
+    interval: the TRANSBIG rows of ``transbig_dmfs.csv``)."""
+    from metacascade.clinical_data import load_relapse_hazards, load_relapse_targets
+
+    targets = load_relapse_targets()
+    rows = targets[(targets["preset"] == preset.name) & (targets["endpoint"] == "distant")]
+    if rows.empty:
+        raise CalibrationError(f"preset {preset.name!r}: calibration.relapse: no distant-relapse series for it in "
+                               "data/natural_history/relapse_targets.csv")
+    t = rows.iloc[0]
+    try:
+        diameter = float(t["diameter"])
+    except ValueError:
+        raise CalibrationError(f"preset {preset.name!r}: calibration.relapse needs a numeric diameter in "
+                               f"relapse_targets.csv, got {t['diameter']!r}") from None
+    hz = load_relapse_hazards(t["file"], t["subgroup"])
+    edges = np.concatenate([hz["time_low_years"].to_numpy(float)[:1], hz["time_high_years"].to_numpy(float)])
+    return {"relapse_diameter_mm": diameter, "relapse_nodes": str(t["nodes"]), "relapse_edges": edges,
+            "relapse_events": hz["events"].to_numpy(float), "relapse_person_years": hz["person_years"].to_numpy(float),
+            "relapse_source": f"{t['file']} ({t['subgroup']})"}
 
 
 def _node_data(preset: Preset, cancer: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
@@ -209,7 +250,30 @@ def log_likelihood(preset: Preset, data: CalibrationData, site_soil: dict[str, f
         ll += _binom(data.seer_k, data.seer_n, pred.m1_at_size)
     if data.node_n.size:
         ll += _binom(data.node_k, data.node_n, both.node_at_size[n_seer:])
+    if data.relapse_events.size:
+        ll += _relapse_loglik(curves, soils_from_sites(preset, site_soil), population, data)
     return ll, pred
+
+
+def _relapse_loglik(curves: Any, soil: dict[str, float], population: Population, data: CalibrationData) -> float:
+    r"""Poisson log-likelihood of the relapse events by interval given their person-years (the
+    piecewise-exponential approximation of the Kaplan-Meier data, which handles censoring):
+    :math:`\sum_k d_k \ln(h_k Y_k) - h_k Y_k`, with the model's mean hazard in interval :math:`k`,
+    :math:`h_k = \ln(S_{k-1}/S_k)/\Delta t_k`, :math:`S = 1 -` the cumulative distant relapse of
+    :func:`~metacascade.workflows.population_model.predict_relapse`."""
+    from metacascade.workflows.population_model import predict_relapse
+
+    edges = data.relapse_edges
+    pred = predict_relapse(curves, soil, population, data.relapse_diameter_mm, edges[1:], nodes=data.relapse_nodes)
+    surv = np.concatenate([[1.0], 1.0 - np.clip(pred.cumulative, 0.0, 1.0 - 1e-12)])
+    if edges[0] > 0:  # the first interval starts after surgery: condition on being free then
+        s0 = 1.0 - float(predict_relapse(curves, soil, population, data.relapse_diameter_mm, edges[:1],
+                                         nodes=data.relapse_nodes).cumulative[0])
+        surv[0] = s0
+    h = np.maximum(np.log(surv[:-1] / surv[1:]), 1e-12) / np.diff(edges)
+    mu = h * data.relapse_person_years
+    d = data.relapse_events
+    return float(np.sum(d * np.log(mu) - mu))
 
 
 def resected_sizes(preset: Preset, data: CalibrationData) -> tuple[np.ndarray, np.ndarray] | None:
@@ -250,6 +314,7 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
                                    "calibration.population_from (a preset with one)")
         pop0 = dataclasses.replace(population_from, growth_sd_log=preset.population.growth_sd_log)
     n_sites = len(data.sites)
+    fit_nodal = fit_population and data.fits_nodal
     if resected_sizes(preset, data) is not None:
         rounds = 1  # colonies founded by colonies do not enter the resected autopsy (see resected_sizes)
     secondary: np.ndarray | None = None
@@ -259,9 +324,12 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
         def unpack(th: np.ndarray) -> tuple[dict[str, float], Population]:
             soil = {s: math.exp(v) for s, v in zip(data.sites, th[:n_sites])}
             if fit_population:
+                nodal = {}
+                if fit_nodal:
+                    nodal = {"nodal_sd_log": math.exp(th[n_sites + 2]), "nodal_correlation": math.tanh(th[n_sites + 3])}
                 pop = Population(competent_fraction=1.0 / (1.0 + math.exp(-th[n_sites])),
                                  dissemination_sd_log=math.exp(th[n_sites + 1]),
-                                 growth_sd_log=pop0.growth_sd_log)
+                                 growth_sd_log=pop0.growth_sd_log, **nodal)
             else:
                 pop = pop0
             return soil, pop
@@ -275,13 +343,18 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
         if theta is None:
             start_pop = pop0 if not fit_population else Population(0.7, 5.0, pop0.growth_sd_log)
             theta = np.concatenate([_start_soils(preset, data, start_pop),
-                                    [math.log(0.7 / 0.3), math.log(5.0)] if fit_population else []])
+                                    [math.log(0.7 / 0.3), math.log(5.0)] if fit_population else [],
+                                    [math.log(5.0), math.atanh(0.5)] if fit_nodal else []])
         params = [Parameter(f"log_soil_{s}", *_LOG_SOIL, start=float(np.clip(theta[i], *_LOG_SOIL)))
                   for i, s in enumerate(data.sites)]
         if fit_population:
             params += [Parameter("logit_competent_fraction", *_LOGIT_PI, start=float(theta[n_sites])),
                        Parameter("log_dissemination_sd_log", *_LOG_SIGMA,
                                  start=float(np.clip(theta[n_sites + 1], *_LOG_SIGMA)))]
+        if fit_nodal:
+            params += [Parameter("log_nodal_sd_log", *_LOG_SIGMA, start=float(np.clip(theta[n_sites + 2], *_LOG_SIGMA))),
+                       Parameter("atanh_nodal_correlation", *_ATANH_RHO,
+                                 start=float(np.clip(theta[n_sites + 3], *_ATANH_RHO)))]
         template = Template(parameters=tuple(params), loglik=loglik, name=f"preset {preset.name}")
         last = rnd == max(1, rounds) - 1
         fit = _fit(template, fit_population, n_sites, profile and last, data.n_obs)
@@ -307,9 +380,18 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
         lo, hi = fit.profile.get("log_dissemination_sd_log") or fit.wald.get("log_dissemination_sd_log",
                                                                               (theta[n_sites + 1],) * 2)
         intervals["population.dissemination_sd_log"] = (math.exp(lo), math.exp(hi))
+    nodal: dict[str, float] = {}
+    if pop.nodal_sd_log is not None:  # fitted here, or borrowed with the population
+        nodal = {"nodal_sd_log": _round(float(pop.nodal_sd)), "nodal_correlation": _round(pop.nodal_correlation)}
+    if fit_nodal:  # Wald on the fitted scale (profiles of these two are not computed)
+        for key, name, back in (("population.nodal_sd_log", "log_nodal_sd_log", math.exp),
+                                ("population.nodal_correlation", "atanh_nodal_correlation", math.tanh)):
+            j = n_sites + (2 if name.startswith("log_") else 3)
+            lo, hi = fit.wald.get(name, (theta[j], theta[j]))
+            intervals[key] = (back(lo), back(hi))
     return PresetFit(preset=preset.name, soil={s: _round(v) for s, v in soil.items()},
                      population=Population(_round(pop.competent_fraction), _round(pop.dissemination_sd_log),
-                                           pop.growth_sd_log),
+                                           pop.growth_sd_log, **nodal),
                      intervals={k: (_round(a), _round(b)) for k, (a, b) in intervals.items()},
                      loglik=_round(fit.loglik, 9), n_obs=data.n_obs, secondary=secondary)
 
@@ -548,6 +630,10 @@ def format_calibrated(fits: dict[str, PresetFit]) -> str:
         lines += ["", f"[{name}.population]",
                   f"competent_fraction = {num(f.population.competent_fraction)}",
                   f"dissemination_sd_log = {num(f.population.dissemination_sd_log)}",
-                  f"growth_sd_log = {num(f.population.growth_sd_log)}", "", f"[{name}.intervals]"]
+                  f"growth_sd_log = {num(f.population.growth_sd_log)}"]
+        if f.population.nodal_sd_log is not None:
+            lines += [f"nodal_sd_log = {num(f.population.nodal_sd_log)}",
+                      f"nodal_correlation = {num(f.population.nodal_correlation)}"]
+        lines += ["", f"[{name}.intervals]"]
         lines += [f'"{k}" = [{num(a)}, {num(b)}]' for k, (a, b) in sorted(f.intervals.items())]
     return "\n".join(lines) + "\n"
