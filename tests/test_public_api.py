@@ -78,6 +78,23 @@ def test_run_writes_a_run_folder_and_takes_a_path(tmp_path):
         mc.run(tmp_path / "missing.toml")
 
 
+@pytest.mark.parametrize("kind", ["deterministic", "stochastic"])
+def test_run_checks_its_output_folder_before_computing(tmp_path, monkeypatch, kind):
+    import metacascade.workflows.run as wr
+    import metacascade.workflows.stochastic_run as ws
+
+    def never(*args, **kwargs):
+        raise AssertionError("computed before the output folder was checked")
+
+    monkeypatch.setattr(wr, "run_scenario", never)
+    monkeypatch.setattr(ws, "run_stochastic", never)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x", encoding="utf-8")
+    sc = mc.parse_scenario(f'[patient]\ncancer = "hcc_iwata2000"\n[engine]\nkind = "{kind}"\n')
+    with pytest.raises(mc.MetacascadeError, match="a_file"):
+        mc.run(sc, out=a_file)
+
+
 def test_run_cohort_takes_a_scenario_object(tmp_path):
     sc = mc.parse_scenario('[patient]\ncancer = "breast_er_negative"\n[cohort]\nn_patients = 20\nchunk_size = 20\n'
                            'follow_up_days = 1000\n[[cohort.arm]]\nname = "control"\n')

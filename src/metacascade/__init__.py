@@ -246,10 +246,14 @@ def run(scenario: Scenario | str | os.PathLike[str], *, out: str | os.PathLike[s
     from metacascade.scenario import Scenario as _Scenario
 
     sc = scenario if isinstance(scenario, _Scenario) else load_scenario(scenario)
+    if out is not None:  # before computing: a file, an unwritable path or a folder of another kind
+        from metacascade.workflows.run import check_run_folder
+
+        check_run_folder(out)
     if sc.engine.kind == "stochastic":
         from metacascade.workflows.stochastic_run import run_stochastic, write_stochastic_results
 
-        stochastic = run_stochastic(sc, progress=progress)
+        stochastic = run_stochastic(sc, progress=progress, written=out is not None)
         if out is not None:
             write_stochastic_results(stochastic, out)
         return stochastic
