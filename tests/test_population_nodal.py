@@ -66,9 +66,9 @@ def test_cohort_draws_route_each_patient_by_her_nodal_multiplier():
     multiplier of its own) with a detectable regional-node metastasis, a detectable distant one,
     and both, at diagnosis, against the quadrature over the same joint distribution (4 SE; the
     draws' z cap at +/-3 is the only difference, P(|z| > 3) = 0.27%)."""
-    from metacascade.scenario import diameter_to_cells, establishment_of, parse_scenario
+    from metacascade.scenario import parse_scenario
     from metacascade.workflows.cohort import simulate_chunk
-    from metacascade.workflows.population_model import NODE_ORGAN, curves_of
+    from metacascade.workflows.population_model import NODE_ORGAN, scenario_curves
 
     n = 3000
     text = f"""
@@ -96,12 +96,7 @@ chunk_size = {n}
 name = "control"
 """
     sc = parse_scenario(text)
-    preset = get_preset(sc.patient.cancer)
-    curves = curves_of(sc.patient.cancer, sc.model, establishment_of(sc), lethal=sc.lethal_burden_cells,
-                       cells_per_mm3=sc.cells_per_mm3, detection_cells=sc.detection_cells,
-                       autopsy_cells=diameter_to_cells(preset.autopsy_detection_diameter_mm, sc.cells_per_mm3),
-                       node_cells=diameter_to_cells(0.2, sc.cells_per_mm3), arrest=np.zeros(len(sc.organs)),
-                       organs=sc.organs)
+    curves = scenario_curves(sc)
     p = np.asarray(sc.routing.primary, float)
     k = sc.organs.index(NODE_ORGAN)
     T = curves.time_at_diameter(np.array([30.0]))

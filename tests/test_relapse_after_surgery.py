@@ -23,7 +23,13 @@ from metacascade.model.metastasis import MetastasisModel
 from metacascade.model.population import Population
 from metacascade.model.shedding import PowerShedding
 from metacascade.presets import get_preset
-from metacascade.workflows.population_model import curves_of, predict_relapse, preset_curves, resected_count
+from metacascade.workflows.population_model import (
+    curves_of,
+    predict_relapse,
+    preset_curves,
+    resected_count,
+    scenario_curves,
+)
 
 ORGANS = ("lung", "lymph_regional")
 
@@ -58,7 +64,7 @@ def test_relapse_equals_monte_carlo_over_the_stochastic_cohort_with_surgery():
     with node dissection at day 0; founding and growth multipliers log-normal with sd 1.5 and 0.5;
     secondary seeding off; a 0.3 mm detection size keeps the colonies few), within 4 binomial SE.
     Measured: 0.806 vs 0.817 at one year with 4000 patients (1.4 SE)."""
-    from metacascade.scenario import diameter_to_cells, establishment_of, parse_scenario
+    from metacascade.scenario import parse_scenario
     from metacascade.workflows.cohort import simulate_chunk
     from metacascade.workflows.population_model import population_at_diagnosis
 
@@ -100,12 +106,7 @@ day = 0
 nodes = true
 """
     sc = parse_scenario(text)
-    preset = get_preset(sc.patient.cancer)
-    curves = curves_of(sc.patient.cancer, sc.model, establishment_of(sc), lethal=sc.lethal_burden_cells,
-                       cells_per_mm3=sc.cells_per_mm3, detection_cells=sc.detection_cells,
-                       autopsy_cells=diameter_to_cells(preset.autopsy_detection_diameter_mm, sc.cells_per_mm3),
-                       node_cells=diameter_to_cells(0.2, sc.cells_per_mm3), arrest=np.zeros(len(sc.organs)),
-                       organs=sc.organs)
+    curves = scenario_curves(sc)
     years = np.array([0.05, 0.15, 0.3, 1.0])
     q = predict_relapse(curves, np.asarray(sc.routing.primary, float), sc.population, 30.0, years).cumulative
     patients, _ = simulate_chunk(text, "<test>", 0)
@@ -159,6 +160,12 @@ def test_relapse_targets_name_rows_that_exist(tmp_path):
         load_relapse_targets(bad)
     with pytest.raises(DataError, match="no rows"):
         load_relapse_curve("transbig_dmfs.csv", "dmfs_km", "ER?")
+    series = tmp_path / "s.csv"
+    series.write_text("# a comment\nquantity,subgroup,time_years,value,n,ci_low,ci_high\nrfs,a,1,0.9,10,,\n")
+    with pytest.raises(DataError, match=r"missing columns \['source'\]"):
+        load_relapse_curve("s.csv", "rfs", "a", path=series)
+    with pytest.raises(DataError, match="no such natural-history file"):
+        load_relapse_curve("s.csv", "rfs", "a", path=tmp_path / "absent.csv")
 
 
 def test_validation_reports_relapse_against_the_series():

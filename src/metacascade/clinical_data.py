@@ -548,19 +548,9 @@ def load_node_positivity(cancer: str, path: str | Path | None = None) -> pd.Data
     Columns: size_mm_low, size_mm_high (NaN: open), n, k (= round(value * n)), value, source.
     Raises DataError naming the file, row and column for a missing column, a count that is not a
     positive whole number, a fraction outside [0, 1] or a size range that is not increasing."""
-    if path is None:
-        path = Path(str(files("metacascade").joinpath(f"data/natural_history/{cancer}_node_positivity_by_size.csv")))
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no node-positivity data for cancer {cancer!r}")
-    try:
-        df = pd.read_csv(path, comment="#")
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"{path}: corrupt node-positivity file: {exc}") from None
-    need = ["cancer", "size_mm_low", "size_mm_high", "value", "n", "source"]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise DataError(f"{path}: missing columns {missing}; expected at least {need}")
+    path = _natural_history(f"{cancer}_node_positivity_by_size.csv") if path is None else Path(path)
+    df = _read_natural_history(path, "node-positivity", ["cancer", "size_mm_low", "size_mm_high", "value", "n", "source"],
+                               missing_file=f"{path}: no node-positivity data for cancer {cancer!r}")
     # rows with a patient count and a lower size bound (rows pooled over all sizes have none)
     df = df[(df["cancer"] == cancer) & df["n"].notna() & df["size_mm_low"].notna()].reset_index(drop=True)
     rows = []
@@ -588,6 +578,27 @@ def _natural_history(name: str) -> Path:
     return Path(str(files("metacascade").joinpath(f"data/natural_history/{name}")))
 
 
+def _require_columns(df: pd.DataFrame, path: Path, need: Sequence[str]) -> None:
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: missing columns {missing}; expected at least {list(need)}")
+
+
+def _read_natural_history(path: Path, what: str, need: Sequence[str], *, missing_file: str | None = None,
+                          **read: object) -> pd.DataFrame:
+    """A natural-history CSV (``#`` comment lines) with at least the columns ``need``; DataError
+    naming the file for a missing file (``missing_file``: the message), an unreadable one or a
+    missing column."""
+    if not path.is_file():
+        raise DataError(missing_file or f"{path}: no such {what} file")
+    try:
+        df = pd.read_csv(path, comment="#", **read)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: corrupt {what} file: {exc}") from None
+    _require_columns(df, path, need)
+    return df
+
+
 def load_relapse_targets(path: str | Path | None = None) -> pd.DataFrame:
     """Which relapse curve after surgery alone each preset is validated against
     (``data/natural_history/relapse_targets.csv``; its header documents the columns).
@@ -595,15 +606,9 @@ def load_relapse_targets(path: str | Path | None = None) -> pd.DataFrame:
     Raises DataError naming the file, row and column for a missing column, an unknown ``nodes``
     or ``endpoint``, or a ``diameter`` that is neither a positive number nor ``seer_median``."""
     path = _natural_history("relapse_targets.csv") if path is None else Path(path)
-    try:
-        df = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"{path}: corrupt relapse-target file: {exc}") from None
     need = ["preset", "file", "quantity", "subgroup", "nodes", "diameter", "diameter_source", "max_diameter_mm",
             "endpoint"]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise DataError(f"{path}: missing columns {missing}; expected {need}")
+    df = _read_natural_history(path, "relapse-target", need, dtype=str, keep_default_na=False)
     for i, r in df.iterrows():
         where = f"{path.name} row {i + 1} ({r['preset']})"
         if r["nodes"] not in RELAPSE_NODES:
@@ -631,18 +636,15 @@ def load_relapse_curve(file: str, quantity: str, subgroup: str, path: str | Path
 
     Raises DataError naming the file for a missing file, no matching rows, or a value outside [0, 1]."""
     path = _natural_history(file) if path is None else Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such natural-history file")
-    try:
-        df = pd.read_csv(path, comment="#")
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"{path}: corrupt natural-history file: {exc}") from None
+    df = _read_natural_history(path, "natural-history", ["quantity", "value", "n", "ci_low", "ci_high"])
     if "group" in df.columns:  # transbig_dmfs.csv: computed rows, group and a time interval
+        _require_columns(df, path, ["group", "time_high_years"])
         sel = df[(df["quantity"] == quantity) & (df["group"] == subgroup)]
         out = pd.DataFrame({"time_years": sel["time_high_years"], "value": sel["value"], "n": sel["n"],
                             "ci_low": sel["ci_low"], "ci_high": sel["ci_high"]})
         out["source"] = "DESMEDT2007 (GSE7390, computed)"
     else:
+        _require_columns(df, path, ["subgroup", "time_years", "source"])
         sel = df[(df["quantity"] == quantity) & (df["subgroup"] == subgroup)]
         out = sel[["time_years", "value", "n", "ci_low", "ci_high", "source"]].copy()
     out = out.astype({"time_years": float, "value": float, "n": float, "ci_low": float, "ci_high": float})
@@ -663,16 +665,8 @@ def load_relapse_hazards(file: str, subgroup: str, path: str | Path | None = Non
     Raises DataError naming the file for a missing file or column, no rows for the group,
     intervals that do not join end to start, negative events or non-positive person-years."""
     path = _natural_history(file) if path is None else Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such natural-history file")
-    try:
-        df = pd.read_csv(path, comment="#")
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"{path}: corrupt natural-history file: {exc}") from None
     need = ["quantity", "group", "time_low_years", "time_high_years", "events", "person_years"]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise DataError(f"{path.name}: missing columns {missing}; hazards by interval need {need}")
+    df = _read_natural_history(path, "natural-history", need)
     sel = df[(df["quantity"] == "annual_hazard_distant_metastasis") & (df["group"] == subgroup)]
     if sel.empty:
         raise DataError(f"{path.name}: no annual_hazard_distant_metastasis rows for group {subgroup!r}")

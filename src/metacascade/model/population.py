@@ -151,16 +151,19 @@ class Population:
         v = np.exp(self.growth_sd_log * zv)
         return u, v
 
+    def nodal_log_u(self, z_u: FloatArray, z_extra: FloatArray) -> FloatArray:
+        """ln u_n for patients whose ln u is ``dissemination_sd_log * z_u``, given an independent
+        standard normal ``z_extra`` each: sigma_n (rho z_u + sqrt(1 - rho^2) z_extra) (broadcast)."""
+        z_u, z_extra = np.asarray(z_u, float), np.asarray(z_extra, float)
+        rho = self.nodal_correlation
+        return self.nodal_sd * (rho * z_u + math.sqrt(max(1.0 - rho * rho, 0.0)) * z_extra)
+
     def nodal_factor(self, z_u: FloatArray, z_extra: FloatArray) -> FloatArray:
-        """u_n / u for patients whose ln u is ``dissemination_sd_log * z_u``, given an independent
-        standard normal ``z_extra`` each: exp(sigma_n (rho z_u + sqrt(1 - rho^2) z_extra) - sigma_u z_u)
-        (1 for a shared multiplier)."""
+        """u_n / u (see :meth:`nodal_log_u`; 1 for a shared multiplier)."""
         z_u, z_extra = np.asarray(z_u, float), np.asarray(z_extra, float)
         if self.nodal_shared:
             return np.ones(np.broadcast(z_u, z_extra).shape)
-        rho = self.nodal_correlation
-        log_un = self.nodal_sd * (rho * z_u + math.sqrt(max(1.0 - rho * rho, 0.0)) * z_extra)
-        return np.exp(log_un - self.dissemination_sd_log * z_u)
+        return np.exp(self.nodal_log_u(z_u, z_extra) - self.dissemination_sd_log * z_u)
 
 
 def log_normal_nodes(n: int = 321, z_max: float = 8.0) -> tuple[FloatArray, FloatArray]:

@@ -169,12 +169,8 @@ def draw_parameters(scenario: Any, n: int | None = None) -> dict[str, np.ndarray
     # patient's nodal routing: u_n / u, from the shedding draw's normal and one of its own
     out["nodal_factor"] = np.ones(n)
     if pop is not None and not pop.nodal_shared and "shedding" not in c.vary:
-        from scipy.special import ndtri
-
-        def z(slot: int) -> np.ndarray:
-            return np.clip(ndtri(np.clip(uniforms(slot), 1e-300, 1 - 1e-16)), -POPULATION_Z_CAP, POPULATION_Z_CAP)
-
-        out["nodal_factor"] = pop.nodal_factor(z(PARAMETER_SLOTS["shedding"]), z(_NODAL_SLOT))
+        out["nodal_factor"] = pop.nodal_factor(_population_z(uniforms(PARAMETER_SLOTS["shedding"])),
+                                               _population_z(uniforms(_NODAL_SLOT)))
     return out
 
 
@@ -191,15 +187,20 @@ def _founding_cap(sc: Any) -> float:
     return POPULATION_MAX_COLONIES / lam
 
 
+def _population_z(u: np.ndarray) -> np.ndarray:
+    """The standard normal of each patient's uniform, capped at +/- ``POPULATION_Z_CAP``."""
+    from scipy.special import ndtri
+
+    return np.clip(ndtri(np.clip(u, 1e-300, 1 - 1e-16)), -POPULATION_Z_CAP, POPULATION_Z_CAP)
+
+
 def _population_draw(pop: Any, name: str, u: np.ndarray, u_competent: np.ndarray) -> np.ndarray:
     """The preset population's default draw of ``growth_rate`` (log-normal, median 1) or
     ``shedding`` (0 for tumours without metastatic competence, else log-normal with median 1),
     by inversion of the patient's uniform; the log-normal is capped at +/- ``POPULATION_Z_CAP``
     standard deviations (0.13% of patients each side: their chance of metastasis is 0 or 1 either
     way, and the cap keeps a patient's colonies countable)."""
-    from scipy.special import ndtri
-
-    z = np.clip(ndtri(np.clip(u, 1e-300, 1 - 1e-16)), -POPULATION_Z_CAP, POPULATION_Z_CAP)
+    z = _population_z(u)
     if name == "growth_rate":
         return np.exp(pop.growth_sd_log * z)
     return np.where(u_competent < pop.competent_fraction, np.exp(pop.dissemination_sd_log * z), 0.0)

@@ -41,7 +41,7 @@ from numpy.typing import NDArray
 
 from metacascade.errors import CalibrationError
 from metacascade.model.body import BodyGraph, default_body_graph
-from metacascade.model.population import Population
+from metacascade.model.population import Population, log_normal_nodes
 from metacascade.presets import SITE_GROUPS, Preset
 from metacascade.scenario import diameter_to_cells, model_from_preset
 
@@ -55,6 +55,7 @@ __all__ = [
     "preset_curves",
     "predict_relapse",
     "resected_count",
+    "scenario_curves",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -393,6 +394,22 @@ u_i (1 - e^{-\sum_o w_{jo} p_o I(T_{D_i})})}
         death_day_median=float(td[order][np.searchsorted(cdf, 0.5)]))
 
 
+def scenario_curves(scenario: Any) -> PresetCurves:
+    """:class:`PresetCurves` of a whole-body ``scenario``'s median patient: its growth, shedding,
+    birth-death phase, lethal burden and imaging size (the preset's autopsy size, the nodal
+    threshold NODE_DETECTION_MM); founding probabilities are the scenario's routing."""
+    from metacascade.presets import get_preset
+    from metacascade.scenario import establishment_of
+
+    sc = scenario
+    preset = get_preset(sc.patient.cancer)
+    return curves_of(sc.patient.cancer, sc.model, establishment_of(sc), lethal=sc.lethal_burden_cells,
+                     cells_per_mm3=sc.cells_per_mm3, detection_cells=sc.detection_cells,
+                     autopsy_cells=diameter_to_cells(preset.autopsy_detection_diameter_mm, sc.cells_per_mm3),
+                     node_cells=diameter_to_cells(NODE_DETECTION_MM, sc.cells_per_mm3),
+                     arrest=np.zeros(len(sc.organs)), organs=sc.organs)
+
+
 def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, Any] | None:
     """Population-averaged state at diagnosis of a whole-body ``scenario`` (its primary size, its
     growth, shedding and routing; the population of ``scenario.population``): the fraction of
@@ -401,18 +418,12 @@ def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, A
     distant colonies, and the distant relapse 5, 10 and 15 years after surgery alone on the day of
     diagnosis (:func:`predict_relapse`). None for one-organ scenarios."""
     from metacascade.presets import get_preset
-    from metacascade.scenario import establishment_of
 
     sc = scenario
-    preset = get_preset(sc.patient.cancer)
-    if not preset.whole_body or NODE_ORGAN not in sc.organs:
+    if not get_preset(sc.patient.cancer).whole_body or NODE_ORGAN not in sc.organs:
         return None
     pop = sc.population if sc.population is not None else Population()
-    curves = curves_of(sc.patient.cancer, sc.model, establishment_of(sc), lethal=sc.lethal_burden_cells,
-                       cells_per_mm3=sc.cells_per_mm3, detection_cells=sc.detection_cells,
-                       autopsy_cells=diameter_to_cells(preset.autopsy_detection_diameter_mm, sc.cells_per_mm3),
-                       node_cells=diameter_to_cells(NODE_DETECTION_MM, sc.cells_per_mm3), arrest=np.zeros(len(sc.organs)),
-                       organs=sc.organs)
+    curves = scenario_curves(sc)
     p = np.asarray(sc.routing.primary, float)
     d = np.array([sc.patient.primary_diameter_mm])
     pred = predict_population(curves, p, pop, d, n_nodes=n_nodes)
@@ -489,31 +500,28 @@ def predict_relapse(curves: PresetCurves, soil: dict[str, float] | FloatArray, p
     p_node = float(p[node_idx])
     p_dist = float(p.sum() - p_node)
     years = np.atleast_1d(np.asarray(years, float))
-    zu, wu = _normal_nodes(n_u)
-    zv, wv = _normal_nodes(n_v) if population.growth_sd_log > 0 else (np.zeros(1), np.ones(1))
+    zu, wu = log_normal_nodes(n_u)
+    zv, wv = log_normal_nodes(n_v) if population.growth_sd_log > 0 else (np.zeros(1), np.ones(1))
     shared = population.nodal_shared
-    zy, wy = (np.zeros(1), np.ones(1)) if shared else _normal_nodes(n_y)
+    zy, wy = (np.zeros(1), np.ones(1)) if shared else log_normal_nodes(n_y)
     su, sv = population.dissemination_sd_log, population.growth_sd_log
     log_v = sv * zv
     log_w = (su * zu[:, None] - log_v[None, :])[:, :, None] + np.zeros(zy.size)      # u x v x y
     if shared:
         log_wn = log_w
     else:
-        rho, sn = population.nodal_correlation, population.nodal_sd
-        log_un = sn * (rho * zu[:, None] + math.sqrt(max(1.0 - rho * rho, 0.0)) * zy[None, :])  # u x y
+        log_un = population.nodal_log_u(zu[:, None], zy[None, :])  # u x y
         log_wn = log_un[:, None, :] - log_v[None, :, None]
     wt = wu[:, None, None] * wv[None, :, None] * wy[None, None, :]
     T = float(curves.time_at_diameter(np.array([diameter_mm]))[0])
-    # alive at surgery: total burden below the lethal burden (smoothed over the u-cell, as _alive_weights)
-    x = float(np.interp(T, curves.t, curves.primary))
-    b = float(np.interp(T, curves.t, curves.burden))
-    if x >= curves.lethal:
+    # alive at surgery: total burden below the lethal burden (smoothed over the u-cell)
+    if float(np.interp(T, curves.t, curves.primary)) >= curves.lethal:
         raise CalibrationError(f"{curves.preset}: a primary of {diameter_mm} mm exceeds the lethal burden")
     p_total = float(p.sum())
-    log_wc = math.log(curves.lethal - x) - math.log(max(p_total * b, 1e-300))
     log_wa = _all_organ_log_w(log_w, log_wn, p_node, p_total)
     h = su * float(zu[1] - zu[0]) if su > 0 else 0.0
-    alive = (log_wa < log_wc).astype(float) if h <= 0 else np.clip((log_wc - (log_wa - 0.5 * h)) / h, 0.0, 1.0)
+    alive = _alive_weights(curves, log_wa.ravel(), np.ones(log_wa.size), p_total, np.array([T]), h)
+    alive = alive[:, 0].reshape(log_wa.shape)
     w = np.exp(log_w)
     n0 = float(np.exp(curves.log_at("detect", np.array([T]))[0]))
     nn = float(np.exp(curves.log_at("node", np.array([T]))[0]))
@@ -537,8 +545,3 @@ def predict_relapse(curves: PresetCurves, soil: dict[str, float] | FloatArray, p
     return RelapsePrediction(diameter_mm=float(diameter_mm), nodes=nodes, years=years,
                              cumulative=num / den if den > 0 else np.full(years.size, np.nan))
 
-
-def _normal_nodes(n: int) -> tuple[FloatArray, FloatArray]:
-    from metacascade.model.population import log_normal_nodes
-
-    return log_normal_nodes(n)

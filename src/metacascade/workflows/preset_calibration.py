@@ -237,9 +237,10 @@ def log_likelihood(preset: Preset, data: CalibrationData, site_soil: dict[str, f
                    secondary: np.ndarray | None = None) -> tuple[float, PopulationPrediction]:
     """The binomial log-likelihood of ``data`` and the prediction it rests on."""
     curves = preset_curves(preset)
+    soil = soils_from_sites(preset, site_soil)
     n_seer = data.seer_diameter_mm.size
     # one prediction at the SEER sizes and the node-positivity sizes together
-    both = predict_population(curves, soils_from_sites(preset, site_soil), population,
+    both = predict_population(curves, soil, population,
                               np.concatenate([data.seer_diameter_mm, data.node_diameter_mm]), secondary=secondary,
                               resected_at_mm=resected_sizes(preset, data))
     pred = dataclasses.replace(both, diameters_mm=both.diameters_mm[:n_seer], m1_at_size=both.m1_at_size[:n_seer],
@@ -251,7 +252,7 @@ def log_likelihood(preset: Preset, data: CalibrationData, site_soil: dict[str, f
     if data.node_n.size:
         ll += _binom(data.node_k, data.node_n, both.node_at_size[n_seer:])
     if data.relapse_events.size:
-        ll += _relapse_loglik(curves, soils_from_sites(preset, site_soil), population, data)
+        ll += _relapse_loglik(curves, soil, population, data)
     return ll, pred
 
 
@@ -264,12 +265,12 @@ def _relapse_loglik(curves: Any, soil: dict[str, float], population: Population,
     from metacascade.workflows.population_model import predict_relapse
 
     edges = data.relapse_edges
-    pred = predict_relapse(curves, soil, population, data.relapse_diameter_mm, edges[1:], nodes=data.relapse_nodes)
-    surv = np.concatenate([[1.0], 1.0 - np.clip(pred.cumulative, 0.0, 1.0 - 1e-12)])
-    if edges[0] > 0:  # the first interval starts after surgery: condition on being free then
-        s0 = 1.0 - float(predict_relapse(curves, soil, population, data.relapse_diameter_mm, edges[:1],
-                                         nodes=data.relapse_nodes).cumulative[0])
-        surv[0] = s0
+    # S at every edge (S = 1 at surgery; a first interval starting later conditions on being free then)
+    times = edges if edges[0] > 0 else edges[1:]
+    pred = predict_relapse(curves, soil, population, data.relapse_diameter_mm, times, nodes=data.relapse_nodes)
+    surv = 1.0 - np.clip(pred.cumulative, 0.0, 1.0 - 1e-12)
+    if edges[0] == 0:
+        surv = np.concatenate([[1.0], surv])
     h = np.maximum(np.log(surv[:-1] / surv[1:]), 1e-12) / np.diff(edges)
     mu = h * data.relapse_person_years
     d = data.relapse_events
