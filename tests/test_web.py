@@ -367,3 +367,68 @@ def test_a_cohort_with_a_zero_hazard_ratio_and_no_interval_opens(tmp_path):
     for bad in (None, math.nan, math.inf, -math.inf, "x"):
         assert fmt(bad) == MISSING
     assert fmt(0.0) == "0" and fmt(1234.5, ".0f") == "1234"
+
+
+# ------------------------------------------------------------------------- the editor's callbacks (issue 16, item 7)
+def _walk(component):
+    """Every component of a Dash layout tree."""
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list | tuple) else [children]:
+        if hasattr(child, "to_plotly_json"):
+            yield from _walk(child)
+
+
+def _form(lang: str = "en", plan: tuple[str, ...] = (), **values):
+    """(field ids, values, error ids) as the browser sends them: the editor's defaults, a
+    timeline of ``plan`` kinds as new (empty) entries, and ``values`` by key (``patient.cancer``)."""
+    from metacascade.presets import preset_names
+    from metacascade.web.app import _layout, _treatment_card
+
+    tree = [_layout(lang, preset_names()), *(_treatment_card(i, k, {}, lang) for i, k in enumerate(plan))]
+    ids, vals, errs = [], [], []
+    for root in tree:
+        for c in _walk(root):
+            cid = getattr(c, "id", None)
+            if isinstance(cid, dict) and cid.get("type") == "fld":
+                ids.append(cid)
+                vals.append(values.get(cid["key"], getattr(c, "value", None)))
+            elif isinstance(cid, dict) and cid.get("type") == "err":
+                errs.append(cid)
+    return ids, vals, errs
+
+
+def test_a_missing_treatment_day_names_the_field_and_its_tab(tmp_path):
+    """A new surgery entry has no day: the Scenario tab marks the day field, and the Cohort tab's
+    message says where it is ("Field required Field required" before)."""
+    from metacascade.web.app import create_app
+
+    app = create_app(tmp_path)
+    ids, vals, errs = _form(plan=("surgery",), **{"engine.kind": "stochastic"})
+    field_errors, message, job = _callback(app, "form-message.children")(1, ids, vals, errs, "en")
+    assert field_errors[[e["key"] for e in errs].index("treatment.0.day")] == "required"
+    assert "Scenario tab › Treatment timeline › surgery 1: day is required" in message
+    message, job = _callback(app, "cohort-message.children")(1, 10, ids, vals, errs, "en")
+    assert message == "Scenario tab › Treatment timeline › surgery 1: day is required" and job is not None
+    it, _ = _callback(app, "cohort-message.children")(1, 10, ids, vals, errs, "it")
+    assert it == "scheda Scenario › Piano di trattamento › chirurgia 1: giorno è obbligatorio"
+
+
+def test_non_numeric_input_is_an_error_naming_the_field_and_value(tmp_path):
+    """"2o" in the diameter: a text input (a browser's number input turned it into 2 without a
+    word), and a one-line error with the field and the value; nothing runs."""
+    from dash import dcc
+
+    from metacascade.presets import preset_names
+    from metacascade.web.app import _layout, create_app
+
+    diameter = next(c for c in _walk(_layout("en", preset_names()))
+                    if getattr(c, "id", None) == {"type": "fld", "key": "patient.primary_diameter_mm"})
+    assert isinstance(diameter, dcc.Input) and diameter.type == "text"
+    app = create_app(tmp_path)
+    ids, vals, errs = _form(**{"patient.primary_diameter_mm": "2o"})
+    field_errors, message, job = _callback(app, "form-message.children")(1, ids, vals, errs, "en")
+    assert field_errors[[e["key"] for e in errs].index("patient.primary_diameter_mm")] == "not a number (got '2o')"
+    assert "Scenario tab › Patient › primary diameter (mm): not a number (got '2o')" in message
+    assert "\n" not in message and job is not None and RunStore(tmp_path).list() == []
+

@@ -45,8 +45,10 @@ def _input(spec: forms.FieldSpec, key: str, value: Any, lang: str, options: list
         widget = dcc.Checklist(id=fid, options=[{"label": "", "value": "on"}], value=["on"] if value else [],
                                className="field-input", **keep)
     elif spec.kind in ("number", "integer"):
-        widget = dcc.Input(id=fid, type="number", value=value, debounce=True, className="field-input",
-                           step="any" if spec.kind == "number" else 1, **keep)
+        # a text input: a browser's number input drops what it cannot parse ("2o" -> 2, or empty) without
+        # telling; as text the value reaches the schema, which names the field and the value
+        widget = dcc.Input(id=fid, type="text", value=value, debounce=True, className="field-input",
+                           inputMode="decimal" if spec.kind == "number" else "numeric", **keep)
     else:
         text = ", ".join(value) if isinstance(value, list) else value
         widget = dcc.Input(id=fid, type="text", value=text, debounce=True, className="field-input", **keep)
@@ -238,6 +240,10 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
         keys = tuple(i["key"] for i in errs_ids)
         return raw, forms.validate(raw, known_fields=keys), keys
 
+    def problems(raw: dict, result: forms.Validation, lang: str) -> list[str]:
+        """Every problem in one line each, saying which field of which tab."""
+        return [*result.general, *(forms.describe(k, m, raw, lang) for k, m in result.errors.items())]
+
     @app.callback(Output("plan", "children"), Input("add-treatment", "n_clicks"),
                   Input({"type": "tdel", "idx": ALL}, "n_clicks"), State("add-kind", "value"),
                   State({"type": "fld", "key": ALL}, "id"), State({"type": "fld", "key": ALL}, "value"),
@@ -261,8 +267,8 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
     def run_scenario(_n, ids, values, err_ids, lang):
         raw, result, keys = check(ids, values, err_ids)
         if not result.ok:
-            msg = " ".join([t(lang, "invalid"), *result.general])
-            return [result.errors.get(k, "") for k in keys], msg, no_update
+            msg = t(lang, "invalid") + " " + "; ".join(problems(raw, result, lang))
+            return [forms.field_message(result.errors.get(k, ""), lang) for k in keys], msg, no_update
         try:
             job = jobs.start_run(result.toml)
         except MetacascadeError as exc:
@@ -276,7 +282,7 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
     def run_cohort(_n, n_patients, ids, values, err_ids, lang):
         raw, result, _ = check(ids, values, err_ids)
         if not result.ok:
-            return " ".join([t(lang, "invalid"), *result.general, *result.errors.values()]), no_update
+            return "; ".join(problems(raw, result, lang)), no_update
         try:
             text = api.cohort_text(raw, n_patients)
             job = jobs.start_cohort(text)

@@ -31,7 +31,8 @@ from metacascade.scenario.schema import (
     SurgeryEntry,
 )
 
-__all__ = ["FieldSpec", "SECTIONS", "TREATMENTS", "field_specs", "collect", "validate", "Validation"]
+__all__ = ["FieldSpec", "SECTIONS", "TREATMENTS", "field_specs", "collect", "validate", "Validation", "describe",
+           "field_message"]
 
 #: The editor's sections: name -> (schema model, fields shown).
 SECTIONS: dict[str, tuple[type[BaseModel], tuple[str, ...]]] = {
@@ -221,3 +222,44 @@ def validate(raw: dict[str, Any], *, known_fields: tuple[str, ...] = ()) -> Vali
                 errors[key] = message.replace("web form: ", "")
         return Validation(False, text, errors, () if errors else (message,))
     return Validation(True, text, {}, ())
+
+
+_NOT_A_NUMBER = ("Input should be a valid number, unable to parse string as a number",
+                 "Input should be a valid integer, unable to parse string as an integer")
+
+
+def field_message(msg: str, lang: str = "en") -> str:
+    """A schema message in the words shown next to a field: "required", "not a number (got '2o')"."""
+    from metacascade.web.i18n import t
+
+    if msg == "Field required":
+        return t(lang, "required")
+    for long in _NOT_A_NUMBER:
+        if msg.startswith(long):
+            return t(lang, "not_a_number") + msg[len(long):]
+    return msg
+
+
+def describe(key: str, msg: str, raw: dict[str, Any], lang: str = "en") -> str:
+    """One line that says where a problem is and what it is, for a message shown away from the
+    field (on the Cohort tab, or the Scenario tab's summary): ``treatment.0.day`` + "Field
+    required" -> "Scenario tab › Treatment timeline › surgery 1: day is required"."""
+    from metacascade.web.i18n import label, t
+
+    parts = key.split(".")
+    where = [t(lang, "tab_of").format(tab=t(lang, "tab_scenario"))]
+    name = parts[-1]
+    if parts[0] == "treatment" and len(parts) >= 2 and parts[1].isdigit():
+        i = int(parts[1])
+        plan = raw.get("treatment") or []
+        kind = plan[i].get("kind") if i < len(plan) and isinstance(plan[i], dict) else None
+        where += [t(lang, "treatment"), f"{label(lang, str(kind)) if kind else t(lang, 'entry')} {i + 1}"]
+        name = ".".join(parts[2:]) or "kind"
+    elif parts[0] in SECTIONS:
+        where.append(t(lang, parts[0]))
+        name = ".".join(parts[1:])
+    else:
+        name = key
+    what = f" {t(lang, 'is_required')}" if msg == "Field required" else f": {field_message(msg, lang)}"
+    sep = ": " if parts[0] == "treatment" else " › "  # "surgery 1: day", "Patient › primary diameter (mm)"
+    return " › ".join(where) + f"{sep}{label(lang, name)}{what}"
