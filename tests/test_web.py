@@ -432,3 +432,21 @@ def test_non_numeric_input_is_an_error_naming_the_field_and_value(tmp_path):
     assert "Scenario tab › Patient › primary diameter (mm): not a number (got '2o')" in message
     assert "\n" not in message and job is not None and RunStore(tmp_path).list() == []
 
+
+def test_the_cohort_tab_chooses_the_stochastic_engine_itself(tmp_path):
+    """The editor's engine is deterministic (the default) and the timeline has a surgery: the cohort
+    runs (on the stochastic engine, which it needs) instead of an error about the Scenario tab."""
+    from metacascade.web.app import create_app
+
+    app = create_app(tmp_path)
+    ids, vals, errs = _form(plan=("surgery",), **{"engine.kind": "deterministic", "engine.horizon_days": "90",
+                                                  "treatment.0.day": "0"})
+    message, job = _callback(app, "cohort-message.children")(1, 4, ids, vals, errs, "en")
+    assert message == "" and job["kind"] == "cohort", message
+    for _ in range(600):
+        if RunStore(tmp_path).list() and RunStore(tmp_path).status(job["name"]) == "complete":
+            break
+        time.sleep(0.2)
+    store = RunStore(tmp_path)
+    assert store.kind(job["name"]) == "cohort" and store.status(job["name"]) == "complete"
+    assert 'kind = "stochastic"' in store.scenario_text(job["name"])

@@ -234,8 +234,11 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
         return [{"label": f"{r['name']} ({r['kind']}, {r['cancer']})", "value": r["name"]}
                 for r in (store.list() if rows is None else rows) if r["status"] == "complete"]
 
-    def check(ids, values, errs_ids):
+    def check(ids, values, errs_ids, *, cohort: bool = False):
         sections, plan = values_of(ids, values)
+        if cohort:  # a cohort needs the stochastic engine and sets its own patients: not the editor's to choose
+            sections["engine"]["kind"] = "stochastic"
+            sections["engine"].pop("n_patients", None)
         raw = forms.collect(sections, plan)
         keys = tuple(i["key"] for i in errs_ids)
         return raw, forms.validate(raw, known_fields=keys), keys
@@ -280,7 +283,7 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
                   State({"type": "fld", "key": ALL}, "id"), State({"type": "fld", "key": ALL}, "value"),
                   State({"type": "err", "key": ALL}, "id"), State("lang", "data"), prevent_initial_call=True)
     def run_cohort(_n, n_patients, ids, values, err_ids, lang):
-        raw, result, _ = check(ids, values, err_ids)
+        raw, result, _ = check(ids, values, err_ids, cohort=True)
         if not result.ok:
             return "; ".join(problems(raw, result, lang)), no_update
         try:
