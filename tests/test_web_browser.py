@@ -45,22 +45,33 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        pg = context.new_page()
-        pg.set_default_timeout(60_000)
-        outside: list[str] = []
-        pg.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
-              else outside.append(r.url))
-        pg.outside = outside  # type: ignore[attr-defined]
-        yield pg
-        context.close()
-        browser.close()
+        yield chromium
+        chromium.close()
+
+
+def _new_page(browser):
+    """A page in a fresh context (its own session storage)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    outside: list[str] = []
+    pg.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+          else outside.append(r.url))
+    pg.outside = outside  # type: ignore[attr-defined]
+    return context, pg
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    context, pg = _new_page(browser)
+    yield pg
+    context.close()
 
 
 def shot(page, name: str) -> None:
@@ -174,3 +185,48 @@ def test_a_user_session(page, server):
     shot(page, "07-italian")
 
     assert page.outside == [], f"requests left the machine: {page.outside[:5]}"  # type: ignore[attr-defined]
+
+
+def test_the_language_switch_keeps_the_entered_state(browser, server):
+    """Switching to Italian reloads the page in the other language: the fields, the treatment
+    timeline (it was thrown away, issue 16 item 7c) and the cohort size keep what was entered."""
+    from metacascade.web.i18n import label
+
+    context, pg = _new_page(browser)
+    try:
+        pg.goto(server + "/")
+        pg.wait_for_selector("#run-button")
+        diameter = pg.locator("#field-patient-primary_diameter_mm input")
+        diameter.fill("33")
+        diameter.press("Tab")
+        choose(pg, "field-engine-kind", "stochastic")
+        pg.click("#add-treatment")  # surgery
+        pg.wait_for_selector("#field-treatment-0-day input")
+        pg.locator("#field-treatment-0-day input").fill("14")
+        pg.locator("#field-treatment-0-day input").press("Tab")
+        pg.locator("#add-kind").click()
+        pg.get_by_role("option", name=label("en", "chemotherapy"), exact=True).click()
+        pg.click("#add-treatment")
+        pg.wait_for_selector("#field-treatment-1-cycles input")
+        pg.locator("#field-treatment-1-cycles input").fill("4")
+        pg.locator("#field-treatment-1-cycles input").press("Tab")
+        pg.click("#tab-cohort")
+        pg.locator("#cohort-n").fill("77")
+        pg.locator("#cohort-n").press("Tab")
+        pg.click("#tab-scenario")
+        pg.wait_for_timeout(500)  # the last callbacks (saving the timeline) land
+        pg.click("#lang-switch")
+        pg.wait_for_url("**/?lang=it")
+        sync_api.expect(pg.locator("#run-button")).to_have_text("Esegui lo scenario")
+        pg.wait_for_selector("#field-treatment-1-cycles input")
+        assert pg.locator("#field-treatment-0-day input").input_value() == "14"
+        assert pg.locator("#field-treatment-1-cycles input").input_value() == "4"
+        sync_api.expect(pg.locator("#plan")).to_contain_text(label("it", "surgery"))
+        assert pg.locator("#field-patient-primary_diameter_mm input").input_value() == "33"
+        sync_api.expect(pg.locator("#field-engine-kind")).to_contain_text("stochastic")
+        pg.click("#tab-cohort")
+        assert pg.locator("#cohort-n").input_value() == "77"
+        shot(pg, "08-italian-keeps-state")
+        assert pg.outside == [], pg.outside  # type: ignore[attr-defined]
+    finally:
+        context.close()

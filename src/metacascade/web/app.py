@@ -104,7 +104,8 @@ def _layout(lang: str, presets: list[str]):
         html.Fieldset([html.Legend(t(lang, "treatment")),
                        html.Div([dcc.Dropdown(id="add-kind", options=[{"label": label(lang, k), "value": k}
                                                                       for k in forms.TREATMENTS],
-                                              value="surgery", clearable=False, className="add-kind"),
+                                              value="surgery", clearable=False, className="add-kind",
+                                              persistence=True, persistence_type="session"),
                                  html.Button(t(lang, "add_treatment"), id="add-treatment", n_clicks=0)],
                                 className="row"),
                        html.Div(id="plan", children=[])], id="section-treatment"),
@@ -132,13 +133,17 @@ def _layout(lang: str, presets: list[str]):
     cohort = html.Div([
         html.P(t(lang, "cohort_intro")),
         html.Div([html.Label(t(lang, "n_patients")),
-                  dcc.Input(id="cohort-n", type="number", value=200, min=1, step=1),
+                  dcc.Input(id="cohort-n", type="number", value=200, min=1, step=1, persistence=True,
+                            persistence_type="session"),
                   html.Button(t(lang, "run_cohort"), id="cohort-button", n_clicks=0, className="primary"),
                   html.Span(id="cohort-message", className="message")], className="row"),
     ])
     runs = html.Div([html.H3(t(lang, "runs_table")), html.Div(id="runs-table")])
     return html.Div([
         dcc.Store(id="lang", data=lang), dcc.Store(id="job", data=None),
+        # the treatment timeline, kept in the browser's session: the language switch reloads the page, and
+        # the other fields keep their values through Dash's persistence (the timeline's are made afresh)
+        dcc.Store(id="saved-plan", storage_type="session"),
         html.Header([html.H1(t(lang, "title")), html.Span(t(lang, "subtitle"), className="subtitle"),
                      html.Span([t(lang, "language") + ": ", html.B(lang.upper()), " · ",
                                 html.A(other.upper(), href=f"/?lang={other}", id="lang-switch")],
@@ -247,7 +252,8 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
         """Every problem in one line each, saying which field of which tab."""
         return [*result.general, *(forms.describe(k, m, raw, lang) for k, m in result.errors.items())]
 
-    @app.callback(Output("plan", "children"), Input("add-treatment", "n_clicks"),
+    @app.callback(Output("plan", "children"), Output("saved-plan", "data", allow_duplicate=True),
+                  Input("add-treatment", "n_clicks"),
                   Input({"type": "tdel", "idx": ALL}, "n_clicks"), State("add-kind", "value"),
                   State({"type": "fld", "key": ALL}, "id"), State({"type": "fld", "key": ALL}, "value"),
                   State("lang", "data"), prevent_initial_call=True)
@@ -256,11 +262,27 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
         trig = ctx.triggered_id
         if isinstance(trig, dict) and trig.get("type") == "tdel":
             if not any(_dels):
-                return no_update
+                return no_update, no_update
             plan.pop(int(trig["idx"]))
         elif trig == "add-treatment":
             plan.append({"kind": kind})
-        return [_treatment_card(i, e["kind"], e, lang) for i, e in enumerate(plan)]
+        return [_treatment_card(i, e["kind"], e, lang) for i, e in enumerate(plan)], plan
+
+    @app.callback(Output("saved-plan", "data"), Input({"type": "fld", "key": ALL}, "value"),
+                  State({"type": "fld", "key": ALL}, "id"), prevent_initial_call=True)
+    def save_plan(values, ids):
+        """The timeline as entered, for the next page load (the language switch)."""
+        return values_of(ids, values)[1]
+
+    @app.callback(Output("plan", "children", allow_duplicate=True), Input("saved-plan", "modified_timestamp"),
+                  State("saved-plan", "data"), State("plan", "children"), State("lang", "data"),
+                  prevent_initial_call="initial_duplicate")
+    def restore_plan(_stamp, saved, shown, lang):
+        """On a page load (the language switch), the saved timeline in the page's language."""
+        if shown or not saved:
+            return no_update
+        return [_treatment_card(i, e["kind"], e, lang) for i, e in enumerate(saved)
+                if isinstance(e, dict) and e.get("kind") in forms.TREATMENTS]
 
     @app.callback(Output({"type": "err", "key": ALL}, "children"), Output("form-message", "children"),
                   Output("job", "data", allow_duplicate=True),
