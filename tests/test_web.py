@@ -450,3 +450,35 @@ def test_the_cohort_tab_chooses_the_stochastic_engine_itself(tmp_path):
     store = RunStore(tmp_path)
     assert store.kind(job["name"]) == "cohort" and store.status(job["name"]) == "complete"
     assert 'kind = "stochastic"' in store.scenario_text(job["name"])
+
+
+def _run_job(app, tmp_path, **values) -> dict:
+    """Start a run through the Scenario tab's callback and wait until it is listed."""
+    ids, vals, errs = _form(**values)
+    _, message, job = _callback(app, "form-message.children")(1, ids, vals, errs, "en")
+    assert isinstance(job, dict), message
+    for _ in range(600):
+        if any(r["name"] == job["name"] for r in RunStore(tmp_path).list()):
+            return job
+        time.sleep(0.2)
+    raise AssertionError("the run did not finish")
+
+
+def test_the_job_bar_says_what_finished_and_drops_cancel(tmp_path):
+    """A deterministic run is one solve: the bar said "1/1 patients done" and kept its Cancel
+    button; now "deterministic solve done", and Cancel is hidden once nothing runs."""
+    from metacascade.web.app import create_app
+
+    app = create_app(tmp_path)
+    job = _run_job(app, tmp_path, **{"patient.cancer": "colorectal", "engine.horizon_days": "90"})
+    poll = _callback(app, "job-progress.value")
+    for _ in range(100):
+        out = poll(1, job, "en")
+        if out[3] is True:  # polling stopped: the job is over
+            break
+        time.sleep(0.1)
+    text, cancel_style = out[2], out[7]
+    assert text == f"{job['name']}: deterministic solve done" and "patients" not in text
+    assert cancel_style == {"display": "none"}
+    assert poll(1, job, "it")[2] == f"{job['name']}: calcolo deterministico completato"
+    assert _callback(app, "job-bar.style")(job)[2] == {}  # a new job shows Cancel again

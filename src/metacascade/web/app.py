@@ -315,29 +315,44 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
             return str(exc), no_update
         return "", {"id": job.id, "name": job.name, "kind": "cohort"}
 
-    @app.callback(Output("poll", "disabled"), Output("job-bar", "style"), Input("job", "data"))
+    @app.callback(Output("poll", "disabled"), Output("job-bar", "style"), Output("job-cancel", "style"),
+                  Input("job", "data"))
     def watch(job):
-        return job is None, {"display": "flex"} if job else {"display": "none"}
+        return job is None, {"display": "flex"} if job else {"display": "none"}, {}
+
+    def job_text(state, lang: str) -> str:
+        """What the job is and how far it got: "deterministic solve done", or patients done for a
+        stochastic run or a cohort."""
+        d = state.as_dict()
+        if state.engine == "deterministic":  # one solve, no patients to count
+            text = f"{state.name}: {t(lang, 'solve_' + state.state)}"
+        else:
+            eta = "" if views.fmt(d["eta_s"]) == views.MISSING else \
+                f" · {t(lang, 'eta')} {views.fmt(d['eta_s'], '.0f')} s"
+            rate = f" · {views.fmt(d['rate_per_s'], ',.0f')} {t(lang, 'rate')}{eta}" if state.state == "running" \
+                else ""
+            text = (f"{state.name}: {t(lang, state.engine or state.kind)} {t(lang, state.state)} · "
+                    f"{d['done']:,}/{d['total']:,} {t(lang, 'patients_done')}{rate}")
+        return text + (f" · {state.message}" if state.message else "")
 
     @app.callback(Output("job-progress", "value"), Output("job-progress", "max"), Output("job-text", "children"),
                   Output("poll", "disabled", allow_duplicate=True),
                   Output("run-select", "options", allow_duplicate=True),
-                  Output("run-select", "value"), Output("tabs", "value"), Input("poll", "n_intervals"),
+                  Output("run-select", "value"), Output("tabs", "value"),
+                  Output("job-cancel", "style", allow_duplicate=True), Input("poll", "n_intervals"),
                   State("job", "data"), State("lang", "data"), prevent_initial_call=True)
     def poll(_n, job, lang):
         state = jobs.get(job["id"]) if job else None
+        hide = {"display": "none"}  # nothing left to cancel
         if state is None:
-            return no_update, no_update, "", True, no_update, no_update, no_update
+            return no_update, no_update, "", True, no_update, no_update, no_update, hide
         d = state.as_dict()
-        eta = "" if views.fmt(d["eta_s"]) == views.MISSING else f" · {t(lang, 'eta')} {views.fmt(d['eta_s'], '.0f')} s"
-        rate = f" · {views.fmt(d['rate_per_s'], ',.0f')} {t(lang, 'rate')}{eta}" if d["total"] > 1 else ""
-        text = (f"{state.name}: {t(lang, state.state)} · {d['done']:,}/{d['total']:,} {t(lang, 'patients_done')}"
-                f"{rate}" + (f" · {state.message}" if state.message else ""))
+        text = job_text(state, lang)
         if state.state == "running":
-            return str(d["done"]), str(max(d["total"], 1)), text, False, no_update, no_update, no_update
+            return str(d["done"]), str(max(d["total"], 1)), text, False, no_update, no_update, no_update, no_update
         if state.state == "complete":
-            return str(d["total"]), str(max(d["total"], 1)), text, True, run_options(), state.name, "results"
-        return str(d["done"]), str(max(d["total"], 1)), text, True, no_update, no_update, no_update
+            return str(d["total"]), str(max(d["total"], 1)), text, True, run_options(), state.name, "results", hide
+        return str(d["done"]), str(max(d["total"], 1)), text, True, no_update, no_update, no_update, hide
 
     @app.callback(Output("job-text", "children", allow_duplicate=True), Input("job-cancel", "n_clicks"),
                   State("job", "data"), State("lang", "data"), prevent_initial_call=True)

@@ -161,6 +161,7 @@ class Job:
     name: str
     kind: str  # "run" or "cohort"
     total: int
+    engine: str = ""  # a run's engine: "deterministic" or "stochastic" (a cohort: "cohort")
     done: int = 0
     state: str = "running"  # running, complete, cancelled, failed
     message: str = ""
@@ -172,8 +173,8 @@ class Job:
         elapsed = (self.finished or time.time()) - self.started
         rate = self.done / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate > 0 and self.state == "running" else None
-        return {"id": self.id, "name": self.name, "kind": self.kind, "total": self.total, "done": self.done,
-                "state": self.state, "message": self.message, "elapsed_s": elapsed, "rate_per_s": rate,
+        return {"id": self.id, "name": self.name, "kind": self.kind, "engine": self.engine, "total": self.total,
+                "done": self.done, "state": self.state, "message": self.message, "elapsed_s": elapsed, "rate_per_s": rate,
                 "eta_s": eta, "fraction": self.done / self.total if self.total else 1.0}
 
 
@@ -248,7 +249,7 @@ class JobManager:
         final = self.store.path(name)
         if final.exists():
             raise ParameterError(f"run name: {name!r} exists already; choose another")
-        job = Job(id=uuid.uuid4().hex[:12], name=name, kind="run", total=n)
+        job = Job(id=uuid.uuid4().hex[:12], name=name, kind="run", total=n, engine=sc.engine.kind)
 
         def progress(done: int) -> None:
             job.done = int(done)  # patients finished so far
@@ -288,7 +289,8 @@ class JobManager:
         out = self.store.path(name)
         if out.exists() and self.store.status(name) == "complete":
             raise ParameterError(f"run name: {name!r} is a finished run; choose another")
-        job = Job(id=uuid.uuid4().hex[:12], name=name, kind="cohort", total=sc.cohort.n_patients * n_arms)
+        job = Job(id=uuid.uuid4().hex[:12], name=name, kind="cohort", total=sc.cohort.n_patients * n_arms,
+                  engine="cohort")
 
         def progress(done: int, total: int) -> None:
             job.done, job.total = int(done), int(total)
