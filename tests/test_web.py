@@ -482,3 +482,47 @@ def test_the_job_bar_says_what_finished_and_drops_cancel(tmp_path):
     assert cancel_style == {"display": "none"}
     assert poll(1, job, "it")[2] == f"{job['name']}: calcolo deterministico completato"
     assert _callback(app, "job-bar.style")(job)[2] == {}  # a new job shows Cancel again
+
+
+def test_the_body_map_colour_scale_is_fixed_from_one_cell_to_the_lethal_burden(store):
+    """The same colour means the same burden in every run: log10 cells from 1 to the lethal burden
+    (it was the run's own maximum, so a body with at most ~3,000 cells looked all red)."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    from metacascade.bodymap import CMAP_FLOOR
+    from metacascade.web import views
+
+    lethal = store.summary("det")["lethal_burden_cells"]
+    for name in ("det", "sto"):
+        view = views.load_view(store, name)
+        assert view.lethal_cells == lethal == 1e12
+        for k in (0, view.times.size - 1):
+            fig = views.body_frame(view, k, "en")
+            scale = fig.data[-1].marker
+            assert (scale.cmin, scale.cmax) == (0.0, 12.0) and "lethal 1e12" in scale.colorbar.title.text
+            for tr in fig.data:
+                value = (tr.meta or {}).get("value") if isinstance(tr.meta, dict) else None
+                if value is not None and value >= 1.0:
+                    frac = math.log10(value) / 12.0
+                    assert tr.fillcolor == to_hex(colormaps["Reds"](CMAP_FLOOR + (1.0 - CMAP_FLOOR) * frac))
+    # a frame whose largest organ holds a few thousand cells: a pale colour, not the top of the scale
+    view = views.load_view(store, "det")
+    largest = np.nanmax(view.burden, axis=1)
+    k = int(np.flatnonzero((largest > 1e3) & (largest < 1e4))[0])
+    j = int(np.nanargmax(view.burden[k]))
+    top = next(tr for tr in views.body_frame(view, k, "en").data if tr.name == view.organs[j])
+    assert top.fillcolor == to_hex(colormaps["Reds"](CMAP_FLOOR + (1.0 - CMAP_FLOOR) * math.log10(largest[k]) / 12))
+    assert top.fillcolor != to_hex(colormaps["Reds"](1.0))
+
+
+def test_log_axes_use_powers_of_ten_not_si_prefixes(store):
+    """"100µ" colonies and "10B" cells (Plotly's SI prefixes) read as powers of ten, in both languages."""
+    from metacascade.web import views
+
+    view = views.load_view(store, "det")
+    k = view.times.size - 1
+    for lang in ("en", "it"):
+        burden, sizes = views.burden_figure(view, lang), views.sizes_figure(view, k, lang)
+        for axis in (burden.layout.yaxis, sizes.layout.xaxis, sizes.layout.yaxis):
+            assert axis.type == "log" and axis.exponentformat == "power" and axis.showexponent == "all"

@@ -19,6 +19,10 @@ from metacascade.web.runs import RunStore
 __all__ = ["RunView", "MISSING", "fmt", "load_view", "body_frame", "burden_figure", "sizes_figure", "km_figure", "treatment_bands"]
 
 
+#: The lethal burden of a run folder whose summary does not say (the presets' usual value).
+LETHAL_DEFAULT = 1e12
+
+
 @dataclass(frozen=True)
 class RunView:
     """A single run's series on its output times (days since diagnosis)."""
@@ -34,6 +38,7 @@ class RunView:
     sizes: pd.DataFrame | None  # time_days, organ, size_cells, n_above
     bands: tuple[tuple[str, float, float], ...]  # (treatment kind, first day, last day)
     cancer: str
+    lethal_cells: float = LETHAL_DEFAULT  # the scenario's lethal total burden: the top of the body map's colours
 
 
 def treatment_bands(scenario_text: str) -> tuple[tuple[str, float, float], ...]:
@@ -92,7 +97,12 @@ def _cached(root: str, name: str, stamp: float) -> RunView:
             sizes = sizes.rename(columns={"n_above_mean": "n_above"})
     return RunView(name=name, kind=kind, times=times, organs=organs, count=count, burden=burden, primary=primary,
                    first_detectable=first_detectable, sizes=sizes, bands=treatment_bands(store.scenario_text(name)),
-                   cancer=str(summary.get("cancer", "")))
+                   cancer=str(summary.get("cancer", "")), lethal_cells=_lethal(summary))
+
+
+def _lethal(summary: dict[str, Any]) -> float:
+    value = summary.get("lethal_burden_cells")
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) and value > 1 else LETHAL_DEFAULT
 
 
 def load_view(store: RunStore, name: str) -> RunView:
@@ -118,16 +128,14 @@ def fmt(x: Any, spec: str = ".3g") -> str:
 
 def body_frame(view: RunView, k: int, lang: str):  # -> go.Figure
     """The body map at output time ``k``: organs shaded by burden, hover with colonies, burden
-    and first detectable day; the colour scale is the run's, fixed over time."""
+    and first detectable day. The colour scale is fixed, the same in every run and every frame:
+    log10 cells from 1 cell (below: white, none) to the scenario's lethal burden (1e12 cells for
+    most presets), so a colour always means the same number of cells."""
     from metacascade.web.body import body_map_figure
 
     k = int(min(max(k, 0), view.times.size - 1))
+    vmin, vmax = 1.0, view.lethal_cells
     burden = np.nan_to_num(view.burden, nan=0.0)
-    positive = burden[burden > 0]
-    vmax = float(positive.max()) if positive.size else 1.0
-    # four decades of colour: below one cell, or 1e-4 of the run's largest organ burden, an
-    # expected burden is drawn as none
-    vmin = max(1.0, vmax * 1e-4) if positive.size else 0.1
     values = {o: float(burden[k, j]) for j, o in enumerate(view.organs)}
     hover = {}
     for j, o in enumerate(view.organs):
@@ -136,10 +144,15 @@ def body_frame(view: RunView, k: int, lang: str):  # -> go.Figure
                     f"<br>{t(lang, 'burden')}: {fmt(view.burden[k, j])} {t(lang, 'cells')}"
                     f"<br>{t(lang, 'first_detection')}: {fmt(first) if first is not None else t(lang, 'none_yet')}")
     title = f"{t(lang, 'body_map')} · {t(lang, 'time').split('(')[0].strip()} {view.times[k]:.0f}"
-    fig = body_map_figure(values, hover, title=title, vmin=vmin, vmax=vmax, colorbar_label=t(lang, "cells"))
+    fig = body_map_figure(values, hover, title=title, vmin=vmin, vmax=vmax,
+                          colorbar_label=f"{t(lang, 'cells')} (1 … {t(lang, 'lethal')} {vmax:.0e})".replace("e+", "e"))
     fig.update_layout(meta={"day": float(view.times[k]), "values": values})
     return fig
 
+
+#: Tick labels of the log axes: powers of ten (10⁻⁴, 10¹⁰), not Plotly's SI prefixes ("100µ" colonies,
+#: "10B" cells), which are no unit of a count and read the same in no language.
+SCIENTIFIC = {"exponentformat": "power", "showexponent": "all"}
 
 _BAND_COLOURS = {"surgery": "#444444", "chemotherapy": "#1f77b4", "radiotherapy": "#ff7f0e",
                  "endocrine": "#2ca02c", "immunotherapy": "#9467bd"}
@@ -166,7 +179,7 @@ def burden_figure(view: RunView, lang: str, day: float | None = None):  # -> go.
     if day is not None:
         fig.add_vline(x=day, line_color="#d62728", line_width=1)
     top = np.nanmax([np.nanmax(total), np.nanmax(view.primary) if view.primary is not None else 1.0, 10.0])
-    fig.update_yaxes(range=[0.0, math.log10(top) + 0.3])  # from one cell up
+    fig.update_yaxes(range=[0.0, math.log10(top) + 0.3], **SCIENTIFIC)  # from one cell up
     fig.update_layout(title=t(lang, "burden_plot"), xaxis_title=t(lang, "time"), yaxis_title=t(lang, "cells"),
                       yaxis_type="log", height=360, margin={"l": 60, "r": 20, "t": 50, "b": 50},
                       legend={"orientation": "h", "y": -0.25})
@@ -188,7 +201,8 @@ def sizes_figure(view: RunView, k: int, lang: str):  # -> go.Figure
             top = max(top, float(rows["n_above"].max()))
             fig.add_trace(go.Scatter(x=rows["size_cells"], y=rows["n_above"], name=label(lang, str(organ)),
                                      mode="lines+markers"))
-    fig.update_yaxes(range=[-4, math.log10(top) + 0.3])  # from 1e-4 colonies (expected numbers) up
+    fig.update_yaxes(range=[-4, math.log10(top) + 0.3], **SCIENTIFIC)  # from 1e-4 colonies (expected numbers) up
+    fig.update_xaxes(**SCIENTIFIC)
     fig.update_layout(title=t(lang, "sizes_plot"), xaxis_type="log", yaxis_type="log", height=360,
                       xaxis_title=t(lang, "cells"), yaxis_title=f"{t(lang, 'colonies')} ≥ x",
                       margin={"l": 60, "r": 20, "t": 50, "b": 50})
