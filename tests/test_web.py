@@ -526,3 +526,25 @@ def test_log_axes_use_powers_of_ten_not_si_prefixes(store):
         burden, sizes = views.burden_figure(view, lang), views.sizes_figure(view, k, lang)
         for axis in (burden.layout.yaxis, sizes.layout.xaxis, sizes.layout.yaxis):
             assert axis.type == "log" and axis.exponentformat == "power" and axis.showexponent == "all"
+
+
+def test_saved_runs_have_readable_names_and_open_on_a_click(tmp_path):
+    """Saved runs were "run-20250301-140501-ab12" and could not be clicked: their names and labels
+    now say cancer, engine and time, and clicking a row opens the run in the Results tab."""
+    import re
+    from datetime import datetime
+
+    from metacascade.web.app import create_app
+
+    app = create_app(tmp_path)
+    job = _run_job(app, tmp_path, **{"patient.cancer": "colorectal", "engine.horizon_days": "90"})
+    assert re.fullmatch(r"colorectal-deterministic-\d{8}-\d{6}-[0-9a-f]{4}", job["name"]), job["name"]
+    options, listed = _callback(app, "runs-table.options")(0, "runs", True, "en")
+    when = datetime.now().strftime("%Y-%m-%d")
+    assert options[0]["value"] == job["name"] and options[0]["label"].startswith(f"colorectal · deterministic · {when}")
+    assert listed == [{"label": f"{options[0]['label']} — complete ({job['name']})", "value": job["name"],
+                       "disabled": False}]
+    key = next(k for k, v in app.callback_map.items() if {"id": "runs-table", "property": "value"} in v["inputs"])
+    choose = app.callback_map[key]["callback"].__wrapped__
+    assert choose(job["name"]) == (job["name"], "results", None)  # opened in Results
+    assert choose("no-such-run")[:2] != (job["name"], "results")

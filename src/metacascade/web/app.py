@@ -95,6 +95,15 @@ def _section(name: str, lang: str, presets: list[str]):
                          id=f"section-{name}")
 
 
+def run_label(row: dict[str, Any]) -> str:
+    """A run as people read it: cancer · engine · when (local time), e.g.
+    "breast_er_positive · stochastic · 2025-03-01 14:05"."""
+    from datetime import datetime
+
+    when = datetime.fromtimestamp(row["modified"]).strftime("%Y-%m-%d %H:%M") if row.get("modified") else "?"
+    return f"{row['cancer']} · {row['kind']} · {when}"
+
+
 def _layout(lang: str, presets: list[str]):
     from dash import dcc, html
 
@@ -138,7 +147,9 @@ def _layout(lang: str, presets: list[str]):
                   html.Button(t(lang, "run_cohort"), id="cohort-button", n_clicks=0, className="primary"),
                   html.Span(id="cohort-message", className="message")], className="row"),
     ])
-    runs = html.Div([html.H3(t(lang, "runs_table")), html.Div(id="runs-table")])
+    runs = html.Div([html.H3(t(lang, "runs_table")), html.P(t(lang, "runs_hint")),
+                     dcc.RadioItems(id="runs-table", options=[], value=None, className="runs-list",
+                                    labelClassName="runs-item")])
     return html.Div([
         dcc.Store(id="lang", data=lang), dcc.Store(id="job", data=None),
         # the treatment timeline, kept in the browser's session: the language switch reloads the page, and
@@ -201,7 +212,7 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
     ``max_running`` the runs in progress at once.
     """
     import dash
-    from dash import ALL, Input, Output, State, ctx, html, no_update
+    from dash import ALL, Input, Output, State, ctx, no_update
     from flask import request
 
     from metacascade.presets import preset_names
@@ -236,7 +247,7 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
         return sections, [plan[k] for k in sorted(plan)]
 
     def run_options(rows: list[dict] | None = None) -> list[dict]:
-        return [{"label": f"{r['name']} ({r['kind']}, {r['cancer']})", "value": r["name"]}
+        return [{"label": run_label(r), "value": r["name"]}
                 for r in (store.list() if rows is None else rows) if r["status"] == "complete"]
 
     def check(ids, values, errs_ids, *, cohort: bool = False):
@@ -361,16 +372,25 @@ def create_app(runs_dir: str | Path, *, max_patients: int = 20_000, max_running:
             return f"{job['name']}: {t(lang, 'cancel')}…"
         return no_update
 
-    @app.callback(Output("run-select", "options"), Output("runs-table", "children"),
+    @app.callback(Output("run-select", "options"), Output("runs-table", "options"),
                   Input("runs-refresh", "n_intervals"), Input("tabs", "value"), Input("poll", "disabled"),
                   State("lang", "data"))
     def refresh(_n, _tab, _poll, lang):
+        """The saved runs, newest first: readable labels (cancer · engine · time, then status and
+        folder), finished ones selectable."""
         rows = store.list()
-        options = run_options(rows)
-        head = html.Tr([html.Th(t(lang, k)) for k in ("name", "kind", "cancer", "status")])
-        body = [html.Tr([html.Td(r["name"]), html.Td(r["kind"]), html.Td(r["cancer"]), html.Td(r["status"])])
-                for r in rows]
-        return options, html.Table([html.Thead(head), html.Tbody(body)], className="runs")
+        listed = [{"label": f"{run_label(r)} — {t(lang, r['status'])} ({r['name']})", "value": r["name"],
+                   "disabled": r["status"] != "complete"} for r in rows]
+        return run_options(rows), listed
+
+    @app.callback(Output("run-select", "value", allow_duplicate=True), Output("tabs", "value", allow_duplicate=True),
+                  Output("runs-table", "value"), Input("runs-table", "value"), prevent_initial_call=True)
+    def open_from_list(name):
+        """Choosing a saved run opens it in the Results tab (and clears the choice, so the same run
+        can be chosen again later)."""
+        if not name or store.kind(name) is None or store.status(name) != "complete":
+            return no_update, no_update, None
+        return name, "results", None
 
     @app.callback(Output("single-view", "style"), Output("cohort-view", "style"), Output("run-empty", "style"),
                   Output("time-slider", "max"), Output("time-slider", "value"), Output("time-slider", "marks"),

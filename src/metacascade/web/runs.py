@@ -148,8 +148,10 @@ class RunStore:
         return None
 
     def new_name(self, prefix: str) -> str:
-        """A fresh run name: ``prefix-YYYYmmdd-HHMMSS-xxxx``."""
+        """A fresh run name: ``prefix-YYYYmmdd-HHMMSS-xxxx`` (UTC), the prefix saying what ran
+        (``breast_er_positive-stochastic``); characters a name cannot hold become ``_``."""
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", prefix).strip("._-")[:40] or "run"
         return check_run_name(f"{prefix}-{stamp}-{uuid.uuid4().hex[:4]}")
 
 
@@ -245,7 +247,7 @@ class JobManager:
             raise ParameterError("scenario: has a [cohort] section; start it as a cohort run")
         n = sc.engine.n_patients if sc.engine.kind == "stochastic" else 1
         self._check_size(n, "engine.n_patients")
-        name = check_run_name(name) if name else self.store.new_name("run")
+        name = check_run_name(name) if name else self.store.new_name(f"{sc.patient.cancer}-{sc.engine.kind}")
         final = self.store.path(name)
         if final.exists():
             raise ParameterError(f"run name: {name!r} exists already; choose another")
@@ -285,7 +287,7 @@ class JobManager:
             raise ParameterError("scenario: no [cohort] section; a cohort run needs n_patients and arms")
         n_arms = max(len(sc.cohort.arms), 1)
         self._check_size(sc.cohort.n_patients, "cohort.n_patients")
-        name = check_run_name(name) if name else self.store.new_name("cohort")
+        name = check_run_name(name) if name else self.store.new_name(f"{sc.patient.cancer}-cohort")
         out = self.store.path(name)
         if out.exists() and self.store.status(name) == "complete":
             raise ParameterError(f"run name: {name!r} is a finished run; choose another")
