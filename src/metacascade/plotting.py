@@ -15,7 +15,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from metacascade.workflows.run import RunResult
     from metacascade.workflows.stochastic_run import StochasticRunResult
 
-__all__ = ["plot_run", "plot_run_body_map", "plot_stochastic"]
+__all__ = ["plot_run", "plot_run_body_map", "plot_stochastic", "SIZE_FLOOR"]
+
+#: The lowest expected number of colonies the size-distribution panel shows (one colony in 10,000
+#: patients), as the web app's size plot does; a run whose largest number is smaller shows three
+#: decades below it.
+SIZE_FLOOR = 1e-4
 
 
 def plot_run(result: RunResult) -> Figure:
@@ -41,10 +46,14 @@ def plot_run(result: RunResult) -> Figure:
     ax = axes[2]
     sizes = np.logspace(0, np.log10(sc.model.colony_growth.capacity) - 0.01, 300)
     horizon = result.horizon_days  # the untreated death when it comes before the scenario's horizon
+    top = 0.0
     for day in sorted({0.0, horizon / 2, horizon}):
         n = np.sum(sol.n_above(t_diag + day, sizes), axis=-1)
+        top = max(top, float(np.nanmax(n, initial=0.0)))
         ax.loglog(sizes, np.where(n > 0, n, np.nan), label=f"day {day:g}")
     ax.axvline(sc.detection_cells, color="grey", ls=":")
+    if top > 0:  # expected numbers fall towards 0 at large sizes (1e-21 ...): show down to SIZE_FLOOR
+        ax.set_ylim(bottom=min(SIZE_FLOOR, top * 1e-3), top=top * 2.0)
     ax.set(xlabel="colony size x (cells)", ylabel="expected number larger than x", title="Cumulative size distribution")
 
     for ax in axes[:2]:
@@ -109,13 +118,18 @@ def plot_stochastic(run: StochasticRunResult) -> Figure:
     ax = axes[1]
     days = np.linspace(0.0, sc.engine.horizon_days, 400)
     order = np.argsort(-np.isfinite(res.first_detectable).sum(axis=0))[:6]
+    top = 0.0
     for j in order:
         first = res.first_detectable[:, j] - t_diag
-        ax.step(days, [(first <= d).mean() for d in days], where="post", label=res.organs[j])
+        curve = [(first <= d).mean() for d in days]
+        top = max(top, float(curve[-1]))
+        ax.step(days, curve, where="post", label=res.organs[j])
     death = res.death_day - t_diag
     ax.step(days, [(death <= d).mean() for d in days], where="post", color="k", ls="--", label="death")
-    ax.set(xlabel="days since diagnosis", ylabel="fraction of patients",
-           title="First detectable metastasis", ylim=(0, 1))
+    top = max(top, float((death <= days[-1]).mean()))
+    # the axis follows the data (curves near 0.005 on a 0-1 axis look empty), up to 1
+    ax.set(xlabel="days since diagnosis", ylabel="fraction of patients", title="First detectable metastasis",
+           ylim=(0, min(1.0, top * 1.15) if top > 0 else 0.01))
     ax.legend(fontsize=8)
 
     ax = axes[2]

@@ -1,0 +1,58 @@
+"""The run figures (``figure.png``, ``body_map.png``) read as what they show (issue 16, item 11):
+axes scaled to the data, no label cut at the edge, organs in words, the primary marked."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from metacascade.scenario import parse_scenario
+
+BREAST = '[patient]\ncancer = "breast_er_positive"\nprimary_diameter_mm = 20\n'
+
+
+@pytest.fixture(scope="module")
+def breast_run():
+    from metacascade.workflows.run import run_scenario
+
+    return run_scenario(parse_scenario(BREAST + '[engine]\nkind = "deterministic"\nhorizon_days = 1825\n'))
+
+
+def test_treated_stochastic_incidence_panel_is_scaled_to_its_curves():
+    """Treated, few patients have a detectable metastasis: the curves stay near 0.005-0.1, and the
+    panel ran 0-1 (it looked empty); now its top is just above the highest curve."""
+    from metacascade.plotting import plot_stochastic
+    from metacascade.workflows.stochastic_run import run_stochastic
+
+    sc = parse_scenario(BREAST + '[engine]\nkind = "stochastic"\nn_patients = 200\nhorizon_days = 1825\nseed = 3\n'
+                        '[[treatment]]\nkind = "surgery"\nday = 0\n')
+    fig = plot_stochastic(run_stochastic(sc))
+    try:
+        ax = fig.axes[1]
+        highest = max(float(np.nanmax(line.get_ydata())) for line in ax.get_lines())
+        assert 0 < highest < 0.5
+        bottom, top = ax.get_ylim()
+        assert bottom == 0 and highest <= top <= 1.2 * highest
+    finally:
+        plt.close(fig)
+
+
+def test_size_distribution_does_not_reach_down_to_1e_21(breast_run):
+    """The expected numbers of the largest sizes fall to ~1e-21 and the axis followed them down:
+    it stops at 1e-4 colonies now (or 3 decades below the largest number, when that is smaller)."""
+    from metacascade.plotting import SIZE_FLOOR, plot_run
+
+    fig = plot_run(breast_run)
+    try:
+        ax = fig.axes[2]
+        data = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.get_lines() if line.get_label()
+                               .startswith("day")])
+        assert np.nanmin(data) < 1e-12  # what the axis used to show
+        bottom, top = ax.get_ylim()
+        assert bottom == pytest.approx(min(SIZE_FLOOR, np.nanmax(data) * 1e-3)) and top >= np.nanmax(data)
+    finally:
+        plt.close(fig)
