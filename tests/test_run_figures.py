@@ -37,6 +37,7 @@ def test_treated_stochastic_incidence_panel_is_scaled_to_its_curves():
         assert 0 < highest < 0.5
         bottom, top = ax.get_ylim()
         assert bottom == 0 and highest <= top <= 1.2 * highest
+        assert all("_" not in line.get_label() for line in ax.get_lines())  # organs in words
     finally:
         plt.close(fig)
 
@@ -56,3 +57,43 @@ def test_size_distribution_does_not_reach_down_to_1e_21(breast_run):
         assert bottom == pytest.approx(min(SIZE_FLOOR, np.nanmax(data) * 1e-3)) and top >= np.nanmax(data)
     finally:
         plt.close(fig)
+
+
+def test_body_map_labels_fit_are_in_words_and_the_primary_is_marked(breast_run):
+    """"one_appendicular" was cut at the left edge: every label lies inside the figure, organs
+    are named in words ("bone (appendicular)"), and a star marks the primary (breast)."""
+    from metacascade.plotting import plot_run_body_map
+
+    fig = plot_run_body_map(breast_run)
+    try:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        width, height = fig.bbox.width, fig.bbox.height
+        ax = fig.axes[0]
+        labels = [t for t in ax.texts if t.get_gid() != "other"]
+        assert labels, "the run has detectable metastases to label"
+        for text in labels:
+            box = text.get_window_extent(renderer)
+            assert box.x0 >= 0 and box.x1 <= width and box.y0 >= 0 and box.y1 <= height, (text.get_text(), box)
+            organ = text.get_text().split(":")[0]
+            assert "_" not in organ, organ
+        assert any(t.get_text().startswith("bone (appendicular)") for t in labels)
+        stars = [line for line in ax.get_lines() if line.get_gid() == "primary"]
+        assert len(stars) == 1 and stars[0].get_label() == "primary: breast"
+        assert "primary: breast" in [t.get_text() for t in ax.get_legend().get_texts()]
+        by_organ = next(a for a in fig.axes if a.get_title() == "Burden by organ")
+        names = [t.get_text() for t in by_organ.get_legend().get_texts()]
+        assert "lymph nodes (regional)" in names and not any("_" in n for n in names)
+    finally:
+        plt.close(fig)
+
+
+def test_primary_sites_of_the_presets():
+    from metacascade.bodymap import PRIMARY_SITES, organ_name, primary_site
+    from metacascade.presets import preset_names
+
+    assert organ_name("bone_appendicular") == "bone (appendicular)" and organ_name("lung") == "lung"
+    for cancer in preset_names():
+        site = primary_site(cancer)
+        assert site is None or site in PRIMARY_SITES, cancer
+    assert primary_site("colorectal") == "colon" and primary_site("hcc_iwata2000") == "liver"

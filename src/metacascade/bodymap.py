@@ -31,7 +31,8 @@ from matplotlib.path import Path
 
 from metacascade.errors import ParameterError
 
-__all__ = ["BODY_MAP_ORGANS", "organ_patches", "plot_body_map"]
+__all__ = ["BODY_MAP_ORGANS", "ORGAN_NAMES", "PRIMARY_SITES", "organ_name", "primary_site", "organ_patches",
+           "plot_body_map"]
 
 BODY_MAP_ORGANS: tuple[str, ...] = (
     "lung",
@@ -53,6 +54,52 @@ BODY_MAP_ORGANS: tuple[str, ...] = (
     "adipose",
     "other",
 )
+
+#: Organs in words, for labels (the schema's snake_case names are for files).
+ORGAN_NAMES: dict[str, str] = {
+    "bone_axial": "bone (axial)", "bone_appendicular": "bone (appendicular)",
+    "lymph_regional": "lymph nodes (regional)", "lymph_distant": "lymph nodes (distant)",
+    "adrenal": "adrenal glands", "kidney": "kidneys", "skin_soft_tissue": "skin and soft tissue",
+    "muscle": "skeletal muscle", "gi_tract": "GI tract", "adipose": "adipose tissue", "other": "other sites",
+}
+
+
+def organ_name(organ: str) -> str:
+    """``bone_appendicular`` -> "bone (appendicular)"; organs without an entry lose their underscores."""
+    return ORGAN_NAMES.get(organ, organ.replace("_", " "))
+
+
+#: Where the primary tumour sits on the drawing: site -> point (data coordinates; the patient's
+#: right is x < 0). Marked with a star by ``plot_body_map(primary=...)``.
+PRIMARY_SITES: dict[str, tuple[float, float]] = {
+    "brain (cerebellum)": (0.35, 18.75), "head and neck": (0.0, 17.45), "oesophagus": (0.0, 15.6),
+    "lung": (-1.2, 15.1), "breast": (-1.35, 14.55), "liver": (-1.1, 13.0), "stomach": (0.95, 13.05),
+    "pancreas": (0.35, 12.35), "kidney": (-0.8, 11.4), "colon": (1.75, 11.1), "rectum": (0.0, 9.85),
+    "ovary": (-0.95, 10.05), "uterus": (0.0, 10.05), "cervix": (0.0, 9.8), "bladder": (0.0, 9.55),
+    "prostate": (0.0, 9.3), "skin": (-1.75, 5.0),
+}
+#: Cancer presets -> the site of their primary (a preset not listed gets no mark).
+_CANCER_SITES: dict[str, str] = {
+    "hcc_iwata2000": "liver", "breast_er_positive": "breast", "breast_er_negative": "breast",
+    "breast_lobular": "breast", "lung_nsclc": "lung", "colorectal": "colon", "colon": "colon", "rectum": "rectum",
+    "pancreas": "pancreas", "prostate": "prostate", "melanoma": "skin", "kidney": "kidney", "stomach": "stomach",
+    "ovary": "ovary", "endometrium": "uterus", "esophagus": "oesophagus", "head_neck_scc": "head and neck",
+    "urothelial": "bladder", "cervix": "cervix", "medulloblastoma": "brain (cerebellum)",
+}
+
+
+def primary_site(cancer: str) -> str | None:
+    """The site of a cancer preset's primary (a site name of :data:`PRIMARY_SITES` is returned as
+    it is), or None where the drawing has no place for it."""
+    if cancer in PRIMARY_SITES:
+        return cancer
+    if cancer in _CANCER_SITES:
+        return _CANCER_SITES[cancer]
+    for prefix in ("breast", "lung", "colo", "hcc"):  # variants of a preset (breast_..., lung_...)
+        if cancer.startswith(prefix):
+            return {"breast": "breast", "lung": "lung", "colo": "colon", "hcc": "liver"}[prefix]
+    return None
+
 
 # Colours of the neutral drawing.
 SILHOUETTE_COLOR = "#ececec"
@@ -509,6 +556,28 @@ def _luminance(rgb: Sequence[float]) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
+def _fit_texts(ax: Axes, margin: float = 0.15) -> None:
+    """Widen the x limits (symmetrically: the body stays centred) until every annotation's text
+    lies inside the axes; the drawing shrinks to make room instead of a label running off the
+    figure (annotations are drawn unclipped, and the layout does not make room for them)."""
+    fig = ax.figure
+    for _ in range(4):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        to_data = ax.transData.inverted()
+        lo, hi = ax.get_xlim()
+        need = 0.0
+        for text in ax.texts:
+            if text.get_gid() == "other":
+                continue
+            box = text.get_window_extent(renderer)
+            (x0, _), (x1, _) = to_data.transform([(box.x0, box.y0), (box.x1, box.y1)])
+            need = max(need, -x0 + margin if x0 < lo + margin else 0.0, x1 + margin if x1 > hi - margin else 0.0)
+        if need <= max(-lo, hi):
+            return
+        ax.set_xlim(-need, need)
+
+
 def plot_body_map(
     values: Mapping[str, float],
     *,
@@ -520,6 +589,7 @@ def plot_body_map(
     vmax: float | None = None,
     cmap: str = "Reds",
     annotate: Mapping[str, str] | None = None,
+    primary: str | None = None,
 ) -> Figure:
     """Body map with every organ shaded by its value (e.g. metastatic burden in cells).
 
@@ -545,7 +615,11 @@ def plot_body_map(
         that the smallest positive value is visibly tinted, unlike zero (white).
     annotate : Mapping[str, str], optional
         Text per organ (e.g. ``{"brain": "2.3 mets"}``), drawn beside the body with a leader
-        line to the organ (``"other"``: appended to its text box).
+        line to the organ (``"other"``: appended to its text box). The axes are widened so that
+        every label lies inside them (none is cut at the figure's edge).
+    primary : str, optional
+        The primary tumour's site (a name of :data:`PRIMARY_SITES`) or cancer preset: marked with
+        a star and named in the legend; a preset whose site is not drawn gets no mark.
 
     Returns
     -------
@@ -603,6 +677,12 @@ def plot_body_map(
                     annotation_clip=False)
 
     handles = []
+    site = primary_site(primary) if primary else None
+    if site is not None:
+        x, y = PRIMARY_SITES[site]
+        (star,) = ax.plot([x], [y], marker="*", ms=15, color="#1f4fbf", mec="white", mew=1.0, ls="none", zorder=11,
+                          gid="primary", label=f"primary: {site}")
+        handles.append(star)
     if any(o not in vals for o in by_organ):
         handles.append(Patch(facecolor=ABSENT_COLOR, edgecolor=_ABSENT_EDGE, hatch=ABSENT_HATCH,
                              label="no value"))
@@ -610,6 +690,8 @@ def plot_body_map(
         handles.append(Patch(facecolor=ZERO_COLOR, edgecolor=EDGE_COLOR, label="zero"))
     if handles:
         ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=False)
+    if notes:
+        _fit_texts(ax)
 
     positive = [v for v in vals.values() if v > 0]
     below = any(v < norm.vmin for v in positive)

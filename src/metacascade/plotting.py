@@ -69,17 +69,17 @@ def plot_run(result: RunResult) -> Figure:
 def plot_run_body_map(result: RunResult) -> Figure:
     """The body with each organ shaded by its expected metastatic burden at the horizon, and
     per-organ burden over time for the organs that carry most of it."""
-    from metacascade.bodymap import BODY_MAP_ORGANS, plot_body_map
+    from metacascade.bodymap import BODY_MAP_ORGANS, organ_name, plot_body_map
 
     sc, ds = result.scenario, result.dataset
     last = ds.isel(time_days=-1)
     burden = {o: float(last["burden_cells"].sel(organ=o)) for o in sc.organs if o in BODY_MAP_ORGANS}
     n_det = {o: float(last["n_detectable"].sel(organ=o)) for o in burden}
-    annotate = {o: f"{o}: {n_det[o]:.2g} detectable" for o in burden if n_det[o] >= 0.01}
+    annotate = {o: f"{organ_name(o)}:\n{n_det[o]:.2g} detectable" for o in burden if n_det[o] >= 0.01}
     fig = plt.figure(figsize=(13, 8.5), constrained_layout=True)
-    left, right = fig.subfigures(1, 2, width_ratios=[1.0, 1.25])
+    left, right = fig.subfigures(1, 2, width_ratios=[1.15, 1.0])
     ax = left.subplots()
-    plot_body_map(burden, ax=ax, annotate=annotate,
+    plot_body_map(burden, ax=ax, annotate=annotate, primary=sc.patient.cancer,
                   title=f"expected burden at day {result.horizon_days:.0f} after diagnosis"
                         + (" (untreated death)" if result.summary.get("stopped_at_lethal_burden") else ""))
     ax2 = right.subplots()
@@ -87,7 +87,7 @@ def plot_run_body_map(result: RunResult) -> Figure:
     order = sorted(burden, key=lambda o: -burden[o])[:8]
     for organ in order:
         series = ds["burden_cells"].sel(organ=organ).values
-        ax2.semilogy(days, np.where(series > 0, series, np.nan), label=organ)
+        ax2.semilogy(days, np.where(series > 0, series, np.nan), label=organ_name(organ))
     ax2.axhline(sc.detection_cells, color="grey", ls=":", label="detection threshold")
     ax2.axvline(0.0, color="k", lw=0.8, ls="--")
     ax2.set_ylim(bottom=1.0)
@@ -102,6 +102,8 @@ def plot_stochastic(run: StochasticRunResult) -> Figure:
     """Three panels of a stochastic run: number of metastases per patient (at diagnosis and at the
     horizon), cumulative incidence of the first detectable metastasis by organ, and mean number
     of established metastases over time with a 95% band."""
+    from metacascade.bodymap import organ_name
+
     res, sc = run.result, run.scenario
     t_diag = sc.patient.age_of_primary_days
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
@@ -123,7 +125,7 @@ def plot_stochastic(run: StochasticRunResult) -> Figure:
         first = res.first_detectable[:, j] - t_diag
         curve = [(first <= d).mean() for d in days]
         top = max(top, float(curve[-1]))
-        ax.step(days, curve, where="post", label=res.organs[j])
+        ax.step(days, curve, where="post", label=organ_name(res.organs[j]))
     death = res.death_day - t_diag
     ax.step(days, [(death <= d).mean() for d in days], where="post", color="k", ls="--", label="death")
     top = max(top, float((death <= days[-1]).mean()))
