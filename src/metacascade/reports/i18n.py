@@ -198,10 +198,22 @@ _TEXT: dict[str, tuple[str, str]] = {
                      "and the day a detectable metastasis becomes more likely than not",
                      "Per organo al giorno {day}: metastasi attese, probabilità che una sia rilevabile, carico e "
                      "giorno in cui una metastasi rilevabile diventa più probabile che no"),
-    "t.organs_sto": ("By organ: mean metastases and burden at day {day}, share of patients with a metastasis, "
+    "t.organs_sto": ("By organ: mean metastases and burden {at}, share of patients with a metastasis, "
                      "with a detectable one, and its median first day",
-                     "Per organo: metastasi e carico medi al giorno {day}, quota di pazienti con una metastasi, "
+                     "Per organo: metastasi e carico medi {at}, quota di pazienti con una metastasi, "
                      "con una rilevabile, e il suo primo giorno mediano"),
+    # the stochastic tables' horizon columns (results.horizon_words)
+    "r.at_day": ("at day {day}", "al giorno {day}"),
+    "r.at_the_horizon": ("at the horizon (day {day})", "all'orizzonte (giorno {day})"),
+    "r.all_died_by": ("all patients died by day {day}", "tutti i pazienti sono deceduti entro il giorno {day}"),
+    "r.all_died": ("all patients died before the horizon", "tutti i pazienti sono deceduti prima dell'orizzonte"),
+    "r.some_died": ("{share} of patients died before the horizon", "il {share} dei pazienti è deceduto prima "
+                    "dell'orizzonte"),
+    "r.last_death": (", the last on day {day}", ", l'ultimo il giorno {day}"),
+    "r.counted_at_death": ("the horizon columns count each one at death",
+                           "le colonne all'orizzonte contano ciascuno al momento del decesso"),
+    "r.followed_past_death": ("the horizon columns follow them past death (engine.stop_at_death = false)",
+                              "le colonne all'orizzonte li seguono oltre il decesso (engine.stop_at_death = false)"),
     "col.n_mets": ("Expected metastases", "Metastasi attese"), "col.p_det": ("P(detectable)", "P(rilevabile)"),
     "col.burden": ("Burden (cells)", "Carico (cellule)"), "col.first_det": ("First detection day",
                                                                           "Giorno della prima rilevazione"),

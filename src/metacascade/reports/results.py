@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from metacascade.reports import i18n
 from metacascade.reports.document import Paragraph, Section, Table
 from metacascade.reports.i18n import fmt_ci, fmt_day, fmt_number, fmt_p_value, fmt_percent, fmt_ratio, t
 from metacascade.reports.run_folder import RunFolder
 
 __all__ = ["results_section", "tables_section", "stochastic_organs", "eradicated_colonies", "median_text", "hr_text",
-           "events_text", "KM_YEARS", "ENDPOINTS"]
+           "events_text", "horizon_words", "KM_YEARS", "ENDPOINTS"]
 
 KM_YEARS = ("1y", "3y", "5y", "10y")
 ENDPOINTS = ("os", "mfs", "dm")
@@ -70,6 +72,40 @@ def _deterministic_organs(run: RunFolder, lang: str) -> Table:
 
 
 # -- stochastic -------------------------------------------------------------------------------------------
+def horizon_words(run: RunFolder, lang: str) -> tuple[str, str | None]:
+    """What the stochastic tables' horizon columns hold: ``("at day 3,650", None)``, or, when patients
+    died before the horizon, ``("at the horizon (day 3,650)", note)`` with a note on who is counted at
+    death ("all patients died by day 297: ..."), so a column is not read as the state of patients alive
+    at the horizon (as ``metacascade run`` prints them). Deaths come from the ``patients`` table (the
+    summary's share of deaths where the folder lacks it)."""
+    sc = run.scenario
+    horizon = sc.engine.horizon_days
+    pt = run.table("patients", columns=["death_day"])
+    if pt is not None:
+        death = pt["death_day"].to_numpy(dtype=float)
+        dead = np.isfinite(death) & (death < horizon)
+        share = float(dead.mean()) if dead.size else 0.0
+        last = float(death[dead].max()) if dead.any() else None
+    else:
+        share = float(run.summary.get("days_since_diagnosis_death", {}).get("fraction", 0.0))
+        last = None
+    day = fmt_day(horizon, lang)
+    if share <= 0.0:
+        return t("r.at_day", lang, day=day), None
+    if share >= 1.0:
+        who = t("r.all_died", lang) if last is None else t("r.all_died_by", lang, day=fmt_day(last, lang))
+    else:
+        who = t("r.some_died", lang, share=fmt_percent(share, lang))
+        if last is not None:
+            who += t("r.last_death", lang, day=fmt_day(last, lang))
+    how = t("r.counted_at_death" if sc.engine.stop_at_death else "r.followed_past_death", lang)
+    return t("r.at_the_horizon", lang, day=day), f"{who}: {how}"
+
+
+def _with_note(caption: str, note: str | None) -> str:
+    return caption if note is None else f"{caption} ({note})"
+
+
 def stochastic_organs(run: RunFolder) -> dict[str, dict[str, float]]:
     """Per organ, the mean established metastases and burden at the last time of the ``organs`` table."""
     df = run.table("organs")
@@ -96,10 +132,9 @@ def _stochastic_results(run: RunFolder, lang: str) -> list[Any]:
         rows.append((t("r.est_none", lang), fmt_percent(d["p_zero"], lang), fmt_percent(h["p_zero"], lang)))
     d, h = s["metastases_detectable_at_diagnosis"], s["metastases_detectable_at_horizon"]
     rows.append((t("r.det_mean", lang), fmt_number(d["mean"], lang), fmt_number(h["mean"], lang)))
-    horizon = run.scenario.engine.horizon_days
-    blocks: list[Any] = [Table((t("col.quantity", lang), t("col.at_diagnosis", lang),
-                                t("col.at_horizon", lang, day=fmt_day(horizon, lang))), tuple(rows),
-                               caption=t("r.key", lang), numeric=(False, True, True))]
+    at, note = horizon_words(run, lang)
+    blocks: list[Any] = [Table((t("col.quantity", lang), t("col.at_diagnosis", lang), at[:1].upper() + at[1:]),
+                               tuple(rows), caption=_with_note(t("r.key", lang), note), numeric=(False, True, True))]
     facts = [(t("r.det_frac", lang), _with_median(s["days_since_diagnosis_first_detectable_metastasis"], lang)),
              (t("r.deaths", lang), _with_median(s["days_since_diagnosis_death"], lang))]
     if s.get("plan_end_days_since_diagnosis") is not None:
@@ -124,6 +159,7 @@ def _stochastic_results(run: RunFolder, lang: str) -> list[Any]:
 
 def _stochastic_organs_table(run: RunFolder, lang: str) -> Table:
     s = run.summary
+    at, note = horizon_words(run, lang)
     means = stochastic_organs(run)
     per = s.get("organs", {})
     order = sorted(per, key=lambda o: (-per[o]["p_metastasis_at_horizon"], -means.get(o, {}).get("n_mean", 0.0)))
@@ -138,7 +174,7 @@ def _stochastic_organs_table(run: RunFolder, lang: str) -> Table:
                      _day_or_beyond(q.get("q50"), run.scenario.engine.horizon_days, lang)))
     return Table((t("col.organ", lang), t("col.mean_mets", lang), t("col.burden", lang), t("col.p_met_diag", lang),
                   t("col.p_met_hor", lang), t("col.p_det", lang), t("col.first_det", lang)), tuple(rows),
-                 caption=t("t.organs_sto", lang, day=fmt_day(run.scenario.engine.horizon_days, lang)),
+                 caption=_with_note(t("t.organs_sto", lang, at=at), note),
                  numeric=(False,) + (True,) * 6)
 
 
