@@ -155,11 +155,14 @@ def run(
                        caption="first day: when P reaches 1/2 (days since diagnosis)")
         for col in ("organ", "n day 0", f"n day {hd}", f"P day {hd}", f"burden day {hd}", "first day"):
             organs.add_column(col, justify="left" if col == "organ" else "right")
+        from metacascade.bodymap import organ_name
+
         first = s["days_since_diagnosis_detectable_metastasis_more_likely_than_not"]
         ranked = sorted(sc.organs, key=lambda o: -h["organs"][o]["n_metastases"])
         for o in ranked:
-            organs.add_row(o, f"{d['organs'][o]['n_metastases']:.3g}", f"{h['organs'][o]['n_metastases']:.3g}",
-                           f"{h['organs'][o]['p_detectable']:.2f}", f"{h['organs'][o]['burden_cells']:.3g}",
+            organs.add_row(organ_name(o), f"{d['organs'][o]['n_metastases']:.3g}",
+                           f"{h['organs'][o]['n_metastases']:.3g}", f"{h['organs'][o]['p_detectable']:.2f}",
+                           f"{h['organs'][o]['burden_cells']:.3g}",
                            "-" if first[o] is None else f"{first[o]:.0f}")
         _print_table(organs)
     death = s["days_since_diagnosis_lethal_burden_untreated"]
@@ -248,12 +251,15 @@ def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scena
                    caption=note)
     for col in ("organ", "P day 0", f"P at {at}", "P detectable", "median day"):
         organs.add_column(col, justify="left" if col == "organ" else "right")
+    from metacascade.bodymap import organ_name
+
     ranked = sorted(sc.organs, key=lambda o: -s["organs"][o]["p_metastasis_at_horizon"])
     for o in ranked[:12]:
         row = s["organs"][o]
         q = row["days_since_diagnosis_first_detectable"]
-        organs.add_row(o, f"{row['p_metastasis_at_diagnosis']:.3f}", f"{row['p_metastasis_at_horizon']:.3f}",
-                       f"{q['fraction']:.3f}", f"{q['q50']:.0f}" if "q50" in q else "-")
+        organs.add_row(organ_name(o), f"{row['p_metastasis_at_diagnosis']:.3f}",
+                       f"{row['p_metastasis_at_horizon']:.3f}", f"{q['fraction']:.3f}",
+                       f"{q['q50']:.0f}" if "q50" in q else "-")
     if len(sc.organs) > 1:
         _print_table(organs)
     death = s["days_since_diagnosis_death"]
