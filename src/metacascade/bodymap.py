@@ -108,6 +108,8 @@ ABSENT_HATCH = "////"
 ZERO_COLOR = "#ffffff"
 EDGE_COLOR = "#4d4d4d"
 _ABSENT_EDGE = "#9a9a9a"
+#: The primary's star (this figure and the web app's body map).
+PRIMARY_COLOR = "#1f4fbf"
 
 # Drawing order, back to front (retroperitoneal organs are lifted above the liver so that the
 # adrenal caps stay visible; thin bones lie on top of the soft organs they cross).
@@ -680,7 +682,7 @@ def plot_body_map(
     site = primary_site(primary) if primary else None
     if site is not None:
         x, y = PRIMARY_SITES[site]
-        (star,) = ax.plot([x], [y], marker="*", ms=15, color="#1f4fbf", mec="white", mew=1.0, ls="none", zorder=11,
+        (star,) = ax.plot([x], [y], marker="*", ms=15, color=PRIMARY_COLOR, mec="white", mew=1.0, ls="none", zorder=11,
                           gid="primary", label=f"primary: {site}")
         handles.append(star)
     if any(o not in vals for o in by_organ):

@@ -86,16 +86,21 @@ def _colour(value: float | None, vmin: float, vmax: float) -> str:
 
 def body_map_figure(values: Mapping[str, float], hover: Mapping[str, str] | None = None, *,
                     title: str = "", vmin: float | None = None, vmax: float | None = None,
-                    colorbar_label: str = "cells"):  # -> plotly.graph_objects.Figure
+                    colorbar_label: str = "cells", primary: str | None = None,
+                    primary_label: str | None = None):  # -> plotly.graph_objects.Figure
     """The body map with every organ shaded by ``values[organ]`` (log scale, like the static map).
 
     Organs missing from ``values`` are grey (not modelled); a value of 0 is white. ``hover[organ]``
     is the organ's hover text (HTML line breaks allowed). ``vmin``/``vmax`` fix the colour scale
     (so frames of an animation compare); by default the smallest positive and the largest value.
+    ``primary``: the primary tumour's site or cancer preset, marked with a star where
+    :func:`metacascade.bodymap.primary_site` places it (as the static map does; a preset whose site
+    is not drawn gets no mark), named in the legend and on hover by ``primary_label`` (by default
+    "primary: breast"). The colour scale's trace stays the last one.
     """
     import plotly.graph_objects as go
 
-    from metacascade.bodymap import EDGE_COLOR, SILHOUETTE_COLOR
+    from metacascade.bodymap import EDGE_COLOR, PRIMARY_COLOR, PRIMARY_SITES, SILHOUETTE_COLOR, primary_site
 
     hover = hover or {}
     positive = [v for v in values.values() if v is not None and math.isfinite(v) and v > 0]
@@ -115,6 +120,14 @@ def body_map_figure(values: Mapping[str, float], hover: Mapping[str, str] | None
             fillcolor=_colour(value, bottom, top), line={"color": EDGE_COLOR, "width": 0.6},
             hoveron="fills", hoverinfo="text", text=hover.get(organ, organ.replace("_", " ")),
             meta={"organ": organ, "value": value}))
+    site = primary_site(primary) if primary else None
+    if site is not None:
+        x, y = PRIMARY_SITES[site]
+        text = primary_label or f"primary: {site}"
+        fig.add_trace(go.Scatter(
+            x=[x], y=[y], mode="markers", name=text, showlegend=True, hoverinfo="text", text=text,
+            marker={"symbol": "star", "size": 17, "color": PRIMARY_COLOR, "line": {"color": "white", "width": 1}},
+            meta={"primary": site}))
     # the colour scale as an invisible marker trace with a colour bar
     fig.add_trace(go.Scatter(
         x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
@@ -123,7 +136,8 @@ def body_map_figure(values: Mapping[str, float], hover: Mapping[str, str] | None
                 "colorbar": {"title": {"text": f"log10 {colorbar_label}"}, "thickness": 12, "len": 0.6}}))
     fig.update_layout(
         title={"text": title, "x": 0.5}, height=620, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        plot_bgcolor="white", paper_bgcolor="white", hovermode="closest", dragmode=False,
+        plot_bgcolor="white", paper_bgcolor="white", hovermode="closest", dragmode=False, showlegend=site is not None,
+        legend={"x": 0.01, "y": 0.01, "xanchor": "left", "yanchor": "bottom", "bgcolor": "rgba(255,255,255,0)"},
         xaxis={"visible": False, "range": [-4.6, 4.6], "fixedrange": True},
         yaxis={"visible": False, "range": [-0.2, 20.4], "scaleanchor": "x", "fixedrange": True})
     return fig

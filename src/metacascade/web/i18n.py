@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from metacascade.reports.i18n import LANGUAGES  # the same languages as the reports
 
-__all__ = ["LANGUAGES", "t", "label"]
+__all__ = ["LANGUAGES", "t", "label", "site_label"]
 
 _TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -178,6 +178,14 @@ _TEXT: dict[str, dict[str, str]] = {
     },
 }
 
+#: Italian names of the primary sites of metacascade.bodymap.PRIMARY_SITES (the body map's star).
+_SITES_IT = {
+    "brain (cerebellum)": "encefalo (cervelletto)", "head and neck": "testa e collo", "oesophagus": "esofago",
+    "lung": "polmone", "breast": "mammella", "liver": "fegato", "stomach": "stomaco", "pancreas": "pancreas",
+    "kidney": "rene", "colon": "colon", "rectum": "retto", "ovary": "ovaio", "uterus": "utero",
+    "cervix": "cervice uterina", "bladder": "vescica", "prostate": "prostata", "skin": "cute",
+}
+
 _LABELS_IT = {
     "cancer": "tipo di tumore", "primary_diameter_mm": "diametro del primario (mm)", "sex": "sesso",
     "menopausal_status": "stato menopausale", "immunocompetence": "immunocompetenza (1 = normale)",
@@ -205,6 +213,11 @@ def _lang(lang: str) -> str:
 def t(lang: str, key: str) -> str:
     """The text ``key`` in ``lang`` (English where Italian lacks it; the key itself as last resort)."""
     return _TEXT.get(lang, _TEXT["en"]).get(key) or _TEXT["en"].get(key, key)
+
+
+def site_label(lang: str, site: str) -> str:
+    """A primary site of the body map (``"breast"``) in ``lang`` (English where Italian lacks it)."""
+    return _SITES_IT.get(site, site) if lang == "it" else site
 
 
 def label(lang: str, name: str) -> str:

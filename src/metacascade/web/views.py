@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metacascade.web.i18n import label, t
+from metacascade.web.i18n import label, site_label, t
 from metacascade.web.runs import RunStore
 
 __all__ = ["RunView", "MISSING", "fmt", "load_view", "body_frame", "burden_figure", "sizes_figure", "km_figure", "treatment_bands"]
@@ -130,7 +130,9 @@ def body_frame(view: RunView, k: int, lang: str):  # -> go.Figure
     """The body map at output time ``k``: organs shaded by burden, hover with colonies, burden
     and first detectable day. The colour scale is fixed, the same in every run and every frame:
     log10 cells from 1 cell (below: white, none) to the scenario's lethal burden (1e12 cells for
-    most presets), so a colour always means the same number of cells."""
+    most presets), so a colour always means the same number of cells. A star marks the primary's
+    site (bodymap.primary_site of the run's cancer, as the static body map)."""
+    from metacascade.bodymap import primary_site
     from metacascade.web.body import body_map_figure
 
     k = int(min(max(k, 0), view.times.size - 1))
@@ -144,8 +146,10 @@ def body_frame(view: RunView, k: int, lang: str):  # -> go.Figure
                     f"<br>{t(lang, 'burden')}: {fmt(view.burden[k, j])} {t(lang, 'cells')}"
                     f"<br>{t(lang, 'first_detection')}: {fmt(first) if first is not None else t(lang, 'none_yet')}")
     title = f"{t(lang, 'body_map')} · {t(lang, 'time').split('(')[0].strip()} {view.times[k]:.0f}"
+    site = primary_site(view.cancer)
     fig = body_map_figure(values, hover, title=title, vmin=vmin, vmax=vmax,
-                          colorbar_label=f"{t(lang, 'cells')} (1 … {t(lang, 'lethal')} {vmax:.0e})".replace("e+", "e"))
+                          colorbar_label=f"{t(lang, 'cells')} (1 … {t(lang, 'lethal')} {vmax:.0e})".replace("e+", "e"),
+                          primary=site, primary_label=site and f"{t(lang, 'primary')}: {site_label(lang, site)}")
     fig.update_layout(meta={"day": float(view.times[k]), "values": values})
     return fig
 
