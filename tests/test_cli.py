@@ -441,7 +441,7 @@ def test_tables_are_not_cut_at_80_columns(tmp_path, monkeypatch):
     cli._print_cohort(SimpleNamespace(summary=summary, manifest={"seed": 1, "files": []}, out=tmp_path / "c"))
     text = buf.getvalue()
     assert "…" not in text, text
-    assert "skin_soft_tissue" in text and "lymph_regional" in text and "distant" in text
+    assert "skin and soft tissue" in text and "lymph nodes (regional)" in text and "distant" in text
 
 
 def test_scenario_init_for_a_preset_shows_that_presets_values(tmp_path):
