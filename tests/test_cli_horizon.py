@@ -19,7 +19,7 @@ def test_stochastic_tables_name_the_horizon_and_the_deaths_before_it(tmp_path, m
     assert res.exit_code == 0, res.output
     assert "P day 3650" not in res.output and "at day 3650" not in res.output
     assert "P at the horizon (day 3650)" in res.output and "at the horizon (day 3650)" in res.output
-    assert "all patients died by day " in res.output and "count each one at her death" in res.output
+    assert "all patients died by day " in res.output and "count each one at death" in res.output
 
 
 def test_horizon_words_when_nobody_dies(tmp_path):

@@ -263,3 +263,132 @@ name = "control"
     assert np.all(draw_parameters(parse_scenario(text.replace("cohort_draws = true", "")))["shedding"] == 1.0)
     assert fixed.population.trivial
     assert np.all(draw_parameters(fixed)["shedding"] == 1.0)
+
+
+def test_a_refitted_size_exponent_keeps_the_rate_at_the_reference_size():
+    """shedding_with_alpha re-references m so that m X^alpha is unchanged at 10^9 cells and scales
+    as X^alpha elsewhere (closed form)."""
+    from metacascade.model.shedding import PowerShedding
+    from metacascade.workflows.population_model import SHEDDING_REFERENCE_CELLS, shedding_with_alpha
+
+    base = {"m": 3.2e-3, "alpha": 1.0}
+    ref = PowerShedding(**base).rate(SHEDDING_REFERENCE_CELLS)
+    for a in (0.0, 0.3, 2 / 3, 1.0):
+        law = PowerShedding(**shedding_with_alpha(base, a))
+        assert float(law.rate(SHEDDING_REFERENCE_CELLS)) == pytest.approx(float(ref), rel=1e-12)
+        assert float(law.rate(1e7)) == pytest.approx(float(ref) * 1e-2 ** a, rel=1e-12)
+
+
+def test_the_size_exponent_interpolant_matches_exact_solves():
+    """AlphaCurves (exact solves at ALPHA_GRID, PCHIP between) against an exact solve at exponents
+    between the nodes: colony counts at 1, 3 and 6 cm within 1% (interpolation error of a smooth
+    log-count; the fit's estimate is then re-evaluated exactly by `validate presets`), and equal at
+    a node."""
+    from metacascade.workflows.population_model import ALPHA_GRID, AlphaCurves, shedding_with_alpha
+
+    p = get_preset("colon")
+    ac = AlphaCurves(p)
+    for a in (0.03, 0.37, float(ALPHA_GRID[5]), 0.85):
+        got = ac(a)
+        exact = preset_curves(dataclasses.replace(p, shedding=shedding_with_alpha(p.shedding_spec, a)))
+        t = exact.time_at_diameter(np.array([10.0, 30.0, 60.0]))
+        for which in ("detect", "autopsy", "node", "established"):
+            diff = got.log_at(which, t) - exact.log_at(which, t)
+            tol = 1e-12 if a == float(ALPHA_GRID[5]) else 1e-2
+            np.testing.assert_allclose(diff, 0.0, atol=tol, err_msg=f"alpha {a} {which}")
+        np.testing.assert_allclose(got.shed, exact.shed, rtol=1e-9)
+
+
+def test_calibrated_size_exponents_are_loaded_and_borrowed():
+    """The fitted exponent replaces presets.toml's (kept as shedding_spec, the calibration's base);
+    a preset without a SEER curve carries the exponent of the preset it borrows its population from."""
+    from metacascade.workflows.population_model import shedding_with_alpha
+
+    fitted = load_calibrated()
+    presets = load_presets()
+    for name, p in presets.items():
+        sh = fitted.get(name, {}).get("shedding")
+        if not sh:
+            continue
+        assert p.shedding["alpha"] == sh["alpha"] and p.shedding["m"] == sh["m"]
+        assert p.shedding_spec["alpha"] == 1.0 or p.shedding_spec != p.shedding
+        expected_m = shedding_with_alpha(p.shedding_spec, sh["alpha"])["m"]
+        assert sh["m"] == pytest.approx(expected_m, rel=1e-5)  # 6 significant digits
+        src = p.calibration.get("population_from")
+        if src:
+            assert sh["alpha"] == fitted[src]["shedding"]["alpha"]
+
+
+def test_dormancy_mixed_into_the_curves_matches_the_engine_with_dormancy():
+    """with_dormancy_curves (each count = (1-p) C + p C * Exp(lambda), the delay table's dormant
+    tail) against a full solve of the organ engine with the dormant compartment (with_dormancy):
+    counts and burden at 5-50 mm within 1e-3 (log), resected counts 1-20 y after surgery within
+    0.5% (the dormant tail's table is coarser than the engine's)."""
+    from metacascade.model.establishment import with_dormancy
+    from metacascade.workflows.population_model import (
+        NODE_DETECTION_MM,
+        curves_of,
+        resected_count,
+        with_dormancy_curves,
+    )
+
+    p = dataclasses.replace(get_preset("breast_er_positive"), dormancy={})
+    c0 = preset_curves(p)
+    model = model_from_preset(p)
+    est = Establishment(model.colony_growth, model.colony_size0, 1000.0, float(default_body_graph().early_survival))
+    for q, lam in ((0.5, 1 / 730), (0.9, 1 / 3000)):
+        mixed = with_dormancy_curves(c0, q, lam)
+        exact = curves_of("x", model, with_dormancy(est, q, lam), lethal=p.lethal_burden_cells,
+                          cells_per_mm3=p.cells_per_mm3,
+                          detection_cells=diameter_to_cells(p.detection_diameter_mm, p.cells_per_mm3),
+                          autopsy_cells=diameter_to_cells(p.autopsy_detection_diameter_mm, p.cells_per_mm3),
+                          node_cells=diameter_to_cells(NODE_DETECTION_MM, p.cells_per_mm3), arrest=c0.arrest,
+                          organs=c0.organs)
+        t = c0.time_at_diameter(np.array([5.0, 10.0, 20.0, 50.0]))
+        for which in ("detect", "autopsy", "node", "established"):
+            np.testing.assert_allclose(mixed.log_at(which, t), exact.log_at(which, t), atol=1e-3, err_msg=which)
+        np.testing.assert_allclose(np.interp(t, c0.t, mixed.burden), np.interp(t, c0.t, exact.burden), rtol=1e-3)
+        after = float(t[2]) + np.array([1.0, 5.0, 10.0, 20.0]) * 365.25
+        np.testing.assert_allclose(resected_count(mixed, float(t[2]), after), resected_count(exact, float(t[2]), after),
+                                   rtol=5e-3)
+
+
+def test_a_preset_dormancy_is_the_scenario_default_unless_host_sets_one(monkeypatch):
+    """A preset's (calibrated) dormancy becomes [host] dormancy_probability / escape; a scenario
+    that sets either keeps its own; values outside their ranges are refused naming the field."""
+    import metacascade.scenario as scenario_module
+    from metacascade.errors import DataError
+    from metacascade.presets import _check_dormancy
+    from metacascade.scenario import parse_scenario
+
+    preset = dataclasses.replace(get_preset("breast_er_positive"),
+                                 dormancy={"probability": 0.4, "escape_per_day": 1 / 2000})
+    monkeypatch.setattr(scenario_module, "get_preset", lambda name: preset)
+    text = f'[patient]\ncancer = "{preset.name}"\nprimary_diameter_mm = 20.0\n'
+    sc = parse_scenario(text)
+    assert sc.host.dormancy_probability == preset.dormancy["probability"]
+    assert sc.host.dormancy_escape_per_day == preset.dormancy["escape_per_day"]
+    own = parse_scenario(text + "[host]\ndormancy_probability = 0.0\n")
+    assert own.host.dormancy_probability == 0.0
+    with pytest.raises(DataError, match=r"x.probability: got 1.5, allowed \[0, 1\]"):
+        _check_dormancy({"probability": 1.5, "escape_per_day": 0.01}, "x")
+    with pytest.raises(DataError, match="allowed exactly probability and escape_per_day"):
+        _check_dormancy({"probability": 0.5}, "x")
+
+
+def test_colonies_seed_by_the_sourced_law_when_the_primary_exponent_is_refitted():
+    """The fitted exponent is the primary's (early dissemination); colonies keep presets.toml's
+    law (a size-independent law for colonies would make every 1-cell colony seed like a 1 cm^3
+    tumour); a scenario that sets its own shedding law uses it for both."""
+    from metacascade.scenario import colony_shedding_of
+    from metacascade.workflows.population_model import shedding_with_alpha
+
+    p = get_preset("colon")
+    spec = {"m": 3.2e-3, "alpha": 1.0}
+    refit = dataclasses.replace(p, shedding=shedding_with_alpha(spec, 0.2), shedding_spec=spec)
+    m = model_from_preset(refit)
+    assert (m.primary_shedding.alpha, m.colony_shedding.alpha) == (0.2, 1.0)
+    assert m.colony_shedding.m == 3.2e-3
+    same = dataclasses.replace(p, shedding=spec, shedding_spec=spec)
+    law = model_from_preset(same).primary_shedding
+    assert colony_shedding_of(same, law) is law

@@ -179,3 +179,49 @@ def test_validation_reports_relapse_against_the_series():
     for p in r["points"]:
         assert p["within"] == (abs(p["model"] - p["observed"]) <= p["half_width_95"] + TARGETS["relapse_abs"])
     assert bool(r["misses"]) == (not all(p["within"] for p in r["points"]))
+
+
+def test_early_founded_share_against_a_closed_form():
+    """With a size-independent founding rate (alpha = 0: b constant), the colonies above the imaging
+    threshold at t founded before t_e are b * int_{t - tau - t_e}^{t - tau} F(u) du (F the delay
+    CDF), so the early share is that integral over the one up to t_D (scipy quad on F)."""
+    import dataclasses
+
+    from scipy import integrate
+
+    from metacascade.presets import get_preset
+    from metacascade.workflows.population_model import early_founded_share, preset_curves, shedding_with_alpha
+
+    p = get_preset("colon")
+    c = preset_curves(dataclasses.replace(p, shedding=shedding_with_alpha(p.shedding_spec, 0.0)))
+    assert np.ptp(c.shed) == pytest.approx(0.0, abs=1e-12 * c.shed.max())
+    t_d = float(c.time_at_diameter(np.array([40.0]))[0])
+    t_e = float(np.interp(np.log(1e7), np.log(np.maximum(c.primary, 1e-300)), c.t))
+
+    def F(u):
+        return float(np.interp(u, c.delay_t, c.delay_cdf, left=0.0, right=1.0)) if u >= c.delay_t[0] else 0.0
+
+    for years in (0.0, 2.0):
+        t = t_d + 365.25 * years
+        num = integrate.quad(F, t - c.tau_detect - t_e, t - c.tau_detect, limit=400, points=list(c.delay_t[:50]))[0]
+        den = integrate.quad(F, t - c.tau_detect - t_d, t - c.tau_detect, limit=400, points=list(c.delay_t[:50]))[0]
+        assert early_founded_share(c, 40.0, 1e7, years) == pytest.approx(num / den, rel=2e-3)
+    # a threshold above the primary at diagnosis: every colony is early
+    assert early_founded_share(c, 40.0, 1e12) == pytest.approx(1.0)
+
+
+def test_early_seeding_file_is_checked(tmp_path):
+    from metacascade.clinical_data import load_early_seeding
+
+    df = load_early_seeding()
+    assert (df["patients_early"] <= df["patients_evaluable"]).all()
+    hu = df[df["source"] == "HU2019"].iloc[0]
+    assert (hu["patients_early"], hu["patients_evaluable"]) == (17, 21)  # Hu 2019 abstract: 81%, 17 of 21
+    bad = tmp_path / "e.csv"
+    bad.write_text("source,presets,primary_volume_cm3,patients_early,patients_evaluable,where,how_read\n"
+                   "X,colon,0.01,22,21,a,b\n")
+    with pytest.raises(DataError, match=r"e.csv row 1 \(X\): patients_early: got 22, allowed a whole number in 0..21"):
+        load_early_seeding(bad)
+    bad.write_text("source,presets,primary_volume_cm3,patients_early,where,how_read\nX,colon,0.01,2,a,b\n")
+    with pytest.raises(DataError, match="patients_evaluable"):
+        load_early_seeding(bad)

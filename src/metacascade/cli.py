@@ -215,7 +215,7 @@ def _horizon_words(run) -> tuple[str, str | None]:  # run: StochasticRunResult
     if not dead.any():
         return f"day {horizon:g}", None
     last = float(death[dead].max())
-    how = ("the horizon columns count each one at her death" if sc.engine.stop_at_death
+    how = ("the horizon columns count each one at death" if sc.engine.stop_at_death
            else "the horizon columns follow them past death (engine.stop_at_death = false)")
     who = (f"all patients died by day {last:.0f}" if dead.all()
            else f"{dead.mean():.0%} of patients died before the horizon, the last on day {last:.0f}")
@@ -771,7 +771,8 @@ def presets_calibrate(
         for n, v in old.items():
             if n not in fits:
                 fits[n] = PresetFit(preset=n, soil=v["soil"], population=Population(**v["population"]),
-                                    intervals=v["intervals"], loglik=v["loglik"], n_obs=v["n_obs"])
+                                    intervals=v["intervals"], loglik=v["loglik"], n_obs=v["n_obs"],
+                                    shedding=v["shedding"], dormancy=v["dormancy"])
     text = format_calibrated(fits)
     if check:
         same = shipped == text

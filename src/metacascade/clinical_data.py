@@ -63,6 +63,7 @@ __all__ = [
     "SEER_SIZE_MID_CM",
     "DiSibioTable",
     "load_disibio",
+    "load_early_seeding",
     "load_peer_fits",
     "load_node_positivity",
     "load_seer_size",
@@ -596,6 +597,33 @@ def _read_natural_history(path: Path, what: str, need: Sequence[str], *, missing
     except (OSError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise DataError(f"{path}: corrupt {what} file: {exc}") from None
     _require_columns(df, path, need)
+    return df
+
+
+def _float_or_nan(v: object) -> float:
+    try:
+        return float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def load_early_seeding(path: str | Path | None = None) -> pd.DataFrame:
+    """Published shares of metastases founded while the primary was small
+    (``data/natural_history/early_seeding.csv``; its header gives the sources). Raises DataError
+    naming the row for a missing column, a non-positive volume or ``patients_early`` outside
+    0..``patients_evaluable``."""
+    path = _natural_history("early_seeding.csv") if path is None else Path(path)
+    need = ["source", "presets", "primary_volume_cm3", "patients_early", "patients_evaluable", "where", "how_read"]
+    df = _read_natural_history(path, "early-seeding", need)
+    for i, r in df.iterrows():
+        where = f"{path.name} row {i + 1} ({r['source']})"
+        vol, k, n = (_float_or_nan(r[c]) for c in ("primary_volume_cm3", "patients_early", "patients_evaluable"))
+        if not (math.isfinite(vol) and vol > 0):
+            raise DataError(f"{where}: primary_volume_cm3: got {r['primary_volume_cm3']!r}, allowed a positive volume")
+        if not (math.isfinite(n) and n >= 1 and n == int(n)):
+            raise DataError(f"{where}: patients_evaluable: got {r['patients_evaluable']!r}, allowed a whole number >= 1")
+        if not (math.isfinite(k) and 0 <= k <= n and k == int(k)):
+            raise DataError(f"{where}: patients_early: got {r['patients_early']!r}, allowed a whole number in 0..{int(n)}")
     return df
 
 

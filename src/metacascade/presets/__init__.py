@@ -49,6 +49,9 @@ class _PresetSchema(BaseModel):
     # what the preset is calibrated on: autopsy = [DiSibio rows], seer = SEER type (or list),
     # population_from = preset whose population it borrows (no SEER curve), when = its time datum
     calibration: dict[str, Any] = Field(default_factory=dict)
+    # immune dormancy of new colonies after their birth-death phase (probability, escape_per_day):
+    # the default of a scenario's [host] dormancy_probability / dormancy_escape_per_day
+    dormancy: dict[str, float] = Field(default_factory=dict)
 
 
 class _CalibratedSchema(BaseModel):
@@ -58,6 +61,10 @@ class _CalibratedSchema(BaseModel):
     soil: dict[str, float]
     population: dict[str, float]
     intervals: dict[str, list[float]] = Field(default_factory=dict)
+    # fitted size exponent of the colonisation rate and its re-referenced level (m, alpha)
+    shedding: dict[str, float] = Field(default_factory=dict)
+    # fitted dormancy of new colonies (probability, escape_per_day)
+    dormancy: dict[str, float] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,10 @@ class Preset:
     calibration: dict[str, Any] = field(default_factory=dict)
     fitted_population: dict[str, float] = field(default_factory=dict)
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # presets.toml's shedding before the calibrated values replaced it (the calibration's base)
+    shedding_spec: dict[str, float] = field(default_factory=dict)
+    # immune dormancy of new colonies (probability, escape_per_day; {} = none): presets.toml's or fitted
+    dormancy: dict[str, float] = field(default_factory=dict)
 
     @property
     def population(self) -> Any:
@@ -127,11 +138,23 @@ def _parse(text: str, source: str) -> dict[str, Preset]:
             p = _PresetSchema.model_validate(table)
         except ValidationError as exc:
             raise DataError(format_validation_error(exc, _PresetSchema, f"{source} [{name}]")) from None
+        _check_dormancy(p.dormancy, f"{source} [{name}].dormancy")
         d = p.model_dump()
         d["population_spec"] = d.pop("population")
         presets[name] = Preset(name=name, **{**d, "references": tuple(p.references),
                                              "hormone_sensitivity": tuple(p.hormone_sensitivity)})
     return presets
+
+
+def _check_dormancy(d: dict[str, float], where: str) -> None:
+    if not d:
+        return
+    if set(d) != {"probability", "escape_per_day"}:
+        raise DataError(f"{where}: got keys {sorted(d)}, allowed exactly probability and escape_per_day")
+    if not 0.0 <= d["probability"] <= 1.0:
+        raise DataError(f"{where}.probability: got {d['probability']!r}, allowed [0, 1]")
+    if not d["escape_per_day"] > 0.0:
+        raise DataError(f"{where}.escape_per_day: got {d['escape_per_day']!r}, allowed a rate > 0 (per day)")
 
 
 def load_calibrated(text: str | None = None, source: str = "metacascade/presets/calibrated.toml"
@@ -155,12 +178,14 @@ def load_calibrated(text: str | None = None, source: str = "metacascade/presets/
             from metacascade._messages import format_validation_error
 
             raise DataError(format_validation_error(exc, _CalibratedSchema, f"{source} [{name}]")) from None
+        _check_dormancy(c.dormancy, f"{source} [{name}].dormancy")
         for site, value in c.soil.items():
             if not (0.0 <= float(value) <= 1.0):
                 raise DataError(f"{source} [{name}].soil.{site}: got {value!r}, allowed a probability in [0, 1]")
         out[name] = {"soil": dict(c.soil), "population": dict(c.population),
                      "intervals": {k: (float(v[0]), float(v[1])) for k, v in c.intervals.items()},
-                     "loglik": float(c.loglik), "n_obs": int(c.n_obs)}
+                     "loglik": float(c.loglik), "n_obs": int(c.n_obs), "shedding": dict(c.shedding),
+                     "dormancy": dict(c.dormancy)}
     return out
 
 
@@ -174,7 +199,8 @@ def load_presets() -> dict[str, Preset]:
     for name, p in presets.items():
         f = fitted.get(name, {})
         out[name] = replace(p, fitted_soil=f.get("soil", {}), fitted_population=f.get("population", {}),
-                            intervals=f.get("intervals", {}))
+                            intervals=f.get("intervals", {}), shedding={**p.shedding, **f.get("shedding", {})},
+                            shedding_spec=dict(p.shedding), dormancy={**p.dormancy, **f.get("dormancy", {})})
         out[name].population  # noqa: B018 - validates the values
     return out
 

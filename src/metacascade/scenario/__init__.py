@@ -49,10 +49,21 @@ def cells_to_diameter(cells: Any, cells_per_mm3: float) -> Any:
 def model_from_preset(preset: Any) -> MetastasisModel:
     """The preset's metastatic process with no overrides (primary from one cell at ``t = 0``)."""
     law = make_growth_law(preset.growth_law, **preset.growth)
-    return MetastasisModel(primary_growth=law, colony_growth=law,
-                           primary_shedding=PowerShedding(m=preset.shedding["m"], alpha=preset.shedding["alpha"]),
+    primary = PowerShedding(m=preset.shedding["m"], alpha=preset.shedding["alpha"])
+    return MetastasisModel(primary_growth=law, colony_growth=law, primary_shedding=primary,
+                           colony_shedding=colony_shedding_of(preset, primary),
                            primary_size0=1.0, colony_size0=preset.colony_size0_cells,
                            secondary_seeding=preset.secondary_seeding)
+
+
+def colony_shedding_of(preset: Any, primary: PowerShedding) -> PowerShedding:
+    """How colonies seed: the sourced law of presets.toml where the calibration refitted the
+    primary's size exponent (it describes the primary's early dissemination, not seeding from
+    colonies), else the primary's law."""
+    spec = getattr(preset, "shedding_spec", None) or {}
+    if spec and (spec.get("m") != preset.shedding.get("m") or spec.get("alpha") != preset.shedding.get("alpha")):
+        return PowerShedding(m=spec["m"], alpha=spec["alpha"])
+    return primary
 
 
 def establishment_of(scenario: Scenario) -> Any:
@@ -185,7 +196,9 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
                                  alpha=pick("shedding_alpha", preset.shedding["alpha"]))
         cells_per_mm3 = pick("cells_per_mm3", preset.cells_per_mm3)
         primary_cells = diameter_to_cells(schema.patient.primary_diameter_mm, cells_per_mm3)
+        own = ov.shedding_m is not None or ov.shedding_alpha is not None  # the user's law seeds colonies too
         model = MetastasisModel(primary_growth=law, colony_growth=law, primary_shedding=shedding,
+                                colony_shedding=shedding if own else colony_shedding_of(preset, shedding),
                                 primary_size0=1.0,
                                 colony_size0=pick("colony_size0_cells", preset.colony_size0_cells),
                                 secondary_seeding=pick("secondary_seeding", preset.secondary_seeding))
@@ -197,8 +210,8 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
 
         law = TimeScaled(law, multiplier)
         model = MetastasisModel(primary_growth=law, colony_growth=law, primary_shedding=model.primary_shedding,
-                                primary_size0=1.0, colony_size0=model.colony_size0,
-                                secondary_seeding=model.secondary_seeding)
+                                colony_shedding=model.colony_shedding, primary_size0=1.0,
+                                colony_size0=model.colony_size0, secondary_seeding=model.secondary_seeding)
     if not primary_cells < law.capacity:
         cap_mm = float(cells_to_diameter(law.capacity, cells_per_mm3))
         raise ScenarioError(
@@ -241,7 +254,7 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
                               format=schema.output.format, figure=schema.output.figure),
         references=preset.references,
         raw=schema.model_dump(mode="json", exclude_none=True),
-        host=HostSettings(**schema.host.model_dump()),
+        host=_host(schema, preset),
         plan=plan,
         hormone_sensitivity=sens,
         warnings=warn,
@@ -249,6 +262,16 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
         population=_population(schema, preset),
         population_cohort_draws=bool(schema.population.cohort_draws and schema.population.vary),
     )
+
+
+def _host(schema: ScenarioSchema, preset: Any) -> HostSettings:
+    """``[host]``, with the preset's (calibrated) colony dormancy where the scenario sets none."""
+    values = schema.host.model_dump()
+    given = schema.host.model_fields_set
+    if preset.dormancy and "dormancy_probability" not in given and "dormancy_escape_per_day" not in given:
+        values["dormancy_probability"] = float(preset.dormancy["probability"])
+        values["dormancy_escape_per_day"] = float(preset.dormancy["escape_per_day"])
+    return HostSettings(**values)
 
 
 def _population(schema: ScenarioSchema, preset: Any) -> Any:

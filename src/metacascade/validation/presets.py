@@ -58,6 +58,14 @@ def _peer_stat(obs: np.ndarray, model: np.ndarray) -> float:
     return math.sqrt(c) if c > 0 else 0.0
 
 
+def same_top_three(sites: dict[str, Any]) -> bool:
+    """Whether the model's three most frequent sites are the observed three in the observed order;
+    sites with equal observed counts are interchangeable (a tie has no order)."""
+    top_obs = sorted(sites, key=lambda s: -sites[s]["observed"])[:3]
+    top_mod = sorted(sites, key=lambda s: -sites[s]["model"])[:3]
+    return [sites[s]["count"] for s in top_mod] == [sites[s]["count"] for s in top_obs]
+
+
 def preset_report(name: str) -> dict[str, Any]:
     """The validation record of one calibrated preset (the JSON object of ``--json``)."""
     from metacascade.clinical_data import load_peer_fits
@@ -90,7 +98,7 @@ def preset_report(name: str) -> dict[str, Any]:
     top_mod = sorted(sites, key=lambda s: -sites[s]["model"])[:3]
     if mae > TARGETS["autopsy_mae"]:
         misses.append(f"autopsy mean absolute error {100 * mae:.1f} points > {100 * TARGETS['autopsy_mae']:.0f}")
-    if top_obs != top_mod:
+    if not same_top_three(sites):
         misses.append(f"autopsy top three sites: model {top_mod}, observed {top_obs}")
     history = (preset.calibration or {}).get("autopsy_history", "resected")
     out: dict[str, Any] = {
@@ -145,6 +153,13 @@ def preset_report(name: str) -> dict[str, Any]:
     for key in ("competent_fraction", "dissemination_sd_log", "growth_sd_log"):
         lo_, hi_ = preset.intervals.get(f"population.{key}", (float("nan"), float("nan")))
         params[f"population.{key}"] = {"value": float(getattr(pop, key)), "low": lo_, "high": hi_}
+    for key, value in sorted(preset.shedding.items()):
+        if key == "alpha":
+            lo_, hi_ = preset.intervals.get("shedding.alpha", (float("nan"), float("nan")))
+            params["shedding.alpha"] = {"value": float(value), "low": lo_, "high": hi_}
+    for key, value in sorted(preset.dormancy.items()):
+        lo_, hi_ = preset.intervals.get(f"dormancy.{key}", (float("nan"), float("nan")))
+        params[f"dormancy.{key}"] = {"value": float(value), "low": lo_, "high": hi_}
     out["parameters"] = params
     # state at diagnosis
     curves = preset_curves(preset)
@@ -159,6 +174,13 @@ def preset_report(name: str) -> dict[str, Any]:
         out["relapse"] = rel
         if rel["misses"]:
             misses.append(f"relapse after surgery alone ({rel['source']}): {', '.join(rel['misses'])}")
+    early = early_seeding_report(preset, data, curves)
+    if early is not None:
+        out["early_seeding"] = early
+        if not early["within"]:
+            misses.append(f"early seeding ({early['source']}): model {100 * early['model_low']:.0f}-"
+                          f"{100 * early['model_high']:.0f}% vs {100 * early['observed']:.0f}% "
+                          f"(95% {100 * early['ci_low']:.0f}-{100 * early['ci_high']:.0f}%)")
     out["loglik"] = ll
     out["misses"] = misses
     out["passed"] = not misses
@@ -211,6 +233,39 @@ def relapse_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any
     return {"source": str(curve["source"].iloc[0]), "file": t["file"], "subgroup": t["subgroup"], "nodes": t["nodes"],
             "endpoint": t["endpoint"], "diameter_mm": diameter, "diameter_source": t["diameter_source"],
             "points": points, "misses": misses}
+
+
+#: Years after resection at which the metachronous end of the early-seeding range is read.
+EARLY_SEEDING_METACHRONOUS_YEARS = 2.0
+
+
+def early_seeding_report(preset: Any, data: Any, curves: Any) -> dict[str, Any] | None:
+    """The share of metastases founded while the primary was below a published volume
+    (``data/natural_history/early_seeding.csv``) against the model's, or None if the preset has no
+    such row. The published cohort mixes synchronous and metachronous metastases (its split is not
+    given), so the model's value is the range from the metastases detectable at diagnosis to those
+    detectable :data:`EARLY_SEEDING_METACHRONOUS_YEARS` after resection, at the preset's SEER median
+    size; it passes when that range meets the published share's 95% Clopper-Pearson interval."""
+    from metacascade.clinical_data import load_early_seeding
+    from metacascade.workflows.population_model import early_founded_share
+
+    df = load_early_seeding()
+    rows = df[df["presets"].astype(str).str.split(";").apply(lambda v: preset.name in v)]
+    if rows.empty or not data.seer_n.size:
+        return None
+    r = rows.iloc[0]
+    k, n = int(r["patients_early"]), int(r["patients_evaluable"])
+    lo = float(stats.beta.ppf(0.025, k, n - k + 1)) if k > 0 else 0.0
+    hi = float(stats.beta.ppf(0.975, k + 1, n - k)) if k < n else 1.0
+    d = _seer_median_mm(data, None)
+    cells = float(r["primary_volume_cm3"]) * 1e3 * preset.cells_per_mm3  # cm^3 -> mm^3 -> cells
+    sync = early_founded_share(curves, d, cells, 0.0)
+    meta = early_founded_share(curves, d, cells, EARLY_SEEDING_METACHRONOUS_YEARS)
+    m_lo, m_hi = min(sync, meta), max(sync, meta)
+    return {"source": str(r["source"]), "primary_volume_cm3": float(r["primary_volume_cm3"]), "diameter_mm": d,
+            "observed": k / n, "patients_early": k, "patients_evaluable": n, "ci_low": lo, "ci_high": hi,
+            "model_synchronous": sync, "model_metachronous": meta, "model_low": m_lo, "model_high": m_hi,
+            "within": bool(m_hi >= lo and m_lo <= hi)}
 
 
 def validate_presets(names: list[str] | None = None, figure_dir: str | Path | None = None) -> dict[str, Any]:

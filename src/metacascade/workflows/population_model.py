@@ -46,16 +46,22 @@ from metacascade.presets import SITE_GROUPS, Preset
 from metacascade.scenario import diameter_to_cells, model_from_preset
 
 __all__ = [
+    "ALPHA_GRID",
+    "AlphaCurves",
     "NODE_ORGAN",
+    "SHEDDING_REFERENCE_CELLS",
     "PopulationPrediction",
     "PresetCurves",
     "curves_of",
+    "early_founded_share",
     "organ_founding",
     "predict_population",
     "preset_curves",
     "predict_relapse",
     "resected_count",
     "scenario_curves",
+    "shedding_with_alpha",
+    "with_dormancy_curves",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -127,7 +133,7 @@ def preset_curves(preset: Preset, body: BodyGraph | None = None, switch_cells: f
     key = repr((preset.growth_law, sorted(preset.growth.items()), sorted(preset.shedding.items()),
                 preset.colony_size0_cells, preset.cells_per_mm3, preset.detection_diameter_mm,
                 preset.autopsy_detection_diameter_mm, preset.lethal_burden_cells, sorted(preset.routes.items())
-                if preset.routes else None, switch_cells, node_diameter_mm))
+                if preset.routes else None, switch_cells, node_diameter_mm, sorted(preset.dormancy.items())))
     if body is None and key in _CURVES:
         return _CURVES[key]
     out = _preset_curves(preset, body, switch_cells, node_diameter_mm)
@@ -146,6 +152,10 @@ def _preset_curves(preset: Preset, body: BodyGraph | None, switch_cells: float,
                                "whole-body preset")
     model = model_from_preset(preset)
     est = Establishment(model.colony_growth, model.colony_size0, float(switch_cells), float(body.early_survival))
+    if preset.dormancy and preset.dormancy["probability"] > 0:
+        from metacascade.model.establishment import with_dormancy
+
+        est = with_dormancy(est, preset.dormancy["probability"], preset.dormancy["escape_per_day"])
     cpm = preset.cells_per_mm3
     arrest = body.routing({o: 1.0 for o in body.organs}, preset.routes).primary  # = A_o * s at unit soil
     return curves_of(preset.name, model, est, lethal=preset.lethal_burden_cells, cells_per_mm3=cpm,
@@ -189,6 +199,54 @@ def curves_of(name: str, model: Any, establishment: Any, *, lethal: float, cells
         tau_detect=tau(detection_cells), tau_node=tau(node_cells))
 
 
+#: The colonisation rate of a refitted size exponent is re-referenced at this primary size (1 cm^3
+#: at 10^6 cells/mm^3; the size around which the presets' shedding level is sourced), so that a
+#: change of ``alpha`` keeps the rate there and moves it elsewhere: :func:`shedding_with_alpha`.
+SHEDDING_REFERENCE_CELLS = 1e9
+#: Nodes of the size exponent at which :class:`AlphaCurves` solves the median patient exactly.
+ALPHA_GRID = np.concatenate([[0.0, 0.05], np.linspace(0.1, 1.0, 10)])
+_LOG_FLOOR = -745.0  # log of the smallest positive double: zero counts, interpolable
+
+
+def shedding_with_alpha(shedding: dict[str, float], alpha: float) -> dict[str, float]:
+    r"""``shedding`` (``m``, ``alpha``) with size exponent ``alpha`` and the same colonisation rate
+    at :data:`SHEDDING_REFERENCE_CELLS`: :math:`m' = m\,X_{\rm ref}^{\alpha_0 - \alpha}`."""
+    a0 = float(shedding.get("alpha", 1.0))
+    m = float(shedding["m"]) * SHEDDING_REFERENCE_CELLS ** (a0 - float(alpha))
+    return {**shedding, "m": m, "alpha": float(alpha)}
+
+
+class AlphaCurves:
+    """The median patient's curves as a smooth function of the shedding size exponent: exact
+    solves at :data:`ALPHA_GRID` (``m`` re-referenced by :func:`shedding_with_alpha`), the log
+    counts, log burden and log founding rate interpolated between them by monotone cubic (PCHIP)
+    interpolation along ``alpha``. The founding rate is log-linear in ``alpha``, hence exact; the
+    counts are smooth (log of a Laplace-type integral in ``alpha``), and the interpolant is within
+    1e-3 of an exact solve of the colony counts at the diagnosis sizes (tests)."""
+
+    _FIELDS = ("log_detect", "log_autopsy", "log_node", "log_established")
+
+    def __init__(self, preset: Preset, grid: FloatArray = ALPHA_GRID) -> None:
+        from scipy.interpolate import PchipInterpolator
+
+        base = preset.shedding_spec or preset.shedding
+        self.grid = np.asarray(grid, float)
+        self.curves = [preset_curves(dataclasses.replace(preset, shedding=shedding_with_alpha(base, a)))
+                       for a in self.grid]
+        first = self.curves[0]
+        stack = {f: np.stack([np.maximum(getattr(c, f), _LOG_FLOOR) for c in self.curves]) for f in self._FIELDS}
+        stack["burden"] = np.stack([_log(c.burden).clip(_LOG_FLOOR) for c in self.curves])
+        stack["shed"] = np.stack([_log(c.shed).clip(_LOG_FLOOR) for c in self.curves])
+        self._interp = {f: PchipInterpolator(self.grid, v, axis=0) for f, v in stack.items()}
+        self._first = first
+
+    def __call__(self, alpha: float) -> PresetCurves:
+        a = float(np.clip(alpha, self.grid[0], self.grid[-1]))
+        out = {f: self._interp[f](a) for f in self._interp}
+        logs = {f: np.where(out[f] <= _LOG_FLOOR + 1.0, -np.inf, out[f]) for f in self._FIELDS}
+        return dataclasses.replace(self._first, **logs, burden=np.exp(out["burden"]), shed=np.exp(out["shed"]))
+
+
 def resected_count(curves: PresetCurves, t_resection: float, t: FloatArray, which: str = "detect") -> FloatArray:
     r"""Expected colonies above the imaging (``"detect"``) or nodal (``"node"``) threshold at
     times ``t`` of the median patient whose primary was removed at ``t_resection`` (days from
@@ -219,6 +277,76 @@ def resected_count(curves: PresetCurves, t_resection: float, t: FloatArray, whic
     mass, at = mass[keep], at[keep]
     x = np.minimum(tr, t[:, None] - tau - at[None, :])
     return (np.interp(x, s, cum, left=0.0) * mass[None, :]).sum(axis=1)
+
+
+def _exp_smooth(c: FloatArray, dt: float, lam: float) -> FloatArray:
+    r""":math:`J(t) = \int_0^t \lambda e^{-\lambda u} C(t - u)\,du` on a uniform grid (step ``dt``,
+    ``C`` linear between nodes, :math:`C = 0` before the grid): exact for that interpolant, by the
+    first-order recursion :math:`J_k = E J_{k-1} + (1 - E - g) C_k + g C_{k-1}`,
+    :math:`E = e^{-\lambda\Delta}`, :math:`g = (1 - E(1 + \lambda\Delta))/(\lambda\Delta)`."""
+    from scipy.signal import lfilter
+
+    x = lam * dt
+    e = math.exp(-x)
+    g = -math.expm1(-x) / x - e if x > 1e-8 else x / 2  # (1 - E(1 + x)) / x, stable for small x
+    c = np.asarray(c, float)
+    return lfilter([1.0 - e - g, g], [1.0, -e], c)
+
+
+def with_dormancy_curves(curves: PresetCurves, probability: float, escape_per_day: float) -> PresetCurves:
+    r"""``curves`` with immune dormancy after the birth-death phase (the delay law of
+    :func:`~metacascade.model.establishment.with_dormancy`: held with ``probability``, escaping
+    at ``escape_per_day``). Every count and the burden are a founding rate convolved with a
+    function of the delay, so with dormancy each is :math:`(1 - p)C + p\,C * \lambda e^{-\lambda
+    u}` (exact for ``C`` linear between the grid's nodes, :func:`_exp_smooth`); the delay table
+    gets the dormancy tail (the nodes of the input table, then equal steps until
+    :math:`1 - F < 10^{-9}`), :math:`F_{T+D} = F - pH` with :math:`H' = f - \lambda H` exact on
+    each step. Dormant colonies count from their escape, as in both engines."""
+    p, lam = float(probability), float(escape_per_day)
+    if p == 0.0:
+        return curves
+    if curves.delay_t is None or curves.delay_cdf is None:
+        raise CalibrationError(f"{curves.preset}: curves without a delay table")
+    dt = float(curves.t[1] - curves.t[0])
+
+    def mix(log_c: FloatArray) -> FloatArray:
+        c = np.exp(log_c)
+        return _log((1.0 - p) * c + p * _exp_smooth(c, dt, lam))
+
+    burden = (1.0 - p) * curves.burden + p * _exp_smooth(curves.burden, dt, lam)
+    d, F = np.asarray(curves.delay_t, float), np.asarray(curves.delay_cdf, float)
+    end = d[-1] + math.log(max(p, 1e-300) * 1e9) / lam
+    tail = np.linspace(d[-1], end, 513)[1:] if end > d[-1] else np.zeros(0)
+    t_new = np.concatenate([d, tail])
+    f_new = np.concatenate([F, np.ones(tail.size)])
+    steps = np.diff(t_new)
+    rho = np.diff(f_new) / np.where(steps > 0, steps, 1.0)
+    decay = np.exp(-lam * steps)
+    h = np.zeros(t_new.size)
+    h[0] = F[0]  # the mass at or below the first node (an atom there) enters H at once
+    for k in range(steps.size):  # <= a few thousand steps, once per call
+        h[k + 1] = h[k] * decay[k] + rho[k] * -np.expm1(-lam * steps[k]) / lam
+    cdf = np.clip(f_new - p * h, 0.0, 1.0)
+    cdf[-1] = 1.0
+    return dataclasses.replace(curves, log_detect=mix(curves.log_detect), log_autopsy=mix(curves.log_autopsy),
+                               log_node=mix(curves.log_node), log_established=mix(curves.log_established),
+                               burden=burden, delay_t=t_new, delay_cdf=np.maximum.accumulate(cdf))
+
+
+def early_founded_share(curves: PresetCurves, diameter_mm: float, primary_cells: float,
+                        years_after: float = 0.0) -> float:
+    r"""Share of the distant colonies above the imaging threshold that were founded while the
+    primary had fewer than ``primary_cells`` cells, for a primary removed at ``diameter_mm`` and
+    counted ``years_after`` years later (0: those detectable at diagnosis):
+    :math:`N_{t_e}(t) / N_{t_D}(t)` with :math:`N_{t_r}` of :func:`resected_count`, :math:`t_e` the
+    day the primary reaches ``primary_cells``. Primary seeding; the same for every patient (the
+    founding multiplier cancels, and a patient growing ``v`` times faster is the median patient at
+    the same size, time-rescaled)."""
+    t_d = float(curves.time_at_diameter(np.array([diameter_mm]))[0])
+    t_e = float(np.interp(math.log(primary_cells), np.log(np.maximum(curves.primary, 1e-300)), curves.t))
+    t = np.array([t_d + 365.25 * float(years_after)])
+    den = float(resected_count(curves, t_d, t)[0])
+    return float(resected_count(curves, min(t_e, t_d), t)[0] / den) if den > 0 else math.nan
 
 
 def organ_founding(curves: PresetCurves, soil: dict[str, float]) -> FloatArray:

@@ -11,7 +11,17 @@ of :math:`n`, :math:`m_b` the SEER patients of size bin :math:`b` with M1 at dia
 :math:`N_b`; :math:`P_s` and :math:`Q_b` are the population-averaged predictions of
 :mod:`metacascade.workflows.population_model`. Free parameters (fitted scale): the log soil of
 every autopsy site of :data:`DISIBIO_SITES`, and, where the preset has a SEER curve, the
-logit of the competent fraction and the log of the dissemination spread. The growth spread is
+logit of the competent fraction, the log of the dissemination spread and the size exponent
+:math:`\alpha` of the colonisation rate :math:`m X^\alpha` (in [0, 1]; ``m`` re-referenced so that
+the rate at 10^9 cells is the sourced one: :func:`~metacascade.workflows.population_model.shedding_with_alpha`;
+the curves at any :math:`\alpha` from exact solves at 12 exponents, :class:`AlphaCurves`). The
+exponent sets how much of the seeding happens while the primary is small, which fixes the ratio
+of M1 at diagnosis (early colonies, grown to the imaging size) to the autopsy frequencies and the
+relapse after surgery (all colonies); with :math:`\alpha = 1` the presets could meet the SEER
+curves only by making one or two sites near-certain at autopsy. With ``calibration.dormancy =
+true`` (the breast presets, whose relapse series run to 15 years) the probability that a new
+colony is held dormant and its escape rate are fitted as well (logit and log scale;
+:func:`~metacascade.workflows.population_model.with_dormancy_curves`). The growth spread is
 sourced (doubling-time variation; it adds to the dissemination spread at a given size and is
 not separately identified by either data set). A preset without a SEER curve takes the
 population of the preset named in its ``calibration.population_from`` (its time scale is then
@@ -42,9 +52,13 @@ from metacascade.errors import CalibrationError
 from metacascade.model.population import Population
 from metacascade.presets import Preset, get_preset, load_presets
 from metacascade.workflows.population_model import (
+    AlphaCurves,
     PopulationPrediction,
+    PresetCurves,
     predict_population,
     preset_curves,
+    shedding_with_alpha,
+    with_dormancy_curves,
 )
 
 __all__ = [
@@ -72,6 +86,16 @@ _LOG_SOIL = (-40.0, 0.0)
 _LOGIT_PI = (-8.0, 8.0)
 _LOG_SIGMA = (math.log(0.05), math.log(30.0))
 _ATANH_RHO = (-3.0, 3.0)  # nodal correlation in (-0.995, 0.995)
+#: Size exponent of the colonisation rate: from size-independent founding (0) to founding in
+#: proportion to the cell number (1); the surface-limited 2/3 and Iwata et al. 2000's fitted 0.663
+#: (hepatocellular carcinoma, the shedding module's source) lie inside.
+_ALPHA = (0.0, 1.0)
+_ALPHA_START = 0.5
+#: Colony dormancy (``calibration.dormancy = true``): logit of the probability that a new colony is
+#: held dormant, log of its escape rate; mean dormancy from 30 days to 30 years.
+_LOGIT_DORMANT = (-8.0, 8.0)
+_LOG_ESCAPE = (math.log(1.0 / (30 * 365.25)), math.log(1.0 / 30.0))
+_DORMANCY_START = (0.0, math.log(1.0 / 730.0))
 
 
 @dataclass(frozen=True)
@@ -124,6 +148,10 @@ class PresetFit:
     loglik: float
     n_obs: int
     secondary: np.ndarray | None = dataclasses.field(default=None, repr=False, compare=False)
+    # the colonisation rate's fitted size exponent and re-referenced level (m, alpha); {} = not fitted
+    shedding: dict[str, float] = dataclasses.field(default_factory=dict)
+    # fitted colony dormancy (probability, escape_per_day); {} = not fitted
+    dormancy: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def _spec(preset: Preset) -> dict[str, Any]:
@@ -234,9 +262,11 @@ def soils_from_sites(preset: Preset, site_soil: dict[str, float]) -> dict[str, f
 
 
 def log_likelihood(preset: Preset, data: CalibrationData, site_soil: dict[str, float], population: Population,
-                   secondary: np.ndarray | None = None) -> tuple[float, PopulationPrediction]:
-    """The binomial log-likelihood of ``data`` and the prediction it rests on."""
-    curves = preset_curves(preset)
+                   secondary: np.ndarray | None = None, curves: PresetCurves | None = None
+                   ) -> tuple[float, PopulationPrediction]:
+    """The binomial log-likelihood of ``data`` and the prediction it rests on (``curves``: the
+    median patient's, :func:`preset_curves` of ``preset`` when None)."""
+    curves = preset_curves(preset) if curves is None else curves
     soil = soils_from_sites(preset, site_soil)
     n_seer = data.seer_diameter_mm.size
     # one prediction at the SEER sizes and the node-positivity sizes together
@@ -288,9 +318,10 @@ def resected_sizes(preset: Preset, data: CalibrationData) -> tuple[np.ndarray, n
     return np.array([30.0]), np.array([1.0])
 
 
-def _start_soils(preset: Preset, data: CalibrationData, population: Population) -> np.ndarray:
+def _start_soils(preset: Preset, data: CalibrationData, population: Population,
+                 curves: PresetCurves | None = None) -> np.ndarray:
     """Start: soils that give the observed autopsy fractions under the median patient."""
-    curves = preset_curves(preset)
+    curves = preset_curves(preset) if curves is None else curves
     base = np.full(len(data.sites), 1e-10)
     pred = predict_population(curves, soils_from_sites(preset, dict(zip(data.sites, base))),
                               Population(), np.zeros(0) + 10.0, resected_at_mm=resected_sizes(preset, data))
@@ -304,23 +335,46 @@ def _start_soils(preset: Preset, data: CalibrationData, population: Population) 
 
 
 def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, population_from: Population | None = None,
-                     rounds: int = 2, profile: bool = True, progress: Callable[[str], None] | None = None) -> PresetFit:
-    """Maximum-likelihood fit of ``preset`` to its data (see the module docstring)."""
+                     shedding_from: dict[str, float] | None = None, rounds: int = 2, profile: bool = True,
+                     progress: Callable[[str], None] | None = None) -> PresetFit:
+    """Maximum-likelihood fit of ``preset`` to its data (see the module docstring). A preset
+    without a SEER curve takes the population (``population_from``) and the colonisation size
+    exponent (``shedding_from``, the ``shedding`` of that preset's fit) of another."""
     data = calibration_data(preset) if data is None else data
     pop0 = preset.population
     fit_population = data.seer_n.size > 0
+    base_shedding = dict(preset.shedding_spec or preset.shedding)
+    fixed_shedding: dict[str, float] | None = None
     if not fit_population:
         if population_from is None:
             raise CalibrationError(f"preset {preset.name!r}: no SEER curve to fit the population on; give "
                                    "calibration.population_from (a preset with one)")
         pop0 = dataclasses.replace(population_from, growth_sd_log=preset.population.growth_sd_log)
+        if shedding_from:
+            fixed_shedding = shedding_with_alpha(base_shedding, shedding_from["alpha"])
     n_sites = len(data.sites)
     fit_nodal = fit_population and data.fits_nodal
+    fit_alpha = fit_population
+    fit_dormancy = fit_population and bool((preset.calibration or {}).get("dormancy"))
+    if fit_dormancy:  # fitted here: the curves are built without it and dormancy is mixed in (curves_at)
+        preset = dataclasses.replace(preset, dormancy={})
+    alpha_curves = AlphaCurves(preset) if fit_alpha else None
+    fixed_preset = preset if fixed_shedding is None else dataclasses.replace(preset, shedding=fixed_shedding)
+    fixed_curves = None if fit_alpha else preset_curves(fixed_preset)
+    j_alpha = n_sites + 2 + (2 if fit_nodal else 0)
+    j_dorm = j_alpha + 1
     if resected_sizes(preset, data) is not None:
         rounds = 1  # colonies founded by colonies do not enter the resected autopsy (see resected_sizes)
     secondary: np.ndarray | None = None
     theta: np.ndarray | None = None
     fit = None
+
+    def curves_at(th: np.ndarray) -> PresetCurves:
+        c = alpha_curves(float(th[j_alpha])) if alpha_curves is not None else fixed_curves
+        if fit_dormancy:
+            c = with_dormancy_curves(c, 1.0 / (1.0 + math.exp(-th[j_dorm])), math.exp(th[j_dorm + 1]))
+        return c
+
     for rnd in range(max(1, rounds)):
         def unpack(th: np.ndarray) -> tuple[dict[str, float], Population]:
             soil = {s: math.exp(v) for s, v in zip(data.sites, th[:n_sites])}
@@ -339,13 +393,16 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
 
         def loglik(th: np.ndarray, sec: np.ndarray | None = sec) -> float:
             soil, pop = unpack(th)
-            return log_likelihood(preset, data, soil, pop, sec)[0]
+            return log_likelihood(preset, data, soil, pop, sec, curves=curves_at(th))[0]
 
         if theta is None:
             start_pop = pop0 if not fit_population else Population(0.7, 5.0, pop0.growth_sd_log)
-            theta = np.concatenate([_start_soils(preset, data, start_pop),
+            start_curves = alpha_curves(_ALPHA_START) if alpha_curves is not None else fixed_curves
+            theta = np.concatenate([_start_soils(preset, data, start_pop, start_curves),
                                     [math.log(0.7 / 0.3), math.log(5.0)] if fit_population else [],
-                                    [math.log(5.0), math.atanh(0.5)] if fit_nodal else []])
+                                    [math.log(5.0), math.atanh(0.5)] if fit_nodal else [],
+                                    [_ALPHA_START] if fit_alpha else [],
+                                    list(_DORMANCY_START) if fit_dormancy else []])
         params = [Parameter(f"log_soil_{s}", *_LOG_SOIL, start=float(np.clip(theta[i], *_LOG_SOIL)))
                   for i, s in enumerate(data.sites)]
         if fit_population:
@@ -356,6 +413,13 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
             params += [Parameter("log_nodal_sd_log", *_LOG_SIGMA, start=float(np.clip(theta[n_sites + 2], *_LOG_SIGMA))),
                        Parameter("atanh_nodal_correlation", *_ATANH_RHO,
                                  start=float(np.clip(theta[n_sites + 3], *_ATANH_RHO)))]
+        if fit_alpha:
+            params += [Parameter("shedding_alpha", *_ALPHA, start=float(np.clip(theta[j_alpha], *_ALPHA)))]
+        if fit_dormancy:
+            params += [Parameter("logit_dormancy_probability", *_LOGIT_DORMANT,
+                                 start=float(np.clip(theta[j_dorm], *_LOGIT_DORMANT))),
+                       Parameter("log_dormancy_escape_per_day", *_LOG_ESCAPE,
+                                 start=float(np.clip(theta[j_dorm + 1], *_LOG_ESCAPE)))]
         template = Template(parameters=tuple(params), loglik=loglik, name=f"preset {preset.name}")
         last = rnd == max(1, rounds) - 1
         fit = _fit(template, fit_population, n_sites, profile and last, data.n_obs)
@@ -364,16 +428,36 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
             progress(f"{preset.name}: round {rnd + 1} log-likelihood {fit.loglik:.3f}")
         if preset.secondary_seeding and not last:
             soil, pop = unpack(theta)
-            secondary = secondary_factors(preset, soils_from_sites(preset, soil), pop)
+            at = fixed_preset if not fit_alpha else dataclasses.replace(
+                preset, shedding=shedding_with_alpha(base_shedding, float(theta[j_alpha])))
+            if fit_dormancy:
+                at = dataclasses.replace(at, dormancy=_dormancy_of(theta, j_dorm))
+            secondary = secondary_factors(at, soils_from_sites(at, soil), pop)
     assert fit is not None and theta is not None
     soil, pop = unpack(theta)
+    shedding: dict[str, float] = {}
+    if fit_alpha:
+        alpha = _round(float(theta[j_alpha]))
+        shedding = {"alpha": alpha, "m": _round(shedding_with_alpha(base_shedding, alpha)["m"])}
+    elif fixed_shedding is not None:
+        shedding = {"alpha": _round(fixed_shedding["alpha"]), "m": _round(fixed_shedding["m"])}
+    dormancy = _dormancy_of(theta, j_dorm) if fit_dormancy else {}
     intervals: dict[str, tuple[float, float]] = {}
+    if fit_dormancy:  # Wald on the fitted scale
+        for key, name, back, j in (
+                ("dormancy.probability", "logit_dormancy_probability", lambda v: 1.0 / (1.0 + math.exp(-v)), j_dorm),
+                ("dormancy.escape_per_day", "log_dormancy_escape_per_day", math.exp, j_dorm + 1)):
+            lo, hi = fit.wald.get(name, (theta[j], theta[j]))
+            intervals[key] = (back(lo), back(hi))
     for i, s in enumerate(data.sites):
         if f"log_soil_{s}" in fit.wald:
             lo, hi = fit.wald[f"log_soil_{s}"]
             intervals[f"soil.{s}"] = (math.exp(max(lo, _LOG_SOIL[0])), math.exp(min(hi, _LOG_SOIL[1])))
         else:  # on its bound (a site with no or nearly no metastases): from the lower bound to the estimate
             intervals[f"soil.{s}"] = (math.exp(_LOG_SOIL[0]), math.exp(theta[i]))
+    if fit_alpha:  # Wald on its own scale, clipped to its range; at a bound: from the bound to the estimate
+        lo, hi = fit.wald.get("shedding_alpha", (theta[j_alpha], theta[j_alpha]))
+        intervals["shedding.alpha"] = (max(lo, _ALPHA[0]), min(hi, _ALPHA[1]))
     if fit_population:
         lo, hi = fit.profile.get("logit_competent_fraction") or fit.wald.get("logit_competent_fraction",
                                                                               (theta[n_sites],) * 2)
@@ -394,7 +478,13 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
                      population=Population(_round(pop.competent_fraction), _round(pop.dissemination_sd_log),
                                            pop.growth_sd_log, **nodal),
                      intervals={k: (_round(a), _round(b)) for k, (a, b) in intervals.items()},
-                     loglik=_round(fit.loglik, 9), n_obs=data.n_obs, secondary=secondary)
+                     loglik=_round(fit.loglik, 9), n_obs=data.n_obs, secondary=secondary, shedding=shedding,
+                     dormancy=dormancy)
+
+
+def _dormancy_of(theta: np.ndarray, j: int) -> dict[str, float]:
+    return {"probability": _round(1.0 / (1.0 + math.exp(-float(theta[j])))),
+            "escape_per_day": _round(math.exp(float(theta[j + 1])))}
 
 
 def _fit(template: Template, fit_population: bool, n_sites: int, profile: bool, n_obs: int) -> Any:
@@ -573,8 +663,10 @@ def calibrate_presets(names: Iterable[str] | None = None, *, progress: Callable[
     later = [n for n in chosen if n not in first]
     out: dict[str, PresetFit] = {}
 
-    def run(name: str, pop_from: Population | None) -> PresetFit:
-        return calibrate_preset(presets[name], population_from=pop_from)
+    def run(name: str, source: PresetFit | None) -> PresetFit:
+        if source is None:
+            return calibrate_preset(presets[name])
+        return calibrate_preset(presets[name], population_from=source.population, shedding_from=source.shedding)
 
     if workers > 1 and len(first) > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -595,7 +687,7 @@ def calibrate_presets(names: Iterable[str] | None = None, *, progress: Callable[
             raise CalibrationError(f"preset {name!r}: no SEER curve; give calibration.population_from")
         if src not in out:
             out[src] = run(src, None)
-        out[name] = run(name, out[src].population)
+        out[name] = run(name, out[src])
         if progress is not None:
             progress(name)
     return {n: out[n] for n in chosen}
@@ -635,6 +727,10 @@ def format_calibrated(fits: dict[str, PresetFit]) -> str:
         if f.population.nodal_sd_log is not None:
             lines += [f"nodal_sd_log = {num(f.population.nodal_sd_log)}",
                       f"nodal_correlation = {num(f.population.nodal_correlation)}"]
+        if f.shedding:
+            lines += ["", f"[{name}.shedding]"] + [f"{k} = {num(v)}" for k, v in sorted(f.shedding.items())]
+        if f.dormancy:
+            lines += ["", f"[{name}.dormancy]"] + [f"{k} = {num(v)}" for k, v in sorted(f.dormancy.items())]
         lines += ["", f"[{name}.intervals]"]
         lines += [f'"{k}" = [{num(a)}, {num(b)}]' for k, (a, b) in sorted(f.intervals.items())]
     return "\n".join(lines) + "\n"
