@@ -17,7 +17,7 @@ import pytest
 
 from metacascade.errors import CalibrationError, ParameterError
 from metacascade.model.body import default_body_graph
-from metacascade.model.establishment import Establishment
+from metacascade.model.establishment import Establishment, with_dormancy
 from metacascade.model.population import Population, log_normal_nodes
 from metacascade.presets import get_preset, load_calibrated, load_presets
 from metacascade.scenario import diameter_to_cells, model_from_preset
@@ -35,7 +35,8 @@ CALIBRATED = sorted(n for n, p in load_presets().items() if p.calibration)
 
 def _engine_counts(preset, soil, t, x, *, shedding_factor=1.0, speed=1.0):
     """Expected colonies above ``x`` at ``t`` per organ from the organ-resolved engine
-    (primary seeding only), with the growth clock sped up by ``speed``."""
+    (primary seeding only, with the preset's colony dormancy as the engine's dormant
+    compartment), with the growth clock sped up by ``speed``."""
     from metacascade.engines.organs import solve_organs
     from metacascade.model.growth import TimeScaled
     from metacascade.model.shedding import PowerShedding
@@ -49,6 +50,8 @@ def _engine_counts(preset, soil, t, x, *, shedding_factor=1.0, speed=1.0):
                                                                       alpha=model.primary_shedding.alpha))
     routing = body.routing(soil, preset.routes)
     est = Establishment(model.colony_growth, model.colony_size0, 1000.0, body.early_survival)
+    if preset.dormancy and preset.dormancy["probability"] > 0:
+        est = with_dormancy(est, preset.dormancy["probability"], preset.dormancy["escape_per_day"])
     sol = solve_organs(model, body.organs, routing.primary, None, t * 1.001, rtol=1e-8, establishment=est)
     return np.asarray(sol.n_above(t, x), float).ravel(), body.organs
 
@@ -99,7 +102,8 @@ def test_quadrature_equals_monte_carlo_over_the_stochastic_cohort():
     """P(detectable distant metastasis at diagnosis) by quadrature equals the fraction of 10^4
     virtual patients of the stochastic cohort engine, drawn from the same log-normal founding and
     growth multipliers, within 4 binomial standard errors (Poisson colonies; secondary seeding off
-    on both sides; a 0.3 mm detection size keeps the colonies per patient few, so that 10^4
+    on both sides; half the new colonies dormant, escaping on each patient's own growth clock as
+    the quadrature's time rescaling assumes; a 0.3 mm detection size keeps the colonies per patient few, so that 10^4
     patients take seconds)."""
     from metacascade.scenario import parse_scenario
     from metacascade.workflows.cohort import simulate_chunk
@@ -120,6 +124,9 @@ dissemination_sd_log = 1.5
 growth_sd_log = 0.5
 nodal_sd_log = 1.5        # one multiplier for nodes and distant organs, as [cohort.vary] shedding
 nodal_correlation = 1.0
+[host]
+dormancy_probability = 0.5  # half the colonies held dormant: both branches of the delay law
+dormancy_escape_per_day = 0.002
 [engine]
 seed = 7
 """

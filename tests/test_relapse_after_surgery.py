@@ -62,8 +62,8 @@ def test_relapse_equals_monte_carlo_over_the_stochastic_cohort_with_surgery():
     """P(distant relapse by t | M0 at surgery on the day of diagnosis) by quadrature equals the
     fraction of the M0 patients of 3000 virtual patients of the stochastic cohort engine (surgery
     with node dissection at day 0; founding and growth multipliers log-normal with sd 1.5 and 0.5;
-    secondary seeding off; a 0.3 mm detection size keeps the colonies few), within 4 binomial SE.
-    Measured: 0.806 vs 0.817 at one year with 4000 patients (1.4 SE)."""
+    secondary seeding off; half the new colonies dormant, escaping on each patient's own growth
+    clock; a 0.3 mm detection size keeps the colonies few), within 4 binomial SE."""
     from metacascade.scenario import parse_scenario
     from metacascade.workflows.cohort import simulate_chunk
     from metacascade.workflows.population_model import population_at_diagnosis
@@ -83,6 +83,9 @@ dissemination_sd_log = 1.5
 growth_sd_log = 0.5
 nodal_sd_log = 1.5        # one multiplier for nodes and distant organs, as [cohort.vary] shedding
 nodal_correlation = 1.0
+[host]
+dormancy_probability = 0.5  # half the colonies held dormant: both branches of the delay law
+dormancy_escape_per_day = 0.002
 [engine]
 seed = 11
 """

@@ -30,7 +30,7 @@ __all__ = [
     "Scenario", "Patient", "EngineSettings", "OutputSettings",
     "load_scenario", "parse_scenario", "default_scenario", "example_scenario_text",
     "diameter_to_cells", "cells_to_diameter", "model_from_preset", "establishment_of",
-    "HostSettings", "CohortSettings", "compiled_plan", "organ_thresholds", "routing_at",
+    "HostSettings", "CohortSettings", "compiled_plan", "delay_of", "organ_thresholds", "routing_at",
 ]
 
 
@@ -405,7 +405,10 @@ def compiled_plan(scenario: Scenario, horizon: float) -> Any:
             return 0.0, 0.0
         if kappa * killing <= 0.0 or not dormancy_state(BCL1.with_immunity(kappa, killing)).exists:
             return 0.0, math.inf  # no dormant state: nothing is held, dormant colonies escape at once
-        return host.dormancy_probability, host.dormancy_escape_per_day / (kappa * killing)
+        # escape runs on the tumour's own clock: a patient whose growth is v times the preset's
+        # escapes v times faster (as the population's time rescaling assumes; docs/science/presets.md)
+        escape = host.dormancy_escape_per_day * sc.patient.growth_multiplier
+        return host.dormancy_probability, escape / (kappa * killing)
 
     timeline = HostTimeline(growth_multiplier=growth_multiplier, dormancy=dormancy,
                             immunocompetence=sc.patient.immunocompetence)
@@ -415,6 +418,30 @@ def compiled_plan(scenario: Scenario, horizon: float) -> Any:
                             specific_rate=lambda x: float(law.specific_rate(x)))
     except ParameterError as exc:
         raise ScenarioError(f"{sc.source}: treatment: {exc}") from None
+
+
+def delay_of(scenario: Scenario, horizon: float, establishment: Any = None) -> Any:
+    """The law of the time from founding to deterministic growth: establishment, then dormancy.
+
+    With ``[host] dormancy_probability`` > 0 a colony that reaches the switch size is held
+    dormant with the probability and escape rate of the host at the patient's immunocompetence
+    (those of :func:`compiled_plan`, which the stochastic engine uses;
+    none where immunity holds no dormant state): the dormant compartment of the deterministic
+    engine, :func:`~metacascade.model.establishment.with_dormancy`. Dormant colonies are
+    counted from their escape, as in the stochastic engine. ``establishment``: that of
+    ``scenario`` (:func:`~metacascade.scenario.establishment_of`), if already built.
+    """
+    from metacascade.model.establishment import with_dormancy
+
+    if establishment is None:
+        establishment = establishment_of(scenario)
+    if scenario.host.dormancy_probability == 0.0:
+        return establishment
+    plan = compiled_plan(scenario, horizon)  # no treatment here: one interval, the host's baseline
+    probability, escape = float(plan.dormancy_probability[0]), float(plan.escape_rate[0])
+    if probability == 0.0 or not math.isfinite(escape):  # no dormant state: colonies escape at once
+        return establishment
+    return with_dormancy(establishment, probability, escape)
 
 
 def routing_at(scenario: Scenario, immunocompetence: float) -> Routing:

@@ -102,7 +102,8 @@ class HostSection(BaseModel):
     # escape rate of a dormant colony at normal immunity: 1/730 per day, the BCL1 dormancy mean
     # first-passage time of 730 days (Vitetta ES et al. 1997, as used with Kuznetsov 1994; R2)
     dormancy_escape_per_day: float = Field(default=1.0 / 730.0, gt=0, le=100, description="escape rate of a dormant "
-                                           "colony at normal immunity (1/730: BCL1, Kuznetsov 1994)")
+                                           "colony at normal immunity (1/730: BCL1, Kuznetsov 1994), on the "
+                                           "tumour's clock: a patient growing v times faster escapes v times faster")
     # share of the clearance of circulating cells due to NK cells, scaled by immunocompetence (GK)
     nk_clearance_fraction: float = Field(default=0.5, ge=0, le=1, description="share of the clearance of "
                                          "circulating cells due to NK cells, scaled by immunocompetence")

@@ -310,7 +310,9 @@ def _dormancy(sc: Any, kappa: np.ndarray, killing: np.ndarray) -> tuple[np.ndarr
             ex[ks == k] = k * f > 0 and dormancy_state(BCL1.with_immunity(float(k), float(f))).exists
         exists[sel] = ex
     with np.errstate(divide="ignore"):
-        esc = np.where(exists, host.dormancy_escape_per_day / np.where(prod > 0, prod, 1.0), np.inf)
+        # on the tumour's own clock (scenario.compiled_plan): the scenario patient's growth multiplier
+        esc = np.where(exists, host.dormancy_escape_per_day * sc.patient.growth_multiplier
+                       / np.where(prod > 0, prod, 1.0), np.inf)
     return np.where(exists, host.dormancy_probability, 0.0), esc
 
 
@@ -398,6 +400,7 @@ def simulate_chunk(text: str, source: str, chunk: int) -> tuple[pd.DataFrame, pd
         kap = kappa[:, None] * np.concatenate(([1.0], cp.dormancy_probability))[None, :]
         kil = np.broadcast_to(np.concatenate(([1.0], cp.escape_rate))[None, :], kap.shape)
         pdorm, escape = _dormancy(sc, kap, kil)
+        escape = escape * g[:, None]  # and each patient's own growth speed relative to the scenario's
         kill_times = np.ascontiguousarray(d[:, None] + cp.kill_time[None, :])
         t_surg = d + cp.surgery_time
         t_end = d + cp.end_time

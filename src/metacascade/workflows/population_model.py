@@ -524,14 +524,16 @@ u_i (1 - e^{-\sum_o w_{jo} p_o I(T_{D_i})})}
 
 def scenario_curves(scenario: Any) -> PresetCurves:
     """:class:`PresetCurves` of a whole-body ``scenario``'s median patient: its growth, shedding,
-    birth-death phase, lethal burden and imaging size (the preset's autopsy size, the nodal
+    birth-death phase and ``[host]`` dormancy (:func:`~metacascade.scenario.delay_of`, as in
+    both engines), lethal burden and imaging size (the preset's autopsy size, the nodal
     threshold NODE_DETECTION_MM); founding probabilities are the scenario's routing."""
     from metacascade.presets import get_preset
-    from metacascade.scenario import establishment_of
+    from metacascade.scenario import delay_of
 
     sc = scenario
     preset = get_preset(sc.patient.cancer)
-    return curves_of(sc.patient.cancer, sc.model, establishment_of(sc), lethal=sc.lethal_burden_cells,
+    delay = delay_of(sc, sc.patient.age_of_primary_days + sc.engine.horizon_days)
+    return curves_of(sc.patient.cancer, sc.model, delay, lethal=sc.lethal_burden_cells,
                      cells_per_mm3=sc.cells_per_mm3, detection_cells=sc.detection_cells,
                      autopsy_cells=diameter_to_cells(preset.autopsy_detection_diameter_mm, sc.cells_per_mm3),
                      node_cells=diameter_to_cells(NODE_DETECTION_MM, sc.cells_per_mm3),

@@ -18,12 +18,11 @@ from scipy.optimize import brentq
 from metacascade import __version__
 from metacascade.engines.organs import OrganSolution, solve_organs
 from metacascade.io import atomic_write, write_json, write_table
-from metacascade.model.establishment import Establishment, with_dormancy
 from metacascade.workflows.population_model import population_at_diagnosis
 from metacascade.scenario import (
     Scenario,
     cells_to_diameter,
-    compiled_plan,
+    delay_of,
     establishment_of,
 )
 
@@ -111,28 +110,6 @@ def horizon_note(lethal_cells: float, stopped_day: float, requested_days: float)
     """The one line that says a deterministic run stopped at the untreated death."""
     return (f"stopped at day {stopped_day:.0f} (horizon_days = {requested_days:g} asked): the untreated expected "
             f"burden reaches the lethal {lethal_cells:.2g} cells there")
-
-
-def delay_of(scenario: Scenario, horizon: float, establishment: Establishment | None = None) -> Establishment:
-    """The law of the time from founding to deterministic growth: establishment, then dormancy.
-
-    With ``[host] dormancy_probability`` > 0 a colony that reaches the switch size is held
-    dormant with the probability and escape rate of the host at the patient's immunocompetence
-    (those of :func:`~metacascade.scenario.compiled_plan`, which the stochastic engine uses;
-    none where immunity holds no dormant state): the dormant compartment of the deterministic
-    engine, :func:`~metacascade.model.establishment.with_dormancy`. Dormant colonies are
-    counted from their escape, as in the stochastic engine. ``establishment``: that of
-    ``scenario`` (:func:`~metacascade.scenario.establishment_of`), if already built.
-    """
-    if establishment is None:
-        establishment = establishment_of(scenario)
-    if scenario.host.dormancy_probability == 0.0:
-        return establishment
-    plan = compiled_plan(scenario, horizon)  # no treatment here: one interval, the host's baseline
-    probability, escape = float(plan.dormancy_probability[0]), float(plan.escape_rate[0])
-    if probability == 0.0 or not math.isfinite(escape):  # no dormant state: colonies escape at once
-        return establishment
-    return with_dormancy(establishment, probability, escape)
 
 
 def run_scenario(scenario: Scenario) -> RunResult:
