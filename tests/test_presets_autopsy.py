@@ -42,7 +42,8 @@ def test_portal_primaries_put_the_liver_first_among_blood_borne_sites(name):
 @pytest.mark.parametrize("name", ["breast_er_positive", "colon", "lung_nsclc"])
 def test_the_validation_verdict_follows_its_stated_targets(name):
     """`validate presets` passes a preset exactly when its stated targets hold (no silent pass):
-    autopsy MAE <= 5 points, top three sites in order, SEER statistic and bins."""
+    autopsy MAE <= 5 points, top three sites in order, SEER statistic and bins, every relapse
+    point within its 95% half-width + 10 points, and the early-seeding range meeting its interval."""
     from metacascade.validation.presets import TARGETS
 
     r = _report(name)
@@ -54,6 +55,11 @@ def test_the_validation_verdict_follows_its_stated_targets(name):
         s = r["seer"]
         ok = ok and s["r2_peer_statistic"] >= s["peer_r2"] - TARGETS["r2_margin"]
         ok = ok and all(b["within"] for b in s["bins"] if b["gated"])
+    for p in (r.get("relapse") or {}).get("points", []):
+        ok = ok and abs(p["model"] - p["observed"]) <= p["half_width_95"] + TARGETS["relapse_abs"]
+    if r.get("early_seeding") is not None:
+        e = r["early_seeding"]
+        ok = ok and e["model_high"] >= e["ci_low"] and e["model_low"] <= e["ci_high"]
     assert r["passed"] == ok
     assert r["passed"] == (not r["misses"])
 
