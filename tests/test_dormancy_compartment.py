@@ -161,10 +161,6 @@ def test_escape_rate_at_the_patients_immunocompetence() -> None:
 
 SCENARIO = """[patient]
 cancer = "breast_er_negative"
-[model]
-# a hundredth of the preset's seeding: the preset's founding is fitted with near-certain dormancy
-# escaping over years; with this fast escape it would found 1e7 colonies per patient by the horizon
-shedding_m = 3.5e-5
 [host]
 dormancy_probability = 0.5
 dormancy_escape_per_day = 0.01
@@ -192,8 +188,7 @@ def test_deterministic_engine_with_dormancy_is_the_mean_of_virtual_patients() ->
     primary, so the check is the stricter for it), and at the horizon with the standard error
     of the per-patient totals. Without the dormant compartment (the deterministic engine with
     the birth-death phase only) the same comparison is rejected: max |z| > 20.
-    Measured (seed 2000, at this founding level before the breast refit): max |z| 0.63 with
-    dormancy (0.45 at the horizon with the per-patient
+    Measured (seed 2000): max |z| 0.63 with dormancy (0.45 at the horizon with the per-patient
     standard error); without it |z| from 5.3 (151 days after diagnosis) to 177.
     """
     stochastic = parse_scenario(SCENARIO.format(kind="stochastic"))

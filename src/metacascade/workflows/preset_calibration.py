@@ -19,8 +19,8 @@ exponent sets how much of the seeding happens while the primary is small, which 
 of M1 at diagnosis (early colonies, grown to the imaging size) to the autopsy frequencies and the
 relapse after surgery (all colonies); with :math:`\alpha = 1` the presets could meet the SEER
 curves only by making one or two sites near-certain at autopsy. With ``calibration.dormancy =
-true`` (the breast presets, whose relapse series run to 15 years) the probability that a new
-colony is held dormant and its escape rate are fitted as well (logit and log scale;
+true`` (no shipped preset: on breast it drove every colony dormant, docs/science/presets.md) the
+probability that a new colony is held dormant and its escape rate are fitted as well (logit and log scale;
 :func:`~metacascade.workflows.population_model.with_dormancy_curves`). The growth spread is
 sourced (doubling-time variation; it adds to the dissemination spread at a given size and is
 not separately identified by either data set). A preset without a SEER curve takes the
