@@ -153,10 +153,9 @@ def preset_report(name: str) -> dict[str, Any]:
     for key in ("competent_fraction", "dissemination_sd_log", "growth_sd_log"):
         lo_, hi_ = preset.intervals.get(f"population.{key}", (float("nan"), float("nan")))
         params[f"population.{key}"] = {"value": float(getattr(pop, key)), "low": lo_, "high": hi_}
-    for key, value in sorted(preset.shedding.items()):
-        if key == "alpha":
-            lo_, hi_ = preset.intervals.get("shedding.alpha", (float("nan"), float("nan")))
-            params["shedding.alpha"] = {"value": float(value), "low": lo_, "high": hi_}
+    if "alpha" in preset.shedding:
+        lo_, hi_ = preset.intervals.get("shedding.alpha", (float("nan"), float("nan")))
+        params["shedding.alpha"] = {"value": float(preset.shedding["alpha"]), "low": lo_, "high": hi_}
     for key, value in sorted(preset.dormancy.items()):
         lo_, hi_ = preset.intervals.get(f"dormancy.{key}", (float("nan"), float("nan")))
         params[f"dormancy.{key}"] = {"value": float(value), "low": lo_, "high": hi_}
