@@ -627,6 +627,25 @@ def load_early_seeding(path: str | Path | None = None) -> pd.DataFrame:
     return df
 
 
+def load_stage_by_size(path: str | Path | None = None) -> pd.DataFrame:
+    """Published stage I fractions at diagnosis by tumour size in all patients
+    (``data/natural_history/nsclc_stage_by_size.csv``; its header gives the source). Raises
+    DataError naming the row for a missing column, a value outside [0, 1] or a model diameter
+    that is not positive."""
+    path = _natural_history("nsclc_stage_by_size.csv") if path is None else Path(path)
+    need = ["cancer", "quantity", "size_mm_low", "size_mm_high", "size_mm_model", "value", "n", "source", "where",
+            "how_read"]
+    df = _read_natural_history(path, "stage-by-size", need)
+    for i, r in df.iterrows():
+        where = f"{path.name} row {i + 1} ({r['cancer']})"
+        v, d = _float_or_nan(r["value"]), _float_or_nan(r["size_mm_model"])
+        if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+            raise DataError(f"{where}: value: got {r['value']!r}, allowed a fraction in [0, 1]")
+        if not (math.isfinite(d) and d > 0):
+            raise DataError(f"{where}: size_mm_model: got {r['size_mm_model']!r}, allowed a positive diameter (mm)")
+    return df
+
+
 def load_relapse_targets(path: str | Path | None = None) -> pd.DataFrame:
     """Which relapse curve after surgery alone each preset is validated against
     (``data/natural_history/relapse_targets.csv``; its header documents the columns).
@@ -670,7 +689,7 @@ def load_relapse_curve(file: str, quantity: str, subgroup: str, path: str | Path
         sel = df[(df["quantity"] == quantity) & (df["group"] == subgroup)]
         out = pd.DataFrame({"time_years": sel["time_high_years"], "value": sel["value"], "n": sel["n"],
                             "ci_low": sel["ci_low"], "ci_high": sel["ci_high"]})
-        out["source"] = "DESMEDT2007 (GSE7390, computed)"
+        out["source"] = sel["source"] if "source" in sel.columns else "DESMEDT2007 (GSE7390, computed)"
     else:
         _require_columns(df, path, ["subgroup", "time_years", "source"])
         sel = df[(df["quantity"] == quantity) & (df["subgroup"] == subgroup)]
@@ -705,3 +724,46 @@ def load_relapse_hazards(file: str, subgroup: str, path: str | Path | None = Non
     if (out["events"] < 0).any() or not (out["person_years"] > 0).all():
         raise DataError(f"{path.name} ({subgroup}): events must be >= 0 and person_years > 0")
     return out
+
+
+def distant_hazards_from_life_table(years: Sequence[float], rfs: Sequence[float], distant_events: float,
+                                    distant_share: float) -> pd.DataFrame:
+    r"""Distant-relapse events and person-years by interval, reconstructed from a published
+    life-table recurrence-free survival (``rfs`` at ``years``, any recurrence), the number of distant
+    relapses the series observed (``distant_events``) and their share of all recurrences
+    (``distant_share``), for a series that reports no numbers at risk.
+
+    The distant relapse-free fraction is :math:`S_d(t) = 1 - s\,(1 - S(t))` (the distant share
+    :math:`s` constant in time). Censoring is taken as spread evenly over the follow-up, so every
+    interval carries the same effective cohort :math:`n_e = D / (1 - S_d(t_K))`, :math:`D` the
+    distant relapses observed: interval :math:`k` has :math:`d_k = n_e (S_d(t_{k-1}) - S_d(t_k))`
+    events in :math:`Y_k = n_e \Delta t_k (S_d(t_{k-1}) + S_d(t_k)) / 2` person-years (trapezoid).
+    The hazards :math:`d_k / Y_k` follow the published curve, and the events add up to the
+    observed :math:`D`, so the likelihood carries the series' information and no more.
+
+    Returns rows ``annual_hazard_distant_metastasis`` (events, person_years, value = their
+    ratio) and ``distant_rfs_reconstructed`` (value = :math:`S_d`, n = the effective number still
+    free), columns as ``transbig_dmfs.csv``. Raises DataError for times not increasing from > 0,
+    an RFS outside (0, 1] or not falling, a share outside (0, 1] or events <= 0."""
+    t = np.asarray(years, float)
+    s = np.asarray(rfs, float)
+    if t.size == 0 or t.size != s.size or not (t[0] > 0 and np.all(np.diff(t) > 0)):
+        raise DataError(f"life table: years {list(t)}: allowed increasing times > 0, one per RFS value")
+    if not (np.all((s > 0) & (s <= 1)) and np.all(np.diff(s) <= 0)):
+        raise DataError(f"life table: rfs {list(s)}: allowed fractions in (0, 1], not increasing")
+    if not (0 < distant_share <= 1) or not (distant_events > 0):
+        raise DataError(f"life table: distant_share {distant_share!r} must be in (0, 1] and distant_events "
+                        f"{distant_events!r} > 0")
+    edges = np.concatenate([[0.0], t])
+    sd = np.concatenate([[1.0], 1.0 - distant_share * (1.0 - s)])
+    n_eff = distant_events / (1.0 - sd[-1])
+    events = n_eff * (sd[:-1] - sd[1:])
+    person_years = n_eff * np.diff(edges) * (sd[:-1] + sd[1:]) / 2.0
+    rows = [{"quantity": "annual_hazard_distant_metastasis", "time_low_years": lo, "time_high_years": hi,
+             "value": d / y, "events": d, "person_years": y, "n": math.nan}
+            for lo, hi, d, y in zip(edges[:-1], edges[1:], events, person_years)]
+    rows += [{"quantity": "distant_rfs_reconstructed", "time_low_years": 0.0, "time_high_years": hi, "value": v,
+              "events": n_eff * (1.0 - v), "person_years": math.nan, "n": n_eff * v}
+             for hi, v in zip(edges[1:], sd[1:])]
+    return pd.DataFrame(rows, columns=["quantity", "time_low_years", "time_high_years", "value", "events",
+                                       "person_years", "n"])

@@ -65,6 +65,9 @@ class _CalibratedSchema(BaseModel):
     shedding: dict[str, float] = Field(default_factory=dict)
     # fitted dormancy of new colonies (probability, escape_per_day)
     dormancy: dict[str, float] = Field(default_factory=dict)
+    # how the SEER operated-patient curve samples the population: m1_operated_odds, the odds ratio
+    # of resection for a patient with M1 at diagnosis against one without (fitted)
+    seer: dict[str, float] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,9 @@ class Preset:
     shedding_spec: dict[str, float] = field(default_factory=dict)
     # immune dormancy of new colonies (probability, escape_per_day; {} = none): presets.toml's or fitted
     dormancy: dict[str, float] = field(default_factory=dict)
+    # odds ratio of resection for a patient with M1 at diagnosis against one without, which turns the
+    # population's P(M1) into the SEER operated-patient fraction (1 = not fitted: taken as equal)
+    seer_m1_operated_odds: float = 1.0
 
     @property
     def population(self) -> Any:
@@ -179,13 +185,16 @@ def load_calibrated(text: str | None = None, source: str = "metacascade/presets/
 
             raise DataError(format_validation_error(exc, _CalibratedSchema, f"{source} [{name}]")) from None
         _check_dormancy(c.dormancy, f"{source} [{name}].dormancy")
+        for key, value in c.seer.items():
+            if key != "m1_operated_odds" or not (0.0 < float(value) <= 1.0):
+                raise DataError(f"{source} [{name}].seer.{key}: got {value!r}, allowed m1_operated_odds in (0, 1]")
         for site, value in c.soil.items():
             if not (0.0 <= float(value) <= 1.0):
                 raise DataError(f"{source} [{name}].soil.{site}: got {value!r}, allowed a probability in [0, 1]")
         out[name] = {"soil": dict(c.soil), "population": dict(c.population),
                      "intervals": {k: (float(v[0]), float(v[1])) for k, v in c.intervals.items()},
                      "loglik": float(c.loglik), "n_obs": int(c.n_obs), "shedding": dict(c.shedding),
-                     "dormancy": dict(c.dormancy)}
+                     "dormancy": dict(c.dormancy), "seer": dict(c.seer)}
     return out
 
 
@@ -200,7 +209,8 @@ def load_presets() -> dict[str, Preset]:
         f = fitted.get(name, {})
         out[name] = replace(p, fitted_soil=f.get("soil", {}), fitted_population=f.get("population", {}),
                             intervals=f.get("intervals", {}), shedding={**p.shedding, **f.get("shedding", {})},
-                            shedding_spec=dict(p.shedding), dormancy={**p.dormancy, **f.get("dormancy", {})})
+                            shedding_spec=dict(p.shedding), dormancy={**p.dormancy, **f.get("dormancy", {})},
+                            seer_m1_operated_odds=float(f.get("seer", {}).get("m1_operated_odds", 1.0)))
         out[name].population  # noqa: B018 - validates the values
     return out
 

@@ -40,7 +40,7 @@ from metacascade.presets import get_preset, load_presets
 
 __all__ = ["TARGETS", "preset_report", "validate_presets"]
 
-TARGETS = {"autopsy_mae": 0.05, "r2_margin": 0.02, "bin_se": 3.0, "bin_abs": 0.01, "bin_min_n": 100,
+TARGETS = {"stage_abs": 0.05, "autopsy_mae": 0.05, "r2_margin": 0.02, "bin_se": 3.0, "bin_abs": 0.01, "bin_min_n": 100,
            "relapse_abs": 0.10}
 STATE_DIAMETERS_MM = (10.0, 20.0, 30.0, 50.0)
 
@@ -69,7 +69,7 @@ def same_top_three(sites: dict[str, Any]) -> bool:
 def preset_report(name: str) -> dict[str, Any]:
     """The validation record of one calibrated preset (the JSON object of ``--json``)."""
     from metacascade.clinical_data import load_peer_fits
-    from metacascade.workflows.population_model import predict_population, preset_curves
+    from metacascade.workflows.population_model import operated_m1, predict_population, preset_curves
     from metacascade.workflows.preset_calibration import (
         DISIBIO_SITES,
         calibration_data,
@@ -82,7 +82,8 @@ def preset_report(name: str) -> dict[str, Any]:
     data = calibration_data(preset)
     pop = preset.population
     site_soil = dict(preset.fitted_soil)
-    ll, pred = log_likelihood(preset, data, site_soil, pop)
+    odds = preset.seer_m1_operated_odds
+    ll, pred = log_likelihood(preset, data, site_soil, pop, m1_odds=odds)
     misses: list[str] = []
     # autopsy
     sites: dict[str, Any] = {}
@@ -111,7 +112,9 @@ def preset_report(name: str) -> dict[str, Any]:
     # SEER
     if data.seer_n.size:
         obs = data.seer_k / data.seer_n
-        model = np.asarray(pred.m1_at_size, float)
+        # the resected patients' M1 fraction (SEER's are resected), from the population's
+        population_m1 = np.asarray(pred.m1_at_size, float)
+        model = np.asarray(operated_m1(population_m1, odds), float)
         n = data.seer_n
         se = np.sqrt(np.maximum(obs * (1 - obs), 1.0 / n) / n)
         lo, hi = stats.beta.ppf(0.025, data.seer_k, n - data.seer_k + 1), stats.beta.ppf(0.975, data.seer_k + 1,
@@ -124,7 +127,7 @@ def preset_report(name: str) -> dict[str, Any]:
             bins.append({"size_cm": float(data.seer_diameter_mm[i] / 10), "n": int(n[i]), "m1": int(data.seer_k[i]),
                          "observed": float(obs[i]), "ci_low": float(np.nan_to_num(lo[i])),
                          "ci_high": float(np.nan_to_num(hi[i], nan=1.0)), "model": float(model[i]),
-                         "within": ok, "gated": gated})
+                         "model_population": float(population_m1[i]), "within": ok, "gated": gated})
             if gated and not ok:
                 bad.append(f"{data.seer_diameter_mm[i] / 10:g} cm")
         r2 = _r2(obs, model, n)
@@ -136,6 +139,7 @@ def preset_report(name: str) -> dict[str, Any]:
         dof = max(int(n.size) - 2, 1)
         out["seer"] = {"cancer": data.seer_cancer, "bins": bins, "r2": r2,
                        "r2_peer_statistic": _peer_stat(obs, model), "peer_r2": peer_r2,
+                       "m1_operated_odds": odds,
                        "chi2": chi2, "dof": dof, "p_value": float(stats.chi2.sf(chi2, dof))}
         stat = out["seer"]["r2_peer_statistic"]
         if math.isfinite(peer_r2) and not stat >= peer_r2 - TARGETS["r2_margin"]:
@@ -156,6 +160,9 @@ def preset_report(name: str) -> dict[str, Any]:
     if "alpha" in preset.shedding:
         lo_, hi_ = preset.intervals.get("shedding.alpha", (float("nan"), float("nan")))
         params["shedding.alpha"] = {"value": float(preset.shedding["alpha"]), "low": lo_, "high": hi_}
+    if odds != 1.0:
+        lo_, hi_ = preset.intervals.get("seer.m1_operated_odds", (float("nan"), float("nan")))
+        params["seer.m1_operated_odds"] = {"value": odds, "low": lo_, "high": hi_}
     for key, value in sorted(preset.dormancy.items()):
         lo_, hi_ = preset.intervals.get(f"dormancy.{key}", (float("nan"), float("nan")))
         params[f"dormancy.{key}"] = {"value": float(value), "low": lo_, "high": hi_}
@@ -173,6 +180,12 @@ def preset_report(name: str) -> dict[str, Any]:
         out["relapse"] = rel
         if rel["misses"]:
             misses.append(f"relapse after surgery alone ({rel['source']}): {', '.join(rel['misses'])}")
+    stage = stage_report(preset, data, site_soil, pop, curves)
+    if stage is not None:
+        out["stage_by_size"] = stage
+        if stage["misses"]:
+            misses.append(f"N0 M0 below the published stage I fraction ({stage['source']}): "
+                          + ", ".join(stage["misses"]))
     early = early_seeding_report(preset, data, curves)
     if early is not None:
         out["early_seeding"] = early
@@ -187,12 +200,9 @@ def preset_report(name: str) -> dict[str, Any]:
 
 
 def _seer_median_mm(data: Any, cap: float | None) -> float:
-    d, n = np.asarray(data.seer_diameter_mm, float), np.asarray(data.seer_n, float)
-    if cap is not None:
-        n = np.where(d <= cap, n, 0.0)
-    order = np.argsort(d)
-    cdf = np.cumsum(n[order]) / n.sum()
-    return float(d[order][np.searchsorted(cdf, 0.5)])
+    from metacascade.workflows.preset_calibration import seer_median_mm
+
+    return seer_median_mm(data.seer_diameter_mm, data.seer_n, cap)
 
 
 def relapse_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any, curves: Any) -> dict[str, Any] | None:
@@ -232,6 +242,44 @@ def relapse_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any
     return {"source": str(curve["source"].iloc[0]), "file": t["file"], "subgroup": t["subgroup"], "nodes": t["nodes"],
             "endpoint": t["endpoint"], "diameter_mm": diameter, "diameter_source": t["diameter_source"],
             "points": points, "misses": misses}
+
+
+def stage_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any, curves: Any) -> dict[str, Any] | None:
+    """The model's N0 M0 fraction at diagnosis (the population's, before any selection for
+    resection) against the published stage I fraction by size in all patients
+    (``data/natural_history/nsclc_stage_by_size.csv``), or None if the preset has no rows. Stage I
+    also needs T1-2, so the published fraction bounds the model's from below: a point misses when
+    the model is more than ``TARGETS['stage_abs']`` below it."""
+    from metacascade.clinical_data import load_stage_by_size
+    from metacascade.workflows.population_model import predict_population
+    from metacascade.workflows.preset_calibration import resected_sizes, soils_from_sites
+
+    df = load_stage_by_size()
+    rows = df[df["cancer"] == preset.name]
+    if rows.empty:
+        return None
+    d = rows["size_mm_model"].to_numpy(float)
+    pred = predict_population(curves, soils_from_sites(preset, site_soil), pop, d,
+                              resected_at_mm=resected_sizes(preset, data))
+    points, misses = [], []
+    for (_, r), n0m0, m1, node in zip(rows.iterrows(), pred.n0m0_at_size, pred.m1_at_size, pred.node_at_size):
+        obs = float(r["value"])
+        ok = bool(n0m0 >= obs - TARGETS["stage_abs"])
+        points.append({"size_mm_low": _float(r["size_mm_low"]), "size_mm_high": _float(r["size_mm_high"]),
+                       "size_mm_model": float(r["size_mm_model"]), "observed_stage_one": obs,
+                       "model_n0m0": float(n0m0), "model_m1": float(m1), "model_node": float(node), "within": ok})
+        if not ok:
+            misses.append(f"{r['size_mm_model']:g} mm model {100 * n0m0:.0f}% vs {100 * obs:.0f}%")
+    return {"source": str(rows["source"].iloc[0]), "quantity": "fraction_stage_one", "points": points,
+            "misses": misses}
+
+
+def _float(v: Any) -> float | None:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
 
 
 #: Years after resection at which the metachronous end of the early-seeding range is read.

@@ -333,6 +333,18 @@ def with_dormancy_curves(curves: PresetCurves, probability: float, escape_per_da
                                burden=burden, delay_t=t_new, delay_cdf=np.maximum.accumulate(cdf))
 
 
+def operated_m1(m1: FloatArray, odds: float) -> FloatArray:
+    r"""The M1 fraction among resected patients from the population's :math:`q = P(M1)`, when a patient
+    with M1 at diagnosis is resected at ``odds`` (the odds ratio of resection, M1 against M0):
+    :math:`q_{op} = s q / (s q + 1 - q)` (Bayes: resection multiplies the odds of M1 by :math:`s`).
+    The SEER curves of :mod:`metacascade.data.reference` are of resected patients; :math:`s = 1`
+    takes them as the population's."""
+    q = np.asarray(m1, float)
+    if not (0.0 < odds <= 1.0):
+        raise CalibrationError(f"seer m1_operated_odds: got {odds!r}, allowed a number in (0, 1]")
+    return q if odds == 1.0 else odds * q / (odds * q + 1.0 - q)
+
+
 def early_founded_share(curves: PresetCurves, diameter_mm: float, primary_cells: float,
                         years_after: float = 0.0) -> float:
     r"""Share of the distant colonies above the imaging threshold that were founded while the
@@ -361,7 +373,9 @@ class PopulationPrediction:
 
     ``m1_at_size``: P(detectable distant metastasis at diagnosis) at each diameter of
     ``diameters_mm``; ``node_at_size``: P(regional node metastasis above the nodal threshold);
-    ``occult_at_size``: P(at least one established distant colony); ``autopsy``: per organ,
+    ``occult_at_size``: P(at least one established distant colony); ``n0m0_at_size``: P(neither a
+    regional node metastasis above the nodal threshold nor a detectable distant one: N0 M0, the
+    most a stage I fraction can be); ``autopsy``: per organ,
     P(metastasis above the autopsy size at death); ``death_day_median``: median day of death of
     competent patients (days from the first cell).
     """
@@ -372,6 +386,7 @@ class PopulationPrediction:
     occult_at_size: FloatArray
     autopsy: dict[str, float]
     death_day_median: float
+    n0m0_at_size: FloatArray | None = None
 
     def site(self, site: str) -> float:
         """Autopsy probability of a site (organ groups: at least one of its organs, independent)."""
@@ -515,11 +530,14 @@ u_i (1 - e^{-\sum_o w_{jo} p_o I(T_{D_i})})}
     p_dist = float(p[distant].sum())
     order = np.argsort(td)
     cdf = np.cumsum(omega[order])
+    lam_n0m0 = (np.exp(log_w[:, None] + curves.log_at("detect", T)[None, :]) * p_dist
+                + np.exp(log_wn[:, None] + curves.log_at("node", T)[None, :]) * float(p[node_idx]))
+    n0m0 = (pi * (alive * np.exp(-lam_n0m0)).sum(axis=0) + (1.0 - pi)) / denom
     return PopulationPrediction(
         diameters_mm=diam, m1_at_size=prob("detect", p_dist, log_w),
         node_at_size=prob("node", float(p[node_idx]), log_wn),
         occult_at_size=prob("established", p_dist, log_w), autopsy=dict(zip(organs, map(float, autopsy))),
-        death_day_median=float(td[order][np.searchsorted(cdf, 0.5)]))
+        death_day_median=float(td[order][np.searchsorted(cdf, 0.5)]), n0m0_at_size=n0m0)
 
 
 def scenario_curves(scenario: Any) -> PresetCurves:

@@ -55,6 +55,7 @@ from metacascade.workflows.population_model import (
     AlphaCurves,
     PopulationPrediction,
     PresetCurves,
+    operated_m1,
     predict_population,
     preset_curves,
     shedding_with_alpha,
@@ -96,6 +97,10 @@ _ALPHA_START = 0.5
 _LOGIT_DORMANT = (-8.0, 8.0)
 _LOG_ESCAPE = (math.log(1.0 / (30 * 365.25)), math.log(1.0 / 30.0))
 _DORMANCY_START = (0.0, math.log(1.0 / 730.0))
+#: Odds ratio of resection for a patient with M1 at diagnosis against one without
+#: (``calibration.seer_selection``): log scale, from 1/1000 to 1 (equal odds); start 0.1.
+_LOG_M1_ODDS = (math.log(1e-3), 0.0)
+_M1_ODDS_START = math.log(0.1)
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,9 @@ class CalibrationData:
     relapse_events: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     relapse_person_years: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     relapse_source: str = ""
+    # fit the odds ratio of resection for M1 patients (calibration.seer_selection): the SEER curve is of
+    # resected patients, the relapse series tells how much occult disease the population carries
+    fit_m1_odds: bool = False
 
     @property
     def n_obs(self) -> int:
@@ -152,6 +160,8 @@ class PresetFit:
     shedding: dict[str, float] = dataclasses.field(default_factory=dict)
     # fitted colony dormancy (probability, escape_per_day); {} = not fitted
     dormancy: dict[str, float] = dataclasses.field(default_factory=dict)
+    # fitted odds ratio of resection for M1 patients (calibration.seer_selection); 1 = not fitted
+    seer_m1_odds: float = 1.0
 
 
 def _spec(preset: Preset) -> dict[str, Any]:
@@ -202,16 +212,31 @@ def calibration_data(preset: Preset) -> CalibrationData:
         sn = sub["n_patients"].to_numpy(float)
         seer_name = " + ".join(names)
     nd, nk, nn, nsrc = _node_data(preset, spec.get("nodes"))
-    rel = _relapse_data(preset) if spec.get("relapse", False) else {}
+    rel = _relapse_data(preset, diam, sn) if spec.get("relapse", False) else {}
+    fit_odds = bool(spec.get("seer_selection", False))
+    if fit_odds and not (sn.size and rel):
+        raise CalibrationError(f"preset {preset.name!r}: calibration.seer_selection needs a SEER curve and a "
+                               "relapse series (calibration.relapse = true): they are what identify it")
     return CalibrationData(preset=preset.name, autopsy_rows=rows, sites=sites, autopsy_k=k, autopsy_n=n,
                            seer_cancer=seer_name, seer_diameter_mm=diam, seer_k=sk, seer_n=sn,
-                           node_diameter_mm=nd, node_k=nk, node_n=nn, node_source=nsrc, **rel)
+                           node_diameter_mm=nd, node_k=nk, node_n=nn, node_source=nsrc, fit_m1_odds=fit_odds, **rel)
 
 
-def _relapse_data(preset: Preset) -> dict[str, Any]:
+def seer_median_mm(diameter_mm: np.ndarray, n: np.ndarray, cap: float | None = None) -> float:
+    """The n-weighted median diameter of SEER size bins (only bins up to ``cap`` mm when given)."""
+    d, w = np.asarray(diameter_mm, float), np.asarray(n, float)
+    if cap is not None:
+        w = np.where(d <= cap, w, 0.0)
+    order = np.argsort(d)
+    cdf = np.cumsum(w[order]) / w.sum()
+    return float(d[order][np.searchsorted(cdf, 0.5)])
+
+
+def _relapse_data(preset: Preset, seer_diameter_mm: np.ndarray, seer_n: np.ndarray) -> dict[str, Any]:
     """Events and person-years of distant relapse by interval after surgery alone, from the
     preset's row of ``relapse_targets.csv`` (endpoint ``distant``, a series with hazards by
-    interval: the TRANSBIG rows of ``transbig_dmfs.csv``)."""
+    interval: the TRANSBIG rows of ``transbig_dmfs.csv``, the reconstructed ZHU2014 rows of
+    ``zhu2014_distant_hazards.csv``); a diameter ``seer_median`` is the SEER bins' median."""
     from metacascade.clinical_data import load_relapse_hazards, load_relapse_targets
 
     targets = load_relapse_targets()
@@ -220,11 +245,17 @@ def _relapse_data(preset: Preset) -> dict[str, Any]:
         raise CalibrationError(f"preset {preset.name!r}: calibration.relapse: no distant-relapse series for it in "
                                "data/natural_history/relapse_targets.csv")
     t = rows.iloc[0]
-    try:
-        diameter = float(t["diameter"])
-    except ValueError:
-        raise CalibrationError(f"preset {preset.name!r}: calibration.relapse needs a numeric diameter in "
-                               f"relapse_targets.csv, got {t['diameter']!r}") from None
+    if t["diameter"] == "seer_median":
+        if not np.size(seer_n):
+            raise CalibrationError(f"preset {preset.name!r}: calibration.relapse: diameter seer_median needs a "
+                                   "SEER curve (calibration.seer)")
+        diameter = seer_median_mm(seer_diameter_mm, seer_n, float(t["max_diameter_mm"]) if t["max_diameter_mm"] else None)
+    else:
+        try:
+            diameter = float(t["diameter"])
+        except ValueError:
+            raise CalibrationError(f"preset {preset.name!r}: calibration.relapse needs a numeric diameter or "
+                                   f"seer_median in relapse_targets.csv, got {t['diameter']!r}") from None
     hz = load_relapse_hazards(t["file"], t["subgroup"])
     edges = np.concatenate([hz["time_low_years"].to_numpy(float)[:1], hz["time_high_years"].to_numpy(float)])
     return {"relapse_diameter_mm": diameter, "relapse_nodes": str(t["nodes"]), "relapse_edges": edges,
@@ -262,10 +293,12 @@ def soils_from_sites(preset: Preset, site_soil: dict[str, float]) -> dict[str, f
 
 
 def log_likelihood(preset: Preset, data: CalibrationData, site_soil: dict[str, float], population: Population,
-                   secondary: np.ndarray | None = None, curves: PresetCurves | None = None
-                   ) -> tuple[float, PopulationPrediction]:
+                   secondary: np.ndarray | None = None, curves: PresetCurves | None = None,
+                   m1_odds: float = 1.0) -> tuple[float, PopulationPrediction]:
     """The binomial log-likelihood of ``data`` and the prediction it rests on (``curves``: the
-    median patient's, :func:`preset_curves` of ``preset`` when None)."""
+    median patient's, :func:`preset_curves` of ``preset`` when None). The SEER bins are compared
+    with the resected patients' M1 fraction, :func:`operated_m1` of the population's at ``m1_odds``;
+    the returned prediction is the population's."""
     curves = preset_curves(preset) if curves is None else curves
     soil = soils_from_sites(preset, site_soil)
     n_seer = data.seer_diameter_mm.size
@@ -274,11 +307,12 @@ def log_likelihood(preset: Preset, data: CalibrationData, site_soil: dict[str, f
                               np.concatenate([data.seer_diameter_mm, data.node_diameter_mm]), secondary=secondary,
                               resected_at_mm=resected_sizes(preset, data))
     pred = dataclasses.replace(both, diameters_mm=both.diameters_mm[:n_seer], m1_at_size=both.m1_at_size[:n_seer],
-                               node_at_size=both.node_at_size[:n_seer], occult_at_size=both.occult_at_size[:n_seer])
+                               node_at_size=both.node_at_size[:n_seer], occult_at_size=both.occult_at_size[:n_seer],
+                               n0m0_at_size=None if both.n0m0_at_size is None else both.n0m0_at_size[:n_seer])
     p_sites = np.array([pred.site(s) for s in data.sites])
     ll = _binom(data.autopsy_k, data.autopsy_n, p_sites)
     if n_seer:
-        ll += _binom(data.seer_k, data.seer_n, pred.m1_at_size)
+        ll += _binom(data.seer_k, data.seer_n, operated_m1(pred.m1_at_size, m1_odds))
     if data.node_n.size:
         ll += _binom(data.node_k, data.node_n, both.node_at_size[n_seer:])
     if data.relapse_events.size:
@@ -363,6 +397,11 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
     fixed_curves = None if fit_alpha else preset_curves(fixed_preset)
     j_alpha = n_sites + 2 + (2 if fit_nodal else 0)
     j_dorm = j_alpha + 1
+    fit_odds = data.fit_m1_odds
+    j_odds = j_dorm + (2 if fit_dormancy else 0)
+
+    def odds_at(th: np.ndarray) -> float:
+        return math.exp(min(float(th[j_odds]), 0.0)) if fit_odds else 1.0
     if resected_sizes(preset, data) is not None:
         rounds = 1  # colonies founded by colonies do not enter the resected autopsy (see resected_sizes)
     secondary: np.ndarray | None = None
@@ -393,7 +432,7 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
 
         def loglik(th: np.ndarray, sec: np.ndarray | None = sec) -> float:
             soil, pop = unpack(th)
-            return log_likelihood(preset, data, soil, pop, sec, curves=curves_at(th))[0]
+            return log_likelihood(preset, data, soil, pop, sec, curves=curves_at(th), m1_odds=odds_at(th))[0]
 
         if theta is None:
             start_pop = pop0 if not fit_population else Population(0.7, 5.0, pop0.growth_sd_log)
@@ -402,7 +441,8 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
                                     [math.log(0.7 / 0.3), math.log(5.0)] if fit_population else [],
                                     [math.log(5.0), math.atanh(0.5)] if fit_nodal else [],
                                     [_ALPHA_START] if fit_alpha else [],
-                                    list(_DORMANCY_START) if fit_dormancy else []])
+                                    list(_DORMANCY_START) if fit_dormancy else [],
+                                    [_M1_ODDS_START] if fit_odds else []])
         params = [Parameter(f"log_soil_{s}", *_LOG_SOIL, start=float(np.clip(theta[i], *_LOG_SOIL)))
                   for i, s in enumerate(data.sites)]
         if fit_population:
@@ -420,6 +460,8 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
                                  start=float(np.clip(theta[j_dorm], *_LOGIT_DORMANT))),
                        Parameter("log_dormancy_escape_per_day", *_LOG_ESCAPE,
                                  start=float(np.clip(theta[j_dorm + 1], *_LOG_ESCAPE)))]
+        if fit_odds:
+            params += [Parameter("log_m1_operated_odds", *_LOG_M1_ODDS, start=float(np.clip(theta[j_odds], *_LOG_M1_ODDS)))]
         template = Template(parameters=tuple(params), loglik=loglik, name=f"preset {preset.name}")
         last = rnd == max(1, rounds) - 1
         fit = _fit(template, fit_population, n_sites, profile and last, data.n_obs)
@@ -443,6 +485,9 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
         shedding = {"alpha": _round(fixed_shedding["alpha"]), "m": _round(fixed_shedding["m"])}
     dormancy = _dormancy_of(theta, j_dorm) if fit_dormancy else {}
     intervals: dict[str, tuple[float, float]] = {}
+    if fit_odds:  # Wald on the log scale, clipped to its range
+        lo, hi = fit.wald.get("log_m1_operated_odds", (theta[j_odds], theta[j_odds]))
+        intervals["seer.m1_operated_odds"] = (math.exp(max(lo, _LOG_M1_ODDS[0])), math.exp(min(hi, _LOG_M1_ODDS[1])))
     if fit_dormancy:  # Wald on the fitted scale
         for key, name, back, j in (
                 ("dormancy.probability", "logit_dormancy_probability", lambda v: 1.0 / (1.0 + math.exp(-v)), j_dorm),
@@ -479,7 +524,7 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
                                            pop.growth_sd_log, **nodal),
                      intervals={k: (_round(a), _round(b)) for k, (a, b) in intervals.items()},
                      loglik=_round(fit.loglik, 9), n_obs=data.n_obs, secondary=secondary, shedding=shedding,
-                     dormancy=dormancy)
+                     dormancy=dormancy, seer_m1_odds=_round(odds_at(theta)))
 
 
 def _dormancy_of(theta: np.ndarray, j: int) -> dict[str, float]:
@@ -731,6 +776,8 @@ def format_calibrated(fits: dict[str, PresetFit]) -> str:
             lines += ["", f"[{name}.shedding]"] + [f"{k} = {num(v)}" for k, v in sorted(f.shedding.items())]
         if f.dormancy:
             lines += ["", f"[{name}.dormancy]"] + [f"{k} = {num(v)}" for k, v in sorted(f.dormancy.items())]
+        if f.seer_m1_odds != 1.0:
+            lines += ["", f"[{name}.seer]", f"m1_operated_odds = {num(f.seer_m1_odds)}"]
         lines += ["", f"[{name}.intervals]"]
         lines += [f'"{k}" = [{num(a)}, {num(b)}]' for k, (a, b) in sorted(f.intervals.items())]
     return "\n".join(lines) + "\n"
