@@ -764,15 +764,12 @@ def presets_calibrate(
         return
     shipped = CALIBRATED_PATH.read_text(encoding="utf-8") if CALIBRATED_PATH.is_file() else ""
     if names:  # a subset: merge into the shipped fits (their text regenerated from the file)
-        from metacascade.model.population import Population
-        from metacascade.workflows.preset_calibration import PresetFit
+        from metacascade.workflows.preset_calibration import fit_from_calibrated
 
         old = load_calibrated(shipped) if shipped else {}
         for n, v in old.items():
             if n not in fits:
-                fits[n] = PresetFit(preset=n, soil=v["soil"], population=Population(**v["population"]),
-                                    intervals=v["intervals"], loglik=v["loglik"], n_obs=v["n_obs"],
-                                    shedding=v["shedding"], dormancy=v["dormancy"])
+                fits[n] = fit_from_calibrated(n, v)
     text = format_calibrated(fits)
     if check:
         same = shipped == text

@@ -75,6 +75,7 @@ def preset_report(name: str) -> dict[str, Any]:
         calibration_data,
         log_likelihood,
         resected_sizes,
+        secondary_factors,
         soils_from_sites,
     )
 
@@ -83,7 +84,12 @@ def preset_report(name: str) -> dict[str, Any]:
     pop = preset.population
     site_soil = dict(preset.fitted_soil)
     odds = preset.seer_m1_operated_odds
-    ll, pred = log_likelihood(preset, data, site_soil, pop, m1_odds=odds)
+    # colonies founded by colonies enter the untreated autopsy (as in the fit's last round): their
+    # factors from the organ-resolved engine at the calibrated values (a few seconds)
+    secondary = None
+    if preset.secondary_seeding and resected_sizes(preset, data) is None:
+        secondary = secondary_factors(preset, soils_from_sites(preset, site_soil), pop)
+    ll, pred = log_likelihood(preset, data, site_soil, pop, secondary, m1_odds=odds)
     misses: list[str] = []
     # autopsy
     sites: dict[str, Any] = {}

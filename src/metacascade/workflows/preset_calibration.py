@@ -70,6 +70,7 @@ __all__ = [
     "calibrate_preset",
     "calibrate_presets",
     "calibration_data",
+    "fit_from_calibrated",
     "format_calibrated",
     "log_likelihood",
 ]
@@ -744,6 +745,16 @@ def _calibrate_one(name: str) -> PresetFit:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     fit = calibrate_preset(get_preset(name))
     return dataclasses.replace(fit, secondary=None)
+
+
+def fit_from_calibrated(name: str, values: dict[str, Any]) -> PresetFit:
+    """The :class:`PresetFit` of one preset's entry of :func:`~metacascade.presets.load_calibrated`
+    (what ``presets calibrate NAME`` keeps for the presets it does not refit):
+    ``format_calibrated`` of these regenerates the file's text."""
+    return PresetFit(preset=name, soil=values["soil"], population=Population(**values["population"]),
+                     intervals=values["intervals"], loglik=values["loglik"], n_obs=values["n_obs"],
+                     shedding=values["shedding"], dormancy=values["dormancy"],
+                     seer_m1_odds=float(values["seer"].get("m1_operated_odds", 1.0)))
 
 
 def format_calibrated(fits: dict[str, PresetFit]) -> str:
