@@ -21,7 +21,11 @@ relapse after surgery (all colonies); with :math:`\alpha = 1` the presets could 
 curves only by making one or two sites near-certain at autopsy. With ``calibration.dormancy =
 true`` (no shipped preset: on breast it drove every colony dormant, docs/science/presets.md) the
 probability that a new colony is held dormant and its escape rate are fitted as well (logit and log scale;
-:func:`~metacascade.workflows.population_model.with_dormancy_curves`). The growth spread is
+:func:`~metacascade.workflows.population_model.with_dormancy_curves`). The SEER bins are of resected
+patients: with ``calibration.seer_selection = true`` (and a relapse series, which identifies it)
+the odds ratio :math:`s` of resection for a patient with M1 at diagnosis is fitted (log scale) and
+:math:`Q_b` is the resected patients' fraction :math:`s q / (s q + 1 - q)` of the population's
+:math:`q` (:func:`~metacascade.workflows.population_model.operated_m1`); else :math:`s = 1`. The growth spread is
 sourced (doubling-time variation; it adds to the dissemination spread at a given size and is
 not separately identified by either data set). A preset without a SEER curve takes the
 population of the preset named in its ``calibration.population_from`` (its time scale is then
