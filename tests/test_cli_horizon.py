@@ -17,8 +17,8 @@ def test_stochastic_tables_name_the_horizon_and_the_deaths_before_it(tmp_path, m
     path.write_text(ALL_DIE, encoding="utf-8")
     res = CliRunner().invoke(cli.app, ["run", str(path), "--out", str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
-    assert "P day 3650" not in res.output and "at day 3650" not in res.output
-    assert "P at the horizon (day 3650)" in res.output and "at the horizon (day 3650)" in res.output
+    assert "P at day 3,650" not in res.output and "at day 3,650" not in res.output
+    assert "P at the horizon (day 3,650)" in res.output and "at the horizon (day 3,650)" in res.output
     assert "all patients died by day " in res.output and "count each one at death" in res.output
 
 
@@ -28,4 +28,13 @@ def test_horizon_words_when_nobody_dies(tmp_path):
 
     sc = parse_scenario('[patient]\ncancer = "breast_er_positive"\nprimary_diameter_mm = 10\n'
                         '[engine]\nkind = "stochastic"\nn_patients = 20\nhorizon_days = 200\nseed = 1\n')
-    assert cli._horizon_words(run_stochastic(sc)) == ("day 200", None)
+    from metacascade.reports.results import horizon_phrase
+
+    run = run_stochastic(sc)
+    words = horizon_phrase(200.0, run.result.death_day - sc.patient.age_of_primary_days, True, "en")
+    assert words == ("at day 200", None)
+    # the run command and the report say the same (one function): 2 of 3 dead, the last on day 150
+    assert horizon_phrase(200.0, [50.0, 150.0, float("inf")], True, "en") == (
+        "at the horizon (day 200)",
+        "66.7% of patients died before the horizon, the last on day 150: the horizon columns count each one at death")
+    assert horizon_phrase(200.0, None, False, "en", share=1.0)[1].startswith("all patients died before the horizon")

@@ -202,26 +202,6 @@ def _written(out: Path, written, replaces: bool) -> None:
     console.print(f"results written to [bold]{out}[/]{again}: " + ", ".join(p.name for p in written))
 
 
-def _horizon_words(run) -> tuple[str, str | None]:  # run: StochasticRunResult
-    """The stochastic tables' horizon column and a note on what it holds: "day 3650", or, when
-    patients died before it, "the horizon (day 3650)" and who is counted at death ("all patients
-    died by day 1635"), so a column is not read as the state of patients alive at day 3650."""
-    import numpy as np
-
-    sc = run.scenario
-    horizon = sc.engine.horizon_days
-    death = run.result.death_day - sc.patient.age_of_primary_days
-    dead = np.isfinite(death) & (death < horizon)
-    if not dead.any():
-        return f"day {horizon:g}", None
-    last = float(death[dead].max())
-    how = ("the horizon columns count each one at death" if sc.engine.stop_at_death
-           else "the horizon columns follow them past death (engine.stop_at_death = false)")
-    who = (f"all patients died by day {last:.0f}" if dead.all()
-           else f"{dead.mean():.0%} of patients died before the horizon, the last on day {last:.0f}")
-    return f"the horizon (day {horizon:g})", f"{who}: {how}"
-
-
 def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scenario
     """Simulate the virtual patients with a progress bar, write the results, print the digest."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -235,12 +215,15 @@ def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scena
     with _Steps("results") as steps:
         written = write_stochastic_results(run, out, progress=steps.say)
     s = run.summary
-    at, note = _horizon_words(run)
+    from metacascade.reports.results import horizon_phrase
+
+    at, note = horizon_phrase(sc.engine.horizon_days, run.result.death_day - sc.patient.age_of_primary_days,
+                              sc.engine.stop_at_death, "en")
     table = Table(title=f"{sc.patient.cancer} (stochastic engine, {s['n_patients']} patients, seed {s['seed']}, "
                         f"switch {s['switch_cells']:g} cells)", caption=note)
     table.add_column("")
     table.add_column("at diagnosis (day 0)", justify="right")
-    table.add_column(f"at {at}", justify="right")
+    table.add_column(at, justify="right")
     for label, key in (("metastases established: mean", "metastases_established_at"),
                        ("detectable: mean", "metastases_detectable_at")):
         d, h = s[key + "_diagnosis"], s[key + "_horizon"]
@@ -249,7 +232,7 @@ def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scena
     _print_table(table)
     organs = Table(title="by organ: P(metastasis established), first detectable metastasis (days since diagnosis)",
                    caption=note)
-    for col in ("organ", "P day 0", f"P at {at}", "P detectable", "median day"):
+    for col in ("organ", "P day 0", f"P {at}", "P detectable", "median day"):
         organs.add_column(col, justify="left" if col == "organ" else "right")
     from metacascade.bodymap import organ_name
 

@@ -17,7 +17,7 @@ from metacascade.reports.i18n import fmt_ci, fmt_day, fmt_number, fmt_p_value, f
 from metacascade.reports.run_folder import RunFolder
 
 __all__ = ["results_section", "tables_section", "stochastic_organs", "eradicated_colonies", "median_text", "hr_text",
-           "events_text", "horizon_words", "KM_YEARS", "ENDPOINTS"]
+           "events_text", "horizon_phrase", "horizon_words", "KM_YEARS", "ENDPOINTS"]
 
 KM_YEARS = ("1y", "3y", "5y", "10y")
 ENDPOINTS = ("os", "mfs", "dm")
@@ -76,20 +76,30 @@ def horizon_words(run: RunFolder, lang: str) -> tuple[str, str | None]:
     """What the stochastic tables' horizon columns hold: ``("at day 3,650", None)``, or, when patients
     died before the horizon, ``("at the horizon (day 3,650)", note)`` with a note on who is counted at
     death ("all patients died by day 297: ..."), so a column is not read as the state of patients alive
-    at the horizon (as ``metacascade run`` prints them). Deaths come from the ``patients`` table (the
-    summary's share of deaths where the folder lacks it)."""
+    at the horizon (:func:`horizon_phrase`; ``metacascade run`` prints the same). Deaths come from the
+    ``patients`` table (the summary's share of deaths where the folder lacks it)."""
     sc = run.scenario
-    horizon = sc.engine.horizon_days
     pt = run.table("patients", columns=["death_day"])
     if pt is not None:
-        death = pt["death_day"].to_numpy(dtype=float)
-        dead = np.isfinite(death) & (death < horizon)
+        return horizon_phrase(sc.engine.horizon_days, pt["death_day"].to_numpy(dtype=float), sc.engine.stop_at_death,
+                              lang)
+    share = float(run.summary.get("days_since_diagnosis_death", {}).get("fraction", 0.0))
+    return horizon_phrase(sc.engine.horizon_days, None, sc.engine.stop_at_death, lang, share=share)
+
+
+def horizon_phrase(horizon_days: float, death_days: np.ndarray | None, stop_at_death: bool, lang: str, *,
+                   share: float | None = None) -> tuple[str, str | None]:
+    """The words of :func:`horizon_words` from the horizon (days since diagnosis), the patients' days
+    of death since diagnosis (inf or NaN: alive; None: unknown, then ``share`` = the fraction who died
+    before the horizon) and whether the engine stopped each patient at death."""
+    last = None
+    if death_days is not None:
+        death = np.asarray(death_days, float)
+        dead = np.isfinite(death) & (death < horizon_days)
         share = float(dead.mean()) if dead.size else 0.0
         last = float(death[dead].max()) if dead.any() else None
-    else:
-        share = float(run.summary.get("days_since_diagnosis_death", {}).get("fraction", 0.0))
-        last = None
-    day = fmt_day(horizon, lang)
+    share = float(share or 0.0)
+    day = fmt_day(horizon_days, lang)
     if share <= 0.0:
         return t("r.at_day", lang, day=day), None
     if share >= 1.0:
@@ -98,7 +108,7 @@ def horizon_words(run: RunFolder, lang: str) -> tuple[str, str | None]:
         who = t("r.some_died", lang, share=fmt_percent(share, lang))
         if last is not None:
             who += t("r.last_death", lang, day=fmt_day(last, lang))
-    how = t("r.counted_at_death" if sc.engine.stop_at_death else "r.followed_past_death", lang)
+    how = t("r.counted_at_death" if stop_at_death else "r.followed_past_death", lang)
     return t("r.at_the_horizon", lang, day=day), f"{who}: {how}"
 
 
