@@ -627,12 +627,16 @@ def load_early_seeding(path: str | Path | None = None) -> pd.DataFrame:
     return df
 
 
+#: What a row of ``stage_by_size_all_patients.csv`` gives: the stage I fraction or the M1 fraction.
+STAGE_QUANTITIES = ("fraction_stage_one", "fraction_m1")
+
+
 def load_stage_by_size(path: str | Path | None = None) -> pd.DataFrame:
-    """Published stage I fractions at diagnosis by tumour size in all patients
-    (``data/natural_history/nsclc_stage_by_size.csv``; its header gives the source). Raises
+    """Published stage I or M1 fractions at diagnosis by tumour size in all patients
+    (``data/natural_history/stage_by_size_all_patients.csv``; its header gives the source). Raises
     DataError naming the row for a missing column, a value outside [0, 1] or a model diameter
     that is not positive."""
-    path = _natural_history("nsclc_stage_by_size.csv") if path is None else Path(path)
+    path = _natural_history("stage_by_size_all_patients.csv") if path is None else Path(path)
     need = ["cancer", "quantity", "size_mm_low", "size_mm_high", "size_mm_model", "value", "n", "source", "where",
             "how_read"]
     df = _read_natural_history(path, "stage-by-size", need)
@@ -643,6 +647,8 @@ def load_stage_by_size(path: str | Path | None = None) -> pd.DataFrame:
             raise DataError(f"{where}: value: got {r['value']!r}, allowed a fraction in [0, 1]")
         if not (math.isfinite(d) and d > 0):
             raise DataError(f"{where}: size_mm_model: got {r['size_mm_model']!r}, allowed a positive diameter (mm)")
+        if r["quantity"] not in STAGE_QUANTITIES:
+            raise DataError(f"{where}: quantity: got {r['quantity']!r}, allowed {', '.join(STAGE_QUANTITIES)}")
     return df
 
 

@@ -190,8 +190,7 @@ def preset_report(name: str) -> dict[str, Any]:
     if stage is not None:
         out["stage_by_size"] = stage
         if stage["misses"]:
-            misses.append(f"N0 M0 below the published stage I fraction ({stage['source']}): "
-                          + ", ".join(stage["misses"]))
+            misses.append(f"stage at diagnosis in all patients ({stage['source']}): " + ", ".join(stage["misses"]))
     early = early_seeding_report(preset, data, curves)
     if early is not None:
         out["early_seeding"] = early
@@ -251,11 +250,12 @@ def relapse_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any
 
 
 def stage_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any, curves: Any) -> dict[str, Any] | None:
-    """The model's N0 M0 fraction at diagnosis (the population's, before any selection for
-    resection) against the published stage I fraction by size in all patients
-    (``data/natural_history/nsclc_stage_by_size.csv``), or None if the preset has no rows. Stage I
-    also needs T1-2, so the published fraction bounds the model's from below: a point misses when
-    the model is more than ``TARGETS['stage_abs']`` below it."""
+    """The model population's state at diagnosis (before any selection for resection) against the
+    published fractions by size in all patients (``data/natural_history/stage_by_size_all_patients.csv``),
+    or None if the preset has no rows. ``fraction_stage_one``: stage I also needs T1-2, so it bounds
+    the model's N0 M0 fraction from below (a miss when the model is more than
+    ``TARGETS['stage_abs']`` below it); ``fraction_m1``: the model's P(detectable distant
+    metastasis), a miss when further than 1.96 binomial SE + ``TARGETS['stage_abs']`` from it."""
     from metacascade.clinical_data import load_stage_by_size
     from metacascade.workflows.population_model import predict_population
     from metacascade.workflows.preset_calibration import resected_sizes, soils_from_sites
@@ -270,14 +270,19 @@ def stage_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any, 
     points, misses = [], []
     for (_, r), n0m0, m1, node in zip(rows.iterrows(), pred.n0m0_at_size, pred.m1_at_size, pred.node_at_size):
         obs = float(r["value"])
-        ok = bool(n0m0 >= obs - TARGETS["stage_abs"])
-        points.append({"size_mm_low": _float(r["size_mm_low"]), "size_mm_high": _float(r["size_mm_high"]),
-                       "size_mm_model": float(r["size_mm_model"]), "observed_stage_one": obs,
-                       "model_n0m0": float(n0m0), "model_m1": float(m1), "model_node": float(node), "within": ok})
+        if r["quantity"] == "fraction_stage_one":
+            model, ok = float(n0m0), bool(n0m0 >= obs - TARGETS["stage_abs"])
+        else:
+            half = 1.96 * math.sqrt(max(obs * (1 - obs), 1e-4) / float(r["n"]))
+            model, ok = float(m1), bool(abs(m1 - obs) <= half + TARGETS["stage_abs"])
+        points.append({"quantity": str(r["quantity"]), "size_mm_low": _float(r["size_mm_low"]),
+                       "size_mm_high": _float(r["size_mm_high"]), "size_mm_model": float(r["size_mm_model"]),
+                       "observed": obs, "model": model, "model_n0m0": float(n0m0), "model_m1": float(m1),
+                       "model_node": float(node), "source": str(r["source"]), "within": ok})
         if not ok:
-            misses.append(f"{r['size_mm_model']:g} mm model {100 * n0m0:.0f}% vs {100 * obs:.0f}%")
-    return {"source": str(rows["source"].iloc[0]), "quantity": "fraction_stage_one", "points": points,
-            "misses": misses}
+            what = "N0 M0" if r["quantity"] == "fraction_stage_one" else "M1"
+            misses.append(f"{r['size_mm_model']:g} mm {what} model {100 * model:.0f}% vs {100 * obs:.0f}%")
+    return {"source": ", ".join(dict.fromkeys(rows["source"].astype(str))), "points": points, "misses": misses}
 
 
 def _float(v: Any) -> float | None:
