@@ -204,18 +204,12 @@ def preset_report(name: str) -> dict[str, Any]:
     return out
 
 
-def _seer_median_mm(data: Any, cap: float | None) -> float:
-    from metacascade.workflows.preset_calibration import seer_median_mm
-
-    return seer_median_mm(data.seer_diameter_mm, data.seer_n, cap)
-
-
 def relapse_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any, curves: Any) -> dict[str, Any] | None:
     """The preset's distant relapse after surgery alone against its published series
     (``data/natural_history/relapse_targets.csv``), or None if it has none."""
     from metacascade.clinical_data import load_relapse_curve, load_relapse_targets
     from metacascade.workflows.population_model import predict_relapse
-    from metacascade.workflows.preset_calibration import soils_from_sites
+    from metacascade.workflows.preset_calibration import seer_median_mm, soils_from_sites
 
     targets = load_relapse_targets()
     rows = targets[targets["preset"] == preset.name]
@@ -227,7 +221,7 @@ def relapse_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any
     if t["diameter"] == "seer_median":
         if not data.seer_n.size:
             return None
-        diameter = _seer_median_mm(data, cap)
+        diameter = seer_median_mm(data.seer_diameter_mm, data.seer_n, cap)
     else:
         diameter = float(t["diameter"])
     years = curve["time_years"].to_numpy(float)
@@ -306,6 +300,7 @@ def early_seeding_report(preset: Any, data: Any, curves: Any) -> dict[str, Any] 
     size; it passes when that range meets the published share's 95% Clopper-Pearson interval."""
     from metacascade.clinical_data import load_early_seeding
     from metacascade.workflows.population_model import early_founded_share
+    from metacascade.workflows.preset_calibration import seer_median_mm
 
     df = load_early_seeding()
     rows = df[df["presets"].astype(str).str.split(";").apply(lambda v: preset.name in v)]
@@ -315,7 +310,7 @@ def early_seeding_report(preset: Any, data: Any, curves: Any) -> dict[str, Any] 
     k, n = int(r["patients_early"]), int(r["patients_evaluable"])
     lo = float(stats.beta.ppf(0.025, k, n - k + 1)) if k > 0 else 0.0
     hi = float(stats.beta.ppf(0.975, k + 1, n - k)) if k < n else 1.0
-    d = _seer_median_mm(data, None)
+    d = seer_median_mm(data.seer_diameter_mm, data.seer_n)
     cells = float(r["primary_volume_cm3"]) * 1e3 * preset.cells_per_mm3  # cm^3 -> mm^3 -> cells
     sync = early_founded_share(curves, d, cells, 0.0)
     meta = early_founded_share(curves, d, cells, EARLY_SEEDING_METACHRONOUS_YEARS)

@@ -384,9 +384,9 @@ class PopulationPrediction:
     m1_at_size: FloatArray
     node_at_size: FloatArray
     occult_at_size: FloatArray
+    n0m0_at_size: FloatArray
     autopsy: dict[str, float]
     death_day_median: float
-    n0m0_at_size: FloatArray | None = None
 
     def site(self, site: str) -> float:
         """Autopsy probability of a site (organ groups: at least one of its organs, independent)."""
@@ -523,21 +523,21 @@ u_i (1 - e^{-\sum_o w_{jo} p_o I(T_{D_i})})}
     alive = _alive_weights(curves, log_wa, omega, p_total, T, h)  # nodes x sizes
     denom = pi * alive.sum(axis=0) + (1.0 - pi)
 
-    def prob(which: str, mass: float, lw: FloatArray) -> FloatArray:
-        lam = np.exp(lw[:, None] + curves.log_at(which, T)[None, :]) * mass
+    def count(which: str, mass: float, lw: FloatArray) -> FloatArray:  # expected colonies, nodes x sizes
+        return np.exp(lw[:, None] + curves.log_at(which, T)[None, :]) * mass
+
+    def prob(lam: FloatArray) -> FloatArray:
         return pi * (alive * -np.expm1(-lam)).sum(axis=0) / denom
 
     p_dist = float(p[distant].sum())
     order = np.argsort(td)
     cdf = np.cumsum(omega[order])
-    lam_n0m0 = (np.exp(log_w[:, None] + curves.log_at("detect", T)[None, :]) * p_dist
-                + np.exp(log_wn[:, None] + curves.log_at("node", T)[None, :]) * float(p[node_idx]))
-    n0m0 = (pi * (alive * np.exp(-lam_n0m0)).sum(axis=0) + (1.0 - pi)) / denom
+    lam_m1, lam_node = count("detect", p_dist, log_w), count("node", float(p[node_idx]), log_wn)
+    n0m0 = (pi * (alive * np.exp(-(lam_m1 + lam_node))).sum(axis=0) + (1.0 - pi)) / denom
     return PopulationPrediction(
-        diameters_mm=diam, m1_at_size=prob("detect", p_dist, log_w),
-        node_at_size=prob("node", float(p[node_idx]), log_wn),
-        occult_at_size=prob("established", p_dist, log_w), autopsy=dict(zip(organs, map(float, autopsy))),
-        death_day_median=float(td[order][np.searchsorted(cdf, 0.5)]), n0m0_at_size=n0m0)
+        diameters_mm=diam, m1_at_size=prob(lam_m1), node_at_size=prob(lam_node), n0m0_at_size=n0m0,
+        occult_at_size=prob(count("established", p_dist, log_w)), autopsy=dict(zip(organs, map(float, autopsy))),
+        death_day_median=float(td[order][np.searchsorted(cdf, 0.5)]))
 
 
 def scenario_curves(scenario: Any) -> PresetCurves:

@@ -313,7 +313,7 @@ def log_likelihood(preset: Preset, data: CalibrationData, site_soil: dict[str, f
                               resected_at_mm=resected_sizes(preset, data))
     pred = dataclasses.replace(both, diameters_mm=both.diameters_mm[:n_seer], m1_at_size=both.m1_at_size[:n_seer],
                                node_at_size=both.node_at_size[:n_seer], occult_at_size=both.occult_at_size[:n_seer],
-                               n0m0_at_size=None if both.n0m0_at_size is None else both.n0m0_at_size[:n_seer])
+                               n0m0_at_size=both.n0m0_at_size[:n_seer])
     p_sites = np.array([pred.site(s) for s in data.sites])
     ll = _binom(data.autopsy_k, data.autopsy_n, p_sites)
     if n_seer:
