@@ -173,6 +173,9 @@ def test_stage_file_is_checked(tmp_path):
     bad.write_text(src.replace(",0.54,", ",1.54,"))
     with pytest.raises(DataError, match=r"row 1 \(lung_nsclc\): value: got 1\.54"):
         load_stage_by_size(bad)
+    bad.write_text(src.replace(",0.306,187,", ",0.306,-3,"))
+    with pytest.raises(DataError, match=r"row 6 \(pancreas\): n: got -3.*whole number of patients >= 1"):
+        load_stage_by_size(bad)
     bad.write_text(src.replace("fraction_m1", "fraction_m2"))
     with pytest.raises(DataError, match=r"row 6 \(pancreas\): quantity: got 'fraction_m2', allowed fraction_stage_one"):
         load_stage_by_size(bad)

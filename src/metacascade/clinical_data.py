@@ -634,8 +634,8 @@ STAGE_QUANTITIES = ("fraction_stage_one", "fraction_m1")
 def load_stage_by_size(path: str | Path | None = None) -> pd.DataFrame:
     """Published stage I or M1 fractions at diagnosis by tumour size in all patients
     (``data/natural_history/stage_by_size_all_patients.csv``; its header gives the source). Raises
-    DataError naming the row for a missing column, a value outside [0, 1] or a model diameter
-    that is not positive."""
+    DataError naming the row for a missing column, a value outside [0, 1], a model diameter that
+    is not positive, an unknown quantity or a number of patients that is not a whole number >= 1."""
     path = _natural_history("stage_by_size_all_patients.csv") if path is None else Path(path)
     need = ["cancer", "quantity", "size_mm_low", "size_mm_high", "size_mm_model", "value", "n", "source", "where",
             "how_read"]
@@ -649,6 +649,9 @@ def load_stage_by_size(path: str | Path | None = None) -> pd.DataFrame:
             raise DataError(f"{where}: size_mm_model: got {r['size_mm_model']!r}, allowed a positive diameter (mm)")
         if r["quantity"] not in STAGE_QUANTITIES:
             raise DataError(f"{where}: quantity: got {r['quantity']!r}, allowed {', '.join(STAGE_QUANTITIES)}")
+        n = _float_or_nan(r["n"])
+        if not (math.isfinite(n) and n >= 1 and n == int(n)):
+            raise DataError(f"{where}: n: got {r['n']!r}, allowed a whole number of patients >= 1")
     return df
 
 
