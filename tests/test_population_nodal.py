@@ -133,3 +133,69 @@ def test_scenario_population_section_sets_the_nodal_multiplier():
     assert not sc.population.nodal_shared
     with pytest.raises(ScenarioError, match="nodal_correlation"):
         parse_scenario('[patient]\ncancer = "colon"\n[population]\nnodal_correlation = 2\n')
+
+
+def test_node_dissection_in_the_resected_autopsy_matches_the_closed_form():
+    """One patient type (no spread), resected at 20 mm: with a fraction r of the regional-node
+    colonies left by the dissection, the node site at autopsy is (1 - e^{-r L_n}) / (1 - e^{-(L_d + r L_n)})
+    and a distant organ o (1 - e^{-L_o}) / (1 - e^{-(L_d + r L_n)}) (L = p I(T), Poisson colonies);
+    r = 1 is the old behaviour and r = 0 cures node-only disease."""
+    from metacascade.errors import CalibrationError
+    from metacascade.workflows.population_model import NODE_ORGAN, organ_founding
+
+    preset = get_preset("breast_er_positive")
+    curves = preset_curves(preset)
+    p = organ_founding(curves, soils_from_sites(preset, preset.fitted_soil)) * 30.0
+    pop = Population(1.0, 0.0, 0.0)
+    at = (np.array([20.0]), np.array([1.0]))
+    i_res = math.exp(float(curves.log_at("established", curves.time_at_diameter(np.array([20.0])))[0]))
+    node = curves.organs.index(NODE_ORGAN)
+    liver = curves.organs.index("liver")
+    lam = p * i_res
+    lam_d = float(lam.sum() - lam[node])
+    assert 0.05 < lam[node] < 20 and 0.01 < lam_d < 20  # both terms matter at this scale
+    for r in (1.0, 0.3, 0.0):
+        pred = predict_population(curves, p, pop, np.array([20.0]), resected_at_mm=at, node_residual=r)
+        dying = -math.expm1(-(lam_d + r * lam[node]))
+        assert pred.autopsy[NODE_ORGAN] == pytest.approx(-math.expm1(-r * lam[node]) / dying, rel=1e-9)
+        assert pred.autopsy["liver"] == pytest.approx(-math.expm1(-lam[liver]) / dying, rel=1e-9)
+    with pytest.raises(CalibrationError, match=r"node_residual: got 1\.5, allowed a fraction in \[0, 1\]"):
+        predict_population(curves, p, pop, np.array([20.0]), resected_at_mm=at, node_residual=1.5)
+
+
+def test_node_dissection_option_round_trips_and_is_checked():
+    """calibration.node_dissection: the fitted fraction is written to calibrated.toml as
+    [NAME.nodes] residual_fraction, read back by the preset loader and fit_from_calibrated (the
+    file regenerates bit for bit); a bad value in the file and the option on an untreated autopsy
+    series are refused with the field named."""
+    from metacascade.errors import CalibrationError, DataError
+    from metacascade.presets import load_calibrated
+    from metacascade.workflows.preset_calibration import (
+        CALIBRATED_PATH,
+        calibration_data,
+        fit_from_calibrated,
+        format_calibrated,
+    )
+
+    shipped = load_calibrated()
+    fits = {n: fit_from_calibrated(n, v) for n, v in shipped.items()}
+    fits["breast_er_positive"] = dataclasses.replace(fits["breast_er_positive"], node_residual=3.3587e-4)
+    text = format_calibrated(fits)
+    assert "[breast_er_positive.nodes]\nresidual_fraction = 0.00033587\n" in text
+    again = load_calibrated(text)
+    assert again["breast_er_positive"]["nodes"] == {"residual_fraction": 3.3587e-4}
+    assert format_calibrated({n: fit_from_calibrated(n, v) for n, v in again.items()}) == text
+    # the shipped file without the option regenerates unchanged
+    assert format_calibrated({n: fit_from_calibrated(n, v) for n, v in shipped.items()}) == \
+        CALIBRATED_PATH.read_text(encoding="utf-8")
+    assert get_preset("colon").node_residual_fraction == 1.0
+    bad_text = "[x]\nloglik = 0\nn_obs = 0\n[x.soil]\n[x.population]\n[x.nodes]\nresidual_fraction = 1.5\n"
+    with pytest.raises(DataError, match=r"\[x\]\.nodes\.residual_fraction: got 1\.5, allowed .* in \[0, 1\]"):
+        load_calibrated(bad_text)
+    breast = get_preset("breast_er_positive")
+    on = dataclasses.replace(breast, calibration={**breast.calibration, "node_dissection": True})
+    assert calibration_data(on).fit_node_residual and not calibration_data(breast).fit_node_residual
+    pancreas = get_preset("pancreas")
+    bad = dataclasses.replace(pancreas, calibration={**pancreas.calibration, "node_dissection": True})
+    with pytest.raises(CalibrationError, match="node_dissection needs a resected autopsy series"):
+        calibration_data(bad)

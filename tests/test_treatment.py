@@ -329,3 +329,45 @@ day = %s
     assert m1.any()
     assert any("non-operable" in w for w in late.summary["warnings"])
     assert set(stage.str.split().str[0]) == {"T3"}  # grown past 50 mm by day 600
+
+
+def _node_colonies_at_surgery(left: float) -> tuple[int, int]:
+    """Regional-node colonies founded before surgery and alive at it, and those among them removed
+    by the dissection (gone on the surgery day), in 300 breast patients operated at 30 mm."""
+    sc = parse_scenario(f'''[patient]
+cancer = "breast_er_negative"
+primary_diameter_mm = 30
+[host]
+organ_failure = false
+[engine]
+kind = "stochastic"
+horizon_days = 400
+n_patients = 300
+[[treatment]]
+kind = "surgery"
+day = 0
+nodes = true
+nodes_left_fraction = {left}
+''')
+    res = run_stochastic(sc).result
+    log = res.colony_log
+    t_s = res.primary_gone_day[log["patient"].to_numpy()]
+    node = (log["organ"] == "lymph_regional").to_numpy() & (log["founded_day"].to_numpy() < t_s)
+    gone = log["gone_day"].to_numpy()
+    alive = node & (gone >= t_s)
+    return int(alive.sum()), int((alive & (gone == t_s)).sum())
+
+
+def test_incomplete_node_dissection_leaves_each_colony_with_its_probability():
+    """surgery.nodes_left_fraction f: each regional-node colony alive at surgery is removed with
+    probability 1 - f (binomial, 4 SE); f = 0 removes every one, f = 1 none."""
+    n, k = _node_colonies_at_surgery(0.0)
+    assert n > 200 and k == n
+    n, k = _node_colonies_at_surgery(1.0)
+    assert n > 200 and k == 0
+    n, k = _node_colonies_at_surgery(0.4)
+    assert n > 200
+    assert abs(k / n - 0.6) <= 4 * math.sqrt(0.6 * 0.4 / n)
+    with pytest.raises(ScenarioError, match=r"nodes_left_fraction"):
+        parse_scenario('[patient]\ncancer = "breast_er_positive"\n[engine]\nkind = "stochastic"\n'
+                       '[[treatment]]\nkind = "surgery"\nday = 0\nnodes = true\nnodes_left_fraction = 1.5\n')

@@ -388,7 +388,7 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
                            x0p, x0c,
                            q, detection, lethal, fail_cells, symptom_cells, max_colonies, seed_until, stop_at_death,
                            snap, sums, squares, block, bps, rates, pdorms, escapes, kill_times, kill_ls, kill_chemo,
-                           kill_u, kill_ns, kill_ref, t_surgeries, node_organ, bursts, prim_scales,
+                           kill_u, kill_ns, kill_ref, t_surgeries, node_organ, node_left, bursts, prim_scales,
                            t_plan_ends, grids, speeds, colony_streams):  # pragma: no cover - jit
     """Simulate patients with a plan; see :func:`metacascade.engines.stochastic.simulate_patients`.
 
@@ -542,7 +542,10 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
                 i += 1
                 continue
             gone = np.inf
-            t_rm = t_surgery if org == node_organ and tf < t_surgery else np.inf
+            # node dissection: a colony there at surgery is removed, or left with probability node_left
+            # (drawn only then: a complete dissection uses no random number)
+            t_rm = t_surgery if org == node_organ and tf < t_surgery and (
+                node_left <= 0.0 or uniform(sc) >= node_left) else np.inf
             # kills and node dissection during the birth-death phase (colony of at most switch size)
             for k in range(kill_time.size):
                 tk = kill_time[k]

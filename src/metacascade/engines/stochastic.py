@@ -412,7 +412,7 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
         if treated:
             n = sl.stop - sl.start
             (bp, rate, pdorm, escape, kill_time, kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, t_surgery,
-             node_organ, burst, total, t_end) = extra["plan"]
+             node_organ, node_left, burst, total, t_end) = extra["plan"]
             rows = lambda a: np.ascontiguousarray(np.broadcast_to(a, (n, *np.shape(a))), dtype=float)
             return acc_sum, acc_sq, simulate_treated_batch(
                 states[sl], rows(horizon), prim.t, prim.H, prim.h, rows(cum_p), secondary and colony_total.any(),
@@ -422,7 +422,7 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
                 float(detection_cells), float(lethal_cells), extra["fail"], extra["symptom"], max_colonies, seed_until,
                 bool(stop_at_death), snap, acc_sum, acc_sq, _BLOCK, rows(bp), rows(rate), rows(pdorm), rows(escape),
                 rows(kill_time), kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, rows(t_surgery), node_organ,
-                rows(burst * total), rows(1.0), rows(t_end), rows(extra["grid"]), rows(1.0), False)
+                node_left, rows(burst * total), rows(1.0), rows(t_end), rows(extra["grid"]), rows(1.0), False)
         return acc_sum, acc_sq, simulate_batch(states[sl], horizon, prim.t, prim.H, prim.h, cum_p,
                               secondary and colony_total.any(),
                               col.t, col.H, col.h, colony_total, cum_r, establishment.t_table,
@@ -538,7 +538,7 @@ def _treated_arguments(model: MetastasisModel, establishment: Establishment, pla
         bp = np.array([0.0, horizon])
         plan_arrays = (bp, np.ones(1), np.zeros(1), np.zeros(1), np.zeros(0), np.zeros((0, n_org + 1)),
                        np.zeros(0, dtype=np.bool_), np.zeros(0), np.zeros(0, dtype=np.bool_), np.ones(0),
-                       np.inf, -1, 0.0, total_p, -np.inf)
+                       np.inf, -1, 0.0, 0.0, total_p, -np.inf)
     else:
         if plan.kill_log_sf.shape[1] != n_org + 1:
             raise ParameterError(f"plan: compiled for {plan.kill_log_sf.shape[1] - 1} organs, the run has {n_org}")
@@ -550,8 +550,8 @@ def _treated_arguments(model: MetastasisModel, establishment: Establishment, pla
             raise ParameterError("plan: growth multipliers above 1 (faster than untreated) are not supported")
         plan_arrays = (bp, plan.growth_rate, plan.dormancy_probability, plan.escape_rate, plan.kill_time,
                        plan.kill_log_sf, plan.kill_chemo, plan.kill_mutation_rate, plan.kill_norton_simon,
-                       plan.kill_reference_rate, plan.surgery_time, plan.surgery_node_organ, plan.burst_cells,
-                       total_p, plan.end_time)
+                       plan.kill_reference_rate, plan.surgery_time, plan.surgery_node_organ, plan.surgery_nodes_left,
+                       plan.burst_cells, total_p, plan.end_time)
     # burdens only grow between breakpoints (kills, removals and speed changes happen at them), so the
     # first lethal (or failure, or symptom) crossing lies in the first interval whose end crosses
     grid = bp.copy()

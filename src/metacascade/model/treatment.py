@@ -83,11 +83,16 @@ class Surgery:
     day: float
     nodes: bool = False
     shed_cells: float = 0.0
+    # with nodes: each regional-node colony present at surgery stays with this probability
+    # (incomplete dissection, basins not dissected); 0: every one is removed
+    nodes_left_fraction: float = 0.0
     kind = "surgery"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "day", _finite("day", self.day))
         object.__setattr__(self, "shed_cells", _finite("shed_cells", self.shed_cells))
+        object.__setattr__(self, "nodes_left_fraction",
+                           _finite("surgery.nodes_left_fraction", self.nodes_left_fraction, high=1.0))
 
     @property
     def end_day(self) -> float:
@@ -321,7 +326,8 @@ class CompiledPlan:
     triggers resistance sampling with ``kill_mutation_rate``), ``kill_norton_simon`` with
     ``kill_reference_rate`` (per-cell growth rate at the regimen's reference size).
     ``surgery_time`` (inf: none), ``surgery_node_organ`` (organ index cleared, -1: none),
-    ``burst_cells``; ``end_time``: the last day a treatment acts (model days; -inf if none).
+    ``surgery_nodes_left`` (probability that a colony there stays), ``burst_cells``;
+    ``end_time``: the last day a treatment acts (model days; -inf if none).
     """
 
     breakpoints: FloatArray
@@ -339,6 +345,7 @@ class CompiledPlan:
     burst_cells: float
     end_time: float
     entries: tuple[Treatment, ...] = field(default=())
+    surgery_nodes_left: float = 0.0
 
     @property
     def trivial(self) -> bool:
@@ -363,7 +370,7 @@ def compile_plan(plan: Sequence[Treatment], organs: Sequence[str], diagnosis_tim
     windows_growth: list[tuple[float, float, float]] = []
     windows_immune: list[tuple[float, float, float]] = []  # start, end, immunocompetence factor
     windows_killing: list[tuple[float, float, float]] = []
-    surgery_time, node_organ, burst, end = math.inf, -1, 0.0, -math.inf
+    surgery_time, node_organ, burst, end, nodes_left = math.inf, -1, 0.0, -math.inf, 0.0
     for order, t in enumerate(plan):
         t0 = diagnosis_time + t.day
         end = max(end, diagnosis_time + t.end_day)
@@ -373,6 +380,7 @@ def compile_plan(plan: Sequence[Treatment], organs: Sequence[str], diagnosis_tim
             if t.nodes and node_organ < 0:
                 raise ParameterError("treatment surgery.nodes: the body has no 'lymph_regional' organ to dissect")
             burst = t.shed_cells
+            nodes_left = t.nodes_left_fraction if t.nodes else 0.0
         elif isinstance(t, Chemotherapy):
             ls = np.full(n_sites, -t.log_kill * math.log(10.0))
             for s, v in t.site_log_kill:
@@ -429,7 +437,7 @@ def compile_plan(plan: Sequence[Treatment], organs: Sequence[str], diagnosis_tim
         kill_norton_simon=np.array([k[5] for k in kills], dtype=bool),
         kill_reference_rate=np.array([k[6] for k in kills], dtype=float),
         surgery_time=surgery_time if surgery_time <= horizon else math.inf, surgery_node_organ=node_organ,
-        burst_cells=burst, end_time=end, entries=tuple(plan))
+        burst_cells=burst, end_time=end, entries=tuple(plan), surgery_nodes_left=nodes_left)
 
 
 def no_host() -> HostTimeline:

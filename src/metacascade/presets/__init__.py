@@ -68,6 +68,9 @@ class _CalibratedSchema(BaseModel):
     # how the SEER operated-patient curve samples the population: m1_operated_odds, the odds ratio
     # of resection for a patient with M1 at diagnosis against one without (fitted)
     seer: dict[str, float] = Field(default_factory=dict)
+    # regional-node dissection at the autopsy patients' resection: residual_fraction, the fraction
+    # of the regional-node colonies present at surgery that it leaves (fitted)
+    nodes: dict[str, float] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class Preset:
     # odds ratio of resection for a patient with M1 at diagnosis against one without, which turns the
     # population's P(M1) into the SEER operated-patient fraction (1 = not fitted: taken as equal)
     seer_m1_operated_odds: float = 1.0
+    # fraction of the regional-node colonies present at resection that the node dissection of the
+    # autopsy series' patients left behind (1 = not fitted: no dissection, every node colony stays)
+    node_residual_fraction: float = 1.0
 
     @property
     def population(self) -> Any:
@@ -188,13 +194,17 @@ def load_calibrated(text: str | None = None, source: str = "metacascade/presets/
         for key, value in c.seer.items():
             if key != "m1_operated_odds" or not (0.0 < float(value) <= 1.0):
                 raise DataError(f"{source} [{name}].seer.{key}: got {value!r}, allowed m1_operated_odds in (0, 1]")
+        for key, value in c.nodes.items():
+            if key != "residual_fraction" or not (0.0 <= float(value) <= 1.0):
+                raise DataError(f"{source} [{name}].nodes.{key}: got {value!r}, allowed residual_fraction in [0, 1]")
         for site, value in c.soil.items():
             if not (0.0 <= float(value) <= 1.0):
                 raise DataError(f"{source} [{name}].soil.{site}: got {value!r}, allowed a probability in [0, 1]")
         out[name] = {"soil": dict(c.soil), "population": dict(c.population),
                      "intervals": {k: (float(v[0]), float(v[1])) for k, v in c.intervals.items()},
                      "loglik": float(c.loglik), "n_obs": int(c.n_obs), "shedding": dict(c.shedding),
-                     "dormancy": dict(c.dormancy), "seer": dict(c.seer)}
+                     "dormancy": dict(c.dormancy), "seer": dict(c.seer),
+                     "nodes": dict(c.nodes)}
     return out
 
 
@@ -210,7 +220,8 @@ def load_presets() -> dict[str, Preset]:
         out[name] = replace(p, fitted_soil=f.get("soil", {}), fitted_population=f.get("population", {}),
                             intervals=f.get("intervals", {}), shedding={**p.shedding, **f.get("shedding", {})},
                             shedding_spec=dict(p.shedding), dormancy={**p.dormancy, **f.get("dormancy", {})},
-                            seer_m1_operated_odds=float(f.get("seer", {}).get("m1_operated_odds", 1.0)))
+                            seer_m1_operated_odds=float(f.get("seer", {}).get("m1_operated_odds", 1.0)),
+                            node_residual_fraction=float(f.get("nodes", {}).get("residual_fraction", 1.0)))
         out[name].population  # noqa: B018 - validates the values
     return out
 

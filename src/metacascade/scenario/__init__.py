@@ -348,7 +348,8 @@ def _plan(entries: Any, preset: Any, organs: tuple[str, ...], source: str, field
     for i, e in enumerate(entries):
         try:
             if e.kind == "surgery":
-                out.append(tr.Surgery(day=e.day, nodes=e.nodes, shed_cells=e.shed_cells))
+                out.append(tr.Surgery(day=e.day, nodes=e.nodes, shed_cells=e.shed_cells,
+                                      nodes_left_fraction=e.nodes_left_fraction))
             elif e.kind == "chemotherapy":
                 out.append(tr.Chemotherapy(day=e.day, cycles=e.cycles, interval_days=e.interval_days,
                                            log_kill=e.log_kill, site_log_kill=tuple(e.site_log_kill.items()),

@@ -121,6 +121,9 @@ class _Entry(BaseModel):
 class SurgeryEntry(_Entry):
     kind: Literal["surgery"]
     nodes: bool = Field(default=False, description="also remove the colonies in the regional lymph nodes")
+    nodes_left_fraction: float = Field(default=0.0, ge=0, le=1, description=(
+        "with nodes: the fraction of regional-node colonies the dissection leaves (each colony stays with "
+        "this probability; 0: complete dissection)"))
     shed_cells: float = Field(default=0.0, ge=0, le=1e12, description="perioperative burst of shed cells")
 
 

@@ -89,7 +89,8 @@ def preset_report(name: str) -> dict[str, Any]:
     secondary = None
     if preset.secondary_seeding and resected_sizes(preset, data) is None:
         secondary = secondary_factors(preset, soils_from_sites(preset, site_soil), pop)
-    ll, pred = log_likelihood(preset, data, site_soil, pop, secondary, m1_odds=odds)
+    ll, pred = log_likelihood(preset, data, site_soil, pop, secondary, m1_odds=odds,
+                              node_residual=preset.node_residual_fraction)
     misses: list[str] = []
     # autopsy
     sites: dict[str, Any] = {}
@@ -169,6 +170,9 @@ def preset_report(name: str) -> dict[str, Any]:
     if odds != 1.0:
         lo_, hi_ = preset.intervals.get("seer.m1_operated_odds", (float("nan"), float("nan")))
         params["seer.m1_operated_odds"] = {"value": odds, "low": lo_, "high": hi_}
+    if preset.node_residual_fraction != 1.0:
+        lo_, hi_ = preset.intervals.get("nodes.residual_fraction", (float("nan"), float("nan")))
+        params["nodes.residual_fraction"] = {"value": preset.node_residual_fraction, "low": lo_, "high": hi_}
     for key, value in sorted(preset.dormancy.items()):
         lo_, hi_ = preset.intervals.get(f"dormancy.{key}", (float("nan"), float("nan")))
         params[f"dormancy.{key}"] = {"value": float(value), "low": lo_, "high": hi_}

@@ -415,7 +415,8 @@ def simulate_chunk(text: str, source: str, chunk: int) -> tuple[pd.DataFrame, pd
             float(sc.detection_cells), float(sc.lethal_burden_cells), ex["fail"], ex["symptom"], _MAX_COLONIES,
             np.inf, True, np.array([0], dtype=np.int64), sums, np.zeros_like(sums), _BLOCK, bps, rates, pdorm,
             escape, kill_times, cp.kill_log_sf, cp.kill_chemo, cp.kill_mutation_rate, cp.kill_norton_simon,
-            cp.kill_reference_rate, t_surg, cp.surgery_node_organ, bursts, prim_scale, t_end, bps, g, _COLONY_STREAMS)
+            cp.kill_reference_rate, t_surg, cp.surgery_node_organ, cp.surgery_nodes_left, bursts, prim_scale,
+            t_end, bps, g, _COLONY_STREAMS)
         if res[6].any():
             bad = int(idx[np.flatnonzero(res[6])[0]])
             raise SimulationError(f"cohort arm {arm.name!r}: patient {bad} founded more than {_MAX_COLONIES} colonies; "

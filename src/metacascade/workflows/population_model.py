@@ -453,7 +453,8 @@ def predict_population(curves: PresetCurves, soil: dict[str, float] | FloatArray
                        population: Population,
                        diameters_mm: FloatArray, *, secondary: FloatArray | None = None,
                        n_nodes: int = 321, n_nodal: int = 41,
-                       resected_at_mm: tuple[FloatArray, FloatArray] | None = None) -> PopulationPrediction:
+                       resected_at_mm: tuple[FloatArray, FloatArray] | None = None,
+                       node_residual: float = 1.0) -> PopulationPrediction:
     r"""Population-averaged predictions (see the module docstring) for soils ``soil`` (organ ->
     efficiency; or directly the founding probabilities per organ, an array) and ``population``.
     ``secondary``: multipliers (nodes x organs) of the autopsy counts for colonies founded by
@@ -476,7 +477,16 @@ u_i (1 - e^{-\sum_o w_{jo} p_o I(T_{D_i})})}
 
     (:math:`I` the established colonies per unit founding probability, :math:`w_{jo}` node
     :math:`j`'s multiplier for organ :math:`o`; the competent fraction cancels). None: untreated
-    natural history with the primary in place."""
+    natural history with the primary in place.
+
+    ``node_residual`` (resected autopsy only): the fraction :math:`r` of the regional-node colonies
+    present at surgery that the node dissection leaves (1: no dissection). The regional-node
+    colonies' expected number is multiplied by :math:`r` in both the node site and the patients
+    who die of the cancer (a patient whose only disease was in dissected nodes is cured), as the
+    stochastic engine's ``surgery.nodes`` with ``node_residual_fraction`` removes each regional-node
+    colony with probability :math:`1 - r`."""
+    if not (0.0 <= node_residual <= 1.0) or not math.isfinite(node_residual):
+        raise CalibrationError(f"node_residual: got {node_residual!r}, allowed a fraction in [0, 1]")
     p = organ_founding(curves, soil) if isinstance(soil, dict) else np.asarray(soil, float)
     organs = curves.organs
     node_idx = organs.index(NODE_ORGAN)
@@ -502,19 +512,22 @@ u_i (1 - e^{-\sum_o w_{jo} p_o I(T_{D_i})})}
         nu = nu / nu.sum()
         log_i = curves.log_at("established", curves.time_at_diameter(d_res))  # sizes
         wt = omega[:, None] * nu[None, :]
-        # who dies of the cancer after the resection: patients with any colony at surgery (regional
-        # node disease included; counting only distant colonies fits the breast data worse by 360
-        # log-likelihood units with the same parameters)
-        dying = float(np.sum(wt * -np.expm1(-np.exp(log_wa[:, None] + log_i[None, :]) * p_total)))
+        # who dies of the cancer after the resection: patients with any colony left at surgery
+        # (the regional-node colonies that the dissection leaves included)
+        p_left = p.copy()
+        p_left[node_idx] *= node_residual
+        p_left_total = float(p_left.sum())
+        log_wl = _all_organ_log_w(log_w, log_wn, float(p_left[node_idx]), p_left_total)
+        dying = float(np.sum(wt * -np.expm1(-np.exp(log_wl[:, None] + log_i[None, :]) * p_left_total)))
         if population.nodal_shared:
-            lam = np.exp(log_w_org[:, None, :] + log_i[None, :, None]) * p[None, None, :]  # nodes x sizes x organs
+            lam = np.exp(log_w_org[:, None, :] + log_i[None, :, None]) * p_left[None, None, :]  # nodes x sizes x organs
             autopsy = np.einsum("ij,ijo->o", wt, -np.expm1(-lam)) / max(dying, 1e-300)
         else:  # the organs other than the nodes depend on ln w only: sum the grid's nodal axis first
             lw1 = log_w.reshape(n_nodes, -1)[:, 0]
             wt1 = omega.reshape(n_nodes, -1).sum(axis=1)[:, None] * nu[None, :]
             lam = np.exp(lw1[:, None, None] + log_i[None, :, None]) * p[None, None, :]
             autopsy = np.einsum("ij,ijo->o", wt1, -np.expm1(-lam))
-            lam_n = np.exp(log_wn[:, None] + log_i[None, :]) * p[node_idx]
+            lam_n = np.exp(log_wn[:, None] + log_i[None, :]) * p_left[node_idx]
             autopsy[node_idx] = float(np.sum(wt * -np.expm1(-lam_n)))
             autopsy = autopsy / max(dying, 1e-300)
     # at diagnosis

@@ -106,6 +106,10 @@ _DORMANCY_START = (0.0, math.log(1.0 / 730.0))
 #: (``calibration.seer_selection``): log scale, from 1/1000 to 1 (equal odds); start 0.1.
 _LOG_M1_ODDS = (math.log(1e-3), 0.0)
 _M1_ODDS_START = math.log(0.1)
+#: Regional-node dissection at the autopsy patients' resection (``calibration.node_dissection =
+#: true``): logit of the fraction of regional-node colonies it leaves; start 0.1.
+_LOGIT_NODE_RESIDUAL = (-10.0, 10.0)
+_NODE_RESIDUAL_START = math.log(0.1 / 0.9)
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,9 @@ class CalibrationData:
     # fit the odds ratio of resection for M1 patients (calibration.seer_selection): the SEER curve is of
     # resected patients, the relapse series tells how much occult disease the population carries
     fit_m1_odds: bool = False
+    # fit the fraction of regional-node colonies left by the autopsy patients' node dissection
+    # (calibration.node_dissection; resected autopsy series only)
+    fit_node_residual: bool = False
 
     @property
     def n_obs(self) -> int:
@@ -167,6 +174,8 @@ class PresetFit:
     dormancy: dict[str, float] = dataclasses.field(default_factory=dict)
     # fitted odds ratio of resection for M1 patients (calibration.seer_selection); 1 = not fitted
     seer_m1_odds: float = 1.0
+    # fitted fraction of regional-node colonies left by the node dissection (calibration.node_dissection); 1 = not fitted
+    node_residual: float = 1.0
 
 
 def _spec(preset: Preset) -> dict[str, Any]:
@@ -222,9 +231,14 @@ def calibration_data(preset: Preset) -> CalibrationData:
     if fit_odds and not (sn.size and rel):
         raise CalibrationError(f"preset {preset.name!r}: calibration.seer_selection needs a SEER curve and a "
                                "relapse series (calibration.relapse = true): they are what identify it")
+    fit_resid = bool(spec.get("node_dissection", False))
+    if fit_resid and spec.get("autopsy_history", "resected") == "untreated":
+        raise CalibrationError(f"preset {preset.name!r}: calibration.node_dissection needs a resected autopsy series "
+                               "(calibration.autopsy_history = \"resected\")")
     return CalibrationData(preset=preset.name, autopsy_rows=rows, sites=sites, autopsy_k=k, autopsy_n=n,
                            seer_cancer=seer_name, seer_diameter_mm=diam, seer_k=sk, seer_n=sn,
-                           node_diameter_mm=nd, node_k=nk, node_n=nn, node_source=nsrc, fit_m1_odds=fit_odds, **rel)
+                           node_diameter_mm=nd, node_k=nk, node_n=nn, node_source=nsrc, fit_m1_odds=fit_odds,
+                           fit_node_residual=fit_resid, **rel)
 
 
 def seer_median_mm(diameter_mm: np.ndarray, n: np.ndarray, cap: float | None = None) -> float:
@@ -299,18 +313,19 @@ def soils_from_sites(preset: Preset, site_soil: dict[str, float]) -> dict[str, f
 
 def log_likelihood(preset: Preset, data: CalibrationData, site_soil: dict[str, float], population: Population,
                    secondary: np.ndarray | None = None, curves: PresetCurves | None = None,
-                   m1_odds: float = 1.0) -> tuple[float, PopulationPrediction]:
+                   m1_odds: float = 1.0, node_residual: float = 1.0) -> tuple[float, PopulationPrediction]:
     """The binomial log-likelihood of ``data`` and the prediction it rests on (``curves``: the
     median patient's, :func:`preset_curves` of ``preset`` when None). The SEER bins are compared
     with the resected patients' M1 fraction, :func:`operated_m1` of the population's at ``m1_odds``;
-    the returned prediction is the population's."""
+    the returned prediction is the population's. ``node_residual``: the fraction of regional-node
+    colonies that the autopsy patients' node dissection left (:func:`predict_population`)."""
     curves = preset_curves(preset) if curves is None else curves
     soil = soils_from_sites(preset, site_soil)
     n_seer = data.seer_diameter_mm.size
     # one prediction at the SEER sizes and the node-positivity sizes together
     both = predict_population(curves, soil, population,
                               np.concatenate([data.seer_diameter_mm, data.node_diameter_mm]), secondary=secondary,
-                              resected_at_mm=resected_sizes(preset, data))
+                              resected_at_mm=resected_sizes(preset, data), node_residual=node_residual)
     pred = dataclasses.replace(both, diameters_mm=both.diameters_mm[:n_seer], m1_at_size=both.m1_at_size[:n_seer],
                                node_at_size=both.node_at_size[:n_seer], occult_at_size=both.occult_at_size[:n_seer],
                                n0m0_at_size=both.n0m0_at_size[:n_seer])
@@ -404,9 +419,14 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
     j_dorm = j_alpha + 1
     fit_odds = data.fit_m1_odds
     j_odds = j_dorm + (2 if fit_dormancy else 0)
+    fit_resid = data.fit_node_residual
+    j_resid = j_odds + (1 if fit_odds else 0)
 
     def odds_at(th: np.ndarray) -> float:
         return math.exp(min(float(th[j_odds]), 0.0)) if fit_odds else 1.0
+
+    def resid_at(th: np.ndarray) -> float:
+        return 1.0 / (1.0 + math.exp(-float(th[j_resid]))) if fit_resid else 1.0
     if resected_sizes(preset, data) is not None:
         rounds = 1  # colonies founded by colonies do not enter the resected autopsy (see resected_sizes)
     secondary: np.ndarray | None = None
@@ -437,7 +457,8 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
 
         def loglik(th: np.ndarray, sec: np.ndarray | None = sec) -> float:
             soil, pop = unpack(th)
-            return log_likelihood(preset, data, soil, pop, sec, curves=curves_at(th), m1_odds=odds_at(th))[0]
+            return log_likelihood(preset, data, soil, pop, sec, curves=curves_at(th), m1_odds=odds_at(th),
+                                  node_residual=resid_at(th))[0]
 
         if theta is None:
             start_pop = pop0 if not fit_population else Population(0.7, 5.0, pop0.growth_sd_log)
@@ -447,7 +468,8 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
                                     [math.log(5.0), math.atanh(0.5)] if fit_nodal else [],
                                     [_ALPHA_START] if fit_alpha else [],
                                     list(_DORMANCY_START) if fit_dormancy else [],
-                                    [_M1_ODDS_START] if fit_odds else []])
+                                    [_M1_ODDS_START] if fit_odds else [],
+                                    [_NODE_RESIDUAL_START] if fit_resid else []])
         params = [Parameter(f"log_soil_{s}", *_LOG_SOIL, start=float(np.clip(theta[i], *_LOG_SOIL)))
                   for i, s in enumerate(data.sites)]
         if fit_population:
@@ -467,6 +489,9 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
                                  start=float(np.clip(theta[j_dorm + 1], *_LOG_ESCAPE)))]
         if fit_odds:
             params += [Parameter("log_m1_operated_odds", *_LOG_M1_ODDS, start=float(np.clip(theta[j_odds], *_LOG_M1_ODDS)))]
+        if fit_resid:
+            params += [Parameter("logit_node_residual_fraction", *_LOGIT_NODE_RESIDUAL,
+                                 start=float(np.clip(theta[j_resid], *_LOGIT_NODE_RESIDUAL)))]
         template = Template(parameters=tuple(params), loglik=loglik, name=f"preset {preset.name}")
         last = rnd == max(1, rounds) - 1
         fit = _fit(template, fit_population, n_sites, profile and last, data.n_obs)
@@ -493,6 +518,9 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
     if fit_odds:  # Wald on the log scale, clipped to its range
         lo, hi = fit.wald.get("log_m1_operated_odds", (theta[j_odds], theta[j_odds]))
         intervals["seer.m1_operated_odds"] = (math.exp(max(lo, _LOG_M1_ODDS[0])), math.exp(min(hi, _LOG_M1_ODDS[1])))
+    if fit_resid:  # Wald on the logit scale; at a bound: from the bound to the estimate
+        lo, hi = fit.wald.get("logit_node_residual_fraction", (theta[j_resid], theta[j_resid]))
+        intervals["nodes.residual_fraction"] = (1.0 / (1.0 + math.exp(-lo)), 1.0 / (1.0 + math.exp(-hi)))
     if fit_dormancy:  # Wald on the fitted scale
         for key, name, back, j in (
                 ("dormancy.probability", "logit_dormancy_probability", lambda v: 1.0 / (1.0 + math.exp(-v)), j_dorm),
@@ -529,7 +557,7 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
                                            pop.growth_sd_log, **nodal),
                      intervals={k: (_round(a), _round(b)) for k, (a, b) in intervals.items()},
                      loglik=_round(fit.loglik, 9), n_obs=data.n_obs, secondary=secondary, shedding=shedding,
-                     dormancy=dormancy, seer_m1_odds=_round(odds_at(theta)))
+                     dormancy=dormancy, seer_m1_odds=_round(odds_at(theta)), node_residual=_round(resid_at(theta)))
 
 
 def _dormancy_of(theta: np.ndarray, j: int) -> dict[str, float]:
@@ -758,7 +786,8 @@ def fit_from_calibrated(name: str, values: dict[str, Any]) -> PresetFit:
     return PresetFit(preset=name, soil=values["soil"], population=Population(**values["population"]),
                      intervals=values["intervals"], loglik=values["loglik"], n_obs=values["n_obs"],
                      shedding=values["shedding"], dormancy=values["dormancy"],
-                     seer_m1_odds=float(values["seer"].get("m1_operated_odds", 1.0)))
+                     seer_m1_odds=float(values["seer"].get("m1_operated_odds", 1.0)),
+                     node_residual=float(values.get("nodes", {}).get("residual_fraction", 1.0)))
 
 
 def format_calibrated(fits: dict[str, PresetFit]) -> str:
@@ -793,6 +822,8 @@ def format_calibrated(fits: dict[str, PresetFit]) -> str:
             lines += ["", f"[{name}.dormancy]"] + [f"{k} = {num(v)}" for k, v in sorted(f.dormancy.items())]
         if f.seer_m1_odds != 1.0:
             lines += ["", f"[{name}.seer]", f"m1_operated_odds = {num(f.seer_m1_odds)}"]
+        if f.node_residual != 1.0:
+            lines += ["", f"[{name}.nodes]", f"residual_fraction = {num(f.node_residual)}"]
         lines += ["", f"[{name}.intervals]"]
         lines += [f'"{k}" = [{num(a)}, {num(b)}]' for k, (a, b) in sorted(f.intervals.items())]
     return "\n".join(lines) + "\n"
