@@ -483,9 +483,9 @@ u_i (1 - e^{-\sum_o w_{jo} p_o I(T_{D_i})})}
     present at surgery that the node dissection leaves (1: no dissection). The regional-node
     colonies' expected number is multiplied by :math:`r` in both the node site and the patients
     who die of the cancer (a patient whose only disease was in dissected nodes is cured), as the
-    stochastic engine's ``surgery.nodes`` with ``node_residual_fraction`` removes each regional-node
-    colony with probability :math:`1 - r`."""
-    if not (0.0 <= node_residual <= 1.0) or not math.isfinite(node_residual):
+    stochastic engine's ``surgery.nodes`` with ``nodes_left_fraction`` = :math:`r` removes each
+    regional-node colony with probability :math:`1 - r`."""
+    if not 0.0 <= node_residual <= 1.0:  # NaN fails the comparison too
         raise CalibrationError(f"node_residual: got {node_residual!r}, allowed a fraction in [0, 1]")
     p = organ_founding(curves, soil) if isinstance(soil, dict) else np.asarray(soil, float)
     organs = curves.organs
