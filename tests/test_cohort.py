@@ -178,7 +178,7 @@ def test_common_random_numbers_across_arms():
             + "[[cohort.arm]]\nname = 'liver_rt'\n" + surgery
             + "[[cohort.arm.treatment]]\nkind = 'radiotherapy'\nday = 0\nsites = ['liver']\nfractions = 10\n"
               "dose_per_fraction_gy = 3\n")
-    text = scenario(n=400, chunk=400, vary="[cohort.vary]\nshedding = { median = 3, sd_log = 1 }", arms=arms)
+    text = scenario(n=400, chunk=400, vary="[cohort.vary]\nshedding = { median = 20, sd_log = 0.3 }", arms=arms)
     p, _ = simulate_chunk(text, "<t>", 0)
     by = {a: g.reset_index(drop=True) for a, g in p.groupby("arm")}
     c, i, r = by["control"], by["immunotherapy"], by["liver_rt"]

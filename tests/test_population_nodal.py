@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import pytest
+from engine_patients import SPREADING_SOIL
 
 from metacascade.errors import ParameterError
 from metacascade.model.population import Population
@@ -77,8 +78,11 @@ cancer = "breast_er_negative"
 primary_diameter_mm = 30
 [model]
 secondary_seeding = false
-shedding_m = 3e-2
-detection_diameter_mm = 0.3
+# explicit shedding and soils (tests/engine_patients.py): node, distant and both in 0.03..0.97
+# (0.67, 0.16, 0.11), whatever the calibration
+shedding_m = 0.1
+shedding_alpha = 1.0
+{SPREADING_SOIL}detection_diameter_mm = 0.3
 [population]
 cohort_draws = true
 competent_fraction = 1.0
@@ -145,12 +149,16 @@ def test_node_dissection_in_the_resected_autopsy_matches_the_closed_form():
 
     preset = get_preset("breast_er_positive")
     curves = preset_curves(preset)
-    p = organ_founding(curves, soils_from_sites(preset, preset.fitted_soil)) * 30.0
+    p = organ_founding(curves, soils_from_sites(preset, preset.fitted_soil))
     pop = Population(1.0, 0.0, 0.0)
     at = (np.array([20.0]), np.array([1.0]))
     i_res = math.exp(float(curves.log_at("established", curves.time_at_diameter(np.array([20.0])))[0]))
     node = curves.organs.index(NODE_ORGAN)
     liver = curves.organs.index("liver")
+    # scale the calibrated founding so that the node and the distant terms are both of order 1
+    # (the closed form holds for any p; the calibrated median patient has almost none of either)
+    distant = np.arange(p.size) != node
+    p = np.where(distant, p * (1.0 / float(p[distant].sum() * i_res)), p * (2.0 / float(p[node] * i_res)))
     lam = p * i_res
     lam_d = float(lam.sum() - lam[node])
     assert 0.05 < lam[node] < 20 and 0.01 < lam_d < 20  # both terms matter at this scale
@@ -179,22 +187,27 @@ def test_node_dissection_option_round_trips_and_is_checked():
 
     shipped = load_calibrated()
     fits = {n: fit_from_calibrated(n, v) for n, v in shipped.items()}
-    fits["breast_er_positive"] = dataclasses.replace(fits["breast_er_positive"], node_residual=3.3587e-4)
+    assert not shipped["colon"].get("nodes")  # colon is fitted without the option
+    fits["colon"] = dataclasses.replace(fits["colon"], node_residual=3.3587e-4)
     text = format_calibrated(fits)
-    assert "[breast_er_positive.nodes]\nresidual_fraction = 0.00033587\n" in text
+    assert "[colon.nodes]\nresidual_fraction = 0.00033587\n" in text
     again = load_calibrated(text)
-    assert again["breast_er_positive"]["nodes"] == {"residual_fraction": 3.3587e-4}
+    assert again["colon"]["nodes"] == {"residual_fraction": 3.3587e-4}
     assert format_calibrated({n: fit_from_calibrated(n, v) for n, v in again.items()}) == text
     # the shipped file without the option regenerates unchanged
     assert format_calibrated({n: fit_from_calibrated(n, v) for n, v in shipped.items()}) == \
         CALIBRATED_PATH.read_text(encoding="utf-8")
     assert get_preset("colon").node_residual_fraction == 1.0
+    for name, values in shipped.items():  # the loader hands each preset its fitted fraction (1: none)
+        assert get_preset(name).node_residual_fraction == (values.get("nodes") or {}).get("residual_fraction", 1.0)
     bad_text = "[x]\nloglik = 0\nn_obs = 0\n[x.soil]\n[x.population]\n[x.nodes]\nresidual_fraction = 1.5\n"
     with pytest.raises(DataError, match=r"\[x\]\.nodes\.residual_fraction: got 1\.5, allowed .* in \[0, 1\]"):
         load_calibrated(bad_text)
     breast = get_preset("breast_er_positive")
     on = dataclasses.replace(breast, calibration={**breast.calibration, "node_dissection": True})
-    assert calibration_data(on).fit_node_residual and not calibration_data(breast).fit_node_residual
+    off = dataclasses.replace(breast, calibration={k: v for k, v in breast.calibration.items()
+                                                   if k != "node_dissection"})
+    assert calibration_data(on).fit_node_residual and not calibration_data(off).fit_node_residual
     pancreas = get_preset("pancreas")
     bad = dataclasses.replace(pancreas, calibration={**pancreas.calibration, "node_dissection": True})
     with pytest.raises(CalibrationError, match="node_dissection needs a resected autopsy series"):

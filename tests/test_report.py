@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from engine_patients import SPREADING_BREAST_MODEL
 from pypdf import PdfReader
 
 from metacascade.errors import ParameterError
@@ -63,7 +64,8 @@ menopausal_status = "postmenopausal"
 organ_failure = true
 [engine]
 seed = 2026
-[cohort]
+[model]
+""" + SPREADING_BREAST_MODEL + """[cohort]
 n_patients = 200
 follow_up_days = 3652.5
 chunk_size = 200

@@ -9,10 +9,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from engine_patients import SPREADING_BREAST_MODEL
 
 from metacascade.scenario import parse_scenario
 
-BREAST = '[patient]\ncancer = "breast_er_positive"\nprimary_diameter_mm = 20\n'
+# a patient with metastases to show (the preset's median patient has almost none): tests/engine_patients.py
+BREAST = '[patient]\ncancer = "breast_er_positive"\nprimary_diameter_mm = 20\n[model]\n' + SPREADING_BREAST_MODEL
 
 
 @pytest.fixture(scope="module")

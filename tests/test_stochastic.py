@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from engine_patients import SPREADING_BREAST_MODEL
 from scipy import stats
 
 from metacascade._rng import draw_u64, patient_states
@@ -121,7 +122,10 @@ def test_primary_seeding_is_the_inhomogeneous_poisson_process():
 
 @pytest.fixture(scope="module")
 def breast():
-    return parse_scenario('[patient]\ncancer = "breast_er_positive"\n[engine]\nhorizon_days = 730\n')
+    """A whole-body breast patient with metastases in most organs within two years (shedding and
+    soils fixed in tests/engine_patients.py, so the engine tests do not move with the calibration)."""
+    return parse_scenario('[patient]\ncancer = "breast_er_positive"\n[engine]\nhorizon_days = 730\n[model]\n'
+                          + SPREADING_BREAST_MODEL)
 
 
 def test_mean_of_patients_equals_the_deterministic_engine(breast):

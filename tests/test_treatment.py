@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from engine_patients import SPREADING_BREAST_MODEL
 
 from metacascade.engines.stochastic import simulate_patients
 from metacascade.errors import ParameterError, ScenarioError
@@ -185,7 +186,8 @@ day = 28
 cycles = 6
 log_kill = 6
 mutation_rate = 1e-3
-''')
+[model]
+''' + SPREADING_BREAST_MODEL)
     res = run_stochastic(sc).result
     resistant = res.n_resistant_clones > 0
     relapsed = np.isfinite(res.recurrence_day.min(axis=1))
@@ -264,7 +266,8 @@ n_patients = 1500
 [[treatment]]
 kind = "surgery"
 day = 0
-'''
+[model]
+''' + SPREADING_BREAST_MODEL
     endo = '[[treatment]]\nkind = "endocrine"\nagent = "tamoxifen"\nday = 0\nduration_days = 1826\n'
     events = []
     for text in (base, base + endo):

@@ -14,13 +14,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_patients import SPREADING_BREAST_MODEL_SECTION
 
 from metacascade.errors import ParameterError
 from metacascade.web import forms
 from metacascade.web.runs import JobManager, RunStore, check_run_name
 
+# a patient with metastases to show (the preset's median patient has almost none): tests/engine_patients.py
 BREAST = {"patient": {"cancer": "breast_er_positive", "primary_diameter_mm": 20},
+          "model": SPREADING_BREAST_MODEL_SECTION,
           "engine": {"kind": "deterministic", "horizon_days": 1825, "n_times": 61}}
+
+
+_PATIENT = {"patient": BREAST["patient"], "model": BREAST["model"]}
 
 
 def _wait(jobs: JobManager, job_id: str, timeout: float = 120.0) -> dict:
@@ -36,8 +42,8 @@ def store(tmp_path_factory) -> RunStore:
     """A run store with one deterministic and one stochastic (treated) run, made by the job manager."""
     store = RunStore(tmp_path_factory.mktemp("runs"))
     jobs = JobManager(store)
-    det = forms.validate({"patient": BREAST["patient"], "engine": {"kind": "deterministic", "horizon_days": 1825}})
-    sto = forms.validate({"patient": BREAST["patient"], "host": {"organ_failure": True},
+    det = forms.validate({**_PATIENT, "engine": {"kind": "deterministic", "horizon_days": 1825}})
+    sto = forms.validate({**_PATIENT, "host": {"organ_failure": True},
                           "engine": {"kind": "stochastic", "horizon_days": 1825, "n_patients": 200},
                           "treatment": [{"kind": "surgery", "day": 0}, {"kind": "chemotherapy", "day": 30}]})
     assert det.ok and sto.ok
@@ -110,12 +116,12 @@ def test_store_lists_both_runs_with_their_kind(store):
 def test_jobs_are_bounded_and_cancellable(tmp_path):
     store = RunStore(tmp_path)
     jobs = JobManager(store, max_running=1, max_patients=20_000)
-    big = forms.validate({"patient": BREAST["patient"], "engine": {"kind": "stochastic", "n_patients": 20_001}})
+    big = forms.validate({**_PATIENT, "engine": {"kind": "stochastic", "n_patients": 20_001}})
     with pytest.raises(ParameterError, match="at most 20000"):
         jobs.start_run(big.toml)
     # 20,000 patients take seconds; the cancel comes microseconds after the start and takes
     # effect at the end of the first batch of 512
-    slow = forms.validate({"patient": BREAST["patient"], "engine": {"kind": "stochastic", "n_patients": 20_000,
+    slow = forms.validate({**_PATIENT, "engine": {"kind": "stochastic", "n_patients": 20_000,
                                                                     "horizon_days": 3650}})
     job = jobs.start_run(slow.toml, "slow")
     with pytest.raises(ParameterError, match="already running"):
