@@ -43,29 +43,36 @@ def main() -> None:
     sc = parse_scenario('[patient]\ncancer = "breast_er_positive"\n')
     run_scenario(sc)
     print(f"body graph: {len(body.organs)} organs, {len(body.pools)} pools")
-    header = (f"{'preset':20s} {'routing ms':>10s} {'rtol':>6s} {'solve s':>8s} {'run s':>7s} {'grid':>6s} "
-              f"{'err est':>8s} {'population s':>12s}")
+    header = (
+        f"{'preset':20s} {'routing ms':>10s} {'rtol':>6s} {'solve s':>8s} {'run s':>7s} {'grid':>6s} "
+        f"{'err est':>8s} {'population s':>12s}"
+    )
     print(header)
     for name in names:
         preset = get_preset(name)
         soil = preset.resolved_soil()
         t_route = best(lambda soil=soil, preset=preset: body.routing(soil, preset.routes), 200) * 1e3
         for rtol in (1e-9, 1e-7):
-            sc = parse_scenario(f'[patient]\ncancer = "{name}"\nprimary_diameter_mm = 20\n'
-                                f'[engine]\nhorizon_days = 3650\nrtol = {rtol}\n')
+            sc = parse_scenario(
+                f'[patient]\ncancer = "{name}"\nprimary_diameter_mm = 20\n'
+                f"[engine]\nhorizon_days = 3650\nrtol = {rtol}\n"
+            )
             horizon = sc.patient.age_of_primary_days + 3650
             holder = {}
 
             def solve(sc=sc, horizon=horizon, rtol=rtol, holder=holder):
-                holder["sol"] = solve_organs(sc.model, sc.organs, sc.routing.primary, sc.routing.factors, horizon,
-                                             rtol=rtol)
+                holder["sol"] = solve_organs(
+                    sc.model, sc.organs, sc.routing.primary, sc.routing.factors, horizon, rtol=rtol
+                )
 
             t_solve = best(solve, 3)
             t_run = best(lambda sc=sc: run_scenario(sc), 3)
             sol = holder["sol"]
             t_cal = best(lambda sc=sc: population_at_diagnosis(sc), 3)
-            print(f"{name:20s} {t_route:10.3f} {rtol:6.0e} {t_solve:8.3f} {t_run:7.3f} {sol.grid.size - 1:6d} "
-                  f"{sol.error_estimate:8.1e} {t_cal:12.3f}")
+            print(
+                f"{name:20s} {t_route:10.3f} {rtol:6.0e} {t_solve:8.3f} {t_run:7.3f} {sol.grid.size - 1:6d} "
+                f"{sol.error_estimate:8.1e} {t_cal:12.3f}"
+            )
 
 
 if __name__ == "__main__":

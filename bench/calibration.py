@@ -17,8 +17,10 @@ def main() -> None:
     report = run_gbsg2()
     total = time.perf_counter() - t
     print(format_gbsg2(report))
-    print(f"\ntimings: maximum likelihood with profiles {report['mle_seconds']:.0f} s, MCMC "
-          f"{report['bayes']['seconds']:.0f} s, whole validation {total:.0f} s (target: under 600 s)")
+    print(
+        f"\ntimings: maximum likelihood with profiles {report['mle_seconds']:.0f} s, MCMC "
+        f"{report['bayes']['seconds']:.0f} s, whole validation {total:.0f} s (target: under 600 s)"
+    )
 
 
 if __name__ == "__main__":

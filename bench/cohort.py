@@ -37,8 +37,12 @@ print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SEL
 
 
 def run(n: int, workers: int, tmp: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(workers), str(tmp / f"run-{n}-{workers}")],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(n), str(workers), str(tmp / f"run-{n}-{workers}")],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -50,9 +54,11 @@ def main() -> None:
         for size, workers in ((n // 5, 1), (n, 1), (n, 2)):
             r = run(size, workers, tmp)
             hr = next(iter(r["hr"].values()))["hazard_ratio"]
-            print(f"  {size:>8} patients, {workers} worker(s): {r['wall']:7.1f} s, "
-                  f"{2 * size / r['wall']:9,.0f} patients x arms / s, peak RSS {r['rss_mb']:6.0f} MB; "
-                  f"deaths {r['deaths']}, distant metastases {r['dm']}, HR death {hr['hr']:.3f}")
+            print(
+                f"  {size:>8} patients, {workers} worker(s): {r['wall']:7.1f} s, "
+                f"{2 * size / r['wall']:9,.0f} patients x arms / s, peak RSS {r['rss_mb']:6.0f} MB; "
+                f"deaths {r['deaths']}, distant metastases {r['dm']}, HR death {hr['hr']:.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -95,14 +95,20 @@ def errors(ds: xr.Dataset, ref: xr.Dataset) -> dict[str, float]:
     """The three error measures of the module docstring."""
     n_ref, m_ref = ref["n_metastases"].values, ref["burden_cells"].values
     above = np.max(np.abs(ds["n_above"].values - ref["n_above"].values), axis=1) / n_ref
-    every_t = np.maximum.reduce([np.abs(ds["n_metastases"].values / n_ref - 1),
-                                 np.abs(ds["burden_cells"].values / m_ref - 1), above])
-    table = max(float(np.max(np.abs(ds[v].values - ref[v].values)) / np.max(np.abs(ref[v].values)))
-                for v in ("n_metastases", "burden_cells", "n_above"))
+    every_t = np.maximum.reduce(
+        [np.abs(ds["n_metastases"].values / n_ref - 1), np.abs(ds["burden_cells"].values / m_ref - 1), above]
+    )
+    table = max(
+        float(np.max(np.abs(ds[v].values - ref[v].values)) / np.max(np.abs(ref[v].values)))
+        for v in ("n_metastases", "burden_cells", "n_above")
+    )
     per_log_size = SIZES[None, :] * ref["density_per_cell"].values
     dens = np.max(SIZES[None, :] * np.abs(ds["density_per_cell"].values - ref["density_per_cell"].values), axis=1)
-    return {"every_t": float(np.max(every_t)), "table": table,
-            "density": float(np.max(dens / np.max(per_log_size, axis=1)))}
+    return {
+        "every_t": float(np.max(every_t)),
+        "table": table,
+        "density": float(np.max(dens / np.max(per_log_size, axis=1))),
+    }
 
 
 def closed_form(ds_times: np.ndarray) -> dict[str, np.ndarray]:
@@ -170,8 +176,8 @@ def extrapolate(cells: list[int], seconds: list[float], err: list[float]) -> tup
         i = reached[0]
         if i == 0:
             return cells[0], seconds[0], p, q, True
-        p_i = -_slope(cells[i - 1:i + 1], err[i - 1:i + 1])
-        q_i = _slope(cells[i - 1:i + 1], seconds[i - 1:i + 1])
+        p_i = -_slope(cells[i - 1 : i + 1], err[i - 1 : i + 1])
+        q_i = _slope(cells[i - 1 : i + 1], seconds[i - 1 : i + 1])
         need = cells[i - 1] * (err[i - 1] / TARGET) ** (1 / p_i)
         return need, seconds[i - 1] * (need / cells[i - 1]) ** q_i, p, q, True
     if p <= 0:
@@ -198,10 +204,14 @@ def main(argv: list[str] | None = None) -> None:
     repeats = 3 if args.quick else 7
     model = iwata_model(secondary=True)
 
-    print("Iwata 2000 patient: a = 0.00286/day, b = 7.3e10 cells, m = 5.3e-8, alpha = 0.663, "
-          "secondary seeding, horizon 1000 days")
-    print(f"table: {TIMES.size} times ({TIMES[0]:g}..{TIMES[-1]:g} days) x {SIZES.size} sizes "
-          f"(1..1e10 cells, log-spaced); {os.cpu_count()} CPUs\n")
+    print(
+        "Iwata 2000 patient: a = 0.00286/day, b = 7.3e10 cells, m = 5.3e-8, alpha = 0.663, "
+        "secondary seeding, horizon 1000 days"
+    )
+    print(
+        f"table: {TIMES.size} times ({TIMES[0]:g}..{TIMES[-1]:g} days) x {SIZES.size} sizes "
+        f"(1..1e10 cells, log-spaced); {os.cpu_count()} CPUs\n"
+    )
 
     imported, compiled = jit_warm_up()
     t0 = time.perf_counter()
@@ -231,44 +241,65 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(("method of lines", str(n), seconds, mol_err[-1], f"{ds.attrs['n_rhs_evaluations']}"))
 
     orders = {k: order([e[k] for e in mol_err]) for k in ("every_t", "table", "density")}
-    header = (f"{'solver':<18}{'cells':>7}{'time [s]':>11}{'err(every t)':>14}{'order':>7}"
-              f"{'err(table)':>12}{'order':>7}{'err(density)':>14}{'order':>7}{'rhs evals':>11}")
+    header = (
+        f"{'solver':<18}{'cells':>7}{'time [s]':>11}{'err(every t)':>14}{'order':>7}"
+        f"{'err(table)':>12}{'order':>7}{'err(density)':>14}{'order':>7}{'rhs evals':>11}"
+    )
     print(header)
     print("-" * len(header))
     for i, (name, n, seconds, err, evals) in enumerate(rows):
         o = {k: (orders[k][i - 1] if i else "-") for k in orders}
-        print(f"{name:<18}{n:>7}{seconds:>11.4f}{err['every_t']:>14.2e}{o['every_t']:>7}"
-              f"{err['table']:>12.2e}{o['table']:>7}{err['density']:>14.2e}{o['density']:>7}{evals:>11}")
+        print(
+            f"{name:<18}{n:>7}{seconds:>11.4f}{err['every_t']:>14.2e}{o['every_t']:>7}"
+            f"{err['table']:>12.2e}{o['table']:>7}{err['density']:>14.2e}{o['density']:>7}{evals:>11}"
+        )
 
-    print(f"\nengine: warm solve {1e3 * solve_s:.1f} ms + tabulate {1e3 * table_s:.1f} ms = "
-          f"{1e3 * engine_s:.1f} ms (median of {repeats}); grid {engine.attrs['error_estimate']:.1e} est. error")
-    print(f"        numba warm-up: import {imported:.2f} s, first call with JIT compile {compiled:.2f} s "
-          f"(fresh process, empty cache); first call here (cached JIT) {first_here:.2f} s")
-    print(f"reference: engine at {ref_sol.grid.size - 1} steps, {ref_s:.2f} s; change from 4096 steps: "
-          f"every t {ref_self['every_t']:.1e}, table {ref_self['table']:.1e}, density {ref_self['density']:.1e}")
+    print(
+        f"\nengine: warm solve {1e3 * solve_s:.1f} ms + tabulate {1e3 * table_s:.1f} ms = "
+        f"{1e3 * engine_s:.1f} ms (median of {repeats}); grid {engine.attrs['error_estimate']:.1e} est. error"
+    )
+    print(
+        f"        numba warm-up: import {imported:.2f} s, first call with JIT compile {compiled:.2f} s "
+        f"(fresh process, empty cache); first call here (cached JIT) {first_here:.2f} s"
+    )
+    print(
+        f"reference: engine at {ref_sol.grid.size - 1} steps, {ref_s:.2f} s; change from 4096 steps: "
+        f"every t {ref_self['every_t']:.1e}, table {ref_self['table']:.1e}, density {ref_self['density']:.1e}"
+    )
 
     # Primary seeding only: engine and reference against the closed form.
     plain = iwata_model(secondary=False)
     exact = closed_form(TIMES)
-    for label, sol in (("engine (default)", solve_deterministic(plain, HORIZON)),
-                       ("reference", solve_deterministic(plain, HORIZON, rtol=1e-15, n_initial=4096, n_max=8192))):
+    for label, sol in (
+        ("engine (default)", solve_deterministic(plain, HORIZON)),
+        ("reference", solve_deterministic(plain, HORIZON, rtol=1e-15, n_initial=4096, n_max=8192)),
+    ):
         ds = sol.tabulate(TIMES, SIZES)
         n_err = np.max(np.abs(ds["n_metastases"].values / exact["n_metastases"] - 1))
         above = np.max(np.abs(ds["n_above"].values - exact["n_above"]), axis=1) / exact["n_metastases"]
         dens = np.max(np.abs(ds["density_per_cell"].values - exact["density_per_cell"]) * SIZES, axis=1)
         dens /= np.max(exact["density_per_cell"] * SIZES, axis=1)
-        print(f"no secondary seeding, {label} vs closed form: n_metastases {n_err:.1e}, "
-              f"n_above {np.max(above):.1e}, density {np.max(dens):.1e} (every t)")
+        print(
+            f"no secondary seeding, {label} vs closed form: n_metastases {n_err:.1e}, "
+            f"n_above {np.max(above):.1e}, density {np.max(dens):.1e} (every t)"
+        )
 
-    print(f"\nmethod of lines to reach {TARGET:g} relative error (speed-up = its time / engine "
-          f"{1e3 * engine_s:.1f} ms):")
+    print(
+        f"\nmethod of lines to reach {TARGET:g} relative error (speed-up = its time / engine {1e3 * engine_s:.1f} ms):"
+    )
     for key, label in (("every_t", "err(every t)"), ("table", "err(table)")):
         need, seconds, p, q, reached = extrapolate(mol_cells, mol_s, [e[key] for e in mol_err])
-        how = "interpolated between runs" if reached else (
-            f"extrapolated: error ~ cells^-{p:.2f} over the last 3 runs, time ~ cells^{max(q, 2.0):.2f}")
+        how = (
+            "interpolated between runs"
+            if reached
+            else (f"extrapolated: error ~ cells^-{p:.2f} over the last 3 runs, time ~ cells^{max(q, 2.0):.2f}")
+        )
         print(f"  {label:<13} ~{need:.2g} cells, {_duration(seconds)} ({how}) -> speed-up ~{seconds / engine_s:.2g}x")
-    print("  (err(density) of the method of lines stalls: the density jumps at the largest colony, the\n"
-          "   one founded at t = 0, and no fixed-grid scheme converges pointwise at a jump)")
+    print(
+        "  (err(density) of the method of lines stalls: the density jumps at the largest colony, the\n"
+        "   one founded at t = 0, and no fixed-grid scheme converges pointwise at a jump)"
+    )
+
 
 if __name__ == "__main__":
     main()

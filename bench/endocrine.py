@@ -19,7 +19,7 @@ from metacascade.workflows.stochastic_run import run_stochastic
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
 P_DORMANT = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
-BASE = f'''[patient]
+BASE = f"""[patient]
 cancer = "breast_er_positive"
 sex = "female"
 menopausal_status = "postmenopausal"
@@ -33,7 +33,7 @@ n_patients = {N}
 kind = "surgery"
 day = 0
 nodes = true
-'''
+"""
 PERIODS = ((0, 1826), (1826, 3652), (3652, 5479))
 
 
@@ -53,6 +53,5 @@ print("control: distant recurrences per period (events / at risk):", control)
 for agent in ("tamoxifen", "anastrozole"):
     arm = recurrences(BASE + f'[[treatment]]\nkind = "endocrine"\nagent = "{agent}"\nday = 0\nduration_days = 1826\n')
     ratios = [(e / n) / (c / m) if c else float("nan") for (e, n), (c, m) in zip(arm, control)]
-    print(f"{agent:12s} events {arm}; rate ratio years 0-4 / 5-9 / 10-14: "
-          + " / ".join(f"{r:.3f}" for r in ratios))
+    print(f"{agent:12s} events {arm}; rate ratio years 0-4 / 5-9 / 10-14: " + " / ".join(f"{r:.3f}" for r in ratios))
 print("EBCTCG 2011 tamoxifen 5 y vs none (ER+), recurrence rate ratio:", ref)

@@ -46,8 +46,26 @@ from metacascade.model.growth import Gompertz
 from metacascade.model.metastasis import MetastasisModel
 from metacascade.model.shedding import PowerShedding
 
-ORGANS = ("lung", "liver", "bone", "brain", "adrenal", "kidney", "spleen", "pancreas", "peritoneum", "pleura",
-          "regional_nodes", "distant_nodes", "skin", "ovary", "heart", "thyroid", "stomach", "bowel")
+ORGANS = (
+    "lung",
+    "liver",
+    "bone",
+    "brain",
+    "adrenal",
+    "kidney",
+    "spleen",
+    "pancreas",
+    "peritoneum",
+    "pleura",
+    "regional_nodes",
+    "distant_nodes",
+    "skin",
+    "ovary",
+    "heart",
+    "thyroid",
+    "stomach",
+    "bowel",
+)
 POOLS = ("caval", "portal", "arterial", "lymphatic", "coelomic", "csf")
 CAPACITY, DOUBLING_AT_1E9 = 3e12, 60.0
 A_PER_DAY = math.log(2.0) / (DOUBLING_AT_1E9 * math.log(CAPACITY / 1e9))
@@ -106,8 +124,13 @@ def table_error(ds: xr.Dataset, ref: xr.Dataset) -> float:
     """Largest relative error of n_metastases, burden_cells and n_above (module docstring)."""
     n_ref = ref["n_metastases"].values
     above = np.abs(ds["n_above"].values - ref["n_above"].values) / n_ref[:, :, None]
-    return float(max(np.max(np.abs(ds["n_metastases"].values / n_ref - 1)),
-                     np.max(np.abs(ds["burden_cells"].values / ref["burden_cells"].values - 1)), np.max(above)))
+    return float(
+        max(
+            np.max(np.abs(ds["n_metastases"].values / n_ref - 1)),
+            np.max(np.abs(ds["burden_cells"].values / ref["burden_cells"].values - 1)),
+            np.max(above),
+        )
+    )
 
 
 def jit_warm_up() -> tuple[float, float]:
@@ -126,11 +149,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 7
     _, p, (u, v), horizon, diagnosis = body()
-    print(f"{len(ORGANS)} organs, {len(POOLS)} pools; Gompertz a = {A_PER_DAY:.4g}/day, b = {CAPACITY:g} cells; "
-          f"m = {SHEDDING:g}/cell/day, alpha = 1")
-    print(f"diagnosis (1e9 cells) at {diagnosis:.1f} days, horizon {horizon:.1f} days; sum(p) = {p.sum():.2g}, "
-          f"row sums of R = {(u @ v).sum(axis=0).mean():.2g}; table 121 times x 13 sizes x 18 organs; "
-          f"{os.cpu_count()} CPUs\n")
+    print(
+        f"{len(ORGANS)} organs, {len(POOLS)} pools; Gompertz a = {A_PER_DAY:.4g}/day, b = {CAPACITY:g} cells; "
+        f"m = {SHEDDING:g}/cell/day, alpha = 1"
+    )
+    print(
+        f"diagnosis (1e9 cells) at {diagnosis:.1f} days, horizon {horizon:.1f} days; sum(p) = {p.sum():.2g}, "
+        f"row sums of R = {(u @ v).sum(axis=0).mean():.2g}; table 121 times x 13 sizes x 18 organs; "
+        f"{os.cpu_count()} CPUs\n"
+    )
 
     imported, compiled = jit_warm_up()
     t0 = time.perf_counter()
@@ -140,28 +167,37 @@ def main(argv: list[str] | None = None) -> None:
     settings = [("rtol 1e-9 (default)", 1e-9, {}), ("rtol 1e-6", 1e-6, {})]
     if not args.quick:
         settings.append(("rtol 1e-9, n_max 8192", 1e-9, {"n_max": 8192}))
-    results = [(label, *run(rtol, repeats if "8192" not in label else 3, **options))
-               for label, rtol, options in settings]
+    results = [
+        (label, *run(rtol, repeats if "8192" not in label else 3, **options)) for label, rtol, options in settings
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AccuracyWarning)  # the reference asks for 1e-15 on purpose
         ref = run(1e-15, 1, n_initial=8192, n_max=16384)[2]
 
-    header = (f"{'setting':<24}{'steps':>7}{'est. error':>12}{'rtol met':>10}{'solve [s]':>11}{'table [s]':>11}"
-              f"{'total [s]':>11}{'err vs ref':>12}")
+    header = (
+        f"{'setting':<24}{'steps':>7}{'est. error':>12}{'rtol met':>10}{'solve [s]':>11}{'table [s]':>11}"
+        f"{'total [s]':>11}{'err vs ref':>12}"
+    )
     print(header)
     print("-" * len(header))
     for label, solve_s, table_s, ds, steps, estimate, met in results:
-        print(f"{label:<24}{steps:>7}{estimate:>12.1e}{'yes' if met else 'no':>10}{solve_s:>11.3f}{table_s:>11.3f}"
-              f"{solve_s + table_s:>11.3f}{table_error(ds, ref):>12.1e}")
-    print(f"\nwarm timings, median of {repeats} (3 for n_max 8192); numba warm-up: import {imported:.2f} s, "
-          f"first solve with JIT compile {compiled:.2f} s (fresh process, empty cache); first call here "
-          f"(cached JIT) {first_here:.2f} s")
+        print(
+            f"{label:<24}{steps:>7}{estimate:>12.1e}{'yes' if met else 'no':>10}{solve_s:>11.3f}{table_s:>11.3f}"
+            f"{solve_s + table_s:>11.3f}{table_error(ds, ref):>12.1e}"
+        )
+    print(
+        f"\nwarm timings, median of {repeats} (3 for n_max 8192); numba warm-up: import {imported:.2f} s, "
+        f"first solve with JIT compile {compiled:.2f} s (fresh process, empty cache); first call here "
+        f"(cached JIT) {first_here:.2f} s"
+    )
     met_1s = [label for label, solve_s, table_s, *_ in results if solve_s + table_s < 1.0]
     print(f"under 1 s (solve + table): {', '.join(met_1s) if met_1s else 'none'}")
     final = ref.isel(time_days=-1)
-    print(f"10 years after diagnosis: {float(final['n_metastases_total']):.3g} colonies, burden "
-          f"{float(final['burden_cells_total']):.3g} cells, largest organ count "
-          f"{float(final['n_metastases'].max()):.3g} ({final['n_metastases'].idxmax().values!s})")
+    print(
+        f"10 years after diagnosis: {float(final['n_metastases_total']):.3g} colonies, burden "
+        f"{float(final['burden_cells_total']):.3g} cells, largest organ count "
+        f"{float(final['n_metastases'].max()):.3g} ({final['n_metastases'].idxmax().values!s})"
+    )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,10 @@ def main(names: list[str]) -> None:
     for name in names or ["breast_er_positive", "colon"]:
         t0 = time.perf_counter()
         fit = calibrate_preset(get_preset(name))
-        print(f"calibrate {name:20s} {time.perf_counter() - t0:7.1f} s  log-lik {fit.loglik:.3f}  "
-              f"competent {fit.population.competent_fraction:.3f}  sd_log {fit.population.dissemination_sd_log:.3f}")
+        print(
+            f"calibrate {name:20s} {time.perf_counter() - t0:7.1f} s  log-lik {fit.loglik:.3f}  "
+            f"competent {fit.population.competent_fraction:.3f}  sd_log {fit.population.dissemination_sd_log:.3f}"
+        )
     run_scenario(parse_scenario('[patient]\ncancer = "breast_er_positive"\n'))  # warm-up
     for name, p in sorted(load_presets().items()):
         if not p.calibration:
@@ -33,8 +35,10 @@ def main(names: list[str]) -> None:
         res = run_scenario(sc)
         dt = time.perf_counter() - t0
         pop = res.summary["population_at_diagnosis"]
-        print(f"run {name:20s} {dt:6.2f} s   P(M1) {pop['p_detectable_distant_metastasis']:.4f}  "
-              f"P(occult) {pop['p_occult_distant_colony']:.4f}  P(node+) {pop['p_regional_node_metastasis']:.4f}")
+        print(
+            f"run {name:20s} {dt:6.2f} s   P(M1) {pop['p_detectable_distant_metastasis']:.4f}  "
+            f"P(occult) {pop['p_occult_distant_colony']:.4f}  P(node+) {pop['p_regional_node_metastasis']:.4f}"
+        )
 
 
 if __name__ == "__main__":

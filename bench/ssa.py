@@ -42,37 +42,51 @@ SIZES = (10, 100, 1000)
 
 
 def _row(name: str, res) -> None:
-    print(f"{name:<28} {res.n_patients:>8d} {res.wall_seconds:>8.2f} "
-          f"{res.total_events / res.n_patients:>12.4g} {res.events_per_second:>12.4g} {res.patients_per_second:>10.4g} "
-          f"{res.n_founded.mean():>9.1f} {res.n_alive_at_horizon.mean():>9.1f} "
-          f"{np.isfinite(res.first_reach[:, 1]).mean():>8.3f} {np.isfinite(res.first_reach[:, 2]).mean():>8.3f}")
+    print(
+        f"{name:<28} {res.n_patients:>8d} {res.wall_seconds:>8.2f} "
+        f"{res.total_events / res.n_patients:>12.4g} {res.events_per_second:>12.4g} {res.patients_per_second:>10.4g} "
+        f"{res.n_founded.mean():>9.1f} {res.n_alive_at_horizon.mean():>9.1f} "
+        f"{np.isfinite(res.first_reach[:, 1]).mean():>8.3f} {np.isfinite(res.first_reach[:, 2]).mean():>8.3f}"
+    )
 
 
 def bench_cohorts(quick: bool) -> None:
-    base = {"primary_birth": 0.25, "primary_death": 0.2, "primary_cells0": 10_000,
-            "migration_per_cell": 1e-4, "colony_birth": 0.25, "colony_death": 0.2}
+    base = {
+        "primary_birth": 0.25,
+        "primary_death": 0.2,
+        "primary_cells0": 10_000,
+        "migration_per_cell": 1e-4,
+        "colony_birth": 0.25,
+        "colony_death": 0.2,
+    }
     cases = [
         ("deterministic primary", BranchingProcess(**base, primary="deterministic"), 200 if quick else 2000),
-        ("  + secondary seeding", BranchingProcess(**base, colony_migration_per_cell=1e-3,
-                                                  primary="deterministic"), 200 if quick else 2000),
+        (
+            "  + secondary seeding",
+            BranchingProcess(**base, colony_migration_per_cell=1e-3, primary="deterministic"),
+            200 if quick else 2000,
+        ),
         ("stochastic primary", BranchingProcess(**base), 5 if quick else 40),
     ]
     t0 = time.perf_counter()
     simulate_ssa(cases[0][1], 1.0, 1, seed=0)
     print(f"numba warm-up (first call: load or compile the kernel): {time.perf_counter() - t0:.2f} s\n")
-    print(f"{'case (60 days)':<28} {'patients':>8} {'wall s':>8} {'events/pat':>12} {'events/s':>12} "
-          f"{'pat/s':>10} {'founded':>9} {'alive':>9} {'P(100)':>8} {'P(1000)':>8}")
+    print(
+        f"{'case (60 days)':<28} {'patients':>8} {'wall s':>8} {'events/pat':>12} {'events/s':>12} "
+        f"{'pat/s':>10} {'founded':>9} {'alive':>9} {'P(100)':>8} {'P(1000)':>8}"
+    )
     for name, process, n in cases:
         _row(name, simulate_ssa(process, HORIZON, n, seed=1, sizes=SIZES))
     lam = 0.05
-    print(f"\n(exact mean founded, no secondary seeding: u X0 (e^(lam T) - 1)/lam = "
-          f"{1e-4 * 1e4 * math.expm1(lam * HORIZON) / lam:.1f})")
+    print(
+        f"\n(exact mean founded, no secondary seeding: u X0 (e^(lam T) - 1)/lam = "
+        f"{1e-4 * 1e4 * math.expm1(lam * HORIZON) / lam:.1f})"
+    )
 
 
 def _gillespy2_model(gillespy2, b: float, d: float, n0: int, horizon: float):
     model = gillespy2.Model(name="birth_death")
-    model.add_parameter([gillespy2.Parameter(name="b", expression=b),
-                         gillespy2.Parameter(name="d", expression=d)])
+    model.add_parameter([gillespy2.Parameter(name="b", expression=b), gillespy2.Parameter(name="d", expression=d)])
     model.add_species(gillespy2.Species(name="X", initial_value=n0, mode="discrete"))
     model.add_reaction(gillespy2.Reaction(name="birth", reactants={"X": 1}, products={"X": 2}, rate="b"))
     model.add_reaction(gillespy2.Reaction(name="death", reactants={"X": 1}, products={}, rate="d"))
@@ -88,8 +102,10 @@ def bench_birth_death(quick: bool) -> None:
 
     def line(name: str, n: int, seconds: float, finals: np.ndarray) -> None:
         se = finals.std(ddof=1) / math.sqrt(finals.size)
-        print(f"{name:<36} {n:>12d} {1e3 * seconds / n:>10.4g} {finals.mean():>10.2f} {se:>8.2f} "
-              f"{(finals.mean() - exact) / se:>16.2f}")
+        print(
+            f"{name:<36} {n:>12d} {1e3 * seconds / n:>10.4g} {finals.mean():>10.2f} {se:>8.2f} "
+            f"{(finals.mean() - exact) / se:>16.2f}"
+        )
 
     simulate_birth_death(b, d, n0, 0.1, 1, seed=0)  # warm-up
     n = 200 if quick else 2000
@@ -103,9 +119,11 @@ def bench_birth_death(quick: bool) -> None:
         print("GillesPy2 not importable: comparison skipped (pip install gillespy2 to run it).")
         return
     model = _gillespy2_model(gillespy2, b, d, n0, horizon)
-    solvers = [("GillesPy2 NumPySSASolver", gillespy2.NumPySSASolver, 10 if quick else 50),
-               ("GillesPy2 TauLeapingSolver", gillespy2.TauLeapingSolver, 50 if quick else 500),
-               ("GillesPy2 SSACSolver", getattr(gillespy2, "SSACSolver", None), 200 if quick else 2000)]
+    solvers = [
+        ("GillesPy2 NumPySSASolver", gillespy2.NumPySSASolver, 10 if quick else 50),
+        ("GillesPy2 TauLeapingSolver", gillespy2.TauLeapingSolver, 50 if quick else 500),
+        ("GillesPy2 SSACSolver", getattr(gillespy2, "SSACSolver", None), 200 if quick else 2000),
+    ]
     for name, solver, n in solvers:
         if solver is None:
             print(f"{name}: not available in this GillesPy2")

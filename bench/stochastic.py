@@ -26,22 +26,32 @@ def breast(n: int) -> None:
     horizon = sc.patient.age_of_primary_days + 3650.0
     est = establishment_of(sc)
     times = np.linspace(0.0, horizon, 121)
-    kw = dict(survival=sc.early_survival, switch_cells=1000, times=times, detection_cells=sc.detection_cells,
-              lethal_cells=sc.lethal_burden_cells, establishment=est)
+    kw = dict(
+        survival=sc.early_survival,
+        switch_cells=1000,
+        times=times,
+        detection_cells=sc.detection_cells,
+        lethal_cells=sc.lethal_burden_cells,
+        establishment=est,
+    )
     args = (sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon)
     simulate_patients(*args, 64, seed=0, **kw)  # compile
     t0 = time.perf_counter()
     establishment_of(sc)
-    print(f"establishment law (switch 1000 cells, Gompertz colony): {time.perf_counter() - t0:.3f} s to tabulate; "
-          f"mean {est.mean_exact:.1f} d, sd {est.sd_exact:.1f} d")
+    print(
+        f"establishment law (switch 1000 cells, Gompertz colony): {time.perf_counter() - t0:.3f} s to tabulate; "
+        f"mean {est.mean_exact:.1f} d, sd {est.sd_exact:.1f} d"
+    )
     for stop in (True, False):
         m = n if stop else max(n // 10, 64)
         for workers in (1, 2):
             t0 = time.perf_counter()
             res = simulate_patients(*args, m, seed=1, stop_at_death=stop, workers=workers, **kw)
             el = time.perf_counter() - t0
-            print(f"breast 10 y, stop_at_death={stop!s:5}, workers={workers}: {m} patients in {el:.2f} s = "
-                  f"{m / el:,.0f} patients/s; colonies per patient {res.n_colonies.mean():.0f}")
+            print(
+                f"breast 10 y, stop_at_death={stop!s:5}, workers={workers}: {m} patients in {el:.2f} s = "
+                f"{m / el:,.0f} patients/s; colonies per patient {res.n_colonies.mean():.0f}"
+            )
 
 
 def hybrid_vs_ssa(n: int) -> None:
@@ -58,8 +68,10 @@ def hybrid_vs_ssa(n: int) -> None:
     t0 = time.perf_counter()
     simulate_ssa(proc, SMALL["horizon"], m, seed=1, sizes=(SMALL["size"],))
     t_s = (time.perf_counter() - t0) * n / m
-    print(f"small case ({n} patients): hybrid {t_h:.3f} s, exact SSA {t_s:.1f} s (extrapolated from {m}); "
-          f"hybrid is {t_s / t_h:,.0f}x faster at equal patient count")
+    print(
+        f"small case ({n} patients): hybrid {t_h:.3f} s, exact SSA {t_s:.1f} s (extrapolated from {m}); "
+        f"hybrid is {t_s / t_h:,.0f}x faster at equal patient count"
+    )
 
 
 if __name__ == "__main__":

@@ -19,10 +19,12 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
 full = (Path(scenario_pkg.__file__).parent / "treatment_example.toml").read_text()
 head, plan = full.split("[[treatment]]", 1)
 cases = {
-    "untreated kernel (organ failure off)": head.replace("organ_failure = true", "organ_failure = false")
-                                             .replace("dormancy_probability = 0.3", "dormancy_probability = 0.0"),
-    "treated kernel, no plan (organ failure on)": head.replace("dormancy_probability = 0.3",
-                                                                "dormancy_probability = 0.0"),
+    "untreated kernel (organ failure off)": head.replace("organ_failure = true", "organ_failure = false").replace(
+        "dormancy_probability = 0.3", "dormancy_probability = 0.0"
+    ),
+    "treated kernel, no plan (organ failure on)": head.replace(
+        "dormancy_probability = 0.3", "dormancy_probability = 0.0"
+    ),
     "full plan (surgery, chemo, RT, AI, dormancy)": full,
 }
 for name, text in cases.items():

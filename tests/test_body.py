@@ -26,6 +26,7 @@ def first_bed(route: str) -> str:
 
 # -- conservation ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("start", BODY.states)
 def test_every_cell_is_arrested_or_dead(start):
     """Rows of the absorption matrix sum to 1 (to 1e-12): from any pool or organ a cell ends
@@ -77,6 +78,7 @@ def test_monte_carlo_paths_agree_with_the_exact_routing():
 
 # -- anatomy --------------------------------------------------------------------------------------
 
+
 def test_colorectal_first_bed_is_the_liver_and_breast_the_lungs():
     """Portal drainage puts the first capillary bed in the liver; caval drainage in the lungs
     (Chambers et al., Nat Rev Cancer 2002;2:563; docs/science/parameters.md 1b)."""
@@ -105,15 +107,22 @@ def test_single_pass_closed_form():
     """From the venous blood: lung arrest = s_v * a_lung * (1 + recirculation) where the
     recirculating fraction is computed by hand for a graph reduced to venous -> lung -> arterial
     -> (liver | return); checks the linear algebra against a geometric series."""
-    g = BodyGraph(organs=("lung", "liver"), pools=("venous", "arterial"), arrest=np.array([0.6, 0.7]),
-                  outflow=("arterial", "venous"), colony_drainage=("arterial", "venous"),
-                  blood_borne=(True, True), transit_minutes=np.array([1.0, 1.0]),
-                  shares=({"lung": 1.0}, {"liver": 0.3, "venous": 0.7}), clearance_per_day=14.4,
-                  early_survival=1.0)
+    g = BodyGraph(
+        organs=("lung", "liver"),
+        pools=("venous", "arterial"),
+        arrest=np.array([0.6, 0.7]),
+        outflow=("arterial", "venous"),
+        colony_drainage=("arterial", "venous"),
+        blood_borne=(True, True),
+        transit_minutes=np.array([1.0, 1.0]),
+        shares=({"lung": 1.0}, {"liver": 0.3, "venous": 0.7}),
+        clearance_per_day=14.4,
+        early_survival=1.0,
+    )
     s = math.exp(-14.4 / 1440.0)  # survival of one transit of 1 minute at k = 14.4/day
     a_l, a_h = 0.6, 0.7
     # one loop: venous -s-> lung (arrest a_l) -> arterial -s-> liver (0.3, arrest a_h) or venous (0.7)
-    back = s * (1 - a_l) * s * (0.3 * (1 - a_h) + 0.7)      # venous -> ... -> venous
+    back = s * (1 - a_l) * s * (0.3 * (1 - a_h) + 0.7)  # venous -> ... -> venous
     lung = s * a_l / (1 - back)
     liver = s * (1 - a_l) * s * 0.3 * a_h / (1 - back)
     a = g.absorption()[g.states.index("venous")]
@@ -138,6 +147,7 @@ def test_csf_route_feeds_the_leptomeninges():
 
 # -- founding probabilities ------------------------------------------------------------------------
 
+
 def test_founding_probability_is_the_product_of_the_cascade_steps():
     """p_j = sum over routes r_s A_sj sigma_j (1 - d/b) (docs/design.md section 1.3), checked entry by entry."""
     soil = {"lung": 2e-9, "liver": 5e-9, "bone_axial": 1e-9}
@@ -156,8 +166,13 @@ def test_colony_routing_follows_the_colony_organs_drainage():
     ones via the portal vein; the factored form equals the dense matrix."""
     rt = BODY.routing(ALL_SOIL, {"venous": 1.0})
     a = BODY.absorption()
-    for organ, pool in (("lung", "arterial"), ("liver", "venous"), ("gi_tract", "portal"),
-                        ("peritoneum", "peritoneal_cavity"), ("leptomeninges", "csf")):
+    for organ, pool in (
+        ("lung", "arterial"),
+        ("liver", "venous"),
+        ("gi_tract", "portal"),
+        ("peritoneum", "peritoneal_cavity"),
+        ("leptomeninges", "csf"),
+    ):
         i = BODY.organs.index(organ)
         expected = a[BODY.states.index(pool), :-1] * BODY.early_survival
         np.testing.assert_allclose(rt.colony[i], expected, rtol=1e-13)
@@ -170,7 +185,7 @@ def test_colony_routing_follows_the_colony_organs_drainage():
 def test_probabilities_sum_to_at_most_one(weights, sigma):
     """Property: for any route split and soil <= 1, founding probabilities are in [0, 1] and
     sum with the non-founding outcomes to 1."""
-    names = ["venous", "portal", "lymph_regional", "csf", "peritoneal_cavity"][:len(weights)]
+    names = ["venous", "portal", "lymph_regional", "csf", "peritoneal_cavity"][: len(weights)]
     total = sum(weights)
     routes = {n: w / total for n, w in zip(names, weights)} if total > 0 else {"venous": 1.0}
     rt = BODY.routing(dict.fromkeys(BODY.organs, sigma), routes)
@@ -180,6 +195,7 @@ def test_probabilities_sum_to_at_most_one(weights, sigma):
 
 
 # -- edits ----------------------------------------------------------------------------------------
+
 
 def test_removing_the_hepatic_artery():
     """Without the hepatic artery (6.5% of cardiac output) arterial cells reach the liver only
@@ -215,19 +231,23 @@ def test_higher_clearance_kills_more_cells_in_transit():
 
 # -- bad input ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("call", "fragment"), [
-    (lambda: BODY.routing({"livr": 0.1}, {"venous": 1.0}), "did you mean 'liver'"),
-    (lambda: BODY.routing({"liver": 1.5}, {"venous": 1.0}), "soil.liver"),
-    (lambda: BODY.routing({"liver": float("nan")}, {"venous": 1.0}), "soil.liver"),
-    (lambda: BODY.routing({}, {"veins": 1.0}), "did you mean 'venous'"),
-    (lambda: BODY.routing({}, {"venous": 0.5}), "must sum to 1"),
-    (lambda: BODY.routing({}, {"venous": -0.5, "portal": 1.5}), "routes.venous"),
-    (lambda: BODY.with_changes(arrest={"lung": 1.2}), "arrest.lung"),
-    (lambda: BODY.with_changes(shares={"arterial": {"brain": -0.1, "other": 0.152}}), "pools.arterial.to.brain"),
-    (lambda: BODY.with_changes(shares={"arterial": {"brian": 0.0}}), "did you mean 'brain'"),
-    (lambda: BODY.with_changes(clearance_per_day=-1.0), "clearance_per_day"),
-    (lambda: BODY.without_edge("arterial", "lung"), "has no edge to 'lung'"),
-])
+
+@pytest.mark.parametrize(
+    ("call", "fragment"),
+    [
+        (lambda: BODY.routing({"livr": 0.1}, {"venous": 1.0}), "did you mean 'liver'"),
+        (lambda: BODY.routing({"liver": 1.5}, {"venous": 1.0}), "soil.liver"),
+        (lambda: BODY.routing({"liver": float("nan")}, {"venous": 1.0}), "soil.liver"),
+        (lambda: BODY.routing({}, {"veins": 1.0}), "did you mean 'venous'"),
+        (lambda: BODY.routing({}, {"venous": 0.5}), "must sum to 1"),
+        (lambda: BODY.routing({}, {"venous": -0.5, "portal": 1.5}), "routes.venous"),
+        (lambda: BODY.with_changes(arrest={"lung": 1.2}), "arrest.lung"),
+        (lambda: BODY.with_changes(shares={"arterial": {"brain": -0.1, "other": 0.152}}), "pools.arterial.to.brain"),
+        (lambda: BODY.with_changes(shares={"arterial": {"brian": 0.0}}), "did you mean 'brain'"),
+        (lambda: BODY.with_changes(clearance_per_day=-1.0), "clearance_per_day"),
+        (lambda: BODY.without_edge("arterial", "lung"), "has no edge to 'lung'"),
+    ],
+)
 def test_bad_values_name_the_item(call, fragment):
     with pytest.raises(ParameterError, match=None) as info:
         call()
@@ -242,9 +262,18 @@ def test_organ_that_should_be_blood_borne_but_is_unreachable():
 
 def test_loss_free_loop_is_rejected():
     with pytest.raises(ParameterError, match="circulate for ever"):
-        BodyGraph(organs=("lung",), pools=("venous",), arrest=np.array([0.0]), outflow=("venous",),
-                  colony_drainage=("venous",), blood_borne=(True,), transit_minutes=np.array([1.0]),
-                  shares=({"lung": 1.0},), clearance_per_day=0.0, early_survival=1.0)
+        BodyGraph(
+            organs=("lung",),
+            pools=("venous",),
+            arrest=np.array([0.0]),
+            outflow=("venous",),
+            colony_drainage=("venous",),
+            blood_borne=(True,),
+            transit_minutes=np.array([1.0]),
+            shares=({"lung": 1.0},),
+            clearance_per_day=0.0,
+            early_survival=1.0,
+        )
 
 
 def test_corrupt_and_invalid_body_files(tmp_path):
@@ -252,21 +281,38 @@ def test_corrupt_and_invalid_body_files(tmp_path):
     bad.write_text("[pools\n")
     with pytest.raises(DataError, match="corrupt body graph file"):
         load_body_graph(bad)
-    bad.write_text('[circulation]\nclearance_per_day = 1.0\nearly_survival = 0.5\n'
-                   '[pools.venous]\ntransit_minutes = 1.0\nto = { lung = 1.0 }\n'
-                   '[organs.lung]\narrest = 0.9\noutflow = "venus"\n')
+    bad.write_text(
+        "[circulation]\nclearance_per_day = 1.0\nearly_survival = 0.5\n"
+        "[pools.venous]\ntransit_minutes = 1.0\nto = { lung = 1.0 }\n"
+        '[organs.lung]\narrest = 0.9\noutflow = "venus"\n'
+    )
     with pytest.raises(DataError, match=r"organs.lung.outflow: unknown pool 'venus'"):
         load_body_graph(bad)
-    bad.write_text('[circulation]\nclearance_per_day = 1.0\nearly_survival = 0.5\n'
-                   '[pools.venous]\ntransit_minutes = 1.0\nto = { lung = 0.8 }\n'
-                   '[organs.lung]\narrest = 0.9\noutflow = "venous"\n')
+    bad.write_text(
+        "[circulation]\nclearance_per_day = 1.0\nearly_survival = 0.5\n"
+        "[pools.venous]\ntransit_minutes = 1.0\nto = { lung = 0.8 }\n"
+        '[organs.lung]\narrest = 0.9\noutflow = "venous"\n'
+    )
     with pytest.raises(DataError, match=r"shares sum to 0.8"):
         load_body_graph(bad)
 
 
 def test_shipped_graph_has_the_required_organs_and_every_preset_routes():
-    required = {"lung", "liver", "bone_axial", "bone_appendicular", "brain", "lymph_regional", "lymph_distant",
-                "adrenal", "kidney", "peritoneum", "pleura", "leptomeninges", "skin_soft_tissue"}
+    required = {
+        "lung",
+        "liver",
+        "bone_axial",
+        "bone_appendicular",
+        "brain",
+        "lymph_regional",
+        "lymph_distant",
+        "adrenal",
+        "kidney",
+        "peritoneum",
+        "pleura",
+        "leptomeninges",
+        "skin_soft_tissue",
+    }
     assert required <= set(BODY.organs)
     assert {"venous", "arterial", "portal", "thoracic_duct", "csf", "peritoneal_cavity"} <= set(BODY.pools)
     arterial = BODY.shares[BODY.pools.index("arterial")]

@@ -58,8 +58,9 @@ def _extents(patch):
 
 
 def _centre(patches) -> np.ndarray:
-    return np.mean([[_extents(p).x0 + _extents(p).width / 2, _extents(p).y0 + _extents(p).height / 2]
-                    for p in patches], axis=0)
+    return np.mean(
+        [[_extents(p).x0 + _extents(p).width / 2, _extents(p).y0 + _extents(p).height / 2] for p in patches], axis=0
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,9 +199,16 @@ def test_non_finite_or_negative_values_are_refused(bad):
     assert repr(bad) in str(err.value)
 
 
-@pytest.mark.parametrize("kwargs", [dict(vmin=0.0), dict(vmin=-1.0, log=False, vmax=-2.0),
-                                    dict(vmin=10.0, vmax=1.0), dict(vmax=math.nan),
-                                    dict(cmap="no-such-map")])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(vmin=0.0),
+        dict(vmin=-1.0, log=False, vmax=-2.0),
+        dict(vmin=10.0, vmax=1.0),
+        dict(vmax=math.nan),
+        dict(cmap="no-such-map"),
+    ],
+)
 def test_bad_scale_options(kwargs):
     with pytest.raises(ParameterError):
         plot_body_map({"lung": 1.0}, **kwargs)
@@ -212,8 +220,9 @@ def test_bad_scale_options(kwargs):
 
 
 def test_png_is_written(tmp_path):
-    fig = plot_body_map({"lung": 3e8, "liver": 1.2e9, "brain": 0.0, "other": 5.0},
-                        title="example", annotate={"liver": "11 mets"})
+    fig = plot_body_map(
+        {"lung": 3e8, "liver": 1.2e9, "brain": 0.0, "other": 5.0}, title="example", annotate={"liver": "11 mets"}
+    )
     path = tmp_path / "bodymap.png"
     fig.savefig(path, dpi=60)
     plt.close(fig)

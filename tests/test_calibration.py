@@ -28,8 +28,15 @@ def _exponential_data(seed: int = 1, n: int = 200, rate: float = 0.02):
 
 def _exponential_template(time, event):
     d, total = float(event.sum()), float(time.sum())
-    return Template((Parameter("log_rate", -12.0, 2.0, -3.0),), lambda th: d * th[0] - math.exp(th[0]) * total,
-                    name="exponential"), d, total
+    return (
+        Template(
+            (Parameter("log_rate", -12.0, 2.0, -3.0),),
+            lambda th: d * th[0] - math.exp(th[0]) * total,
+            name="exponential",
+        ),
+        d,
+        total,
+    )
 
 
 def test_mle_and_profile_interval_equal_the_closed_form():
@@ -50,8 +57,11 @@ def test_mle_and_profile_interval_equal_the_closed_form():
 def test_profile_of_named_parameters_only():
     time, event = _exponential_data()
     template, _, _ = _exponential_template(time, event)
-    two = Template((*template.parameters, Parameter("unused", -1.0, 1.0, 0.0)),
-                   lambda th: template.loglik(th[:1]) - th[1] ** 2, name="two")
+    two = Template(
+        (*template.parameters, Parameter("unused", -1.0, 1.0, 0.0)),
+        lambda th: template.loglik(th[:1]) - th[1] ** 2,
+        name="two",
+    )
     full = fit_mle(two, starts=1)
     some = fit_mle(two, starts=1, profile=["log_rate"])
     assert list(some.profile) == ["log_rate"] and some.profile["log_rate"] == full.profile["log_rate"]
@@ -83,8 +93,11 @@ def test_posterior_of_a_correlated_gaussian_ridge():
     rho, sd = 0.99, np.array([1.0, 3.0])
     cov = np.array([[sd[0] ** 2, rho * sd[0] * sd[1]], [rho * sd[0] * sd[1], sd[1] ** 2]])
     prec = np.linalg.inv(cov)
-    template = Template((Parameter("u", -30, 30, 0.5), Parameter("v", -60, 60, -1.0)),
-                        lambda th: -0.5 * float(th @ prec @ th), name="ridge")
+    template = Template(
+        (Parameter("u", -30, 30, 0.5), Parameter("v", -60, 60, -1.0)),
+        lambda th: -0.5 * float(th @ prec @ th),
+        name="ridge",
+    )
     mle = fit_mle(template, starts=1, profile=False)
     assert np.allclose(mle.covariance, cov, rtol=1e-3)  # inverse Hessian = the Gaussian's covariance
     post = fit_bayes(template, start=mle.theta, walkers=16, steps=4000, burn=1000, seed=5, covariance=mle.covariance)
@@ -126,8 +139,9 @@ def test_shedding_integral_closed_form_equals_quadrature():
 
     c = _constants()
     for age in (50.0, 500.0, 2000.0, 6000.0):
-        num, _ = integrate.quad(lambda v: math.exp(c["alpha"] * float(_log_size(v, c))), 0.0, age, limit=400,
-                                epsabs=0, epsrel=1e-11)
+        num, _ = integrate.quad(
+            lambda v: math.exp(c["alpha"] * float(_log_size(v, c))), 0.0, age, limit=400, epsabs=0, epsrel=1e-11
+        )
         assert math.exp(float(_log_integral(age, c))) == pytest.approx(num, rel=1e-7)
 
 
@@ -215,13 +229,16 @@ def test_parameter_recovery_coverage():
     hits = np.array([r[0] for r in results])
     wald = np.array([r[1] for r in results])
     other = [i for i in range(len(THETA)) if i not in REGULAR]
-    print(f"coverage: regular parameters, profile {hits.mean():.3f} (per parameter {hits.mean(axis=0).round(2)}); "
-          f"other parameters, Wald {wald[:, other].mean():.3f} (per parameter {wald[:, other].mean(axis=0).round(2)})")
+    print(
+        f"coverage: regular parameters, profile {hits.mean():.3f} (per parameter {hits.mean(axis=0).round(2)}); "
+        f"other parameters, Wald {wald[:, other].mean():.3f} (per parameter {wald[:, other].mean(axis=0).round(2)})"
+    )
     pairs = hits.size
     allowed = int(stats.binom.ppf(0.99, pairs, 0.05))
     misses = int((~hits).sum())
-    assert pairs == 24 and allowed == 4 and misses <= allowed, \
+    assert pairs == 24 and allowed == 4 and misses <= allowed, (
         f"{misses} misses of {pairs} (coverage {1 - misses / pairs:.3f})"
+    )
 
 
 def test_gbsg2_validation_runs_and_reports():
@@ -239,9 +256,12 @@ def test_gbsg2_validation_runs_and_reports():
 def test_predict_a_patient():
     from metacascade.calibration.gbsg2 import predict_patient
 
-    res = predict_patient(np.vstack([THETA, THETA + 0.02]), {"tsize": 30, "pnodes": 4, "tgrade": "III",
-                                                               "estrec": 5, "menostat": "Pre", "horTh": "no"},
-                          np.array([1, 5]) * 365.25, n_draws=500)
+    res = predict_patient(
+        np.vstack([THETA, THETA + 0.02]),
+        {"tsize": 30, "pnodes": 4, "tgrade": "III", "estrec": 5, "menostat": "Pre", "horTh": "no"},
+        np.array([1, 5]) * 365.25,
+        n_draws=500,
+    )
     assert 0 < res["p_no_occult_colony"] < 1
     assert res["rfs_lower"][1] <= res["rfs_median"][1] <= res["rfs_upper"][1]
     assert res["rfs_median"][0] > res["rfs_median"][1]

@@ -48,8 +48,14 @@ def test_csv_with_units_line_converts_to_days_and_cells(tmp_path):
     assert data.patients == ["P1", "7"]  # a column with any non-numeric id is read as str
     assert data.n_patients == 2
     t = data.table
-    assert list(t.columns) == ["patient", "time_days", "primary_cells", "metastasis_count",
-                               "metastasis_burden_cells", "organ"]
+    assert list(t.columns) == [
+        "patient",
+        "time_days",
+        "primary_cells",
+        "metastasis_count",
+        "metastasis_burden_cells",
+        "organ",
+    ]
     assert len(t) == 6  # per-organ rows kept
     # ball of diameter 10 mm at 1e6 cells/mm^3: pi / 6 * 1000 mm^3 * 1e6 (computed by hand)
     assert t["primary_cells"].iloc[0] == pytest.approx(5.235987755982989e8, rel=1e-15)
@@ -63,8 +69,9 @@ def test_csv_with_units_line_converts_to_days_and_cells(tmp_path):
 
 def test_dataframe_source_with_units_keyword_and_other_units():
     df = _frame(metastasis_burden=[0.0, 2.0, 0.5])
-    data = load_longitudinal(df, units={"time": "weeks", "primary_size": "cm3", "metastasis_burden": "mm3"},
-                             cells_per_mm3=2e5)
+    data = load_longitudinal(
+        df, units={"time": "weeks", "primary_size": "cm3", "metastasis_burden": "mm3"}, cells_per_mm3=2e5
+    )
     assert data.source == "<table>" and data.comments == ()
     t = data.table
     assert t["time_days"].tolist() == [0.0, 70.0, 0.0]
@@ -103,6 +110,7 @@ def test_units_keyword_must_agree_with_units_line(tmp_path):
 
 # ------------------------------------------------------------------------------ rejected input
 
+
 def test_missing_column():
     with pytest.raises(DataError, match=r"<table>: missing column 'primary_size'.*needs columns patient, time"):
         load_longitudinal(_frame().drop(columns="primary_size"), units=UNITS)
@@ -120,23 +128,30 @@ def test_units_not_declared(tmp_path):
 
 
 def test_unknown_unit():
-    with pytest.raises(DataError, match=r"column 'time': unknown unit 'fortnights'; allowed: days, weeks, months, "
-                                        r"years"):
+    with pytest.raises(
+        DataError,
+        match=r"column 'time': unknown unit 'fortnights'; allowed: days, weeks, months, "
+        r"years",
+    ):
         load_longitudinal(_frame(), units={"time": "fortnights", "primary_size": "mm"})
     with pytest.raises(DataError, match=r"unknown unit 'cell' \(did you mean 'cells'\?\); allowed: mm, cm, mm3"):
         load_longitudinal(_frame(), units={"time": "days", "primary_size": "cell"})
 
 
 def test_negative_time():
-    with pytest.raises(DataError,
-                       match=r"column 'time', row 2 \(patient 'B'\): negative time -1.0; allowed: time >= 0"):
+    with pytest.raises(
+        DataError, match=r"column 'time', row 2 \(patient 'B'\): negative time -1.0; allowed: time >= 0"
+    ):
         load_longitudinal(_frame(time=[0.0, 3.0, -1.0]), units=UNITS)
 
 
 def test_times_not_increasing_within_patient():
     df = pd.DataFrame({"patient": ["A", "B", "A", "A"], "time": [0, 1, 30, 20], "primary_size": [1, 1, 2, 3]})
-    with pytest.raises(DataError, match=r"column 'time', row 3 \(patient 'A'\): time 20 days is not after 30 days "
-                                        r"\(row 2\).*strictly increasing"):
+    with pytest.raises(
+        DataError,
+        match=r"column 'time', row 3 \(patient 'A'\): time 20 days is not after 30 days "
+        r"\(row 2\).*strictly increasing",
+    ):
         load_longitudinal(df, units=UNITS)
     repeated = pd.DataFrame({"patient": [1, 1], "time": [5, 5], "primary_size": [1, 2]})
     with pytest.raises(DataError, match=r"row 1 \(patient 1\): time 5 days is not after 5 days"):
@@ -144,20 +159,33 @@ def test_times_not_increasing_within_patient():
 
 
 def test_times_increasing_per_organ_and_primary_consistent():
-    df = pd.DataFrame({"patient": ["A"] * 4, "time": [0, 0, 5, 5], "primary_size": [1, 1, 2, 2],
-                       "metastasis_count": [0, 0, 1, 1], "organ": ["liver", "lung", "liver", "liver"]})
+    df = pd.DataFrame(
+        {
+            "patient": ["A"] * 4,
+            "time": [0, 0, 5, 5],
+            "primary_size": [1, 1, 2, 2],
+            "metastasis_count": [0, 0, 1, 1],
+            "organ": ["liver", "lung", "liver", "liver"],
+        }
+    )
     with pytest.raises(DataError, match=r"row 3 \(patient 'A'\) in organ 'liver': time 5 days is not after 5 days"):
         load_longitudinal(df, units=UNITS)
     df["organ"] = ["liver", "lung", "liver", "lung"]
     df["primary_size"] = [1, 1, 2, 3]
-    with pytest.raises(DataError, match=r"column 'primary_size', row 3 \(patient 'A'\): primary size 3 at time 5 "
-                                        r"differs from 2 \(row 2\)"):
+    with pytest.raises(
+        DataError,
+        match=r"column 'primary_size', row 3 \(patient 'A'\): primary size 3 at time 5 "
+        r"differs from 2 \(row 2\)",
+    ):
         load_longitudinal(df, units=UNITS)
 
 
 def test_size_must_be_positive():
-    with pytest.raises(DataError, match=r"column 'primary_size', row 1 \(patient 'A'\): got 0.0; allowed: "
-                                        r"primary_size > 0"):
+    with pytest.raises(
+        DataError,
+        match=r"column 'primary_size', row 1 \(patient 'A'\): got 0.0; allowed: "
+        r"primary_size > 0",
+    ):
         load_longitudinal(_frame(primary_size=[1.0, 0.0, 2.0]), units=UNITS)
 
 
@@ -175,8 +203,11 @@ def test_non_integer_count():
 
 def test_unknown_organ_has_did_you_mean():
     df = _frame(metastasis_count=[0, 1, 2], organ=["liver", "lungs", "brain"])
-    with pytest.raises(DataError, match=r"column 'organ', row 1 \(patient 'A'\): unknown organ 'lungs' "
-                                        r"\(did you mean 'lung'\?\); allowed: lung, liver"):
+    with pytest.raises(
+        DataError,
+        match=r"column 'organ', row 1 \(patient 'A'\): unknown organ 'lungs' "
+        r"\(did you mean 'lung'\?\); allowed: lung, liver",
+    ):
         load_longitudinal(df, units=UNITS)
 
 
@@ -196,10 +227,12 @@ def test_bad_source():
 
 # ------------------------------------------------------------------------------ time to event
 
+
 def test_time_to_event_csv_with_units_line(tmp_path):
     path = tmp_path / "tte.csv"
-    path.write_text("# units: time=months\n# trial: demo\nid,time,event,grade\n1,12,1,II\n2,6.5,0,III\n"
-                    "3,0,True,I\n4,3,false,II\n")
+    path.write_text(
+        "# units: time=months\n# trial: demo\nid,time,event,grade\n1,12,1,II\n2,6.5,0,III\n3,0,True,I\n4,3,false,II\n"
+    )
     data = load_time_to_event(path, covariates=["grade"])
     assert isinstance(data, TimeToEventData)
     assert data.units == {"time": "months"} and data.comments == ("trial: demo",)
@@ -214,8 +247,9 @@ def test_time_to_event_csv_with_units_line(tmp_path):
 def test_time_to_event_gbsg2():
     lifelines = pytest.importorskip("lifelines.datasets")
     raw = lifelines.load_gbsg2()
-    data = load_time_to_event(raw, duration="time", event="cens", covariates=["tsize", "pnodes", "tgrade"],
-                              time_unit="days")
+    data = load_time_to_event(
+        raw, duration="time", event="cens", covariates=["tsize", "pnodes", "tgrade"], time_unit="days"
+    )
     assert len(data.table) == len(raw) == 686
     assert data.n_events == int(raw["cens"].sum())  # 299 in lifelines 0.30
     assert data.covariates == ("tsize", "pnodes", "tgrade")

@@ -24,8 +24,15 @@ def test_run_default_writes_all_results(tmp_path):
     assert res.exit_code == 0, res.output
     assert "expected metastases" in res.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["body_map.png", "figure.png", "organs.parquet", "scenario.toml", "size_distribution.parquet",
-                     "summary.json", "timeseries.parquet"]
+    assert names == [
+        "body_map.png",
+        "figure.png",
+        "organs.parquet",
+        "scenario.toml",
+        "size_distribution.parquet",
+        "summary.json",
+        "timeseries.parquet",
+    ]
     summary = json.loads((out / "summary.json").read_text())
     ts = pd.read_parquet(out / "timeseries.parquet")
     at_diag = ts.loc[ts["time_days"].abs().idxmin()]
@@ -81,8 +88,13 @@ def test_bad_input_exits_nonzero_with_one_message_and_keeps_outputs(tmp_path, na
 def test_missing_file_through_the_real_entry_point(tmp_path):
     """The installed console script prints one clear line on stderr, no traceback."""
     env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.run([sys.executable, "-m", "metacascade.cli", "run", str(tmp_path / "absent.toml"),
-                           "--out", str(tmp_path / "o")], capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "metacascade.cli", "run", str(tmp_path / "absent.toml"), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "scenario file not found" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -164,8 +176,11 @@ def test_stochastic_run_writes_patient_tables(tmp_path):
     import pandas as pd
 
     path = tmp_path / "mc.toml"
-    path.write_text('[patient]\ncancer = "breast_er_positive"\n[engine]\nkind = "stochastic"\nn_patients = 300\n'
-                    'horizon_days = 3650\nseed = 4\n[output]\nn_times = 41\n', encoding="utf-8")
+    path.write_text(
+        '[patient]\ncancer = "breast_er_positive"\n[engine]\nkind = "stochastic"\nn_patients = 300\n'
+        "horizon_days = 3650\nseed = 4\n[output]\nn_times = 41\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
     res = runner.invoke(app, ["run", str(path), "--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -223,11 +238,17 @@ def test_a_century_horizon_stops_at_the_untreated_death(tmp_path):
 def test_engine_warnings_are_one_line_without_the_class_name(tmp_path):
     """Issue 16, bug 2: the CLI printed a raw ``AccuracyWarning`` with its source line."""
     sc = tmp_path / "tight.toml"
-    sc.write_text("[engine]\nrtol = 1e-13\nhorizon_days = 900\n[output]\nfigure = false\nn_times = 5\n",
-                  encoding="utf-8")
+    sc.write_text(
+        "[engine]\nrtol = 1e-13\nhorizon_days = 900\n[output]\nfigure = false\nn_times = 5\n", encoding="utf-8"
+    )
     env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.run([sys.executable, "-m", "metacascade.cli", "run", str(sc), "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "metacascade.cli", "run", str(sc), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines and all(line.startswith("warning: ") for line in lines), proc.stderr
@@ -243,8 +264,11 @@ def test_a_run_too_large_for_memory_is_refused_before_it_starts(tmp_path):
     from metacascade.workflows.stochastic_run import check_memory, memory_estimate_bytes
 
     sc = tmp_path / "huge.toml"
-    sc.write_text('[patient]\ncancer = "breast_er_positive"\n[engine]\nkind = "stochastic"\n'
-                  "n_patients = 100000000\nhorizon_days = 3650\n", encoding="utf-8")
+    sc.write_text(
+        '[patient]\ncancer = "breast_er_positive"\n[engine]\nkind = "stochastic"\n'
+        "n_patients = 100000000\nhorizon_days = 3650\n",
+        encoding="utf-8",
+    )
     t0 = time.time()
     res = runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "o")])
     assert time.time() - t0 < 30.0
@@ -328,8 +352,16 @@ def test_a_rerun_replaces_the_earlier_run_and_its_stale_files(tmp_path):
     assert res.exit_code == 0, res.output
     assert "replacing the earlier run" in " ".join(res.output.split())
     names = {p.name for p in out.iterdir()}
-    assert names == {"patients.csv", "colonies.csv", "events.csv", "organs.csv", "size_distribution.csv",
-                     "summary.json", "scenario.toml", "figure.png"}, names
+    assert names == {
+        "patients.csv",
+        "colonies.csv",
+        "events.csv",
+        "organs.csv",
+        "size_distribution.csv",
+        "summary.json",
+        "scenario.toml",
+        "figure.png",
+    }, names
     assert json.loads((out / "summary.json").read_text())["engine"] == "stochastic"
     umask = os.umask(0o022)
     os.umask(umask)
@@ -384,8 +416,10 @@ def test_cite_and_the_report_list_each_work_once(tmp_path):
 
     res = runner.invoke(app, ["cite"])
     assert res.exit_code == 0 and " ".join(res.output.split()).count("Iwata K, Kawasaki K") == 1, res.output
-    assert unique_references(["A B. Title. J 2000;1:2.", "A  b. Title. J 2000;1:2. doi:10.1/x", "C. Other."]) == \
-        ["A  b. Title. J 2000;1:2. doi:10.1/x", "C. Other."]
+    assert unique_references(["A B. Title. J 2000;1:2.", "A  b. Title. J 2000;1:2. doi:10.1/x", "C. Other."]) == [
+        "A  b. Title. J 2000;1:2. doi:10.1/x",
+        "C. Other.",
+    ]
     out = tmp_path / "run"
     assert runner.invoke(app, ["run", "--out", str(out)]).exit_code == 0
     refs = references_of(load_run_folder(out))
@@ -427,15 +461,23 @@ def test_tables_are_not_cut_at_80_columns(tmp_path, monkeypatch):
     buf = io.StringIO()
     monkeypatch.setattr(cli, "console", Console(file=buf, width=80))
     sc = tmp_path / "wb.toml"
-    sc.write_text('[patient]\ncancer = "breast_er_positive"\n[engine]\nhorizon_days = 1825\n[output]\n'
-                  "figure = false\nn_times = 11\n", encoding="utf-8")
+    sc.write_text(
+        '[patient]\ncancer = "breast_er_positive"\n[engine]\nhorizon_days = 1825\n[output]\n'
+        "figure = false\nn_times = 11\n",
+        encoding="utf-8",
+    )
     assert runner.invoke(app, ["run", str(sc), "--out", str(tmp_path / "o")]).exit_code == 0
     n = 50
     rng = np.random.default_rng(1)
     days = rng.exponential(2000.0, 2 * n)
-    patients = pd.DataFrame({"patient": np.r_[np.arange(n), np.arange(n)], "arm": ["control"] * n + ["adjuvant"] * n,
-                             **{f"{e}_days": np.minimum(days, 3650.0) for e in ("os", "mfs", "dm")},
-                             **{f"{e}_event": days < 3650.0 for e in ("os", "mfs", "dm")}})
+    patients = pd.DataFrame(
+        {
+            "patient": np.r_[np.arange(n), np.arange(n)],
+            "arm": ["control"] * n + ["adjuvant"] * n,
+            **{f"{e}_days": np.minimum(days, 3650.0) for e in ("os", "mfs", "dm")},
+            **{f"{e}_event": days < 3650.0 for e in ("os", "mfs", "dm")},
+        }
+    )
     summary = survival_summary(patients, ["control", "adjuvant"], 3650.0)
     summary["cohort"] = {"arms": ["control", "adjuvant"], "n_patients": n, "follow_up_days": 3650.0}
     cli._print_cohort(SimpleNamespace(summary=summary, manifest={"seed": 1, "files": []}, out=tmp_path / "c"))
@@ -459,11 +501,24 @@ def test_scenario_init_for_a_preset_shows_that_presets_values(tmp_path):
     assert "0.00286" not in text and "5.3e-8" not in text and "7.3e10" not in text
     p = get_preset("breast_er_positive")
     # uncommenting the [model] overrides changes nothing: they are the preset's own values
-    model_block = text[text.index("[model]"):text.index("[engine]")]
-    keys = ("growth_law", "growth", "shedding_m", "shedding_alpha", "secondary_seeding", "colony_size0_cells",
-            "cells_per_mm3", "detection_diameter_mm", "lethal_burden_cells", "routes")
-    lines = [re.sub(r"\s{2,}#.*$", "", line[2:]) for line in model_block.splitlines()
-             if any(line.startswith(f"# {k} = ") for k in keys)]
+    model_block = text[text.index("[model]") : text.index("[engine]")]
+    keys = (
+        "growth_law",
+        "growth",
+        "shedding_m",
+        "shedding_alpha",
+        "secondary_seeding",
+        "colony_size0_cells",
+        "cells_per_mm3",
+        "detection_diameter_mm",
+        "lethal_burden_cells",
+        "routes",
+    )
+    lines = [
+        re.sub(r"\s{2,}#.*$", "", line[2:])
+        for line in model_block.splitlines()
+        if any(line.startswith(f"# {k} = ") for k in keys)
+    ]
     assert len(lines) == len(keys), lines
     values = tomllib.loads("\n".join(lines))
     assert values["growth"] == p.growth and values["shedding_m"] == p.shedding["m"]
@@ -481,7 +536,7 @@ def test_the_default_run_is_whole_body_ends_with_next_steps_and_iwata_is_one_opt
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "d" / "summary.json").read_text())
     assert summary["cancer"] == "colorectal" and len(summary["at_horizon"]["organs"]) == 18
-    tail = res.output[res.output.index("next:"):]
+    tail = res.output[res.output.index("next:") :]
     assert f"metacascade report {tmp_path / 'd'}" in tail and "metacascade run --cancer hcc_iwata2000" in tail
     res = runner.invoke(app, ["run", "--cancer", "hcc_iwata2000", "--out", str(tmp_path / "i")])
     assert res.exit_code == 0, res.output

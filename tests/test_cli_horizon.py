@@ -7,8 +7,10 @@ from typer.testing import CliRunner
 
 from metacascade import cli
 
-ALL_DIE = ('[patient]\ncancer = "breast_er_negative"\nprimary_diameter_mm = 60\n'
-           '[engine]\nkind = "stochastic"\nn_patients = 60\nhorizon_days = 3650\nseed = 1\n')
+ALL_DIE = (
+    '[patient]\ncancer = "breast_er_negative"\nprimary_diameter_mm = 60\n'
+    '[engine]\nkind = "stochastic"\nn_patients = 60\nhorizon_days = 3650\nseed = 1\n'
+)
 
 
 def test_stochastic_tables_name_the_horizon_and_the_deaths_before_it(tmp_path, monkeypatch):
@@ -26,8 +28,10 @@ def test_horizon_words_when_nobody_dies(tmp_path):
     from metacascade.scenario import parse_scenario
     from metacascade.workflows.stochastic_run import run_stochastic
 
-    sc = parse_scenario('[patient]\ncancer = "breast_er_positive"\nprimary_diameter_mm = 10\n'
-                        '[engine]\nkind = "stochastic"\nn_patients = 20\nhorizon_days = 200\nseed = 1\n')
+    sc = parse_scenario(
+        '[patient]\ncancer = "breast_er_positive"\nprimary_diameter_mm = 10\n'
+        '[engine]\nkind = "stochastic"\nn_patients = 20\nhorizon_days = 200\nseed = 1\n'
+    )
     from metacascade.reports.results import horizon_phrase
 
     run = run_stochastic(sc)
@@ -36,5 +40,6 @@ def test_horizon_words_when_nobody_dies(tmp_path):
     # the run command and the report say the same (one function): 2 of 3 dead, the last on day 150
     assert horizon_phrase(200.0, [50.0, 150.0, float("inf")], True, "en") == (
         "at the horizon (day 200)",
-        "66.7% of patients died before the horizon, the last on day 150: the horizon columns count each one at death")
+        "66.7% of patients died before the horizon, the last on day 150: the horizon columns count each one at death",
+    )
     assert horizon_phrase(200.0, None, False, "en", share=1.0)[1].startswith("all patients died before the horizon")

@@ -7,11 +7,15 @@ from typer.testing import CliRunner
 
 from metacascade import cli
 
-DETERMINISTIC = ('[patient]\ncancer = "breast_er_positive"\nprimary_diameter_mm = 20\n'
-                 '[engine]\nhorizon_days = 730\n[output]\nfigure = false\nformat = "csv"\n')
-STOCHASTIC = ('[patient]\ncancer = "breast_er_negative"\nprimary_diameter_mm = 40\n'
-              '[engine]\nkind = "stochastic"\nn_patients = 20\nhorizon_days = 730\nseed = 1\n'
-              '[output]\nfigure = false\nformat = "csv"\n')
+DETERMINISTIC = (
+    '[patient]\ncancer = "breast_er_positive"\nprimary_diameter_mm = 20\n'
+    '[engine]\nhorizon_days = 730\n[output]\nfigure = false\nformat = "csv"\n'
+)
+STOCHASTIC = (
+    '[patient]\ncancer = "breast_er_negative"\nprimary_diameter_mm = 40\n'
+    '[engine]\nkind = "stochastic"\nn_patients = 20\nhorizon_days = 730\nseed = 1\n'
+    '[output]\nfigure = false\nformat = "csv"\n'
+)
 
 
 def _organ_rows(output: str) -> list[str]:

@@ -19,8 +19,7 @@ from metacascade import clinical_data as cd
 from metacascade.errors import DataError
 
 REFERENCE = Path(str(files("metacascade").joinpath("data", "reference")))
-SHIPPED = ("disibio2008_autopsy.csv", "seer_m1_by_size.csv", "seer_m1_survival_by_size.csv",
-           "seer_peer_fits.csv")
+SHIPPED = ("disibio2008_autopsy.csv", "seer_m1_by_size.csv", "seer_m1_survival_by_size.csv", "seer_peer_fits.csv")
 
 
 # --------------------------------------------------------------------------- shipped files
@@ -48,9 +47,15 @@ def test_readme_and_module_cite_sources_without_local_paths():
     for text in (readme, module):
         for forbidden in ("shared/reference", "../shared", "/work/"):
             assert forbidden not in text
-    for needle in ("80c58d551231d3c8545c87c7368f2d9df755151d",
-                   "8a408d5cc076f6d99b63248c69c1cc44429471fb", "sqrt(cor(y1, y))",
-                   "under-samples bone", "Operated patients only", "3,827", "9,484"):
+    for needle in (
+        "80c58d551231d3c8545c87c7368f2d9df755151d",
+        "8a408d5cc076f6d99b63248c69c1cc44429471fb",
+        "sqrt(cor(y1, y))",
+        "under-samples bone",
+        "Operated patients only",
+        "3,827",
+        "9,484",
+    ):
         assert needle in readme
 
 
@@ -86,16 +91,55 @@ def test_disibio_totals_equal_the_papers(disibio):
 
 def test_disibio_column_totals_equal_the_printed_figure(disibio):
     # Figure 1's printed totals (green numbers), in the figure's site order
-    printed = [482, 617, 75, 100, 62, 149, 86, 125, 228, 1018, 94, 1051, 1946, 1224, 102, 158,
-               212, 102, 413, 355, 28, 16, 233, 114, 201, 55, 12, 117, 77, 32]
+    printed = [
+        482,
+        617,
+        75,
+        100,
+        62,
+        149,
+        86,
+        125,
+        228,
+        1018,
+        94,
+        1051,
+        1946,
+        1224,
+        102,
+        158,
+        212,
+        102,
+        413,
+        355,
+        28,
+        16,
+        233,
+        114,
+        201,
+        55,
+        12,
+        117,
+        77,
+        32,
+    ]
     assert disibio.counts.sum(axis=0).tolist() == printed
 
 
 def test_disibio_shares_equal_the_papers_text(disibio):
     site_share = 100 * disibio.counts.sum(axis=0) / 9484  # Results: % of all metastases
-    for site, pct in {"lymph_nodes_regional": 20.5, "lymph_nodes_distant": 12.9, "liver": 11.1,
-                      "lung": 10.7, "bone": 6.5, "stomach": 0.6, "vagina": 0.3, "prostate": 0.3,
-                      "skeletal muscle": 0.2, "testes": 0.1}.items():
+    for site, pct in {
+        "lymph_nodes_regional": 20.5,
+        "lymph_nodes_distant": 12.9,
+        "liver": 11.1,
+        "lung": 10.7,
+        "bone": 6.5,
+        "stomach": 0.6,
+        "vagina": 0.3,
+        "prostate": 0.3,
+        "skeletal muscle": 0.2,
+        "testes": 0.1,
+    }.items():
         assert site_share[site] == pytest.approx(pct, abs=0.05)
     primary_share = 100 * disibio.n_autopsies / 3827  # % of all primaries
     for primary, pct in {"rectum": 11.4, "breast": 11.3, "cervix": 10.9, "stomach": 9.1}.items():
@@ -132,8 +176,17 @@ SELECTED = {
     ("kidney", 62): [32, 34, 48, 6, 29, 16, 10, 37, 42],
     ("skin body", 67): [27, 30, 51, 15, 28, 16, 12, 51, 46],
 }
-SELECTED_SITES = ("bone", "liver", "lung", "brain", "adrenal", "pleura", "peritoneum",
-                  "lymph_nodes_regional", "lymph_nodes_distant")
+SELECTED_SITES = (
+    "bone",
+    "liver",
+    "lung",
+    "brain",
+    "adrenal",
+    "pleura",
+    "peritoneum",
+    "lymph_nodes_regional",
+    "lymph_nodes_distant",
+)
 
 
 @pytest.mark.parametrize(("primary", "n"), list(SELECTED))
@@ -166,13 +219,16 @@ def test_combine_colon_and_rectum_sums_counts_and_autopsies(disibio):
     assert again.n_autopsies["gastro-oesophageal"] == 348 + 129
 
 
-@pytest.mark.parametrize(("name", "primaries", "needle"), [
-    ("colorectal", ["colon", "rectumm"], "'rectumm'"),
-    ("colorectal", ["colon", "colon"], "'colon' given 2 times"),
-    ("colon", ["colon", "rectum"], "'colon' is empty or already a row"),
-    ("", ["colon", "rectum"], "'' is empty"),
-    ("colorectal", [], "no primaries given"),
-])
+@pytest.mark.parametrize(
+    ("name", "primaries", "needle"),
+    [
+        ("colorectal", ["colon", "rectumm"], "'rectumm'"),
+        ("colorectal", ["colon", "colon"], "'colon' given 2 times"),
+        ("colon", ["colon", "rectum"], "'colon' is empty or already a row"),
+        ("", ["colon", "rectum"], "'' is empty"),
+        ("colorectal", [], "no primaries given"),
+    ],
+)
 def test_combine_rejects_bad_arguments(disibio, name, primaries, needle):
     with pytest.raises(DataError, match="allowed") as err:
         disibio.combine(name, primaries)
@@ -200,10 +256,19 @@ def seer():
 
 # pooled M1 fraction (%) over all sizes, as printed in the data's documentation (one decimal)
 POOLED = {
-    "Breast Ca (NST)": 1.7, "Breast Ca lobular": 2.0, "Colon AdenoCa": 17.9,
-    "Rectum AdenoCa": 10.1, "NSCLC": 7.7, "Pancreas AdenoCa": 8.8, "Gastric AdenoCa": 12.2,
-    "Ovarial Ca": 22.7, "Renal Cell Ca": 7.1, "Urothelial Ca": 2.8, "Esophageal Ca": 8.0,
-    "Endometrial Ca": 5.6, "HNSCC": 1.5,
+    "Breast Ca (NST)": 1.7,
+    "Breast Ca lobular": 2.0,
+    "Colon AdenoCa": 17.9,
+    "Rectum AdenoCa": 10.1,
+    "NSCLC": 7.7,
+    "Pancreas AdenoCa": 8.8,
+    "Gastric AdenoCa": 12.2,
+    "Ovarial Ca": 22.7,
+    "Renal Cell Ca": 7.1,
+    "Urothelial Ca": 2.8,
+    "Esophageal Ca": 8.0,
+    "Endometrial Ca": 5.6,
+    "HNSCC": 1.5,
 }
 
 
@@ -215,8 +280,7 @@ def test_seer_pooled_m1_fraction_equals_the_printed_one(seer, cancer):
 
 
 def test_seer_table_shape_and_types(seer):
-    assert list(seer.columns) == ["cancer", "size_bin_cm", "size_mid_cm", "n_patients", "n_m1",
-                                  "fraction"]
+    assert list(seer.columns) == ["cancer", "size_bin_cm", "size_mid_cm", "n_patients", "n_m1", "fraction"]
     assert len(seer) == 274
     assert cd.seer_cancers() == sorted([*POOLED, "Colon AdenoCa muc"])
     assert seer["n_patients"].dtype == np.int64 and seer["n_m1"].dtype == np.int64
@@ -244,8 +308,7 @@ def test_seer_size_midpoints():
     assert cd.SEER_SIZE_BINS_CM[:3] == (0.1, 0.5, 1.0) and cd.SEER_SIZE_BINS_CM[-1] == 10.0
     assert len(cd.SEER_SIZE_BINS_CM) == 21
     mid = cd.SEER_SIZE_MID_CM
-    assert (mid[0.1], mid[0.5], mid[1.0], mid[4.5], mid[9.5], mid[10.0]) == \
-        (0.2, 0.55, 1.0, 4.5, 9.5, 9.9)
+    assert (mid[0.1], mid[0.5], mid[1.0], mid[4.5], mid[9.5], mid[10.0]) == (0.2, 0.55, 1.0, 4.5, 9.5, 9.9)
     frame = cd.load_seer_size(cancer="NSCLC")
     assert frame["size_mid_cm"].tolist() == [mid[b] for b in frame["size_bin_cm"]]
     assert len(frame) == 21 and set(frame["cancer"]) == {"NSCLC"}
@@ -253,12 +316,27 @@ def test_seer_size_midpoints():
 
 def test_seer_survival_table(seer):
     surv = cd.load_seer_survival()
-    assert list(surv.columns) == ["cancer", "size_bin_cm", "size_mid_cm", "n_patients",
-                                  "mean_survival_months", "sd_months", "median_survival_months"]
+    assert list(surv.columns) == [
+        "cancer",
+        "size_bin_cm",
+        "size_mid_cm",
+        "n_patients",
+        "mean_survival_months",
+        "sd_months",
+        "median_survival_months",
+    ]
     assert len(surv) == 88
     assert sorted(surv["cancer"].unique()) == [
-        "Breast Ca (NST)", "Colon AdenoCa", "Colon AdenoCa muc", "Gastric AdenoCa", "NSCLC",
-        "Ovarial Ca", "Pancreas AdenoCa", "Rectum AdenoCa", "Renal Cell Ca"]
+        "Breast Ca (NST)",
+        "Colon AdenoCa",
+        "Colon AdenoCa muc",
+        "Gastric AdenoCa",
+        "NSCLC",
+        "Ovarial Ca",
+        "Pancreas AdenoCa",
+        "Rectum AdenoCa",
+        "Renal Cell Ca",
+    ]
     first = surv.iloc[0]
     assert (first["cancer"], first["size_bin_cm"], first["n_patients"]) == ("Breast Ca (NST)", 2.0, 31)
     assert first["median_survival_months"] == 39.0
@@ -350,20 +428,22 @@ V = "seer_m1_survival_by_size.csv"
 P = "seer_peer_fits.csv"
 
 
-@pytest.mark.parametrize(("column", "value", "needles"), [
-    ("bone", "12.5", ["is not an integer", "an integer count 0..n_autopsies (432)"]),
-    ("bone", "-3", ["is negative"]),
-    ("bone", "", ["is missing (NaN)"]),
-    ("bone", "NaN", ["is missing (NaN)"]),
-    ("bone", "many", ["is not a number"]),
-    ("bone", "433", ["is larger than 432", "0..n_autopsies (432)"]),
-    ("n_autopsies", "0", ["is below 1", "a positive integer"]),
-    ("total_metastases", "2234", ["is not the sum of the row's 30 sites", "2235"]),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "needles"),
+    [
+        ("bone", "12.5", ["is not an integer", "an integer count 0..n_autopsies (432)"]),
+        ("bone", "-3", ["is negative"]),
+        ("bone", "", ["is missing (NaN)"]),
+        ("bone", "NaN", ["is missing (NaN)"]),
+        ("bone", "many", ["is not a number"]),
+        ("bone", "433", ["is larger than 432", "0..n_autopsies (432)"]),
+        ("n_autopsies", "0", ["is below 1", "a positive integer"]),
+        ("total_metastases", "2234", ["is not the sum of the row's 30 sites", "2235"]),
+    ],
+)
 def test_disibio_rejects_bad_cells(tmp_path, column, value, needles):
     path = _edit(D, tmp_path, "breast", column, value)
-    _raises(cd.load_disibio, path, "primary 'breast'", f"column {column!r}", f"value {value!r}",
-            "allowed", *needles)
+    _raises(cd.load_disibio, path, "primary 'breast'", f"column {column!r}", f"value {value!r}", "allowed", *needles)
 
 
 def test_disibio_rejects_a_missing_column(tmp_path):
@@ -376,37 +456,38 @@ def test_disibio_rejects_a_missing_column(tmp_path):
         fields = next(csv.reader([line]))
         del fields[3]  # bone
         out.append(",".join(fields))
-    msg = _raises(cd.load_disibio, _write(tmp_path, D, out), "missing column 'bone'",
-                  "required columns")
+    msg = _raises(cd.load_disibio, _write(tmp_path, D, out), "missing column 'bone'", "required columns")
     assert "(header)" in msg
 
 
 def test_disibio_rejects_an_unknown_column(tmp_path):
-    lines = [line.replace(",bone,", ",bones,", 1) if line.startswith("primary,") else line
-             for line in _lines(D)]
-    _raises(cd.load_disibio, _write(tmp_path, D, lines), "missing column 'bone'",
-            "did you mean 'bones'")
+    lines = [line.replace(",bone,", ",bones,", 1) if line.startswith("primary,") else line for line in _lines(D)]
+    _raises(cd.load_disibio, _write(tmp_path, D, lines), "missing column 'bone'", "did you mean 'bones'")
 
 
 def test_disibio_rejects_a_duplicated_row(tmp_path):
     lines = _lines(D)
     breast = next(line for line in lines if line.startswith("breast,"))
     lines.insert(lines.index(breast) + 1, breast)
-    _raises(cd.load_disibio, _write(tmp_path, D, lines), "primary 'breast'", "duplicated row",
-            "one row per primary")
+    _raises(cd.load_disibio, _write(tmp_path, D, lines), "primary 'breast'", "duplicated row", "one row per primary")
 
 
 def test_disibio_rejects_an_inconsistent_total_row(tmp_path):
     path = _edit(D, tmp_path, "TOTAL", "n_autopsies", "3828")
-    _raises(cd.load_disibio, path, "row 'TOTAL'", "column 'n_autopsies'", "value '3828'",
-            "column sum of the 41 primaries (3827)", "allowed")
+    _raises(
+        cd.load_disibio,
+        path,
+        "row 'TOTAL'",
+        "column 'n_autopsies'",
+        "value '3828'",
+        "column sum of the 41 primaries (3827)",
+        "allowed",
+    )
     # a site total off by one (and the TOTAL row's own sum kept consistent)
     path = _edit(D, tmp_path, "TOTAL", "bone", "618")
     lines = path.read_text().splitlines()
-    lines = [line.replace(",9484", ",9485") if line.startswith("TOTAL,") else line
-             for line in lines]
-    _raises(cd.load_disibio, _write(tmp_path, D, lines), "row 'TOTAL'", "column 'bone'",
-            "value '618'", "(617)")
+    lines = [line.replace(",9484", ",9485") if line.startswith("TOTAL,") else line for line in lines]
+    _raises(cd.load_disibio, _write(tmp_path, D, lines), "row 'TOTAL'", "column 'bone'", "value '618'", "(617)")
 
 
 def test_disibio_requires_the_total_row(tmp_path):
@@ -414,13 +495,14 @@ def test_disibio_requires_the_total_row(tmp_path):
     _raises(cd.load_disibio, _write(tmp_path, D, lines), "no TOTAL row", "allowed")
 
 
-@pytest.mark.parametrize(("mutate", "needles"), [
-    (lambda lines: [*lines[:-1], lines[-1] + ",7"], ["line", "row 'TOTAL'", "34 fields",
-                                                     "header has 33"]),
-    (lambda lines: [line.replace("breast,432", 'breast,"432', 1) for line in lines],
-     ["corrupt CSV", "line"]),
-    (lambda lines: [line for line in lines if line.startswith("#")], ["no header line"]),
-])
+@pytest.mark.parametrize(
+    ("mutate", "needles"),
+    [
+        (lambda lines: [*lines[:-1], lines[-1] + ",7"], ["line", "row 'TOTAL'", "34 fields", "header has 33"]),
+        (lambda lines: [line.replace("breast,432", 'breast,"432', 1) for line in lines], ["corrupt CSV", "line"]),
+        (lambda lines: [line for line in lines if line.startswith("#")], ["no header line"]),
+    ],
+)
 def test_disibio_rejects_corrupt_csv(tmp_path, mutate, needles):
     _raises(cd.load_disibio, _write(tmp_path, D, mutate(_lines(D))), *needles)
 
@@ -441,68 +523,97 @@ def test_corrupt_bytes_and_missing_file(tmp_path):
 SEER_ROW = "Breast Ca (NST)|0.1"  # n_patients 905, n_m1 3
 
 
-@pytest.mark.parametrize(("column", "value", "needles"), [
-    ("n_m1", "3.5", ["is not an integer"]),
-    ("n_m1", "-1", ["is negative"]),
-    ("n_m1", "906", ["is larger than 905", "0..n_patients (905)"]),
-    ("n_patients", "0", ["is below 1", "a positive integer"]),
-    ("n_patients", "nan", ["is missing (NaN)"]),
-    ("fraction_distant_met", "", ["is missing (NaN)", "a number in [0, 1]"]),
-    ("fraction_distant_met", "1.2", ["is out of range", "a number in [0, 1]"]),
-    ("fraction_distant_met", "-0.01", ["is out of range"]),
-    ("fraction_distant_met", "0.01", ["not n_m1 (3)", "n_m1 / n_patients = 0.00331492"]),
-    ("size_bin_cm", "0.3", ["is not a size-bin label", "one of 0.1, 0.5, 1"]),
-    ("size_bin_cm", "big", ["is not a number"]),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "needles"),
+    [
+        ("n_m1", "3.5", ["is not an integer"]),
+        ("n_m1", "-1", ["is negative"]),
+        ("n_m1", "906", ["is larger than 905", "0..n_patients (905)"]),
+        ("n_patients", "0", ["is below 1", "a positive integer"]),
+        ("n_patients", "nan", ["is missing (NaN)"]),
+        ("fraction_distant_met", "", ["is missing (NaN)", "a number in [0, 1]"]),
+        ("fraction_distant_met", "1.2", ["is out of range", "a number in [0, 1]"]),
+        ("fraction_distant_met", "-0.01", ["is out of range"]),
+        ("fraction_distant_met", "0.01", ["not n_m1 (3)", "n_m1 / n_patients = 0.00331492"]),
+        ("size_bin_cm", "0.3", ["is not a size-bin label", "one of 0.1, 0.5, 1"]),
+        ("size_bin_cm", "big", ["is not a number"]),
+    ],
+)
 def test_seer_size_rejects_bad_cells(tmp_path, column, value, needles):
     path = _edit(S, tmp_path, SEER_ROW, column, value)
-    _raises(cd.load_seer_size, path, "cancer 'Breast Ca (NST)', size bin", f"column {column!r}",
-            f"value {value!r}", "allowed", *needles)
+    _raises(
+        cd.load_seer_size,
+        path,
+        "cancer 'Breast Ca (NST)', size bin",
+        f"column {column!r}",
+        f"value {value!r}",
+        "allowed",
+        *needles,
+    )
 
 
 def test_seer_size_rejects_missing_column_and_duplicates(tmp_path):
     lines = _lines(S)
     out = [line if line.startswith("#") else line.rsplit(",", 1)[0] for line in lines]
-    _raises(cd.load_seer_size, _write(tmp_path, S, out), "missing column 'fraction_distant_met'",
-            "required columns: cancer, size_bin_cm")
+    _raises(
+        cd.load_seer_size,
+        _write(tmp_path, S, out),
+        "missing column 'fraction_distant_met'",
+        "required columns: cancer, size_bin_cm",
+    )
     row = next(line for line in lines if line.startswith("NSCLC,3.0,"))
     lines.append(row)
-    _raises(cd.load_seer_size, _write(tmp_path, S, lines), "cancer 'NSCLC', size bin 3.0",
-            "duplicated row", "one row per cancer and size bin")
-    bad = [line.replace("NSCLC,3.0,", ",3.0,") if line.startswith("NSCLC,3.0,") else line
-           for line in _lines(S)]
+    _raises(
+        cd.load_seer_size,
+        _write(tmp_path, S, lines),
+        "cancer 'NSCLC', size bin 3.0",
+        "duplicated row",
+        "one row per cancer and size bin",
+    )
+    bad = [line.replace("NSCLC,3.0,", ",3.0,") if line.startswith("NSCLC,3.0,") else line for line in _lines(S)]
     _raises(cd.load_seer_size, _write(tmp_path, S, bad), "column 'cancer'", "is missing")
 
 
-@pytest.mark.parametrize(("column", "value", "needles"), [
-    ("median_survival_months", "", ["is missing (NaN)"]),
-    ("mean_survival_months", "-2", ["is out of range", "a number >= 0"]),
-    ("sd_months", "inf", ["is not finite"]),
-    ("n_patients", "31.5", ["is not an integer"]),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "needles"),
+    [
+        ("median_survival_months", "", ["is missing (NaN)"]),
+        ("mean_survival_months", "-2", ["is out of range", "a number >= 0"]),
+        ("sd_months", "inf", ["is not finite"]),
+        ("n_patients", "31.5", ["is not an integer"]),
+    ],
+)
 def test_seer_survival_rejects_bad_cells(tmp_path, column, value, needles):
     path = _edit(V, tmp_path, "Breast Ca (NST)|2.0", column, value)
-    _raises(cd.load_seer_survival, path, "cancer 'Breast Ca (NST)', size bin 2.0",
-            f"column {column!r}", f"value {value!r}", "allowed", *needles)
+    _raises(
+        cd.load_seer_survival,
+        path,
+        "cancer 'Breast Ca (NST)', size bin 2.0",
+        f"column {column!r}",
+        f"value {value!r}",
+        "allowed",
+        *needles,
+    )
 
 
 def test_seer_survival_rejects_duplicates(tmp_path):
     lines = _lines(V)
     lines.append(next(line for line in lines if line.startswith("NSCLC,1.0,")))
-    _raises(cd.load_seer_survival, _write(tmp_path, V, lines), "cancer 'NSCLC', size bin 1.0",
-            "duplicated row")
+    _raises(cd.load_seer_survival, _write(tmp_path, V, lines), "cancer 'NSCLC', size bin 1.0", "duplicated row")
 
 
-@pytest.mark.parametrize(("column", "value", "needles"), [
-    ("r2", "1.2", ["is out of range", "a number in [0, 1]"]),
-    ("r2", "NA", ["is missing (NaN)"]),
-    ("sigma", "-0.1", ["is out of range", "a number >= 0"]),
-    ("mu", "x", ["is not a number", "a finite number"]),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "needles"),
+    [
+        ("r2", "1.2", ["is out of range", "a number in [0, 1]"]),
+        ("r2", "NA", ["is missing (NaN)"]),
+        ("sigma", "-0.1", ["is out of range", "a number >= 0"]),
+        ("mu", "x", ["is not a number", "a finite number"]),
+    ],
+)
 def test_peer_fits_reject_bad_cells(tmp_path, column, value, needles):
     path = _edit(P, tmp_path, "NSCLC", column, value)
-    _raises(cd.load_peer_fits, path, "cancer 'NSCLC'", f"column {column!r}", f"value {value!r}",
-            "allowed", *needles)
+    _raises(cd.load_peer_fits, path, "cancer 'NSCLC'", f"column {column!r}", f"value {value!r}", "allowed", *needles)
 
 
 def test_peer_fits_reject_the_raw_header_and_duplicates(tmp_path):
@@ -511,5 +622,4 @@ def test_peer_fits_reject_the_raw_header_and_duplicates(tmp_path):
     raw = [lines[0].split(",", 1)[1], *lines[1:]]
     _raises(cd.load_peer_fits, _write(tmp_path, P, raw), "missing column 'cancer'")
     dup = [*lines, lines[1]]
-    _raises(cd.load_peer_fits, _write(tmp_path, P, dup), "cancer 'Breast Ca (NST)'",
-            "duplicated row")
+    _raises(cd.load_peer_fits, _write(tmp_path, P, dup), "cancer 'Breast Ca (NST)'", "duplicated row")

@@ -54,8 +54,11 @@ def scenario(n: int = 300, chunk: int = 100, vary: str = "", arms: str = CONTROL
 
 # -- parameters ----------------------------------------------------------------------------------------
 def test_lognormal_draws_match_the_distribution_and_do_not_depend_on_the_cohort_size():
-    text = scenario(n=20000, vary="[cohort.vary]\ngrowth_rate = { median = 1.5, sd_log = 0.4 }\n"
-                                   "age_years = { distribution = 'normal', mean = 60, sd = 8, min = 45, max = 70 }")
+    text = scenario(
+        n=20000,
+        vary="[cohort.vary]\ngrowth_rate = { median = 1.5, sd_log = 0.4 }\n"
+        "age_years = { distribution = 'normal', mean = 60, sd = 8, min = 45, max = 70 }",
+    )
     sc = parse_scenario(text)
     p = draw_parameters(sc)
     g = np.log(p["growth_rate"])
@@ -82,15 +85,18 @@ def test_draw_parameter_errors_name_the_field():
         draw_parameter("shedding", spec, np.linspace(0.01, 0.99, 50))
 
 
-@pytest.mark.parametrize("bad, match", [
-    ("n = 0", r"cohort.n_patients: Input should be greater than or equal to 1 \(got 0\)"),
-    ("sd_log = -0.3", r"cohort.vary.growth_rate.sd_log: Input should be greater than or equal to 0 \(got -0.3\)"),
-    ("sd = -1", r"cohort.vary.age_years.sd: Input should be greater than or equal to 0"),
-    ("unknown", r"vary.growth: unknown parameter \(did you mean 'growth_rate'\?\)"),
-    ("twice", r"names must differ; control given twice"),
-    ("estradiol", r"cohort.vary.estradiol_pmol_l: preset 'breast_er_negative' is not estradiol-sensitive"),
-    ("arm site", r"cohort.arm\[0\] \(control\).treatment.*unknown site 'lungs'"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ("n = 0", r"cohort.n_patients: Input should be greater than or equal to 1 \(got 0\)"),
+        ("sd_log = -0.3", r"cohort.vary.growth_rate.sd_log: Input should be greater than or equal to 0 \(got -0.3\)"),
+        ("sd = -1", r"cohort.vary.age_years.sd: Input should be greater than or equal to 0"),
+        ("unknown", r"vary.growth: unknown parameter \(did you mean 'growth_rate'\?\)"),
+        ("twice", r"names must differ; control given twice"),
+        ("estradiol", r"cohort.vary.estradiol_pmol_l: preset 'breast_er_negative' is not estradiol-sensitive"),
+        ("arm site", r"cohort.arm\[0\] \(control\).treatment.*unknown site 'lungs'"),
+    ],
+)
 def test_bad_cohorts_get_clear_errors(bad, match):
     text = {
         "n = 0": scenario(n=0),
@@ -99,8 +105,9 @@ def test_bad_cohorts_get_clear_errors(bad, match):
         "unknown": scenario(vary="[cohort.vary]\ngrowth = { median = 1, sd_log = 0.3 }"),
         "twice": scenario(arms=CONTROL + CONTROL),
         "estradiol": scenario(vary="[cohort.vary]\nestradiol_pmol_l = { median = 30, sd_log = 0.3 }"),
-        "arm site": scenario(arms=CONTROL + "[[cohort.arm.treatment]]\nkind = 'radiotherapy'\nday = 0\n"
-                                            "sites = ['lungs']\n"),
+        "arm site": scenario(
+            arms=CONTROL + "[[cohort.arm.treatment]]\nkind = 'radiotherapy'\nday = 0\nsites = ['lungs']\n"
+        ),
     }[bad]
     with pytest.raises(ScenarioError, match=match):
         parse_scenario(text)
@@ -123,8 +130,12 @@ def test_the_cohort_agrees_with_the_stochastic_engine():
     from metacascade.workflows.stochastic_run import run_stochastic
 
     surgery = "[[cohort.arm]]\nname = 'surgery'\n[[cohort.arm.treatment]]\nkind = 'surgery'\nday = 0\n"
-    text = scenario(n=1500, chunk=500, vary="[cohort.vary]\nprimary_diameter_mm = { distribution = 'fixed', "
-                                            "value = 30 }", arms=surgery)
+    text = scenario(
+        n=1500,
+        chunk=500,
+        vary="[cohort.vary]\nprimary_diameter_mm = { distribution = 'fixed', value = 30 }",
+        arms=surgery,
+    )
     tables = [simulate_chunk(text, "<t>", k)[0] for k in range(3)]
     p = pd.concat(tables)
     engine_text = """
@@ -173,11 +184,17 @@ def test_common_random_numbers_across_arms():
     surgery changes brain metastases and leaves the other organs' detection days of almost every
     patient untouched (each colony has its own stream)."""
     surgery = "[[cohort.arm.treatment]]\nkind = 'surgery'\nday = 0\n"
-    arms = ("[[cohort.arm]]\nname = 'control'\n" + surgery + "[[cohort.arm]]\nname = 'immunotherapy'\n" + surgery
-            + "[[cohort.arm.treatment]]\nkind = 'immunotherapy'\nday = 100\nduration_days = 365\n"
-            + "[[cohort.arm]]\nname = 'liver_rt'\n" + surgery
-            + "[[cohort.arm.treatment]]\nkind = 'radiotherapy'\nday = 0\nsites = ['liver']\nfractions = 10\n"
-              "dose_per_fraction_gy = 3\n")
+    arms = (
+        "[[cohort.arm]]\nname = 'control'\n"
+        + surgery
+        + "[[cohort.arm]]\nname = 'immunotherapy'\n"
+        + surgery
+        + "[[cohort.arm.treatment]]\nkind = 'immunotherapy'\nday = 100\nduration_days = 365\n"
+        + "[[cohort.arm]]\nname = 'liver_rt'\n"
+        + surgery
+        + "[[cohort.arm.treatment]]\nkind = 'radiotherapy'\nday = 0\nsites = ['liver']\nfractions = 10\n"
+        "dose_per_fraction_gy = 3\n"
+    )
     text = scenario(n=400, chunk=400, vary="[cohort.vary]\nshedding = { median = 20, sd_log = 0.3 }", arms=arms)
     p, _ = simulate_chunk(text, "<t>", 0)
     by = {a: g.reset_index(drop=True) for a, g in p.groupby("arm")}
@@ -188,8 +205,10 @@ def test_common_random_numbers_across_arms():
     others = [k for k in c.columns if k.startswith("met_days__") and k != "met_days__liver"]
     any_met = c[others].notna().any(axis=1)
     assert any_met.sum() > 50
-    same = [np.allclose(c.loc[k, others].to_numpy(float), r.loc[k, others].to_numpy(float), equal_nan=True,
-                        atol=1e-6) for k in np.flatnonzero(any_met)]
+    same = [
+        np.allclose(c.loc[k, others].to_numpy(float), r.loc[k, others].to_numpy(float), equal_nan=True, atol=1e-6)
+        for k in np.flatnonzero(any_met)
+    ]
     assert np.mean(same) > 0.9
     # the radiotherapy acted: liver detection is later (or never) for some patients, never earlier
     cb, rb = c["met_days__liver"].fillna(np.inf).to_numpy(), r["met_days__liver"].fillna(np.inf).to_numpy()
@@ -198,18 +217,22 @@ def test_common_random_numbers_across_arms():
 
 def test_serial_threads_and_a_dask_cluster_give_identical_parquet(tmp_path):
     distributed = pytest.importorskip("distributed")
-    text = scenario(n=240, chunk=60, vary="[cohort.vary]\ngrowth_rate = { median = 1, sd_log = 0.3 }\n"
-                                          "immunocompetence = { median = 1, sd_log = 0.3, max = 3 }")
+    text = scenario(
+        n=240,
+        chunk=60,
+        vary="[cohort.vary]\ngrowth_rate = { median = 1, sd_log = 0.3 }\n"
+        "immunocompetence = { median = 1, sd_log = 0.3, max = 3 }",
+    )
     a = run_cohort(text, tmp_path / "serial", workers=1, figures=False)
     b = run_cohort(text, tmp_path / "threads", workers=2, figures=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         c = run_cohort(text, tmp_path / "dask", scheduler=cluster.scheduler_address, figures=False)
     for other in (b, c):
         pd.testing.assert_frame_equal(a.patients(), other.patients(), check_exact=True)
         pd.testing.assert_frame_equal(a.events(), other.events(), check_exact=True)
-    assert json.loads((tmp_path / "serial" / "summary.json").read_text()) == \
-        json.loads((tmp_path / "dask" / "summary.json").read_text())
+    assert json.loads((tmp_path / "serial" / "summary.json").read_text()) == json.loads(
+        (tmp_path / "dask" / "summary.json").read_text()
+    )
 
 
 def test_an_unreachable_scheduler_is_a_clear_error_and_nothing_is_marked_complete(tmp_path):
@@ -234,14 +257,27 @@ def test_an_output_folder_of_another_run_is_refused(tmp_path):
 def test_resume_after_kill_equals_an_uninterrupted_run(tmp_path):
     """kill -9 the CLI after some chunks, run the same command again: the result equals an
     uninterrupted run (finished chunks kept, none lost, none computed twice)."""
-    text = scenario(n=3000, chunk=60, arms=CONTROL + "[[cohort.arm]]\nname = 'surgery'\n"
-                                                     "[[cohort.arm.treatment]]\nkind = 'surgery'\nday = 0\n")
+    text = scenario(
+        n=3000,
+        chunk=60,
+        arms=CONTROL + "[[cohort.arm]]\nname = 'surgery'\n[[cohort.arm.treatment]]\nkind = 'surgery'\nday = 0\n",
+    )
     path = tmp_path / "trial.toml"
     path.write_text(text)
     whole = run_cohort(path, tmp_path / "whole", workers=1, figures=False)
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "metacascade.cli", "cohort", str(path), "--out", str(out), "--workers", "1",
-           "--no-figures"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "metacascade.cli",
+        "cohort",
+        str(path),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--no-figures",
+    ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     parts = out / "parts"
@@ -274,8 +310,13 @@ def test_the_cli_runs_a_cohort_and_writes_figures(tmp_path):
     from metacascade.cli import app
 
     path = tmp_path / "trial.toml"
-    path.write_text(scenario(n=100, chunk=50, arms=CONTROL + "[[cohort.arm]]\nname = 'surgery'\n"
-                                                             "[[cohort.arm.treatment]]\nkind = 'surgery'\nday = 0\n"))
+    path.write_text(
+        scenario(
+            n=100,
+            chunk=50,
+            arms=CONTROL + "[[cohort.arm]]\nname = 'surgery'\n[[cohort.arm.treatment]]\nkind = 'surgery'\nday = 0\n",
+        )
+    )
     result = CliRunner().invoke(app, ["cohort", str(path), "--out", str(tmp_path / "run"), "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert "100 patients x 2 arm(s)" in result.output and "surgery" in result.output
@@ -286,8 +327,9 @@ def test_the_cli_runs_a_cohort_and_writes_figures(tmp_path):
     assert manifest["seed"] == 11 and manifest["scenario"] == path.read_text()
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert set(summary["endpoints"]) == {"os", "mfs", "dm"}
-    bad = CliRunner().invoke(app, ["cohort", str(path), "--out", str(tmp_path / "x"), "--scheduler",
-                                   "tcp://127.0.0.1:9"])
+    bad = CliRunner().invoke(
+        app, ["cohort", str(path), "--out", str(tmp_path / "x"), "--scheduler", "tcp://127.0.0.1:9"]
+    )
     assert bad.exit_code == 2 and "cannot reach the dask scheduler" in bad.output
 
 
@@ -297,9 +339,13 @@ def test_scenario_check_describes_the_cohort(tmp_path):
     from metacascade.cli import app
 
     path = tmp_path / "trial.toml"
-    path.write_text(scenario(n=123, vary="[cohort.vary]\nshedding = { median = 1, sd_log = 0.5 }",
-                             arms=CONTROL + "[[cohort.arm]]\nname = 'surgery'\n[[cohort.arm.treatment]]\n"
-                                            "kind = 'surgery'\nday = 0\n"))
+    path.write_text(
+        scenario(
+            n=123,
+            vary="[cohort.vary]\nshedding = { median = 1, sd_log = 0.5 }",
+            arms=CONTROL + "[[cohort.arm]]\nname = 'surgery'\n[[cohort.arm.treatment]]\nkind = 'surgery'\nday = 0\n",
+        )
+    )
     result = CliRunner().invoke(app, ["scenario", "check", str(path)], env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     assert "cohort: 123 patients x 2 arm(s) (control: no treatment, surgery: surgery)" in result.output

@@ -19,8 +19,9 @@ ORGANS = ("lung", "liver", "bone_spine", "brain")
 FOLLOW_UP = 10 * 365.25
 
 
-def _cohort(n: int = 12, arms: tuple[str, ...] = ("control", "adjuvant"), seed: int = 1,
-            events_happen: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _cohort(
+    n: int = 12, arms: tuple[str, ...] = ("control", "adjuvant"), seed: int = 1, events_happen: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Small matched cohort (patients, events): one organ per metastatic patient, others NaN."""
     rng = np.random.default_rng(seed)
     base, met = rng.exponential(2500.0, n), rng.exponential(1500.0, n)
@@ -34,21 +35,25 @@ def _cohort(n: int = 12, arms: tuple[str, ...] = ("control", "adjuvant"), seed: 
         has_met = (met * stretch < os_days) & events_happen
         for i in range(n):
             dm = met[i] * stretch if has_met[i] else os_days[i]
-            row = {"arm": arm, "patient": i, "os_days": os_days[i], "os_event": bool(os_event[i]),
-                   "dm_days": dm, "dm_event": bool(has_met[i]), "mfs_days": dm,
-                   "mfs_event": bool(has_met[i] or os_event[i])}
-            row.update({f"met_days__{o}": dm if has_met[i] and organ[i] == o else np.nan
-                        for o in ORGANS})
+            row = {
+                "arm": arm,
+                "patient": i,
+                "os_days": os_days[i],
+                "os_event": bool(os_event[i]),
+                "dm_days": dm,
+                "dm_event": bool(has_met[i]),
+                "mfs_days": dm,
+                "mfs_event": bool(has_met[i] or os_event[i]),
+            }
+            row.update({f"met_days__{o}": dm if has_met[i] and organ[i] == o else np.nan for o in ORGANS})
             rows.append(row)
             events.append((arm, i, 0.0, "surgery", None, 0.0))
             if k > 0:
                 events.append((arm, i, 30.0, "chemotherapy", None, 170.0))
             if has_met[i]:
                 events.append((arm, i, dm, "metastasis", organ[i], np.nan))
-            events.append((arm, i, os_days[i], "death" if os_event[i] else "censored", None,
-                           np.nan))
-    return pd.DataFrame(rows), pd.DataFrame(
-        events, columns=["arm", "patient", "day", "event", "organ", "end_day"])
+            events.append((arm, i, os_days[i], "death" if os_event[i] else "censored", None, np.nan))
+    return pd.DataFrame(rows), pd.DataFrame(events, columns=["arm", "patient", "day", "event", "organ", "end_day"])
 
 
 def _assert_written(fig: Figure, tmp_path, name: str) -> None:
@@ -92,8 +97,11 @@ def test_organ_figure_percentages(tmp_path):
     patients, _ = _cohort(n=20)
     fig = organ_figure(patients, ["liver", "lung"], arms=["adjuvant", "control"])
     heights = [bar.get_height() for bar in fig.axes[0].patches]
-    expected = [100 * patients.loc[patients["arm"] == arm, f"met_days__{o}"].notna().mean()
-                for arm in ("adjuvant", "control") for o in ("liver", "lung")]
+    expected = [
+        100 * patients.loc[patients["arm"] == arm, f"met_days__{o}"].notna().mean()
+        for arm in ("adjuvant", "control")
+        for o in ("liver", "lung")
+    ]
     np.testing.assert_allclose(heights, expected)
     _assert_written(fig, tmp_path, "organs")
     with pytest.raises(ParameterError, match=r"\['kidney'\].*organs present"):
@@ -102,11 +110,10 @@ def test_organ_figure_percentages(tmp_path):
 
 def test_swimmer_figure_lanes(tmp_path):
     patients, events = _cohort(n=12)
-    shuffled = patients.sample(frac=1.0, random_state=0)          # order must not matter
+    shuffled = patients.sample(frac=1.0, random_state=0)  # order must not matter
     fig = swimmer_figure(shuffled, events, n=3)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["#0 control", "#0 adjuvant", "#1 control", "#1 adjuvant",
-                      "#2 control", "#2 adjuvant"]
+    assert labels == ["#0 control", "#0 adjuvant", "#1 control", "#1 adjuvant", "#2 control", "#2 adjuvant"]
     _assert_written(fig, tmp_path, "swimmer")
     # without an events table: metastases from the met_days__ columns
     _assert_written(swimmer_figure(patients, None, n=30), tmp_path, "swimmer_no_events")

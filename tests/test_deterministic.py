@@ -29,11 +29,17 @@ from metacascade.model.shedding import PowerShedding
 IWATA = {"a": 0.00286, "b": 7.3e10, "m": 5.3e-8, "alpha": 0.663}
 
 
-def gompertz_model(a: float, b: float, m: float, alpha: float, *, secondary: bool,
-                   primary_size0: float = 1.0) -> MetastasisModel:
+def gompertz_model(
+    a: float, b: float, m: float, alpha: float, *, secondary: bool, primary_size0: float = 1.0
+) -> MetastasisModel:
     law = Gompertz(a_per_day=a, b_cells=b)
-    return MetastasisModel(primary_growth=law, colony_growth=law, primary_shedding=PowerShedding(m, alpha),
-                           primary_size0=primary_size0, secondary_seeding=secondary)
+    return MetastasisModel(
+        primary_growth=law,
+        colony_growth=law,
+        primary_shedding=PowerShedding(m, alpha),
+        primary_size0=primary_size0,
+        secondary_seeding=secondary,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +50,7 @@ def iwata() -> DeterministicSolution:
 
 # ---------------------------------------------------------------------------------------------
 # (a) Primary seeding only: closed form with the exponential integral.
+
 
 def n_total_gompertz(t: np.ndarray, a: float, b: float, m: float, alpha: float, x0: float) -> np.ndarray:
     r"""Colonies founded by a Gompertz primary by time ``t`` (no secondary seeding).
@@ -96,8 +103,9 @@ def test_primary_only_matches_exponential_integral(p: dict, horizon: float) -> N
 
     law = Gompertz(a, b)
     for ti in tt[:, 0]:
-        burden, _ = quad(lambda s, ti=ti: law.solve(1.0, ti - s) * m * law.solve(x0, s) ** alpha, 0.0, ti,
-                         epsrel=1e-12, limit=500)
+        burden, _ = quad(
+            lambda s, ti=ti: law.solve(1.0, ti - s) * m * law.solve(x0, s) ** alpha, 0.0, ti, epsrel=1e-12, limit=500
+        )
         assert sol.burden(ti) == pytest.approx(burden, rel=1e-6)
 
 
@@ -111,6 +119,7 @@ def test_iwata_published_values_give_finite_counts(iwata: DeterministicSolution)
 
 # ---------------------------------------------------------------------------------------------
 # (b) Secondary seeding: exponential growth, alpha = 1, closed form by Laplace transform.
+
 
 class ExponentialCascade:
     r"""Closed-form solution with secondary seeding for exponential growth and ``alpha = 1``.
@@ -140,17 +149,25 @@ class ExponentialCascade:
         self.c1 = (lam_p - lam) / (lam_p - self.r)
         self.c2 = 1.0 - self.c1
         self.model = MetastasisModel(
-            primary_growth=Exponential(lam_p), colony_growth=Exponential(lam),
-            primary_shedding=PowerShedding(m_p, 1.0), colony_shedding=PowerShedding(m_c, 1.0),
-            primary_size0=big_x0, colony_size0=x0, secondary_seeding=True)
+            primary_growth=Exponential(lam_p),
+            colony_growth=Exponential(lam),
+            primary_shedding=PowerShedding(m_p, 1.0),
+            colony_shedding=PowerShedding(m_c, 1.0),
+            primary_size0=big_x0,
+            colony_size0=x0,
+            secondary_seeding=True,
+        )
 
     def birth_rate(self, t):
         return self.m_p * self.big_x0 * (self.c1 * np.exp(self.lam_p * t) + self.c2 * np.exp(self.r * t))
 
     def n_total(self, t):
         t = np.maximum(t, 0.0)
-        return self.m_p * self.big_x0 * (self.c1 * np.expm1(self.lam_p * t) / self.lam_p
-                                         + self.c2 * np.expm1(self.r * t) / self.r)
+        return (
+            self.m_p
+            * self.big_x0
+            * (self.c1 * np.expm1(self.lam_p * t) / self.lam_p + self.c2 * np.expm1(self.r * t) / self.r)
+        )
 
     def n_above(self, t, x):
         return self.n_total(t - np.log(np.maximum(x, self.x0) / self.x0) / self.lam)
@@ -270,6 +287,7 @@ def test_method_of_lines_rejects_bad_input() -> None:
 # ---------------------------------------------------------------------------------------------
 # (d) Convergence: O(h^6), the error estimate, and refinement.
 
+
 @pytest.mark.filterwarnings("ignore::metacascade.engines.deterministic.AccuracyWarning")  # grids capped on purpose
 def test_observed_order_is_six() -> None:
     """Trapezoid + 3-level Richardson: node error O(h^6); the quintic spline keeps O(h^6)."""
@@ -291,8 +309,10 @@ def test_error_estimate_small_and_refinement_changes_little(iwata: Deterministic
     """Default settings: estimate < 1e-8; a much finer solve changes every output < 1e-8."""
     assert iwata.error_estimate < 1e-8  # default rtol is 1e-9
     model = iwata.model
-    for finer in (solve_deterministic(model, 1000.0, rtol=1e-12, n_max=16384),
-                  solve_deterministic(model, 1000.0, n_initial=2048, n_max=8192)):
+    for finer in (
+        solve_deterministic(model, 1000.0, rtol=1e-12, n_max=16384),
+        solve_deterministic(model, 1000.0, n_initial=2048, n_max=8192),
+    ):
         t = np.linspace(1.0, 1000.0, 400)
         # 1e-8: 10x the default rtol; the actual change is ~1e-13.
         np.testing.assert_allclose(iwata.n_total(t), finer.n_total(t), rtol=1e-8, atol=0)
@@ -312,6 +332,7 @@ def test_refinement_stops_only_when_interpolant_is_accurate() -> None:
 # ---------------------------------------------------------------------------------------------
 # (e) Density, counts and burden are consistent.
 
+
 @pytest.mark.parametrize("t", [200.0, 600.0, 1000.0])
 def test_density_integrates_to_counts_and_burden(iwata: DeterministicSolution, t: float) -> None:
     """int rho dx = n_total, int x rho dx = burden, int_x^inf rho = n_above (quad on y = ln x)."""
@@ -319,8 +340,14 @@ def test_density_integrates_to_counts_and_burden(iwata: DeterministicSolution, t
     y_front = math.log(law.solve(x0, t))  # the oldest colony: rho = 0 beyond
 
     def integral(power: int, y_low: float = math.log(x0)) -> float:
-        return quad(lambda y: float(iwata.density(t, math.exp(y))) * math.exp((1 + power) * y),
-                    y_low, y_front, epsrel=1e-12, epsabs=0.0, limit=400)[0]
+        return quad(
+            lambda y: float(iwata.density(t, math.exp(y))) * math.exp((1 + power) * y),
+            y_low,
+            y_front,
+            epsrel=1e-12,
+            epsabs=0.0,
+            limit=400,
+        )[0]
 
     # 1e-8: quad is converged to ~1e-12 and the three use the same spline of B.
     assert integral(0) == pytest.approx(float(iwata.n_total(t)), rel=1e-8)
@@ -332,10 +359,14 @@ PROPERTY = settings(derandomize=True, max_examples=25, deadline=None)
 
 
 @PROPERTY
-@given(a=st.floats(1e-3, 0.02), log_b=st.floats(8.0, 12.0), log_m=st.floats(-9.0, -5.0),
-       alpha=st.floats(0.3, 1.0), secondary=st.booleans())
-def test_outputs_non_negative_and_monotone(a: float, log_b: float, log_m: float, alpha: float,
-                                           secondary: bool) -> None:
+@given(
+    a=st.floats(1e-3, 0.02),
+    log_b=st.floats(8.0, 12.0),
+    log_m=st.floats(-9.0, -5.0),
+    alpha=st.floats(0.3, 1.0),
+    secondary=st.booleans(),
+)
+def test_outputs_non_negative_and_monotone(a: float, log_b: float, log_m: float, alpha: float, secondary: bool) -> None:
     """Counts never negative, decrease in size, increase in time; burden grows with time."""
     sol = solve_deterministic(gompertz_model(a, 10.0**log_b, 10.0**log_m, alpha, secondary=secondary), 500.0)
     t = np.linspace(0.0, 500.0, 21)[:, None]
@@ -351,6 +382,7 @@ def test_outputs_non_negative_and_monotone(a: float, log_b: float, log_m: float,
 # ---------------------------------------------------------------------------------------------
 # (f) Bad input.
 
+
 @pytest.mark.parametrize("horizon", [0.0, -10.0, math.nan, math.inf, None, "soon"])
 def test_bad_horizon_raises(horizon: object) -> None:
     with pytest.raises(ParameterError, match="horizon"):
@@ -363,16 +395,20 @@ def test_bad_rtol_raises(rtol: float) -> None:
         solve_deterministic(gompertz_model(**IWATA, secondary=True), 100.0, rtol=rtol)
 
 
-@pytest.mark.parametrize("call", [
-    lambda s: s.n_total(1000.5),
-    lambda s: s.n_total([10.0, math.nan]),
-    lambda s: s.n_above(1e4, 10.0),
-    lambda s: s.density(np.inf, 10.0),
-    lambda s: s.burden([100.0, 2000.0]),
-    lambda s: s.birth_rate(1001.0),
-    lambda s: s.primary_size(1001.0),
-    lambda s: s.tabulate([100.0, 1001.0], [10.0]),
-], ids=["n_total", "n_total-nan", "n_above", "density-inf", "burden", "birth_rate", "primary", "tabulate"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.n_total(1000.5),
+        lambda s: s.n_total([10.0, math.nan]),
+        lambda s: s.n_above(1e4, 10.0),
+        lambda s: s.density(np.inf, 10.0),
+        lambda s: s.burden([100.0, 2000.0]),
+        lambda s: s.birth_rate(1001.0),
+        lambda s: s.primary_size(1001.0),
+        lambda s: s.tabulate([100.0, 1001.0], [10.0]),
+    ],
+    ids=["n_total", "n_total-nan", "n_above", "density-inf", "burden", "birth_rate", "primary", "tabulate"],
+)
 def test_times_beyond_horizon_raise(iwata: DeterministicSolution, call) -> None:
     with pytest.raises(ParameterError, match="t: times must be finite and <= horizon"):
         call(iwata)

@@ -45,6 +45,7 @@ def tabulated_moments(est: Establishment) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------
 # 1. The law of T + D'.
 
+
 def test_cdf_is_the_dormant_compartment_ode() -> None:
     """F_{T+D'} at the table's nodes against the compartment ODE, fed by the step density of T:
 
@@ -63,8 +64,15 @@ def test_cdf_is_the_dormant_compartment_ode() -> None:
     np.testing.assert_array_equal(dormant.t_table[: t_tab.size], t_tab)
 
     def solve(y0: np.ndarray, t0: float, t1: float, f: float, t_eval: np.ndarray | None = None) -> np.ndarray:
-        sol = solve_ivp(lambda t, y: [P * f - LAM * y[0], (1.0 - P) * f + LAM * y[0]], (t0, t1), y0,
-                        method="DOP853", rtol=1e-12, atol=1e-16, t_eval=t_eval)
+        sol = solve_ivp(
+            lambda t, y: [P * f - LAM * y[0], (1.0 - P) * f + LAM * y[0]],
+            (t0, t1),
+            y0,
+            method="DOP853",
+            rtol=1e-12,
+            atol=1e-16,
+            t_eval=t_eval,
+        )
         assert sol.success
         return sol.y
 
@@ -73,7 +81,7 @@ def test_cdf_is_the_dormant_compartment_ode() -> None:
     for k in range(rho.size):
         y = solve(y, t_tab[k], t_tab[k + 1], rho[k])[:, -1]
         at_nodes.append(y)
-    tail = dormant.t_table[t_tab.size:]
+    tail = dormant.t_table[t_tab.size :]
     beyond = solve(y, t_tab[-1], tail[-1], 0.0, t_eval=tail)
     ode = np.concatenate((np.array(at_nodes)[:, 1], beyond[1]))
     # the last node holds the folded < 1e-12 tail
@@ -142,9 +150,12 @@ def test_no_dormancy_is_the_identity_and_bad_arguments_name_the_field() -> None:
 def test_escape_rate_at_the_patients_immunocompetence() -> None:
     """delay_of uses the probability and escape rate of compiled_plan (those of the stochastic
     engine): lambda / immunocompetence, and no dormancy at immunocompetence 0."""
+
     def scenario(kappa: float, p: float = 0.5) -> object:
-        return parse_scenario(f'[patient]\ncancer = "breast_er_negative"\nimmunocompetence = {kappa}\n'
-                              f'[host]\ndormancy_probability = {p}\ndormancy_escape_per_day = 0.01\n')
+        return parse_scenario(
+            f'[patient]\ncancer = "breast_er_negative"\nimmunocompetence = {kappa}\n'
+            f"[host]\ndormancy_probability = {p}\ndormancy_escape_per_day = 0.01\n"
+        )
 
     base = establishment_of(scenario(1.0))
     for kappa in (0.5, 1.0, 2.0):
@@ -198,8 +209,15 @@ def test_deterministic_engine_with_dormancy_is_the_mean_of_virtual_patients() ->
     sol = run_scenario(deterministic).solution
     sc = stochastic
     horizon = sc.patient.age_of_primary_days + sc.engine.horizon_days
-    without = solve_organs(sc.model, sc.organs, sc.routing.primary, sc.routing.factors, horizon, rtol=sc.engine.rtol,
-                           establishment=establishment_of(sc))
+    without = solve_organs(
+        sc.model,
+        sc.organs,
+        sc.routing.primary,
+        sc.routing.factors,
+        horizon,
+        rtol=sc.engine.rtol,
+        establishment=establishment_of(sc),
+    )
     mean, se = res.mean_and_se("n_above")
     z_right, z_wrong = [], []
     for k, x in enumerate(res.sizes):

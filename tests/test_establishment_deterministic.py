@@ -35,16 +35,28 @@ HORIZON = 600.0
 
 
 def exponential_model(*, secondary: bool) -> MetastasisModel:
-    return MetastasisModel(Exponential(LAMBDA_P), COLONY, PowerShedding(M_P, 1.0),
-                           colony_shedding=PowerShedding(M_C, 1.0), secondary_seeding=secondary)
+    return MetastasisModel(
+        Exponential(LAMBDA_P),
+        COLONY,
+        PowerShedding(M_P, 1.0),
+        colony_shedding=PowerShedding(M_C, 1.0),
+        secondary_seeding=secondary,
+    )
 
 
 def convolved_with_cdf(g, t: float) -> float:
     r""":math:`\int_0^t g(t-u)\,F_T(u)\,du` by quad, F_T the tabulated (piecewise-linear) CDF."""
     t_tab = EST.t_table
     inner = t_tab[(t_tab > 0) & (t_tab < t)]
-    bulk = quad(lambda u: g(t - u) * float(EST.cdf(u)), 0.0, min(t, t_tab[-1]), points=inner,
-                limit=inner.size + 200, epsabs=0.0, epsrel=1e-13)[0]
+    bulk = quad(
+        lambda u: g(t - u) * float(EST.cdf(u)),
+        0.0,
+        min(t, t_tab[-1]),
+        points=inner,
+        limit=inner.size + 200,
+        epsabs=0.0,
+        epsrel=1e-13,
+    )[0]
     if t > t_tab[-1]:  # F_T = 1 beyond the table
         bulk += quad(lambda u: g(t - u), t_tab[-1], t, epsabs=0.0, epsrel=1e-13)[0]
     return bulk
@@ -82,15 +94,16 @@ def step_convolution_exp(t: np.ndarray, amplitude: float, rate: float) -> np.nda
     t_tab, rho = EST.step_density()
     out = np.empty(t.size)
     for start in range(0, t.size, 2048):  # bounded memory
-        tt = t[start:start + 2048, None]
+        tt = t[start : start + 2048, None]
         lo, hi = np.minimum(t_tab[:-1], tt), np.minimum(t_tab[1:], tt)
         pieces = rho * amplitude / rate * (np.exp(rate * (tt - lo)) - np.exp(rate * (tt - hi)))
-        out[start:start + 2048] = pieces.sum(axis=1)
+        out[start : start + 2048] = pieces.sum(axis=1)
     return out
 
 
 # ---------------------------------------------------------------------------------------------
 # 1. Without secondary seeding: closed form N(t) = int_0^t m e^{lambda s} F_T(t - s) ds.
+
 
 def test_no_secondary_seeding_matches_the_closed_form() -> None:
     """n_total and the entry rate of both engines against quad over the tabulated law (1e-8).
@@ -118,6 +131,7 @@ def test_no_secondary_seeding_matches_the_closed_form() -> None:
 # ---------------------------------------------------------------------------------------------
 # 2. n_above of the delayed engine = undelayed founding convolved with the CDF of T.
 
+
 def test_n_above_is_the_undelayed_founding_convolved_with_the_establishment_law() -> None:
     r"""n_above(t, x) = int_0^{t - tau} b0(s) F_T(t - tau - s) ds, tau the age from 200 to x cells.
 
@@ -125,16 +139,18 @@ def test_n_above_is_the_undelayed_founding_convolved_with_the_establishment_law(
     secondary seeding, so that delay does not change them). Also the density,
     e(t - tau)/g(x). Measured agreement ~1e-10 (b0's own spline error); asserted 1e-6.
     """
-    model = MetastasisModel(Gompertz(a_per_day=0.00286, b_cells=7.3e10), COLONY, PowerShedding(5.3e-8, 0.663),
-                            secondary_seeding=False)
+    model = MetastasisModel(
+        Gompertz(a_per_day=0.00286, b_cells=7.3e10), COLONY, PowerShedding(5.3e-8, 0.663), secondary_seeding=False
+    )
     p = [0.3, 0.7]
     delayed = solve_organs(model, ["a", "b"], p, None, 1000.0, establishment=EST)
     undelayed = solve_organs(model, ["a", "b"], p, None, 1000.0)
     t_tab, rho = EST.step_density()
 
     def density_of_t(u: np.ndarray) -> np.ndarray:
-        return np.where((u > t_tab[0]) & (u < t_tab[-1]), rho[np.clip(np.searchsorted(t_tab, u) - 1, 0, rho.size - 1)],
-                        0.0)
+        return np.where(
+            (u > t_tab[0]) & (u < t_tab[-1]), rho[np.clip(np.searchsorted(t_tab, u) - 1, 0, rho.size - 1)], 0.0
+        )
 
     cases = [(400.0, 1e3), (700.0, 1e5), (1000.0, 1e3), (1000.0, 1e7)]
     for t, x in cases:
@@ -154,6 +170,7 @@ def test_n_above_is_the_undelayed_founding_convolved_with_the_establishment_law(
 # ---------------------------------------------------------------------------------------------
 # 3. With secondary seeding: brute force on the entry-rate equation.
 
+
 def brute_force_entry_rate(steps: int) -> tuple[np.ndarray, np.ndarray]:
     r"""Trapezoid solution of e(t) = (f_T*f)(t) + int_0^t (f_T*k_N)(t-s) e(s) ds on ``steps`` steps.
 
@@ -168,7 +185,7 @@ def brute_force_entry_rate(steps: int) -> tuple[np.ndarray, np.ndarray]:
     e = np.empty(steps + 1)
     e[0] = forcing[0]
     for i in range(1, steps + 1):
-        history = 0.5 * kernel[i] * e[0] + np.dot(kernel[i - 1:0:-1], e[1:i])
+        history = 0.5 * kernel[i] * e[0] + np.dot(kernel[i - 1 : 0 : -1], e[1:i])
         e[i] = (forcing[i] + h * history) / (1.0 - 0.5 * h * kernel[0])
     return t, e
 
@@ -197,8 +214,9 @@ def test_secondary_seeding_matches_a_brute_force_solution() -> None:
         burden = np.sum(weights * EST.entry_cells * np.exp(COLONY.rate_per_day * (t[i] - t[: i + 1])) * e[: i + 1])
         assert float(sol.burden(t[i])) == pytest.approx(burden, rel=1e-5)
     # secondary seeding matters here: without it, far fewer colonies
-    assert solve_deterministic(exponential_model(secondary=False), HORIZON,
-                               establishment=EST).n_total(HORIZON) < 0.5 * sol.n_total(HORIZON)
+    assert solve_deterministic(exponential_model(secondary=False), HORIZON, establishment=EST).n_total(
+        HORIZON
+    ) < 0.5 * sol.n_total(HORIZON)
 
 
 def test_organs_with_constant_row_sums_add_up_to_the_scalar_engine() -> None:
@@ -209,8 +227,9 @@ def test_organs_with_constant_row_sums_add_up_to_the_scalar_engine() -> None:
     """
     model = exponential_model(secondary=True)
     r = np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3], [0.0, 0.0, 1.0]])
-    organs = solve_organs(model, ["a", "b", "c"], [0.6, 0.4, 0.0], (r.T, np.eye(3)), HORIZON, rtol=1e-5,
-                          establishment=EST)
+    organs = solve_organs(
+        model, ["a", "b", "c"], [0.6, 0.4, 0.0], (r.T, np.eye(3)), HORIZON, rtol=1e-5, establishment=EST
+    )
     scalar = solve_deterministic(model, HORIZON, rtol=1e-9, establishment=EST)
     times = np.linspace(60.0, HORIZON, 40)
     np.testing.assert_allclose(organs.n_total(times).sum(axis=-1), scalar.n_total(times), rtol=1e-8)
@@ -235,6 +254,7 @@ def test_horizon_before_any_colony_can_enter() -> None:
 # ---------------------------------------------------------------------------------------------
 # 4. No or a trivial establishment phase: the undelayed engine, bit for bit.
 
+
 @pytest.mark.parametrize("establishment", [None, Establishment(COLONY, 1, 1, 0.5)], ids=["none", "trivial"])
 def test_no_or_trivial_establishment_is_the_undelayed_engine(establishment: Establishment | None) -> None:
     assert establishment is None or establishment.trivial
@@ -256,21 +276,25 @@ def test_no_or_trivial_establishment_is_the_undelayed_engine(establishment: Esta
 # ---------------------------------------------------------------------------------------------
 # 5. Bad arguments.
 
+
 def _solve(engine: str, model: MetastasisModel, establishment: object):
     if engine == "scalar":
         return solve_deterministic(model, 100.0, establishment=establishment)  # type: ignore[arg-type]
-    return solve_organs(model, ["a"], [1.0], (np.ones((1, 1)), np.ones((1, 1))), 100.0,
-                        establishment=establishment)  # type: ignore[arg-type]
+    return solve_organs(model, ["a"], [1.0], (np.ones((1, 1)), np.ones((1, 1))), 100.0, establishment=establishment)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("engine", ["scalar", "organs"])
-@pytest.mark.parametrize(("establishment", "field"), [
-    ("switch at 1000 cells", "establishment: got str"),
-    (0.5, "establishment: got float"),
-    (Establishment(Exponential(0.06), 1, 200, 0.5), "establishment.colony_growth"),
-    (Establishment(COLONY, 2, 200, 0.5), "establishment.colony_size0"),
-    (Establishment(COLONY, 2, 2, 0.5), "establishment.colony_size0"),  # trivial, still checked
-], ids=["str", "float", "other-growth", "other-size0", "trivial-other-size0"])
+@pytest.mark.parametrize(
+    ("establishment", "field"),
+    [
+        ("switch at 1000 cells", "establishment: got str"),
+        (0.5, "establishment: got float"),
+        (Establishment(Exponential(0.06), 1, 200, 0.5), "establishment.colony_growth"),
+        (Establishment(COLONY, 2, 200, 0.5), "establishment.colony_size0"),
+        (Establishment(COLONY, 2, 2, 0.5), "establishment.colony_size0"),  # trivial, still checked
+    ],
+    ids=["str", "float", "other-growth", "other-size0", "trivial-other-size0"],
+)
 def test_bad_establishment_is_a_parameter_error(engine: str, establishment: object, field: str) -> None:
     with pytest.raises(ParameterError, match=field.replace(".", r"\.")):
         _solve(engine, exponential_model(secondary=True), establishment)

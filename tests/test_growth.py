@@ -54,8 +54,9 @@ IDS = [f"{type(law).__name__}-{i}" for i, (law, _, _) in enumerate(CASES)]
 def test_closed_form_matches_numerical_ode(law: GrowthLaw, x0: float, t_max: float) -> None:
     """``solve`` equals a DOP853 solution of ``dX/dt = g(X)`` (rtol 1e-12) to 1e-8 relative."""
     times = np.linspace(0.0, t_max, 41)
-    numerical = solve_ivp(lambda t, x: law.rate(x), (0.0, t_max), [x0], method="DOP853",
-                          t_eval=times, rtol=1e-12, atol=1e-300)
+    numerical = solve_ivp(
+        lambda t, x: law.rate(x), (0.0, t_max), [x0], method="DOP853", t_eval=times, rtol=1e-12, atol=1e-300
+    )
     assert numerical.success
     # 1e-8: the integrator's global error at rtol 1e-12 is < 1e-10 over these few e-folds.
     np.testing.assert_allclose(law.solve(x0, times), numerical.y[0], rtol=1e-8, atol=0.0)
@@ -84,8 +85,9 @@ def test_time_to_size_special_values() -> None:
     assert PowerLaw(2.0, 0.0).time_to_size(1.0, 21.0) == pytest.approx(10.0, rel=1e-15)
 
 
-@pytest.mark.parametrize("law", [Logistic(0.1, 1e6), IWATA, VonBertalanffy(1.0, 0.01)],
-                         ids=["logistic", "gompertz", "von_bertalanffy"])
+@pytest.mark.parametrize(
+    "law", [Logistic(0.1, 1e6), IWATA, VonBertalanffy(1.0, 0.01)], ids=["logistic", "gompertz", "von_bertalanffy"]
+)
 def test_time_to_size_infinite_at_and_beyond_capacity(law: GrowthLaw) -> None:
     """A bounded law never reaches (or crosses) its capacity; above it the tumour shrinks."""
     k = law.capacity
@@ -178,8 +180,7 @@ def _start(law: GrowthLaw, fraction: float) -> float:
 
 @PROPERTY
 @given(law=laws, fraction=st.floats(1e-9, 0.999), times=st.lists(st.floats(0.0, 200.0), min_size=2, max_size=20))
-def test_solutions_positive_monotone_and_below_capacity(law: GrowthLaw, fraction: float,
-                                                        times: list[float]) -> None:
+def test_solutions_positive_monotone_and_below_capacity(law: GrowthLaw, fraction: float, times: list[float]) -> None:
     x0 = _start(law, fraction)
     t = np.sort(np.asarray(times))
     x = law.solve(x0, t)
@@ -190,8 +191,7 @@ def test_solutions_positive_monotone_and_below_capacity(law: GrowthLaw, fraction
 
 
 @PROPERTY
-@given(law=laws, fractions=st.lists(st.floats(1e-9, 0.999), min_size=1, max_size=10),
-       t=st.floats(0.0, 200.0))
+@given(law=laws, fractions=st.lists(st.floats(1e-9, 0.999), min_size=1, max_size=10), t=st.floats(0.0, 200.0))
 def test_vectorised_calls_equal_elementwise_calls(law: GrowthLaw, fractions: list[float], t: float) -> None:
     x0 = np.array([_start(law, f) for f in fractions])
     times = np.linspace(0.0, t, x0.size)
@@ -199,8 +199,7 @@ def test_vectorised_calls_equal_elementwise_calls(law: GrowthLaw, fractions: lis
     # 4 ulp: numpy's SIMD (array) and scalar loops of exp/log may differ in the last bits.
     np.testing.assert_allclose(x, [law.solve(a, b) for a, b in zip(x0, times, strict=True)], rtol=1e-15, atol=0)
     np.testing.assert_allclose(law.rate(x0), [law.rate(a) for a in x0], rtol=1e-15, atol=0)
-    np.testing.assert_allclose(law.time_to_size(x0[0], x), [law.time_to_size(x0[0], b) for b in x],
-                               rtol=1e-15, atol=0)
+    np.testing.assert_allclose(law.time_to_size(x0[0], x), [law.time_to_size(x0[0], b) for b in x], rtol=1e-15, atol=0)
     assert law.solve(x0, times).shape == x0.shape and np.ndim(law.solve(x0[0], t)) == 0
 
 

@@ -43,9 +43,17 @@ def test_skeleton_halves_sum_to_icrp_skeleton(sex, skeleton):
     assert axial.mass_g + appendicular.mass_g == skeleton
 
 
-@pytest.mark.parametrize("organ,male,female", [("liver", 1800.0, 1400.0), ("brain", 1450.0, 1300.0),
-                                               ("lung", 1200.0, 950.0), ("kidney", 310.0, 275.0),
-                                               ("muscle", 29000.0, 17500.0), ("adipose", 18200.0, 22500.0)])
+@pytest.mark.parametrize(
+    "organ,male,female",
+    [
+        ("liver", 1800.0, 1400.0),
+        ("brain", 1450.0, 1300.0),
+        ("lung", 1200.0, 950.0),
+        ("kidney", 310.0, 275.0),
+        ("muscle", 29000.0, 17500.0),
+        ("adipose", 18200.0, 22500.0),
+    ],
+)
 def test_icrp89_organ_masses(organ, male, female):
     """ICRP 89 reference masses (J Nucl Med Table 2; Table 16.1 'from ICRP Publication 89')."""
     assert HL.organ_health((organ,))[0].mass_g == male
@@ -134,13 +142,16 @@ def test_cause_of_death_labels():
     assert HL.BURDEN_DEATH_LABEL == "total tumour burden"
 
 
-@pytest.mark.parametrize("call", [
-    lambda: HL.organ_health(("livr",)),
-    lambda: HL.failure_cells(("lung", "bone"), C),
-    lambda: HL.symptom_cells(("spleen",), C),
-    lambda: HL.organ_function(1.0, "kidneys", C),
-    lambda: HL.cause_of_death_labels(("hearts",)),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: HL.organ_health(("livr",)),
+        lambda: HL.failure_cells(("lung", "bone"), C),
+        lambda: HL.symptom_cells(("spleen",), C),
+        lambda: HL.organ_function(1.0, "kidneys", C),
+        lambda: HL.cause_of_death_labels(("hearts",)),
+    ],
+)
 def test_unknown_organ_lists_allowed_names(call):
     with pytest.raises(ParameterError) as exc:
         call()
@@ -189,6 +200,7 @@ def test_corrupt_file_missing_key_names_file_and_field(tmp_path):
 def test_corrupt_file_wrong_type_names_file_and_field(tmp_path):
     def edit(raw):
         raw["organs"]["kidney"]["vital"] = "yes"
+
     path = _write(tmp_path, edit)
     with pytest.raises(DataError) as exc:
         HL.failure_cells(("kidney",), C, path=path)
@@ -198,6 +210,7 @@ def test_corrupt_file_wrong_type_names_file_and_field(tmp_path):
 def test_corrupt_file_two_failure_thresholds_is_refused(tmp_path):
     def edit(raw):
         raw["organs"]["brain"]["failure_fraction"] = 0.05
+
     path = _write(tmp_path, edit)
     with pytest.raises(DataError, match=r"organs.brain: give exactly one of failure_fraction"):
         HL.organ_health(path=path)
@@ -206,6 +219,7 @@ def test_corrupt_file_two_failure_thresholds_is_refused(tmp_path):
 def test_corrupt_file_symptom_after_failure_is_refused(tmp_path):
     def edit(raw):
         raw["organs"]["liver"]["symptom_fraction"] = 0.9
+
     path = _write(tmp_path, edit)
     with pytest.raises(DataError, match=r"organs.liver.symptom_fraction: got 0.9"):
         HL.organ_health(path=path)

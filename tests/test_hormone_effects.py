@@ -90,6 +90,7 @@ def test_multipliers_at_the_case_levels():
     H(13.6) = 13.6/18.55 / 0.5; prolactin (w = 0.4072, EC50 = 32.84, h = 1) at 27 and 200 ng/mL."""
     assert closed_form("thyroid_t3", 6.8) == pytest.approx(2 * 6.8 / 11.75, rel=1e-12)
     assert closed_form("thyroid_t3", 13.6) == pytest.approx(2 * 13.6 / 18.55, rel=1e-12)
+
     def m(x: float) -> float:
         return 0.5928 + 0.4072 * x / (x + 32.84)
 

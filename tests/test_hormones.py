@@ -57,8 +57,7 @@ def test_male_estradiol_range_is_verdonk_2019():
 
 def test_reference_levels_are_the_range_references():
     ref = H.reference_levels("female", "postmenopausal")
-    assert ref == HormoneLevels(estradiol_pmol_l=25.7, free_t4_pmol_l=14.0, free_t3_pmol_l=4.95,
-                                prolactin_ng_ml=11.3)
+    assert ref == HormoneLevels(estradiol_pmol_l=25.7, free_t4_pmol_l=14.0, free_t3_pmol_l=4.95, prolactin_ng_ml=11.3)
     assert H.reference_levels("male").prolactin_ng_ml == 6.2
 
 
@@ -68,8 +67,9 @@ def test_filled_takes_missing_levels_from_reference():
     assert got.free_t3_pmol_l == 9.0 and got.estradiol_pmol_l == ref.estradiol_pmol_l
 
 
-@pytest.mark.parametrize("sex,status", [("woman", None), ("female", None), ("female", "perimenopausal"),
-                                        ("male", "postmenopausal")])
+@pytest.mark.parametrize(
+    "sex,status", [("woman", None), ("female", None), ("female", "perimenopausal"), ("male", "postmenopausal")]
+)
 def test_bad_sex_or_status_is_refused(sex, status):
     with pytest.raises(ParameterError, match=r"sex|menopausal_status"):
         H.reference_levels(sex, status)
@@ -98,9 +98,9 @@ def test_impossible_prolactin_names_field():
 
 
 def test_out_of_range_values_warn():
-    warnings = H.check_levels(HormoneLevels(estradiol_pmol_l=300.0, free_t4_pmol_l=40.0,
-                                            free_t3_pmol_l=1.0),
-                              "female", "postmenopausal")
+    warnings = H.check_levels(
+        HormoneLevels(estradiol_pmol_l=300.0, free_t4_pmol_l=40.0, free_t3_pmol_l=1.0), "female", "postmenopausal"
+    )
     assert len(warnings) == 3
     assert "estradiol_pmol_l = 300 pmol/L is above the physiological range 3-91" in warnings[0]
     assert "free_t4_pmol_l = 40" in warnings[1] and "above" in warnings[1]
@@ -220,8 +220,10 @@ def test_bad_levels_in_multiplier_and_effective_level_raise(bad):
         H.effective_level(bad, ["tamoxifen"])
 
 
-@pytest.mark.parametrize("kwargs,field", [({"w": 1.5}, "w"), ({"ec50": 0.0}, "ec50"), ({"hill": -1.0}, "hill"),
-                                          ({"hormone": "cortisol"}, "hormone")])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [({"w": 1.5}, "w"), ({"ec50": 0.0}, "ec50"), ({"hill": -1.0}, "hill"), ({"hormone": "cortisol"}, "hormone")],
+)
 def test_sensitivity_validates_parameters(kwargs, field):
     args = {"hormone": "estradiol", "w": 0.5, "ec50": 30.0, "hill": 1.0, **kwargs}
     with pytest.raises(ParameterError, match=f"HormoneSensitivity.{field}"):

@@ -68,12 +68,14 @@ def test_the_benchmark_runs_without_pytest_or_the_tests_folder(tmp_path):
     from pathlib import Path
 
     bench = Path(__file__).resolve().parents[1] / "bench" / "stochastic.py"
-    code = ("import importlib.util, sys\n"
-            "sys.modules['pytest'] = None  # importing pytest now fails\n"
-            f"spec = importlib.util.spec_from_file_location('bench_stochastic', {str(bench)!r})\n"
-            "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n"
-            "mod.hybrid_vs_ssa(200)\n"
-            "assert not any(m.startswith('test_') for m in sys.modules), 'a test module was imported'\n")
+    code = (
+        "import importlib.util, sys\n"
+        "sys.modules['pytest'] = None  # importing pytest now fails\n"
+        f"spec = importlib.util.spec_from_file_location('bench_stochastic', {str(bench)!r})\n"
+        "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n"
+        "mod.hybrid_vs_ssa(200)\n"
+        "assert not any(m.startswith('test_') for m in sys.modules), 'a test module was imported'\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "hybrid is" in proc.stdout

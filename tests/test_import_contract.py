@@ -66,8 +66,10 @@ def _imports(path: Path) -> list[tuple[int, str, bool]]:
                 module = node.module or ""
             if module.split(".")[0] == "metacascade":
                 if module == "metacascade":  # ``from metacascade import x``: x may be a subpackage
-                    out += [(node.lineno, f"metacascade.{a.name}" if a.name in RANK else module, id(node) in top)
-                            for a in node.names]
+                    out += [
+                        (node.lineno, f"metacascade.{a.name}" if a.name in RANK else module, id(node) in top)
+                        for a in node.names
+                    ]
                 else:
                     out.append((node.lineno, module, id(node) in top))
     return out
@@ -109,8 +111,10 @@ def test_imports_point_down(path):
 def test_import_metacascade_loads_nothing_heavy():
     """``import metacascade`` stays cheap: no numpy, scipy, pandas, numba or pydantic, and no layer
     above the foundation, until a function of the public API is called."""
-    code = ("import sys, metacascade; heavy = ('numpy', 'scipy', 'pandas', 'numba', 'pydantic', 'xarray', "
-            "'metacascade.model', 'metacascade.scenario', 'metacascade.engines', 'metacascade.workflows'); "
-            "print(sorted(m for m in sys.modules if m in heavy))")
+    code = (
+        "import sys, metacascade; heavy = ('numpy', 'scipy', 'pandas', 'numba', 'pydantic', 'xarray', "
+        "'metacascade.model', 'metacascade.scenario', 'metacascade.engines', 'metacascade.workflows'); "
+        "print(sorted(m for m in sys.modules if m in heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -71,8 +71,9 @@ def test_cubic_is_the_eliminated_equilibrium_condition():
     y = np.linspace(0.5, 480.0, 37)
     x = nd.alpha * (1.0 - nd.beta * y)
     dxdtau = nd.sigma + nd.rho * x * y / (nd.eta + y) - nd.mu * x * y - nd.delta * x
-    assert np.polyval(tumour_polynomial(BCL1), y) == pytest.approx(dxdtau * (nd.eta + y) / nd.alpha,
-                                                                   rel=1e-12, abs=1e-12)
+    assert np.polyval(tumour_polynomial(BCL1), y) == pytest.approx(
+        dxdtau * (nd.eta + y) / nd.alpha, rel=1e-12, abs=1e-12
+    )
 
 
 def test_bcl1_equilibria_pinned():
@@ -85,9 +86,11 @@ def test_bcl1_equilibria_pinned():
     eq = _by_kind(BCL1)
     assert list(eq) == ["tumour-free", "dormant", "saddle", "escape"]
     assert pytest.approx(1.3e4 / 0.0412, rel=1e-15) == eq["tumour-free"].E  # closed form s/d
-    for kind, (e, t) in {"dormant": (1608109.9210056043, 8186382.49245266),
-                         "saddle": (758508.9636395763, 268022675.28689617),
-                         "escape": (173212.51245357262, 447025839.94128233)}.items():
+    for kind, (e, t) in {
+        "dormant": (1608109.9210056043, 8186382.49245266),
+        "saddle": (758508.9636395763, 268022675.28689617),
+        "escape": (173212.51245357262, 447025839.94128233),
+    }.items():
         assert pytest.approx(e, rel=1e-9) == eq[kind].E, kind
         assert pytest.approx(t, rel=1e-9) == eq[kind].T, kind
     assert pytest.approx(dormancy_state(BCL1).dormant_cells, rel=0) == eq["dormant"].T
@@ -104,8 +107,12 @@ def test_polynomial_roots_match_independent_full_rhs_solve():
     assert len(ys) == 3
     for y in ys:
         t, e = y * 1e6, nd.alpha * (1 - nd.beta * y) * 1e6
-        sol = root(lambda u: rhs(0.0, u * 1e6, BCL1) / 1e6, [0.95 * e / 1e6, 1.05 * t / 1e6], method="lm",
-                   options={"xtol": 1e-15, "ftol": 1e-15})
+        sol = root(
+            lambda u: rhs(0.0, u * 1e6, BCL1) / 1e6,
+            [0.95 * e / 1e6, 1.05 * t / 1e6],
+            method="lm",
+            options={"xtol": 1e-15, "ftol": 1e-15},
+        )
         assert sol.x[0] * 1e6 == pytest.approx(e, rel=1e-6)
         assert sol.x[1] * 1e6 == pytest.approx(t, rel=1e-6)
 
@@ -237,11 +244,16 @@ def test_critical_immunocompetence_escape_fold():
     assert above.escaped_cells is None and above.escape_threshold_cells is None and above.exists
 
 
-@pytest.mark.parametrize("kwargs, name", [({"immunocompetence": -0.1}, "immunocompetence"),
-                                          ({"immunocompetence": math.nan}, "immunocompetence"),
-                                          ({"immunocompetence": math.inf}, "immunocompetence"),
-                                          ({"immunocompetence": 1.0, "killing": -1.0}, "killing"),
-                                          ({"immunocompetence": 1.0, "killing": math.nan}, "killing")])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"immunocompetence": -0.1}, "immunocompetence"),
+        ({"immunocompetence": math.nan}, "immunocompetence"),
+        ({"immunocompetence": math.inf}, "immunocompetence"),
+        ({"immunocompetence": 1.0, "killing": -1.0}, "killing"),
+        ({"immunocompetence": 1.0, "killing": math.nan}, "killing"),
+    ],
+)
 def test_with_immunity_rejects_bad_factors(kwargs, name):
     with pytest.raises(ParameterError, match=rf"^{name}: got .*allowed: a finite number"):
         BCL1.with_immunity(**kwargs)

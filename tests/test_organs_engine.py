@@ -30,12 +30,17 @@ TIMES = np.linspace(HORIZON / 400, HORIZON, 400)
 SIZES = np.geomspace(1.0, 1e10, 21)
 
 
-def iwata_model(*, secondary: bool = True, primary_m: float = IWATA["m"],
-                colony_m: float = IWATA["m"]) -> MetastasisModel:
+def iwata_model(
+    *, secondary: bool = True, primary_m: float = IWATA["m"], colony_m: float = IWATA["m"]
+) -> MetastasisModel:
     law = Gompertz(a_per_day=IWATA["a"], b_cells=IWATA["b"])
-    return MetastasisModel(primary_growth=law, colony_growth=law,
-                           primary_shedding=PowerShedding(primary_m, IWATA["alpha"]),
-                           colony_shedding=PowerShedding(colony_m, IWATA["alpha"]), secondary_seeding=secondary)
+    return MetastasisModel(
+        primary_growth=law,
+        colony_growth=law,
+        primary_shedding=PowerShedding(primary_m, IWATA["alpha"]),
+        colony_shedding=PowerShedding(colony_m, IWATA["alpha"]),
+        secondary_seeding=secondary,
+    )
 
 
 def max_rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -48,6 +53,7 @@ def max_rel(a: np.ndarray, b: np.ndarray) -> float:
 
 # ---------------------------------------------------------------------------------------------
 # (a) One organ is the scalar engine.
+
 
 @pytest.mark.parametrize("secondary", [True, False], ids=["secondary", "primary-only"])
 def test_one_organ_reproduces_the_scalar_engine(secondary: bool) -> None:
@@ -75,6 +81,7 @@ def test_one_organ_reproduces_the_scalar_engine(secondary: bool) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # (b) Splitting invariance: routing that only redistributes colonies leaves the total alone.
+
 
 def test_constant_row_sums_give_the_scalar_engine_with_scaled_colony_shedding() -> None:
     r"""If every row of R sums to c and sum(p) = 1, the total obeys B = f + c int k B.
@@ -120,8 +127,10 @@ def test_rank_one_routing_splits_the_scalar_solution() -> None:
     organs = solve_organs(iwata_model(), list("abcde"), p, (w[:, None], np.ones((1, 5))), HORIZON)
     cascade = solve_deterministic(iwata_model(primary_m=s * IWATA["m"], colony_m=c * IWATA["m"]), HORIZON)
     primary = solve_deterministic(iwata_model(secondary=False), HORIZON)
-    for got, f, big_b in ((organs.birth_rate_grid, primary.birth_rate(organs.grid), cascade.birth_rate(organs.grid)),
-                          (organs.n_total(TIMES), primary.n_total(TIMES), cascade.n_total(TIMES))):
+    for got, f, big_b in (
+        (organs.birth_rate_grid, primary.birth_rate(organs.grid), cascade.birth_rate(organs.grid)),
+        (organs.n_total(TIMES), primary.n_total(TIMES), cascade.n_total(TIMES)),
+    ):
         expected = p * f[:, None] + w / c * (big_b - s * f)[:, None]
         # Organ b (p = 0) is (w_b/c)(B - s f), which cancels near t = 0: the reference is only
         # good relative to the terms it combines, so the error is measured against their sum.
@@ -133,6 +142,7 @@ def test_rank_one_routing_splits_the_scalar_solution() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # (c) Closed form: exponential growth, alpha = 1.
+
 
 class ExponentialOrgans:
     r"""Closed form of the organ system for exponential growth and linear shedding.
@@ -152,8 +162,7 @@ class ExponentialOrgans:
     \big((e^{m\mu t}-1)/(m\mu)\big)\,c` (:math:`t` for :math:`\mu = 0`).
     """
 
-    def __init__(self, lam: float, m: float, eigenvectors: np.ndarray, eigenvalues: np.ndarray,
-                 p: np.ndarray) -> None:
+    def __init__(self, lam: float, m: float, eigenvectors: np.ndarray, eigenvalues: np.ndarray, p: np.ndarray) -> None:
         self.lam, self.m, self.s, self.mu = lam, m, np.asarray(eigenvectors), np.asarray(eigenvalues)
         self.p = np.asarray(p)
         self.c = np.linalg.solve(self.s, p)
@@ -183,8 +192,9 @@ class ExponentialOrgans:
 
 def two_organs() -> ExponentialOrgans:
     """M = [[0.6, 0.3], [0.2, 0.5]]: eigenvalues 0.8 (vector (3, 2)) and 0.3 (vector (1, -1)), by hand."""
-    return ExponentialOrgans(0.01, 5e-3, np.array([[3.0, 1.0], [2.0, -1.0]]), np.array([0.8, 0.3]),
-                             np.array([0.7, 0.3]))
+    return ExponentialOrgans(
+        0.01, 5e-3, np.array([[3.0, 1.0], [2.0, -1.0]]), np.array([0.8, 0.3]), np.array([0.7, 0.3])
+    )
 
 
 TWO_M = np.array([[0.6, 0.3], [0.2, 0.5]])
@@ -209,8 +219,9 @@ CLOSED = [
 def test_organs_match_laplace_closed_form(exact_factory, factors, horizon: float) -> None:
     """Birth rates, n_total, n_above and burden per organ to 1e-7 relative (measured ~1e-12)."""
     exact = exact_factory()
-    np.testing.assert_allclose(exact.s @ np.diag(exact.mu) @ np.linalg.inv(exact.s), factors[0] @ factors[1],
-                               atol=1e-14)  # the eigen-decomposition (by hand; numpy for 3 organs) is M
+    np.testing.assert_allclose(
+        exact.s @ np.diag(exact.mu) @ np.linalg.inv(exact.s), factors[0] @ factors[1], atol=1e-14
+    )  # the eigen-decomposition (by hand; numpy for 3 organs) is M
     assert len(set(np.round(exact.mu, 12))) == exact.mu.size and np.all(np.isreal(exact.mu))
     names = [f"organ{j}" for j in range(exact.mu.size)]
     sol = solve_organs(exact.model, names, exact.p, factors, horizon)
@@ -260,6 +271,7 @@ def test_observed_order_is_six(exact_factory, factors, horizon: float) -> None:
 # ---------------------------------------------------------------------------------------------
 # (d) Tables, unreached organs, refinement.
 
+
 @pytest.fixture(scope="module")
 def body() -> OrganSolution:
     """Four organs, two pools, Iwata's laws; the 'skin' is reached by nothing."""
@@ -283,8 +295,11 @@ def test_tabulate_is_the_vectorised_methods_and_sums_to_the_total(body: OrganSol
         # 1e-13: per-organ burden sums its panels in a different order than the shared matrix product
         np.testing.assert_allclose(ds["burden_cells"].values[:, j], organ.burden(times), rtol=1e-13, atol=0)
     # 1e-12: the spline of a sum is the sum of the splines up to round-off
-    for name, method in (("n_metastases", "n_total"), ("burden_cells", "burden"),
-                         ("seeding_rate_per_day", "birth_rate")):
+    for name, method in (
+        ("n_metastases", "n_total"),
+        ("burden_cells", "burden"),
+        ("seeding_rate_per_day", "birth_rate"),
+    ):
         np.testing.assert_allclose(ds[f"{name}_total"].values, getattr(body.total, method)(times), rtol=1e-12)
     np.testing.assert_allclose(ds["n_above_total"].values, body.total.n_above(times[:, None], sizes), rtol=1e-12)
     np.testing.assert_array_equal(ds["primary_cells"].values, body.total.primary_size(times))
@@ -331,10 +346,19 @@ def test_error_estimate_bounds_the_change_under_refinement(body: OrganSolution) 
     Measured: 6e-14 (n_total), 7e-14 (burden), against an estimate of 4e-11.
     """
     steps = body.grid.size - 1
-    finer = solve_organs(body.model, body.organs, [0.5, 0.3, 0.2, 0.0],
-                         (np.array([[0.3, 0.1], [0.2, 0.4], [0.5, 0.0], [0.0, 0.0]]),
-                          np.array([[0.9, 0.2, 0.5, 0.7], [0.1, 0.8, 0.5, 0.3]])),
-                         HORIZON, n_initial=steps, n_max=2 * steps, rtol=1e-14)
+    finer = solve_organs(
+        body.model,
+        body.organs,
+        [0.5, 0.3, 0.2, 0.0],
+        (
+            np.array([[0.3, 0.1], [0.2, 0.4], [0.5, 0.0], [0.0, 0.0]]),
+            np.array([[0.9, 0.2, 0.5, 0.7], [0.1, 0.8, 0.5, 0.3]]),
+        ),
+        HORIZON,
+        n_initial=steps,
+        n_max=2 * steps,
+        rtol=1e-14,
+    )
     assert finer.grid.size == 2 * steps + 1
     assert max_rel(body.n_total(TIMES)[:, :3], finer.n_total(TIMES)[:, :3]) < 1e-8
     assert max_rel(body.burden(TIMES[::10])[:, :3], finer.burden(TIMES[::10])[:, :3]) < 1e-8
@@ -342,8 +366,9 @@ def test_error_estimate_bounds_the_change_under_refinement(body: OrganSolution) 
 
 def test_warns_when_the_requested_accuracy_is_not_reached() -> None:
     with pytest.warns(AccuracyWarning, match="exceeds rtol"):
-        sol = solve_organs(iwata_model(), ["a", "b"], [0.5, 0.5], (np.eye(2), np.eye(2)), HORIZON,
-                           rtol=1e-13, n_initial=16, n_max=32)
+        sol = solve_organs(
+            iwata_model(), ["a", "b"], [0.5, 0.5], (np.eye(2), np.eye(2)), HORIZON, rtol=1e-13, n_initial=16, n_max=32
+        )
     assert sol.error_estimate > 1e-13
 
 
@@ -354,8 +379,9 @@ def test_outputs_non_negative_and_monotone(seed: int, q: int, secondary: bool) -
     rng = np.random.default_rng(seed)
     n = 4
     p = rng.uniform(0, 1, n) * (rng.uniform(size=n) > 0.3)  # some organs seeded by colonies only
-    sol = solve_organs(iwata_model(secondary=secondary), list("wxyz"), p,
-                       (rng.uniform(0, 1, (n, q)), rng.uniform(0, 1, (q, n))), 500.0)
+    sol = solve_organs(
+        iwata_model(secondary=secondary), list("wxyz"), p, (rng.uniform(0, 1, (n, q)), rng.uniform(0, 1, (q, n))), 500.0
+    )
     t, x = np.linspace(0.0, 500.0, 11)[:, None], np.geomspace(1.0, 1e10, 15)[None, :]
     above = sol.n_above(t, x)  # (time, size, organ)
     assert np.all(above >= 0) and np.all(sol.burden(t[:, 0]) >= 0) and np.all(sol.birth_rate_grid >= 0)
@@ -367,8 +393,12 @@ def test_outputs_non_negative_and_monotone(seed: int, q: int, secondary: bool) -
 # ---------------------------------------------------------------------------------------------
 # (e) Bad input names the argument.
 
-GOOD = {"organs": ["lung", "liver"], "primary_routing": [0.5, 0.5], "colony_factors": (np.eye(2), np.eye(2)),
-        "horizon": 100.0}
+GOOD = {
+    "organs": ["lung", "liver"],
+    "primary_routing": [0.5, 0.5],
+    "colony_factors": (np.eye(2), np.eye(2)),
+    "horizon": 100.0,
+}
 
 BAD = [
     ({"organs": ["lung", "lung"]}, r"organs: got the duplicate names \['lung'\]"),
@@ -381,12 +411,18 @@ BAD = [
     ({"primary_routing": [0.5, -0.1]}, "primary_routing: got -0.1 at index 1, allowed finite numbers >= 0"),
     ({"primary_routing": [math.nan, 0.1]}, "primary_routing: got nan at index 0"),
     ({"primary_routing": ["a", 0.1]}, "primary_routing: got"),
-    ({"colony_factors": (np.eye(3), np.eye(2))},
-     r"colony_factors\[0\] \(U\): got shape \(3, 3\), allowed shape \(2, q\)"),
-    ({"colony_factors": (np.ones((2, 3)), np.ones((2, 2)))},
-     r"colony_factors\[1\] \(V\): got shape \(2, 2\), allowed shape \(3, 2\)"),
-    ({"colony_factors": (np.ones((2, 1)), np.array([[1.0, math.inf]]))},
-     r"colony_factors\[1\] \(V\): got inf at index \(0, 1\)"),
+    (
+        {"colony_factors": (np.eye(3), np.eye(2))},
+        r"colony_factors\[0\] \(U\): got shape \(3, 3\), allowed shape \(2, q\)",
+    ),
+    (
+        {"colony_factors": (np.ones((2, 3)), np.ones((2, 2)))},
+        r"colony_factors\[1\] \(V\): got shape \(2, 2\), allowed shape \(3, 2\)",
+    ),
+    (
+        {"colony_factors": (np.ones((2, 1)), np.array([[1.0, math.inf]]))},
+        r"colony_factors\[1\] \(V\): got inf at index \(0, 1\)",
+    ),
     ({"colony_factors": (-np.eye(2), np.eye(2))}, r"colony_factors\[0\] \(U\): got -1.0 at index \(0, 0\)"),
     ({"colony_factors": np.eye(2)}, "colony_factors: got ndarray, allowed a pair"),
     ({"colony_factors": None}, "colony_factors: got None, but model.secondary_seeding is True"),
@@ -419,7 +455,11 @@ def test_no_colony_factors_without_secondary_seeding() -> None:
 
 
 def test_times_beyond_horizon_raise(body: OrganSolution) -> None:
-    for call in (lambda: body.n_total(HORIZON + 1), lambda: body.burden([1.0, math.nan]),
-                 lambda: body.n_above(2 * HORIZON, 10.0), lambda: body.tabulate([HORIZON + 1], [10.0])):
+    for call in (
+        lambda: body.n_total(HORIZON + 1),
+        lambda: body.burden([1.0, math.nan]),
+        lambda: body.n_above(2 * HORIZON, 10.0),
+        lambda: body.tabulate([HORIZON + 1], [10.0]),
+    ):
         with pytest.raises(ParameterError, match="t: times must be finite and <= horizon"):
             call()

@@ -56,8 +56,9 @@ def test_shared_multiplier_is_the_one_multiplier_model_and_the_limit_is_continuo
     one = predict_population(curves, soil, base, d)
     same = predict_population(curves, soil, dataclasses.replace(base, nodal_sd_log=base.dissemination_sd_log), d)
     assert np.array_equal(one.m1_at_size, same.m1_at_size) and np.array_equal(one.node_at_size, same.node_at_size)
-    near = predict_population(curves, soil, dataclasses.replace(base, nodal_sd_log=base.dissemination_sd_log,
-                                                                nodal_correlation=0.99999), d)
+    near = predict_population(
+        curves, soil, dataclasses.replace(base, nodal_sd_log=base.dissemination_sd_log, nodal_correlation=0.99999), d
+    )
     np.testing.assert_allclose(near.node_at_size, one.node_at_size, atol=5e-3)
     np.testing.assert_allclose(near.m1_at_size, one.m1_at_size, atol=5e-3)
 
@@ -195,8 +196,9 @@ def test_node_dissection_option_round_trips_and_is_checked():
     assert again["colon"]["nodes"] == {"residual_fraction": 3.3587e-4}
     assert format_calibrated({n: fit_from_calibrated(n, v) for n, v in again.items()}) == text
     # the shipped file without the option regenerates unchanged
-    assert format_calibrated({n: fit_from_calibrated(n, v) for n, v in shipped.items()}) == \
-        CALIBRATED_PATH.read_text(encoding="utf-8")
+    assert format_calibrated({n: fit_from_calibrated(n, v) for n, v in shipped.items()}) == CALIBRATED_PATH.read_text(
+        encoding="utf-8"
+    )
     assert get_preset("colon").node_residual_fraction == 1.0
     for name, values in shipped.items():  # the loader hands each preset its fitted fraction (1: none)
         assert get_preset(name).node_residual_fraction == (values.get("nodes") or {}).get("residual_fraction", 1.0)
@@ -205,8 +207,9 @@ def test_node_dissection_option_round_trips_and_is_checked():
         load_calibrated(bad_text)
     breast = get_preset("breast_er_positive")
     on = dataclasses.replace(breast, calibration={**breast.calibration, "node_dissection": True})
-    off = dataclasses.replace(breast, calibration={k: v for k, v in breast.calibration.items()
-                                                   if k != "node_dissection"})
+    off = dataclasses.replace(
+        breast, calibration={k: v for k, v in breast.calibration.items() if k != "node_dissection"}
+    )
     assert calibration_data(on).fit_node_residual and not calibration_data(off).fit_node_residual
     pancreas = get_preset("pancreas")
     bad = dataclasses.replace(pancreas, calibration={**pancreas.calibration, "node_dissection": True})

@@ -46,8 +46,12 @@ def _engine_counts(preset, soil, t, x, *, shedding_factor=1.0, speed=1.0):
     if speed != 1.0:
         law = TimeScaled(model.primary_growth, speed)
         model = dataclasses.replace(model, primary_growth=law, colony_growth=law)
-    model = dataclasses.replace(model, primary_shedding=PowerShedding(m=model.primary_shedding.m * shedding_factor,
-                                                                      alpha=model.primary_shedding.alpha))
+    model = dataclasses.replace(
+        model,
+        primary_shedding=PowerShedding(
+            m=model.primary_shedding.m * shedding_factor, alpha=model.primary_shedding.alpha
+        ),
+    )
     routing = body.routing(soil, preset.routes)
     est = Establishment(model.colony_growth, model.colony_size0, 1000.0, body.early_survival)
     if preset.dormancy and preset.dormancy["probability"] > 0:
@@ -136,7 +140,9 @@ seed = 7
     median = population_at_diagnosis(dataclasses.replace(sc, population=Population()))
     lam = -math.log1p(-median["p_detectable_distant_metastasis"])
     m = p0.shedding["m"] * 0.3 / lam
-    text = base.format(m=m) + f"""
+    text = (
+        base.format(m=m)
+        + f"""
 [cohort]
 n_patients = {n}
 follow_up_days = 1
@@ -147,6 +153,7 @@ growth_rate = {{ distribution = "lognormal", median = 1.0, sd_log = 0.5 }}
 [[cohort.arm]]
 name = "control"
 """
+    )
     sc = parse_scenario(text)
     q = population_at_diagnosis(sc)["p_detectable_distant_metastasis"]
     patients, _ = simulate_chunk(text, "<test>", 0)
@@ -174,10 +181,17 @@ def test_likelihood_by_hand():
     preset = get_preset("colon")
     soil_sites = dict(preset.fitted_soil)
     pop = Population(competent_fraction=0.5, dissemination_sd_log=0.0, growth_sd_log=0.0)
-    data = CalibrationData(preset="colon", autopsy_rows=("colon",), sites=("liver", "lung"),
-                           autopsy_k=np.array([30.0, 10.0]), autopsy_n=100, seer_cancer="x",
-                           seer_diameter_mm=np.array([30.0, 50.0]), seer_k=np.array([20.0, 45.0]),
-                           seer_n=np.array([200.0, 300.0]))
+    data = CalibrationData(
+        preset="colon",
+        autopsy_rows=("colon",),
+        sites=("liver", "lung"),
+        autopsy_k=np.array([30.0, 10.0]),
+        autopsy_n=100,
+        seer_cancer="x",
+        seer_diameter_mm=np.array([30.0, 50.0]),
+        seer_k=np.array([20.0, 45.0]),
+        seer_n=np.array([200.0, 300.0]),
+    )
     ll, _ = log_likelihood(preset, data, soil_sites, pop)
     curves = preset_curves(preset)
     soil = soils_from_sites(preset, soil_sites)
@@ -287,7 +301,7 @@ def test_a_refitted_size_exponent_keeps_the_rate_at_the_reference_size():
     for a in (0.0, 0.3, 2 / 3, 1.0):
         law = PowerShedding(**shedding_with_alpha(base, a))
         assert float(law.rate(SHEDDING_REFERENCE_CELLS)) == pytest.approx(float(ref), rel=1e-12)
-        assert float(law.rate(1e7)) == pytest.approx(float(ref) * 1e-2 ** a, rel=1e-12)
+        assert float(law.rate(1e7)) == pytest.approx(float(ref) * 1e-2**a, rel=1e-12)
 
 
 def test_the_size_exponent_interpolant_matches_exact_solves():
@@ -349,19 +363,26 @@ def test_dormancy_mixed_into_the_curves_matches_the_engine_with_dormancy():
     est = Establishment(model.colony_growth, model.colony_size0, 1000.0, float(default_body_graph().early_survival))
     for q, lam in ((0.5, 1 / 730), (0.9, 1 / 3000)):
         mixed = with_dormancy_curves(c0, q, lam)
-        exact = curves_of("x", model, with_dormancy(est, q, lam), lethal=p.lethal_burden_cells,
-                          cells_per_mm3=p.cells_per_mm3,
-                          detection_cells=diameter_to_cells(p.detection_diameter_mm, p.cells_per_mm3),
-                          autopsy_cells=diameter_to_cells(p.autopsy_detection_diameter_mm, p.cells_per_mm3),
-                          node_cells=diameter_to_cells(NODE_DETECTION_MM, p.cells_per_mm3), arrest=c0.arrest,
-                          organs=c0.organs)
+        exact = curves_of(
+            "x",
+            model,
+            with_dormancy(est, q, lam),
+            lethal=p.lethal_burden_cells,
+            cells_per_mm3=p.cells_per_mm3,
+            detection_cells=diameter_to_cells(p.detection_diameter_mm, p.cells_per_mm3),
+            autopsy_cells=diameter_to_cells(p.autopsy_detection_diameter_mm, p.cells_per_mm3),
+            node_cells=diameter_to_cells(NODE_DETECTION_MM, p.cells_per_mm3),
+            arrest=c0.arrest,
+            organs=c0.organs,
+        )
         t = c0.time_at_diameter(np.array([5.0, 10.0, 20.0, 50.0]))
         for which in ("detect", "autopsy", "node", "established"):
             np.testing.assert_allclose(mixed.log_at(which, t), exact.log_at(which, t), atol=1e-3, err_msg=which)
         np.testing.assert_allclose(np.interp(t, c0.t, mixed.burden), np.interp(t, c0.t, exact.burden), rtol=1e-3)
         after = float(t[2]) + np.array([1.0, 5.0, 10.0, 20.0]) * 365.25
-        np.testing.assert_allclose(resected_count(mixed, float(t[2]), after), resected_count(exact, float(t[2]), after),
-                                   rtol=5e-3)
+        np.testing.assert_allclose(
+            resected_count(mixed, float(t[2]), after), resected_count(exact, float(t[2]), after), rtol=5e-3
+        )
 
 
 def test_a_preset_dormancy_is_the_scenario_default_unless_host_sets_one(monkeypatch):
@@ -372,8 +393,9 @@ def test_a_preset_dormancy_is_the_scenario_default_unless_host_sets_one(monkeypa
     from metacascade.presets import _check_dormancy
     from metacascade.scenario import parse_scenario
 
-    preset = dataclasses.replace(get_preset("breast_er_positive"),
-                                 dormancy={"probability": 0.4, "escape_per_day": 1 / 2000})
+    preset = dataclasses.replace(
+        get_preset("breast_er_positive"), dormancy={"probability": 0.4, "escape_per_day": 1 / 2000}
+    )
     monkeypatch.setattr(scenario_module, "get_preset", lambda name: preset)
     text = f'[patient]\ncancer = "{preset.name}"\nprimary_diameter_mm = 20.0\n'
     sc = parse_scenario(text)

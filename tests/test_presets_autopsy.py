@@ -50,7 +50,8 @@ def test_the_validation_verdict_follows_its_stated_targets(name):
     a = r["autopsy"]
     counts = {s: a["sites"][s]["count"] for s in a["sites"]}
     ok = a["mae"] <= TARGETS["autopsy_mae"] and [counts[s] for s in a["top3_observed"]] == [
-        counts[s] for s in a["top3_model"]]
+        counts[s] for s in a["top3_model"]
+    ]
     if r["seer"] is not None:
         s = r["seer"]
         ok = ok and s["r2_peer_statistic"] >= s["peer_r2"] - TARGETS["r2_margin"]

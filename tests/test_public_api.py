@@ -37,8 +37,11 @@ def test_the_run_result_types_in_use():
     assert set(det.dataset.dims) >= {"time_days", "organ", "size_cells"}
     assert list(det.timeseries().columns[:3]) == ["time_days", "primary_cells", "primary_diameter_mm"]
     assert {"organ", "size_diameter_mm", "n_above"} <= set(det.size_distribution().columns)
-    sto = mc.run(mc.parse_scenario('[patient]\ncancer = "colon"\n[engine]\nkind = "stochastic"\n'
-                                   'n_patients = 100\nhorizon_days = 730'))
+    sto = mc.run(
+        mc.parse_scenario(
+            '[patient]\ncancer = "colon"\n[engine]\nkind = "stochastic"\nn_patients = 100\nhorizon_days = 730'
+        )
+    )
     assert isinstance(sto, mc.StochasticRunResult)
     assert len(sto.patients()) == 100 and {"patient", "organ", "founded_day"} <= set(sto.colonies().columns)
     assert {"patient", "day", "event"} <= set(sto.events().columns)
@@ -96,8 +99,10 @@ def test_run_checks_its_output_folder_before_computing(tmp_path, monkeypatch, ki
 
 
 def test_run_cohort_takes_a_scenario_object(tmp_path):
-    sc = mc.parse_scenario('[patient]\ncancer = "breast_er_negative"\n[cohort]\nn_patients = 20\nchunk_size = 20\n'
-                           'follow_up_days = 1000\n[[cohort.arm]]\nname = "control"\n')
+    sc = mc.parse_scenario(
+        '[patient]\ncancer = "breast_er_negative"\n[cohort]\nn_patients = 20\nchunk_size = 20\n'
+        'follow_up_days = 1000\n[[cohort.arm]]\nname = "control"\n'
+    )
     trial = mc.run_cohort(sc, tmp_path / "trial", figures=False)
     assert len(trial.patients()) == 20 and trial.manifest["status"] == "complete"
 

@@ -42,14 +42,17 @@ def test_surviving_fraction_hand_computed() -> None:
     assert lq_surviving_fraction(2.0, 30, 0.3, 0.03) == pytest.approx(4.161397394224149e-10, rel=REL)
 
 
-@pytest.mark.parametrize(("cancer", "log_kill"), [
-    # breast: alpha 0.3 (GK), alpha/beta 4 Gy (START, Dewar 2007 LBA518): beta 0.075;
-    # 30 (0.3*2 + 0.075*4) = 30 * 0.9 = 27.
-    ("breast_er_positive", 27.0),
-    # prostate: alpha 0.3 (GK), alpha/beta 1.5 Gy (Brenner & Hall 1999): beta 0.2;
-    # 30 (0.6 + 0.8) = 42.
-    ("prostate", 42.0),
-])
+@pytest.mark.parametrize(
+    ("cancer", "log_kill"),
+    [
+        # breast: alpha 0.3 (GK), alpha/beta 4 Gy (START, Dewar 2007 LBA518): beta 0.075;
+        # 30 (0.3*2 + 0.075*4) = 30 * 0.9 = 27.
+        ("breast_er_positive", 27.0),
+        # prostate: alpha 0.3 (GK), alpha/beta 1.5 Gy (Brenner & Hall 1999): beta 0.2;
+        # 30 (0.6 + 0.8) = 42.
+        ("prostate", 42.0),
+    ],
+)
 def test_surviving_fraction_shipped_parameters(cancer: str, log_kill: float) -> None:
     """30 x 2 Gy with the shipped parameters equals the LQ closed form exp(-n(alpha d + beta d^2))."""
     p = radiosensitivity(cancer)
@@ -108,7 +111,7 @@ def test_repopulation_log_gain_and_dose() -> None:
     assert (p.kickoff_days, p.doubling_days) == (28.0, 4.0)  # Withers 1988 defaults
     # 35 x 2 Gy over 46 days: survival multiplied by 2^((46 - 28)/4)
     s0 = p.surviving_fraction(2.0, 35)
-    assert p.surviving_fraction(2.0, 35, elapsed_days=46.0) == pytest.approx(s0 * 2 ** 4.5, rel=REL)
+    assert p.surviving_fraction(2.0, 35, elapsed_days=46.0) == pytest.approx(s0 * 2**4.5, rel=REL)
 
 
 def test_fraction_days_skip_weekends() -> None:
@@ -122,17 +125,20 @@ def test_fraction_days_skip_weekends() -> None:
     assert set(((days - 3.0) % 7).astype(int)) == {0, 1, 2, 3, 4}  # never day 5 or 6 of a week
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"dose_per_fraction_gy": 0.0, "n_fractions": 30}, "dose_per_fraction_gy"),
-    ({"dose_per_fraction_gy": -2.0, "n_fractions": 30}, "dose_per_fraction_gy"),
-    ({"dose_per_fraction_gy": float("nan"), "n_fractions": 30}, "dose_per_fraction_gy"),
-    ({"dose_per_fraction_gy": 2.0, "n_fractions": 2.5}, "n_fractions"),
-    ({"dose_per_fraction_gy": 2.0, "n_fractions": -1}, "n_fractions"),
-    ({"dose_per_fraction_gy": 2.0, "n_fractions": True}, "n_fractions"),
-    ({"dose_per_fraction_gy": 2.0, "n_fractions": "30"}, "n_fractions"),
-    ({"dose_per_fraction_gy": 2.0, "n_fractions": 30, "start_day": -1.0}, "start_day"),
-    ({"dose_per_fraction_gy": 2.0, "n_fractions": 30, "fractions_per_week": 8}, "fractions_per_week"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"dose_per_fraction_gy": 0.0, "n_fractions": 30}, "dose_per_fraction_gy"),
+        ({"dose_per_fraction_gy": -2.0, "n_fractions": 30}, "dose_per_fraction_gy"),
+        ({"dose_per_fraction_gy": float("nan"), "n_fractions": 30}, "dose_per_fraction_gy"),
+        ({"dose_per_fraction_gy": 2.0, "n_fractions": 2.5}, "n_fractions"),
+        ({"dose_per_fraction_gy": 2.0, "n_fractions": -1}, "n_fractions"),
+        ({"dose_per_fraction_gy": 2.0, "n_fractions": True}, "n_fractions"),
+        ({"dose_per_fraction_gy": 2.0, "n_fractions": "30"}, "n_fractions"),
+        ({"dose_per_fraction_gy": 2.0, "n_fractions": 30, "start_day": -1.0}, "start_day"),
+        ({"dose_per_fraction_gy": 2.0, "n_fractions": 30, "fractions_per_week": 8}, "fractions_per_week"),
+    ],
+)
 def test_validate_fractions_names_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(ParameterError, match=field):
         validate_fractions(**kwargs)
@@ -142,17 +148,20 @@ def test_validate_fractions_accepts_a_schedule() -> None:
     assert validate_fractions(2.0, 30.0, 7.0) == (2.0, 30, 7.0, 5)
 
 
-@pytest.mark.parametrize(("call", "field"), [
-    (lambda: lq_surviving_fraction(2.0, 30, -0.3, 0.03), "alpha_per_gy"),
-    (lambda: lq_surviving_fraction(2.0, 30, 0.3, float("nan")), "beta_per_gy2"),
-    (lambda: lq_surviving_fraction([2.0, -1.0], 30, 0.3, 0.03), "dose_per_fraction_gy"),
-    (lambda: bed(2.0, 30, 0.0), "alpha_beta_gy"),
-    (lambda: tcp_poisson(1e9, 1.5), "surviving_fraction"),
-    (lambda: tcp_poisson(-1.0, 0.5), "clonogens"),
-    (lambda: repopulation_log_gain(30.0, 28.0, 0.0), "doubling_days"),
-    (lambda: dose_per_fraction_for_tcp(1.0, 1e9, 30, 0.3, 0.03), "tcp"),
-    (lambda: RadiosensitivityParameters("x", 0.3, -1.0, 28.0, 4.0), "alpha_beta_gy"),
-])
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: lq_surviving_fraction(2.0, 30, -0.3, 0.03), "alpha_per_gy"),
+        (lambda: lq_surviving_fraction(2.0, 30, 0.3, float("nan")), "beta_per_gy2"),
+        (lambda: lq_surviving_fraction([2.0, -1.0], 30, 0.3, 0.03), "dose_per_fraction_gy"),
+        (lambda: bed(2.0, 30, 0.0), "alpha_beta_gy"),
+        (lambda: tcp_poisson(1e9, 1.5), "surviving_fraction"),
+        (lambda: tcp_poisson(-1.0, 0.5), "clonogens"),
+        (lambda: repopulation_log_gain(30.0, 28.0, 0.0), "doubling_days"),
+        (lambda: dose_per_fraction_for_tcp(1.0, 1e9, 30, 0.3, 0.03), "tcp"),
+        (lambda: RadiosensitivityParameters("x", 0.3, -1.0, 28.0, 4.0), "alpha_beta_gy"),
+    ],
+)
 def test_bad_parameters_name_the_field(call, field: str) -> None:
     with pytest.raises(ParameterError, match=field):
         call()
@@ -167,12 +176,15 @@ def test_every_preset_has_radiosensitivity() -> None:
     assert radiosensitivity("kidney_rcc") == radiosensitivity("kidney")
 
 
-@pytest.mark.parametrize(("cancer", "alpha_beta"), [
-    ("melanoma", 0.6),            # Thames HD et al., Radiother Oncol 1990;19:219: 0.6 Gy (-1.1 to 2.5)
-    ("prostate", 1.5),            # Brenner DJ, Hall EJ, IJROBP 1999;43:1095
-    ("breast_er_positive", 4.0),  # START (Dewar 2007, J Clin Oncol 25(18s):LBA518): "about 4 Gy"
-    ("lung_nsclc", 10.0),         # Thames 1990: "high", like early-reacting tissues (10 Gy GK)
-])
+@pytest.mark.parametrize(
+    ("cancer", "alpha_beta"),
+    [
+        ("melanoma", 0.6),  # Thames HD et al., Radiother Oncol 1990;19:219: 0.6 Gy (-1.1 to 2.5)
+        ("prostate", 1.5),  # Brenner DJ, Hall EJ, IJROBP 1999;43:1095
+        ("breast_er_positive", 4.0),  # START (Dewar 2007, J Clin Oncol 25(18s):LBA518): "about 4 Gy"
+        ("lung_nsclc", 10.0),  # Thames 1990: "high", like early-reacting tissues (10 Gy GK)
+    ],
+)
 def test_shipped_alpha_beta(cancer: str, alpha_beta: float) -> None:
     p = radiosensitivity(cancer)
     assert p.alpha_beta_gy == alpha_beta
@@ -187,22 +199,25 @@ def test_unknown_type_lists_the_allowed_ones() -> None:
 
 def test_corrupt_files_name_file_and_field(tmp_path) -> None:
     bad_value = tmp_path / "bad_value.toml"
-    bad_value.write_text('[defaults]\nkickoff_days = 28.0\ndoubling_days = 4.0\n'
-                         '[prostate]\nalpha_per_gy = "high"\nalpha_beta_gy = 1.5\n')
+    bad_value.write_text(
+        '[defaults]\nkickoff_days = 28.0\ndoubling_days = 4.0\n[prostate]\nalpha_per_gy = "high"\nalpha_beta_gy = 1.5\n'
+    )
     with pytest.raises(DataError, match=r"bad_value\.toml: prostate\.alpha_per_gy"):
         radiosensitivity("prostate", bad_value)
     negative = tmp_path / "negative.toml"
-    negative.write_text('[prostate]\nalpha_per_gy = 0.3\nalpha_beta_gy = -1.5\n'
-                        'kickoff_days = 28.0\ndoubling_days = 4.0\n')
+    negative.write_text(
+        "[prostate]\nalpha_per_gy = 0.3\nalpha_beta_gy = -1.5\nkickoff_days = 28.0\ndoubling_days = 4.0\n"
+    )
     with pytest.raises(DataError, match=r"negative\.toml: prostate\.alpha_beta_gy"):
         radiosensitivity("prostate", negative)
     missing = tmp_path / "missing.toml"
-    missing.write_text('[prostate]\nalpha_per_gy = 0.3\nalpha_beta_gy = 1.5\n')
+    missing.write_text("[prostate]\nalpha_per_gy = 0.3\nalpha_beta_gy = 1.5\n")
     with pytest.raises(DataError, match=r"missing\.toml: prostate\.kickoff_days"):
         radiosensitivity("prostate", missing)
     unknown = tmp_path / "unknown.toml"
-    unknown.write_text('[prostate]\nalpha_per_gy = 0.3\nalpha_beta_gy = 1.5\nkickoff_days = 28.0\n'
-                       'doubling_days = 4.0\nbeta = 0.2\n')
+    unknown.write_text(
+        "[prostate]\nalpha_per_gy = 0.3\nalpha_beta_gy = 1.5\nkickoff_days = 28.0\ndoubling_days = 4.0\nbeta = 0.2\n"
+    )
     with pytest.raises(DataError, match=r"unknown\.toml: prostate\.beta: unknown key"):
         radiosensitivity("prostate", unknown)
     broken = tmp_path / "broken.toml"

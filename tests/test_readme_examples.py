@@ -23,8 +23,12 @@ def _undefined(code: str) -> list[str]:
     missing = []
     for stmt in ast.parse(code).body:
         for node in ast.walk(stmt):
-            if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound
-                    and not isinstance(stmt, (ast.FunctionDef, ast.ClassDef))):
+            if (
+                isinstance(node, ast.Name)
+                and isinstance(node.ctx, ast.Load)
+                and node.id not in bound
+                and not isinstance(stmt, (ast.FunctionDef, ast.ClassDef))
+            ):
                 missing.append(node.id)
         for node in ast.walk(stmt):
             if isinstance(node, (ast.Import, ast.ImportFrom)):

@@ -36,10 +36,21 @@ ORGANS = ("lung", "lymph_regional")
 
 def _exponential_curves(lam=0.01, m=1e-3, alpha=2 / 3, detect=1e6):
     law = Exponential(lam)
-    model = MetastasisModel(primary_growth=law, colony_growth=law, primary_shedding=PowerShedding(m=m, alpha=alpha),
-                            secondary_seeding=False)
-    return curves_of("exp", model, None, lethal=1e12, cells_per_mm3=1e6, detection_cells=detect,
-                     autopsy_cells=2e6, node_cells=1e3, arrest=np.zeros(2), organs=ORGANS)
+    model = MetastasisModel(
+        primary_growth=law, colony_growth=law, primary_shedding=PowerShedding(m=m, alpha=alpha), secondary_seeding=False
+    )
+    return curves_of(
+        "exp",
+        model,
+        None,
+        lethal=1e12,
+        cells_per_mm3=1e6,
+        detection_cells=detect,
+        autopsy_cells=2e6,
+        node_cells=1e3,
+        arrest=np.zeros(2),
+        organs=ORGANS,
+    )
 
 
 def test_resected_count_equals_the_closed_form():
@@ -93,7 +104,9 @@ seed = 11
     sc = parse_scenario(base.format(m=p0.shedding["m"]))
     median = population_at_diagnosis(dataclasses.replace(sc, population=Population()))
     m = p0.shedding["m"] * 0.3 / -math.log1p(-median["p_detectable_distant_metastasis"])
-    text = base.format(m=m) + f"""
+    text = (
+        base.format(m=m)
+        + f"""
 [cohort]
 n_patients = {n}
 follow_up_days = 400
@@ -108,6 +121,7 @@ kind = "surgery"
 day = 0
 nodes = true
 """
+    )
     sc = parse_scenario(text)
     curves = scenario_curves(sc)
     years = np.array([0.05, 0.15, 0.3, 1.0])
@@ -135,8 +149,11 @@ def test_node_conditioning_and_bad_arguments():
     # without nodal founding, node-negative is everyone
     p0 = p.copy()
     p0[curves.organs.index("lymph_regional")] = 0.0
-    np.testing.assert_allclose(predict_relapse(curves, p0, pop, 20.0, years, nodes="negative").cumulative,
-                               predict_relapse(curves, p0, pop, 20.0, years).cumulative, rtol=1e-12)
+    np.testing.assert_allclose(
+        predict_relapse(curves, p0, pop, 20.0, years, nodes="negative").cumulative,
+        predict_relapse(curves, p0, pop, 20.0, years).cumulative,
+        rtol=1e-12,
+    )
     with pytest.raises(CalibrationError, match="nodes"):
         predict_relapse(curves, p, pop, 20.0, years, nodes="N1")
 
@@ -221,8 +238,9 @@ def test_early_seeding_file_is_checked(tmp_path):
     hu = df[df["source"] == "HU2019"].iloc[0]
     assert (hu["patients_early"], hu["patients_evaluable"]) == (17, 21)  # Hu 2019 abstract: 81%, 17 of 21
     bad = tmp_path / "e.csv"
-    bad.write_text("source,presets,primary_volume_cm3,patients_early,patients_evaluable,where,how_read\n"
-                   "X,colon,0.01,22,21,a,b\n")
+    bad.write_text(
+        "source,presets,primary_volume_cm3,patients_early,patients_evaluable,where,how_read\nX,colon,0.01,22,21,a,b\n"
+    )
     with pytest.raises(DataError, match=r"e.csv row 1 \(X\): patients_early: got 22, allowed a whole number in 0..21"):
         load_early_seeding(bad)
     bad.write_text("source,presets,primary_volume_cm3,patients_early,where,how_read\nX,colon,0.01,2,a,b\n")

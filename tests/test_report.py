@@ -24,11 +24,24 @@ from metacascade.workflows.run import run_scenario, write_results
 from metacascade.workflows.stochastic_run import run_stochastic, write_stochastic_results
 
 HEADINGS = {
-    "en": {"scenario": "Scenario", "model": "Model and sources", "results": "Results", "figures": "Figures",
-           "tables": "Tables", "explanation": "Plain-language explanation", "sources": "References"},
-    "it": {"scenario": "Scenario", "model": "Modello e fonti", "results": "Risultati", "figures": "Figure",
-           "tables": "Tabelle", "explanation": "Spiegazione in parole semplici",
-           "sources": "Riferimenti bibliografici"},
+    "en": {
+        "scenario": "Scenario",
+        "model": "Model and sources",
+        "results": "Results",
+        "figures": "Figures",
+        "tables": "Tables",
+        "explanation": "Plain-language explanation",
+        "sources": "References",
+    },
+    "it": {
+        "scenario": "Scenario",
+        "model": "Modello e fonti",
+        "results": "Risultati",
+        "figures": "Figure",
+        "tables": "Tabelle",
+        "explanation": "Spiegazione in parole semplici",
+        "sources": "Riferimenti bibliografici",
+    },
 }
 
 STOCHASTIC = """
@@ -54,7 +67,8 @@ day = 30
 duration_days = 1826
 """
 
-COHORT = """
+COHORT = (
+    """
 [patient]
 cancer = "breast_er_positive"
 primary_diameter_mm = 22
@@ -65,7 +79,9 @@ organ_failure = true
 [engine]
 seed = 2026
 [model]
-""" + SPREADING_BREAST_MODEL + """[cohort]
+"""
+    + SPREADING_BREAST_MODEL
+    + """[cohort]
 n_patients = 200
 follow_up_days = 3652.5
 chunk_size = 200
@@ -91,6 +107,7 @@ agent = "anastrozole"
 day = 30
 duration_days = 1826
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +124,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def html(runs: dict[str, Path]) -> dict[tuple[str, str], str]:
     """The HTML report of each run in each language."""
-    return {(kind, lang): build_report(path, lang=lang).read_text(encoding="utf-8")
-            for kind, path in runs.items() for lang in LANGUAGES}
+    return {
+        (kind, lang): build_report(path, lang=lang).read_text(encoding="utf-8")
+        for kind, path in runs.items()
+        for lang in LANGUAGES
+    }
 
 
 class _Sections(HTMLParser):
@@ -256,8 +276,10 @@ def test_stochastic_treated_run(runs, html):
     explanation = page.text["explanation"]
     assert f"{removed} colonies were removed or eradicated" in explanation
     assert "venous drainage (caval veins) 55% (first capillary bed: lung)" in explanation
-    assert "drenaggio venoso (vene cave) 55% (primo letto capillare: polmone)" in \
-        sections(html["sto", "it"]).text["explanation"]
+    assert (
+        "drenaggio venoso (vene cave) 55% (primo letto capillare: polmone)"
+        in sections(html["sto", "it"]).text["explanation"]
+    )
     assert "surgery" in page.text["scenario"] and "endocrine therapy" in page.text["scenario"]
 
 
@@ -288,10 +310,13 @@ def test_out_folder_or_file_and_no_temporary_left(runs, tmp_path):
     assert not list(tmp_path.rglob("*.tmp")) and not list(runs["det"].glob(".*.tmp"))
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"fmt": "docx"}, ("fmt", "'docx'", "'html'", "'pdf'")),
-    ({"lang": "fr"}, ("lang", "'fr'", "'en'", "'it'")),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"fmt": "docx"}, ("fmt", "'docx'", "'html'", "'pdf'")),
+        ({"lang": "fr"}, ("lang", "'fr'", "'en'", "'it'")),
+    ],
+)
 def test_bad_format_or_language(runs, kwargs, words):
     with pytest.raises(ParameterError) as err:
         build_report(runs["det"], **kwargs)

@@ -11,8 +11,10 @@ from metacascade.reports import build_report
 from metacascade.scenario import parse_scenario
 from metacascade.workflows.stochastic_run import run_stochastic, write_stochastic_results
 
-ALL_DIE = ('[patient]\ncancer = "breast_er_negative"\nprimary_diameter_mm = 60\n'
-           '[engine]\nkind = "stochastic"\nn_patients = 30\nhorizon_days = 3650\nseed = 1\n')
+ALL_DIE = (
+    '[patient]\ncancer = "breast_er_negative"\nprimary_diameter_mm = 60\n'
+    '[engine]\nkind = "stochastic"\nn_patients = 30\nhorizon_days = 3650\nseed = 1\n'
+)
 
 
 def _tables(page: str) -> str:
@@ -39,8 +41,11 @@ def test_report_horizon_words_when_nobody_dies(tmp_path):
     from metacascade.reports.results import horizon_words
     from metacascade.reports.run_folder import load_run_folder
 
-    sc = parse_scenario('[patient]\ncancer = "breast_er_positive"\nprimary_diameter_mm = 10\n'
-                        '[engine]\nkind = "stochastic"\nn_patients = 20\nhorizon_days = 200\nseed = 1\n', "short")
+    sc = parse_scenario(
+        '[patient]\ncancer = "breast_er_positive"\nprimary_diameter_mm = 10\n'
+        '[engine]\nkind = "stochastic"\nn_patients = 20\nhorizon_days = 200\nseed = 1\n',
+        "short",
+    )
     write_stochastic_results(run_stochastic(sc), tmp_path / "run")
     assert horizon_words(load_run_folder(tmp_path / "run"), "en") == ("at day 200", None)
     page = _tables(build_report(tmp_path / "run", out=tmp_path / "r.html").read_text(encoding="utf-8"))

@@ -41,32 +41,43 @@ def test_goldie_coldman_closed_form() -> None:
     assert goldie_coldman_p0(1e6, 1e-6) == pytest.approx(math.exp(-(1e6 - 1.0) * 1e-6), rel=1e-14)
     assert goldie_coldman_p0(1e9, 1e-9, n0=1e3) == pytest.approx(math.exp(-(1e9 - 1e3) * 1e-9), rel=1e-14)
     # death/birth ratio q = 0.5: two divisions per net new cell, the exponent doubles
-    assert goldie_coldman_p0(1e6, 1e-6, death_ratio=0.5) == pytest.approx(
-        goldie_coldman_p0(1e6, 2e-6), rel=1e-14)
-    np.testing.assert_allclose(goldie_coldman_p0(np.array([1.0, 1e5, 1e7]), 1e-6),
-                               np.exp(-1e-6 * np.array([0.0, 1e5 - 1, 1e7 - 1])), rtol=1e-14)
+    assert goldie_coldman_p0(1e6, 1e-6, death_ratio=0.5) == pytest.approx(goldie_coldman_p0(1e6, 2e-6), rel=1e-14)
+    np.testing.assert_allclose(
+        goldie_coldman_p0(np.array([1.0, 1e5, 1e7]), 1e-6),
+        np.exp(-1e-6 * np.array([0.0, 1e5 - 1, 1e7 - 1])),
+        rtol=1e-14,
+    )
 
 
-@pytest.mark.parametrize(("call", "field"), [
-    (lambda: goldie_coldman_p0(1e6, -1e-6), "mutation_rate"),
-    (lambda: goldie_coldman_p0(1e6, 1e-6, death_ratio=1.0), "death_ratio"),
-    (lambda: goldie_coldman_p0(10.0, 1e-6, n0=100.0), "n_cells"),
-    (lambda: goldie_coldman_p0(float("nan"), 1e-6), "n_cells"),
-    (lambda: luria_delbruck_pmf(-1.0, 10), "m"),
-    (lambda: luria_delbruck_pmf(1.0, -1), "n_max"),
-    (lambda: sample_resistance_many(1, 10, 2.0, 1.0, 1e6), "u"),
-    (lambda: sample_resistance_many(1, 10, 1e-6, 1e6, 1.0), "x"),
-    (lambda: sample_resistance_many(1, 10, 1e-6, 1.0, 1e6, kmax=-1), "kmax"),
-])
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: goldie_coldman_p0(1e6, -1e-6), "mutation_rate"),
+        (lambda: goldie_coldman_p0(1e6, 1e-6, death_ratio=1.0), "death_ratio"),
+        (lambda: goldie_coldman_p0(10.0, 1e-6, n0=100.0), "n_cells"),
+        (lambda: goldie_coldman_p0(float("nan"), 1e-6), "n_cells"),
+        (lambda: luria_delbruck_pmf(-1.0, 10), "m"),
+        (lambda: luria_delbruck_pmf(1.0, -1), "n_max"),
+        (lambda: sample_resistance_many(1, 10, 2.0, 1.0, 1e6), "u"),
+        (lambda: sample_resistance_many(1, 10, 1e-6, 1e6, 1.0), "x"),
+        (lambda: sample_resistance_many(1, 10, 1e-6, 1.0, 1e6, kmax=-1), "kmax"),
+    ],
+)
 def test_bad_input_names_the_field(call, field: str) -> None:
     with pytest.raises(ParameterError, match=field):
         call()
 
 
-@pytest.mark.parametrize(("lam", "x0", "x", "seed"), [
-    (0.5, 1.0, 1e6, 1), (1.0, 1.0, 1e6, 2), (2.0, 1.0, 1e6, 3), (3.0, 1.0, 1e9, 4),
-    (1.0, 1e3, 1e6, 5),  # n0 > 1: the exponent is u (N - n0)
-])
+@pytest.mark.parametrize(
+    ("lam", "x0", "x", "seed"),
+    [
+        (0.5, 1.0, 1e6, 1),
+        (1.0, 1.0, 1e6, 2),
+        (2.0, 1.0, 1e6, 3),
+        (3.0, 1.0, 1e9, 4),
+        (1.0, 1e3, 1e6, 5),  # n0 > 1: the exponent is u (N - n0)
+    ],
+)
 def test_sampled_fraction_without_resistance_is_goldie_coldman(lam, x0, x, seed) -> None:
     """P(K = 0) = exp(-u (N - x0)) within 4 binomial sigmas; E[K] = u (N - x0) within 4 sqrt(lam/n)."""
     u = lam / (x - x0)
@@ -151,10 +162,17 @@ def _chi_square_p(r: np.ndarray, pmf: np.ndarray, min_expected: float = 20.0) ->
     return float(stats.chi2.sf(chi2, len(probs) - 1))
 
 
-@pytest.mark.parametrize(("m", "x", "seed"), [
-    (1.0, 1e6, 11), (3.0, 1e6, 12), (10.0, 1e6, 13),
-    (1.0, 1e9, 14), (3.0, 1e9, 15), (10.0, 1e9, 16),
-])
+@pytest.mark.parametrize(
+    ("m", "x", "seed"),
+    [
+        (1.0, 1e6, 11),
+        (3.0, 1e6, 12),
+        (10.0, 1e6, 13),
+        (1.0, 1e9, 14),
+        (3.0, 1e9, 15),
+        (10.0, 1e9, 16),
+    ],
+)
 def test_sampler_matches_luria_delbruck(m: float, x: float, seed: int) -> None:
     """R from one cell to x cells (u = m/x, every mutation exact: kmax = 4096) follows the MSS pmf.
 
@@ -180,8 +198,9 @@ def test_median_is_lea_coulson(m: float, seed: int) -> None:
     assert abs(np.median(r) - exact) <= 1.0
 
 
-@pytest.mark.parametrize(("m", "x0", "seeds"), [(100.0, 1.0, (31, 32)), (1000.0, 1.0, (33, 34)),
-                                                 (1000.0, 1e6, (35, 36))])
+@pytest.mark.parametrize(
+    ("m", "x0", "seeds"), [(100.0, 1.0, (31, 32)), (1000.0, 1.0, (33, 34)), (1000.0, 1e6, (35, 36))]
+)
 def test_kmax_tail_approximation(m: float, x0: float, seeds: tuple[int, int]) -> None:
     """kmax = 16 (normal approximation for the later, smaller clones) vs kmax = 4096 (all exact).
 

@@ -30,8 +30,10 @@ def test_treated_stochastic_incidence_panel_is_scaled_to_its_curves():
     from metacascade.plotting import plot_stochastic
     from metacascade.workflows.stochastic_run import run_stochastic
 
-    sc = parse_scenario(BREAST + '[engine]\nkind = "stochastic"\nn_patients = 200\nhorizon_days = 1825\nseed = 3\n'
-                        '[[treatment]]\nkind = "surgery"\nday = 0\n')
+    sc = parse_scenario(
+        BREAST + '[engine]\nkind = "stochastic"\nn_patients = 200\nhorizon_days = 1825\nseed = 3\n'
+        '[[treatment]]\nkind = "surgery"\nday = 0\n'
+    )
     fig = plot_stochastic(run_stochastic(sc))
     try:
         ax = fig.axes[1]
@@ -52,8 +54,9 @@ def test_size_distribution_does_not_reach_down_to_1e_21(breast_run):
     fig = plot_run(breast_run)
     try:
         ax = fig.axes[2]
-        data = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.get_lines() if line.get_label()
-                               .startswith("day")])
+        data = np.concatenate(
+            [np.asarray(line.get_ydata(), float) for line in ax.get_lines() if line.get_label().startswith("day")]
+        )
         assert np.nanmin(data) < 1e-12  # what the axis used to show
         bottom, top = ax.get_ylim()
         assert bottom == pytest.approx(min(SIZE_FLOOR, np.nanmax(data) * 1e-3)) and top >= np.nanmax(data)
@@ -62,7 +65,7 @@ def test_size_distribution_does_not_reach_down_to_1e_21(breast_run):
 
 
 def test_body_map_labels_fit_are_in_words_and_the_primary_is_marked(breast_run):
-    """"one_appendicular" was cut at the left edge: every label lies inside the figure, organs
+    """ "one_appendicular" was cut at the left edge: every label lies inside the figure, organs
     are named in words ("bone (appendicular)"), and a star marks the primary (breast)."""
     from metacascade.plotting import plot_run_body_map
 

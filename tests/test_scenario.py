@@ -44,7 +44,7 @@ def test_example_text_is_the_default_and_parses():
 
 
 def test_overrides_replace_single_preset_values():
-    sc = parse_scenario('[model]\ngrowth = { a_per_day = 0.004 }\nshedding_alpha = 1.0\nsecondary_seeding = false\n')
+    sc = parse_scenario("[model]\ngrowth = { a_per_day = 0.004 }\nshedding_alpha = 1.0\nsecondary_seeding = false\n")
     assert sc.model.primary_growth.parameters() == {"a_per_day": 0.004, "b_cells": 7.3e10}
     assert sc.model.primary_shedding.alpha == 1.0 and sc.model.secondary_seeding is False
 
@@ -101,12 +101,31 @@ def test_diameter_cells_round_trip():
 
 
 _toml_values = st.one_of(
-    st.integers(-10**6, 10**6).map(str), st.floats(allow_nan=True, allow_infinity=True).map(
-        lambda f: "nan" if math.isnan(f) else ("inf" if f == math.inf else ("-inf" if f == -math.inf else repr(f)))),
-    st.text(alphabet="abcxyz_ ", max_size=8).map(lambda s: f'"{s}"'), st.sampled_from(["true", "[1, 2]", "{}"]),
+    st.integers(-(10**6), 10**6).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(
+        lambda f: "nan" if math.isnan(f) else ("inf" if f == math.inf else ("-inf" if f == -math.inf else repr(f)))
+    ),
+    st.text(alphabet="abcxyz_ ", max_size=8).map(lambda s: f'"{s}"'),
+    st.sampled_from(["true", "[1, 2]", "{}"]),
 )
-_keys = st.sampled_from(["cancer", "primary_diameter_mm", "kind", "seed", "horizon_days", "rtol", "n_times",
-                         "format", "figure", "shedding_m", "shedding_alpha", "growth", "bogus", "sizes_cells"])
+_keys = st.sampled_from(
+    [
+        "cancer",
+        "primary_diameter_mm",
+        "kind",
+        "seed",
+        "horizon_days",
+        "rtol",
+        "n_times",
+        "format",
+        "figure",
+        "shedding_m",
+        "shedding_alpha",
+        "growth",
+        "bogus",
+        "sizes_cells",
+    ]
+)
 _sections = st.sampled_from(["patient", "model", "engine", "output", "extra"])
 
 

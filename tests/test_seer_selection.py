@@ -46,10 +46,17 @@ def test_likelihood_at_the_odds_by_hand():
     """Only the SEER term changes: by the binomial sum over the bins, at q_op instead of q."""
     preset = get_preset("colon")
     soil = dict(preset.fitted_soil)
-    data = CalibrationData(preset="colon", autopsy_rows=("colon",), sites=("liver", "lung"),
-                           autopsy_k=np.array([30.0, 10.0]), autopsy_n=100, seer_cancer="x",
-                           seer_diameter_mm=np.array([30.0, 50.0]), seer_k=np.array([20.0, 45.0]),
-                           seer_n=np.array([200.0, 300.0]))
+    data = CalibrationData(
+        preset="colon",
+        autopsy_rows=("colon",),
+        sites=("liver", "lung"),
+        autopsy_k=np.array([30.0, 10.0]),
+        autopsy_n=100,
+        seer_cancer="x",
+        seer_diameter_mm=np.array([30.0, 50.0]),
+        seer_k=np.array([20.0, 45.0]),
+        seer_n=np.array([200.0, 300.0]),
+    )
     ll1, pred = log_likelihood(preset, data, soil, preset.population)
     ll2, pred2 = log_likelihood(preset, data, soil, preset.population, m1_odds=0.2)
     np.testing.assert_array_equal(pred.m1_at_size, pred2.m1_at_size)  # the population's, both times
@@ -72,8 +79,13 @@ def test_life_table_reconstruction_closed_form_and_file():
     half = distant_hazards_from_life_table([1, 2], [0.8, 0.6], 40, 0.5)
     np.testing.assert_allclose(half[half["quantity"] == "distant_rfs_reconstructed"]["value"], [0.9, 0.8])
     assert half[half["quantity"] == "annual_hazard_distant_metastasis"]["events"].sum() == pytest.approx(40.0)
-    for args in (([2, 1], [0.8, 0.6], 40, 1.0), ([1, 2], [0.6, 0.8], 40, 1.0), ([1, 2], [0.8, 0.6], 0, 1.0),
-                 ([1, 2], [0.8, 0.6], 40, 1.2), ([0, 2], [0.8, 0.6], 40, 1.0)):
+    for args in (
+        ([2, 1], [0.8, 0.6], 40, 1.0),
+        ([1, 2], [0.6, 0.8], 40, 1.0),
+        ([1, 2], [0.8, 0.6], 0, 1.0),
+        ([1, 2], [0.8, 0.6], 40, 1.2),
+        ([0, 2], [0.8, 0.6], 40, 1.0),
+    ):
         with pytest.raises(DataError, match="life table"):
             distant_hazards_from_life_table(*args)
     # the committed files are this function of the abstracts' numbers (their headers)
@@ -94,8 +106,9 @@ def test_life_table_reconstruction_closed_form_and_file():
 def test_seer_selection_needs_a_relapse_series():
     p = get_preset("colon")
     with pytest.raises(CalibrationError, match="seer_selection needs a SEER curve and a relapse series"):
-        calibration_data(dataclasses.replace(p, calibration={"autopsy": ["colon"], "seer": "Colon AdenoCa",
-                                                             "seer_selection": True}))
+        calibration_data(
+            dataclasses.replace(p, calibration={"autopsy": ["colon"], "seer": "Colon AdenoCa", "seer_selection": True})
+        )
 
 
 def test_seer_median_with_a_cap():

@@ -40,8 +40,7 @@ def kendall_extinction(b: float, d: float, t: float) -> float:
 def assert_mean(sample: np.ndarray, expected: float, what: str) -> None:
     sample = np.asarray(sample, dtype=float)
     se = sample.std(ddof=1) / math.sqrt(sample.size)
-    assert abs(sample.mean() - expected) < Z * se, (
-        f"{what}: mean {sample.mean():.6g} vs {expected:.6g} (SE {se:.3g})")
+    assert abs(sample.mean() - expected) < Z * se, f"{what}: mean {sample.mean():.6g} vs {expected:.6g} (SE {se:.3g})"
 
 
 def assert_proportion(hits: np.ndarray, p: float, what: str) -> None:
@@ -74,9 +73,15 @@ def test_birth_death_from_several_cells() -> None:
 # -- 2. deterministic primary: founding events are Poisson ------------------------------------
 
 
-DET = BranchingProcess(primary_birth=0.3, primary_death=0.2, primary_cells0=1000,
-                       migration_per_cell=1e-3, colony_birth=0.4, colony_death=0.3,
-                       primary="deterministic")
+DET = BranchingProcess(
+    primary_birth=0.3,
+    primary_death=0.2,
+    primary_cells0=1000,
+    migration_per_cell=1e-3,
+    colony_birth=0.4,
+    colony_death=0.3,
+    primary="deterministic",
+)
 DET_T = 20.0
 
 
@@ -97,8 +102,7 @@ def test_deterministic_primary_founding_events_are_poisson(deterministic_cohort)
     cdf = lambda s: np.expm1(lam * np.asarray(s)) / math.expm1(lam * DET_T)
     assert stats.kstest(founded, cdf).pvalue > 1e-4
     # The primary is exact.
-    assert np.all(deterministic_cohort.primary_at_horizon
-                  == DET.primary_cells0 * math.exp(lam * DET_T))
+    assert np.all(deterministic_cohort.primary_at_horizon == DET.primary_cells0 * math.exp(lam * DET_T))
 
 
 def test_deterministic_primary_colonies_alive_and_burden(deterministic_cohort) -> None:
@@ -117,8 +121,15 @@ def test_result_tables_are_consistent(deterministic_cohort) -> None:
     res = deterministic_cohort
     table = res.colonies()
     assert len(table) == res.n_founded.sum()
-    assert list(table.columns) == ["patient", "colony", "founded_day", "reached_1", "reached_5",
-                                   "reached_20", "cells_at_horizon"]
+    assert list(table.columns) == [
+        "patient",
+        "colony",
+        "founded_day",
+        "reached_1",
+        "reached_5",
+        "reached_20",
+        "cells_at_horizon",
+    ]
     grouped = table.groupby("patient")
     counts = grouped.size().reindex(range(res.n_patients), fill_value=0).to_numpy()
     assert np.array_equal(counts, res.n_founded)
@@ -127,11 +138,9 @@ def test_result_tables_are_consistent(deterministic_cohort) -> None:
         first = grouped[column].min().reindex(range(res.n_patients), fill_value=np.inf)
         assert np.array_equal(first.to_numpy(), res.first_reach[:, k])
         reached = table[column].lt(np.inf).groupby(table["patient"]).sum()
-        assert np.array_equal(reached.reindex(range(res.n_patients), fill_value=0).to_numpy(),
-                              res.n_reached[:, k])
+        assert np.array_equal(reached.reindex(range(res.n_patients), fill_value=0).to_numpy(), res.n_reached[:, k])
     alive = table["cells_at_horizon"].gt(0).groupby(table["patient"]).sum()
-    assert np.array_equal(alive.reindex(range(res.n_patients), fill_value=0).to_numpy(),
-                          res.n_alive_at_horizon)
+    assert np.array_equal(alive.reindex(range(res.n_patients), fill_value=0).to_numpy(), res.n_alive_at_horizon)
     # Colonies are numbered in founding order, sizes reached in order, all within the horizon.
     assert np.all(table.groupby("patient")["founded_day"].diff().dropna() >= 0.0)
     reach = res.colony_reach_day
@@ -146,22 +155,34 @@ def test_result_tables_are_consistent(deterministic_cohort) -> None:
 
 
 def test_stochastic_primary_mean_and_founding_events() -> None:
-    process = BranchingProcess(primary_birth=0.3, primary_death=0.1, primary_cells0=100,
-                               migration_per_cell=0.01, colony_birth=0.1, colony_death=1.0)
+    process = BranchingProcess(
+        primary_birth=0.3,
+        primary_death=0.1,
+        primary_cells0=100,
+        migration_per_cell=0.01,
+        colony_birth=0.1,
+        colony_death=1.0,
+    )
     horizon = 10.0
     res = simulate_ssa(process, horizon, 2000, seed=31)
     lam = process.primary_net_rate
-    assert_mean(res.primary_at_horizon, process.primary_cells0 * math.exp(lam * horizon),
-                "primary size")
+    assert_mean(res.primary_at_horizon, process.primary_cells0 * math.exp(lam * horizon), "primary size")
     expected = process.migration_per_cell * process.primary_cells0 * math.expm1(lam * horizon) / lam
     assert_mean(res.n_founded, expected, "founding events")
 
 
 def test_secondary_seeding_mean_founding_events_and_burden() -> None:
     """Expected colony cells C solve C' = (b_c - d_c + u_c) C + u X(t); founding rate u X + u_c C."""
-    process = BranchingProcess(primary_birth=0.3, primary_death=0.2, primary_cells0=1000,
-                               migration_per_cell=1e-3, colony_birth=0.5, colony_death=0.2,
-                               colony_migration_per_cell=0.05, primary="deterministic")
+    process = BranchingProcess(
+        primary_birth=0.3,
+        primary_death=0.2,
+        primary_cells0=1000,
+        migration_per_cell=1e-3,
+        colony_birth=0.5,
+        colony_death=0.2,
+        colony_migration_per_cell=0.05,
+        primary="deterministic",
+    )
     horizon = 12.0
     res = simulate_ssa(process, horizon, 1000, seed=41)
     a = process.primary_net_rate
@@ -169,7 +190,8 @@ def test_secondary_seeding_mean_founding_events_and_burden() -> None:
     ux0 = process.migration_per_cell * process.primary_cells0
     burden = ux0 * (math.exp(g * horizon) - math.exp(a * horizon)) / (g - a)
     founded = ux0 * math.expm1(a * horizon) / a + process.colony_migration_per_cell * ux0 / (g - a) * (
-        math.expm1(g * horizon) / g - math.expm1(a * horizon) / a)
+        math.expm1(g * horizon) / g - math.expm1(a * horizon) / a
+    )
     assert_mean(res.colony_cells_at_horizon, burden, "colony cells")
     assert_mean(res.n_founded, founded, "founding events")
     # Without secondary seeding the count would be far lower: the test can tell them apart.
@@ -188,12 +210,17 @@ def test_probability_to_reach_size_before_extinction_is_gamblers_ruin() -> None:
     assert np.array_equal(res.cells_at_horizon == sizes[-1], np.isfinite(res.first_reach[:, -1]))
     q = d / b
     for k, size in enumerate(sizes):
-        assert_proportion(np.isfinite(res.first_reach[:, k]), (1.0 - q) / (1.0 - q**size),
-                          f"P(reach {size})")
+        assert_proportion(np.isfinite(res.first_reach[:, k]), (1.0 - q) / (1.0 - q**size), f"P(reach {size})")
     # A colony of the full engine, founded early enough, obeys the same law before the horizon.
-    process = BranchingProcess(primary_birth=0.11, primary_death=0.1, primary_cells0=20,
-                               migration_per_cell=1e-2, colony_birth=2.0 * b, colony_death=2.0 * d,
-                               primary="deterministic")
+    process = BranchingProcess(
+        primary_birth=0.11,
+        primary_death=0.1,
+        primary_cells0=20,
+        migration_per_cell=1e-2,
+        colony_birth=2.0 * b,
+        colony_death=2.0 * d,
+        primary="deterministic",
+    )
     table = simulate_ssa(process, 8.0, 4000, seed=52, sizes=(5,)).colonies()
     early = table[table["founded_day"] < 3.0]
     settled = early["reached_5"].lt(np.inf) | early["cells_at_horizon"].eq(0)
@@ -204,18 +231,29 @@ def test_probability_to_reach_size_before_extinction_is_gamblers_ruin() -> None:
 # -- 5. reproducibility and bad input ----------------------------------------------------------
 
 
-SMALL = BranchingProcess(primary_birth=0.3, primary_death=0.1, primary_cells0=50,
-                         migration_per_cell=0.02, colony_birth=0.5, colony_death=0.2,
-                         colony_migration_per_cell=0.01)
+SMALL = BranchingProcess(
+    primary_birth=0.3,
+    primary_death=0.1,
+    primary_cells0=50,
+    migration_per_cell=0.02,
+    colony_birth=0.5,
+    colony_death=0.2,
+    colony_migration_per_cell=0.01,
+)
 
 
 def _rows(res, rows) -> list[np.ndarray]:
     table = res.colonies()
-    per_colony = [table[table["patient"] == res.patients[r]].drop(columns="patient").to_numpy()
-                  for r in rows]
-    return [res.first_reach[rows], res.n_reached[rows], res.n_founded[rows],
-            res.n_alive_at_horizon[rows], res.primary_at_horizon[rows], res.n_events[rows],
-            *per_colony]
+    per_colony = [table[table["patient"] == res.patients[r]].drop(columns="patient").to_numpy() for r in rows]
+    return [
+        res.first_reach[rows],
+        res.n_reached[rows],
+        res.n_founded[rows],
+        res.n_alive_at_horizon[rows],
+        res.primary_at_horizon[rows],
+        res.n_events[rows],
+        *per_colony,
+    ]
 
 
 def test_same_seed_same_cohort_and_patients_rerun_alone() -> None:
@@ -248,34 +286,65 @@ def test_max_cells_raises_simulation_error() -> None:
         simulate_birth_death(1.0, 0.0, 10, 20.0, 2, seed=1, max_cells=1000)
 
 
-GOOD = {"primary_birth": 0.3, "primary_death": 0.1, "primary_cells0": 10, "migration_per_cell": 0.01,
-        "colony_birth": 0.3, "colony_death": 0.1}
+GOOD = {
+    "primary_birth": 0.3,
+    "primary_death": 0.1,
+    "primary_cells0": 10,
+    "migration_per_cell": 0.01,
+    "colony_birth": 0.3,
+    "colony_death": 0.1,
+}
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("primary_birth", 0.0), ("primary_birth", -1.0), ("primary_birth", math.nan),
-    ("primary_death", -0.1), ("primary_death", 0.3), ("primary_death", 0.5),
-    ("primary_cells0", 0), ("primary_cells0", 2.5), ("primary_cells0", True),
-    ("migration_per_cell", -1e-3), ("migration_per_cell", math.inf),
-    ("colony_birth", 0.0), ("colony_death", -0.2), ("colony_migration_per_cell", -0.1),
-    ("primary", "gompertz"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("primary_birth", 0.0),
+        ("primary_birth", -1.0),
+        ("primary_birth", math.nan),
+        ("primary_death", -0.1),
+        ("primary_death", 0.3),
+        ("primary_death", 0.5),
+        ("primary_cells0", 0),
+        ("primary_cells0", 2.5),
+        ("primary_cells0", True),
+        ("migration_per_cell", -1e-3),
+        ("migration_per_cell", math.inf),
+        ("colony_birth", 0.0),
+        ("colony_death", -0.2),
+        ("colony_migration_per_cell", -0.1),
+        ("primary", "gompertz"),
+    ],
+)
 def test_bad_process_raises_parameter_error_naming_the_field(field: str, value: object) -> None:
     with pytest.raises(ParameterError, match=field):
         BranchingProcess(**{**GOOD, field: value})
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"horizon_days": 0.0}, {"horizon_days": -1.0}, {"horizon_days": math.inf},
-    {"n_patients": 0}, {"n_patients": 1.5}, {"seed": -1}, {"seed": 1.5},
-    {"sizes": ()}, {"sizes": (10, 5)}, {"sizes": (0, 5)}, {"sizes": (1.5,)},
-    {"max_cells": 0}, {"patient_indices": [3]}, {"patient_indices": [-1]}, {"patient_indices": []},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"horizon_days": 0.0},
+        {"horizon_days": -1.0},
+        {"horizon_days": math.inf},
+        {"n_patients": 0},
+        {"n_patients": 1.5},
+        {"seed": -1},
+        {"seed": 1.5},
+        {"sizes": ()},
+        {"sizes": (10, 5)},
+        {"sizes": (0, 5)},
+        {"sizes": (1.5,)},
+        {"max_cells": 0},
+        {"patient_indices": [3]},
+        {"patient_indices": [-1]},
+        {"patient_indices": []},
+    ],
+)
 def test_bad_arguments_raise_parameter_error(kwargs: dict) -> None:
     args = {"horizon_days": 5.0, "n_patients": 3, "seed": 1, **kwargs}
     with pytest.raises(ParameterError):
-        simulate_ssa(BranchingProcess(**GOOD), args.pop("horizon_days"), args.pop("n_patients"),
-                     **args)
+        simulate_ssa(BranchingProcess(**GOOD), args.pop("horizon_days"), args.pop("n_patients"), **args)
 
 
 def test_bad_birth_death_arguments_raise_parameter_error() -> None:

@@ -92,17 +92,23 @@ def test_birth_death_establishment_mean_and_gamblers_ruin():
 
 def _exp_model(rate_p=0.01, m=2e-3, secondary=False):
     law = Exponential(rate_p)
-    return MetastasisModel(primary_growth=law, colony_growth=Exponential(0.02),
-                           primary_shedding=PowerShedding(m=m, alpha=1.0), primary_size0=1.0,
-                           colony_size0=1.0, secondary_seeding=secondary)
+    return MetastasisModel(
+        primary_growth=law,
+        colony_growth=Exponential(0.02),
+        primary_shedding=PowerShedding(m=m, alpha=1.0),
+        primary_size0=1.0,
+        colony_size0=1.0,
+        secondary_seeding=secondary,
+    )
 
 
 def test_primary_seeding_is_the_inhomogeneous_poisson_process():
     # one organ, no birth-death phase: founded colonies by t ~ Poisson(m (e^{lam t} - 1) / lam)
     model = _exp_model()
     horizon = 300.0
-    res = simulate_patients(model, ["liver"], [1.0], None, horizon, 20000, seed=11, switch_cells=1,
-                            times=[150.0, 300.0], sizes=[1.0])
+    res = simulate_patients(
+        model, ["liver"], [1.0], None, horizon, 20000, seed=11, switch_cells=1, times=[150.0, 300.0], sizes=[1.0]
+    )
     lam_total = 2e-3 * np.expm1(0.01 * np.array([150.0, 300.0])) / 0.01
     mean, se = res.mean_and_se("n_founded")
     assert np.all(np.abs(mean[:, 0] - lam_total) < 4 * se[:, 0])
@@ -124,8 +130,9 @@ def test_primary_seeding_is_the_inhomogeneous_poisson_process():
 def breast():
     """A whole-body breast patient with metastases in most organs within two years (shedding and
     soils fixed in tests/engine_patients.py, so the engine tests do not move with the calibration)."""
-    return parse_scenario('[patient]\ncancer = "breast_er_positive"\n[engine]\nhorizon_days = 730\n[model]\n'
-                          + SPREADING_BREAST_MODEL)
+    return parse_scenario(
+        '[patient]\ncancer = "breast_er_positive"\n[engine]\nhorizon_days = 730\n[model]\n' + SPREADING_BREAST_MODEL
+    )
 
 
 def test_mean_of_patients_equals_the_deterministic_engine(breast):
@@ -135,9 +142,20 @@ def test_mean_of_patients_equals_the_deterministic_engine(breast):
     horizon = sc.patient.age_of_primary_days + 730.0
     times = np.linspace(0.5 * horizon, horizon, 7)
     sizes = [1.0, 1e3, 1e6, 1e8]
-    res = simulate_patients(sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, 10_000, seed=7,
-                            switch_cells=1, times=times, sizes=sizes, detection_cells=sc.detection_cells,
-                            lethal_cells=sc.lethal_burden_cells)
+    res = simulate_patients(
+        sc.model,
+        sc.organs,
+        sc.routing.primary,
+        sc.routing.colony,
+        horizon,
+        10_000,
+        seed=7,
+        switch_cells=1,
+        times=times,
+        sizes=sizes,
+        detection_cells=sc.detection_cells,
+        lethal_cells=sc.lethal_burden_cells,
+    )
     sol = solve_organs(sc.model, sc.organs, sc.routing.primary, sc.routing.factors, horizon, rtol=1e-8)
     mean, se = res.mean_and_se("n_above")
     expected = np.stack([sol.n_above(times, x) for x in sizes], axis=-1)
@@ -160,35 +178,49 @@ def test_mean_of_patients_equals_the_deterministic_engine(breast):
 def test_same_seed_same_output_whatever_the_batching(breast):
     sc = breast
     horizon = sc.patient.age_of_primary_days + 730.0
-    kw = dict(seed=5, survival=0.5, switch_cells=1000, detection_cells=sc.detection_cells,
-              lethal_cells=sc.lethal_burden_cells)
+    kw = dict(
+        seed=5, survival=0.5, switch_cells=1000, detection_cells=sc.detection_cells, lethal_cells=sc.lethal_burden_cells
+    )
     a = simulate_patients(sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, 300, batch_size=64, **kw)
-    b = simulate_patients(sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, 300, batch_size=1000,
-                          workers=2, **kw)
+    b = simulate_patients(
+        sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, 300, batch_size=1000, workers=2, **kw
+    )
     for name in ("n_above", "n_established", "n_founded", "burden"):
-        assert np.array_equal(a.sums[name], b.sums[name]) and np.array_equal(a.sums_of_squares[name],
-                                                                            b.sums_of_squares[name])
+        assert np.array_equal(a.sums[name], b.sums[name]) and np.array_equal(
+            a.sums_of_squares[name], b.sums_of_squares[name]
+        )
     assert np.array_equal(a.death_day, b.death_day)
     assert a.colony_log.equals(b.colony_log)
     # patient 123 alone
-    one = simulate_patients(sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, 1,
-                            patient_indices=[123], **kw)
+    one = simulate_patients(
+        sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, 1, patient_indices=[123], **kw
+    )
     pa = a.patients().set_index("patient")
     p1 = one.patients().set_index("patient")
     assert pa.loc[[123]].equals(p1)
     log_a = a.colony_log[a.colony_log["patient"] == 123].reset_index(drop=True)
     assert log_a.equals(one.colony_log.reset_index(drop=True))
-    c = simulate_patients(sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, 300,
-                          **{**kw, "seed": 6})
+    c = simulate_patients(sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, 300, **{**kw, "seed": 6})
     assert not np.array_equal(a.death_day, c.death_day) or not a.colony_log.equals(c.colony_log)
 
 
 def test_stop_at_death_freezes_each_patient_at_death(breast):
     sc = breast
     horizon = sc.patient.age_of_primary_days + 3650.0
-    res = simulate_patients(sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, 200, seed=3,
-                            survival=0.5, switch_cells=1000, detection_cells=sc.detection_cells,
-                            lethal_cells=sc.lethal_burden_cells, stop_at_death=True)
+    res = simulate_patients(
+        sc.model,
+        sc.organs,
+        sc.routing.primary,
+        sc.routing.colony,
+        horizon,
+        200,
+        seed=3,
+        survival=0.5,
+        switch_cells=1000,
+        detection_cells=sc.detection_cells,
+        lethal_cells=sc.lethal_burden_cells,
+        stop_at_death=True,
+    )
     assert np.all(np.isfinite(res.death_day))
     log = res.colony_log
     death = res.death_day[log["patient"].to_numpy()]
@@ -203,14 +235,31 @@ def test_stop_at_death_freezes_each_patient_at_death(breast):
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"n_patients": 0}, "n_patients"), ({"n_patients": -5}, "n_patients"), ({"switch_cells": 0.5}, "switch_cells"),
-     ({"horizon": 1e9}, "horizon"), ({"horizon": float("nan")}, "horizon"), ({"horizon": -1.0}, "horizon"),
-     ({"sizes": [10.0]}, "sizes"), ({"seed": -1}, "seed"), ({"batch_size": 0}, "batch_size"),
-     ({"times": [5.0, 1.0]}, "times")],
+    [
+        ({"n_patients": 0}, "n_patients"),
+        ({"n_patients": -5}, "n_patients"),
+        ({"switch_cells": 0.5}, "switch_cells"),
+        ({"horizon": 1e9}, "horizon"),
+        ({"horizon": float("nan")}, "horizon"),
+        ({"horizon": -1.0}, "horizon"),
+        ({"sizes": [10.0]}, "sizes"),
+        ({"seed": -1}, "seed"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"times": [5.0, 1.0]}, "times"),
+    ],
 )
 def test_bad_engine_settings_name_the_field(kwargs, field):
-    base = dict(model=_exp_model(), organs=["liver"], primary_routing=[1.0], colony_routing=None, horizon=100.0,
-                n_patients=10, seed=1, switch_cells=100, sizes=[1e3])
+    base = dict(
+        model=_exp_model(),
+        organs=["liver"],
+        primary_routing=[1.0],
+        colony_routing=None,
+        horizon=100.0,
+        n_patients=10,
+        seed=1,
+        switch_cells=100,
+        sizes=[1e3],
+    )
     base.update(kwargs)
     with pytest.raises(ParameterError, match=field):
         simulate_patients(**base)
@@ -240,11 +289,23 @@ def test_hybrid_mean_equals_the_deterministic_engine_with_the_same_establishment
     times = np.linspace(0.6 * horizon, horizon, 6)
     sizes = [1e3, 1e5, 1e7]
     est = Establishment(sc.model.colony_growth, sc.model.colony_size0, 1000, sc.early_survival)
-    res = simulate_patients(sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, 10_000, seed=8,
-                            establishment=est, times=times, sizes=sizes, detection_cells=sc.detection_cells,
-                            lethal_cells=sc.lethal_burden_cells)
-    sol = solve_organs(sc.model, sc.organs, sc.routing.primary, sc.routing.factors, horizon, rtol=1e-7,
-                       establishment=est)
+    res = simulate_patients(
+        sc.model,
+        sc.organs,
+        sc.routing.primary,
+        sc.routing.colony,
+        horizon,
+        10_000,
+        seed=8,
+        establishment=est,
+        times=times,
+        sizes=sizes,
+        detection_cells=sc.detection_cells,
+        lethal_cells=sc.lethal_burden_cells,
+    )
+    sol = solve_organs(
+        sc.model, sc.organs, sc.routing.primary, sc.routing.factors, horizon, rtol=1e-7, establishment=est
+    )
     mean, se = res.mean_and_se("n_above")
     expected = np.stack([sol.n_above(times, x) for x in sizes], axis=-1)
     enough = expected * res.n_patients >= 10

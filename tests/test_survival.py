@@ -37,9 +37,14 @@ from metacascade.workflows.survival import (
 
 def _freireich() -> pd.DataFrame:
     d = load_leukemia()
-    return pd.DataFrame({"arm": np.where(d["Rx"] == 0, "6-MP", "placebo"),
-                         "patient": np.arange(len(d), dtype=np.int64),
-                         "os_days": d["t"].astype(float), "os_event": d["status"].astype(bool)})
+    return pd.DataFrame(
+        {
+            "arm": np.where(d["Rx"] == 0, "6-MP", "placebo"),
+            "patient": np.arange(len(d), dtype=np.int64),
+            "os_days": d["t"].astype(float),
+            "os_event": d["status"].astype(bool),
+        }
+    )
 
 
 def _matched_cohort(n: int = 60, seed: int = 3, follow_up: float = 10 * DAYS_PER_YEAR) -> pd.DataFrame:
@@ -53,11 +58,21 @@ def _matched_cohort(n: int = 60, seed: int = 3, follow_up: float = 10 * DAYS_PER
         os_event = death * stretch <= follow_up
         dm_event = met * stretch < os_days
         dm_days = np.where(dm_event, met * stretch, os_days)
-        rows.append(pd.DataFrame({
-            "arm": arm, "patient": np.arange(n, dtype=np.int64), "os_days": os_days,
-            "os_event": os_event, "dm_days": dm_days, "dm_event": dm_event,
-            "mfs_days": dm_days, "mfs_event": dm_event | os_event,
-            "met_days__lung": np.where(dm_event, dm_days, np.nan)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "arm": arm,
+                    "patient": np.arange(n, dtype=np.int64),
+                    "os_days": os_days,
+                    "os_event": os_event,
+                    "dm_days": dm_days,
+                    "dm_event": dm_event,
+                    "mfs_days": dm_days,
+                    "mfs_event": dm_event | os_event,
+                    "met_days__lung": np.where(dm_event, dm_days, np.nan),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -93,15 +108,13 @@ def test_kaplan_meier_equals_lifelines_and_hand_product_limit():
     """Our long table is lifelines' fit, and both equal the product limit written out."""
     patients = _freireich()
     km = kaplan_meier(patients, "os")
-    assert list(km.columns) == ["arm", "time_days", "survival", "ci_lower", "ci_upper",
-                                "at_risk", "events", "censored"]
+    assert list(km.columns) == ["arm", "time_days", "survival", "ci_lower", "ci_upper", "at_risk", "events", "censored"]
     for arm in ("6-MP", "placebo"):
         sub = patients[patients["arm"] == arm]
         curve = km[km["arm"] == arm]
         kmf = KaplanMeierFitter().fit(sub["os_days"], sub["os_event"])
         ci = kmf.confidence_interval_survival_function_.loc[curve["time_days"]]
-        np.testing.assert_array_equal(curve["survival"],
-                                      kmf.survival_function_.loc[curve["time_days"]].iloc[:, 0])
+        np.testing.assert_array_equal(curve["survival"], kmf.survival_function_.loc[curve["time_days"]].iloc[:, 0])
         np.testing.assert_array_equal(curve["ci_lower"], ci.iloc[:, 0])
         np.testing.assert_array_equal(curve["ci_upper"], ci.iloc[:, 1])
         times, surv = _km_by_hand(sub["os_days"].to_numpy(), sub["os_event"].to_numpy())
@@ -121,8 +134,7 @@ def test_kaplan_meier_freireich_published_values():
     tolerance 5e-5 is that rounding.
     """
     km = kaplan_meier(_freireich(), "os").query("arm == '6-MP'").set_index("time_days")
-    published = {6: 0.8571, 7: 0.8067, 10: 0.7529, 13: 0.6902, 16: 0.6275, 22: 0.5378,
-                 23: 0.4482}
+    published = {6: 0.8571, 7: 0.8067, 10: 0.7529, 13: 0.6902, 16: 0.6275, 22: 0.5378, 23: 0.4482}
     for t, s in published.items():
         assert km.loc[float(t), "survival"] == pytest.approx(s, abs=5e-5)
 
@@ -149,7 +161,7 @@ def test_survival_at_steps_and_undefined_tail():
     patients = _freireich()
     at = survival_at(patients, "os", [0.0, 6.0, 6.5, 40.0]).set_index(["arm", "day"])
     assert at.loc[("6-MP", 0.0), "survival"] == 1.0
-    assert at.loc[("6-MP", 6.0), "survival"] == pytest.approx(18 / 21)   # right-continuous
+    assert at.loc[("6-MP", 6.0), "survival"] == pytest.approx(18 / 21)  # right-continuous
     assert at.loc[("6-MP", 6.5), "survival"] == pytest.approx(18 / 21)
     assert at.loc[("6-MP", 6.5), "at_risk"] == 17
     # 6-MP's last time (35) is censored with S > 0: undefined beyond; placebo reached 0
@@ -170,8 +182,9 @@ def test_logrank_freireich_published_and_by_hand():
     """
     patients = _freireich()
     a, b = patients[patients["arm"] == "6-MP"], patients[patients["arm"] == "placebo"]
-    o_minus_e, var, chi2 = _logrank_by_hand(a["os_days"].to_numpy(), a["os_event"].to_numpy(),
-                                            b["os_days"].to_numpy(), b["os_event"].to_numpy())
+    o_minus_e, var, chi2 = _logrank_by_hand(
+        a["os_days"].to_numpy(), a["os_event"].to_numpy(), b["os_days"].to_numpy(), b["os_event"].to_numpy()
+    )
     assert o_minus_e == pytest.approx(-10.25, abs=5e-3)
     assert var == pytest.approx(6.2570, abs=5e-5)
     assert chi2 == pytest.approx(16.793, abs=5e-4)
@@ -181,7 +194,7 @@ def test_logrank_freireich_published_and_by_hand():
     lifelines_result = logrank_test(a["os_days"], b["os_days"], a["os_event"], b["os_event"])
     assert result["test_statistic"] == lifelines_result.test_statistic
     assert result["p_value"] == lifelines_result.p_value
-    assert result["p_value"] == pytest.approx(4.17e-5, rel=1e-2)   # chi2(1) tail at 16.79
+    assert result["p_value"] == pytest.approx(4.17e-5, rel=1e-2)  # chi2(1) tail at 16.79
     assert (result["n_a"], result["events_a"], result["n_b"], result["events_b"]) == (21, 9, 21, 21)
     assert "not independent" in result["note"]
 
@@ -209,17 +222,21 @@ def test_hazard_ratio_freireich_matches_efron_partial_likelihood():
     patients = _freireich()
     hr = hazard_ratio(patients, "os", "placebo", "6-MP")
     x = (patients["arm"] == "placebo").to_numpy(float)
-    best = minimize_scalar(lambda b: -_efron_log_partial_likelihood(
-        b, patients["os_days"].to_numpy(), patients["os_event"].to_numpy(), x),
-        bounds=(0.0, 4.0), method="bounded", options={"xatol": 1e-9})
+    best = minimize_scalar(
+        lambda b: -_efron_log_partial_likelihood(b, patients["os_days"].to_numpy(), patients["os_event"].to_numpy(), x),
+        bounds=(0.0, 4.0),
+        method="bounded",
+        options={"xatol": 1e-9},
+    )
     # 1e-6: xatol of the bounded scalar search vs lifelines' Newton tolerance
     assert hr["log_hr"] == pytest.approx(best.x, abs=1e-6)
-    assert hr["hr"] == pytest.approx(4.817, abs=5e-4)         # published rounding
+    assert hr["hr"] == pytest.approx(4.817, abs=5e-4)  # published rounding
     assert hr["ci_lower"] < hr["hr"] < hr["ci_upper"]
     assert hr["p_value"] < 1e-3 and hr["n"] == 42 and hr["n_events"] == 30 and hr["note"] is None
     # the clustered robust variance is lifelines' own fit with cluster_col
-    frame = pd.DataFrame({"duration": patients["os_days"], "event": patients["os_event"],
-                          "treated": x, "patient": patients["patient"]})
+    frame = pd.DataFrame(
+        {"duration": patients["os_days"], "event": patients["os_event"], "treated": x, "patient": patients["patient"]}
+    )
     cph = CoxPHFitter().fit(frame, "duration", "event", cluster_col="patient")
     assert hr["se_log_hr"] == pytest.approx(cph.summary.loc["treated", "se(coef)"], rel=1e-12)
     # reversing the arms inverts the ratio
@@ -232,8 +249,13 @@ def test_matched_arms_clustered_variance_smaller_than_naive():
     that and is smaller than the model-based (independent samples) variance."""
     patients = _matched_cohort()
     hr = hazard_ratio(patients, "os", "adjuvant", "control")
-    frame = pd.DataFrame({"duration": patients["os_days"], "event": patients["os_event"],
-                          "treated": (patients["arm"] == "adjuvant").astype(float)})
+    frame = pd.DataFrame(
+        {
+            "duration": patients["os_days"],
+            "event": patients["os_event"],
+            "treated": (patients["arm"] == "adjuvant").astype(float),
+        }
+    )
     naive = CoxPHFitter().fit(frame, "duration", "event").summary.loc["treated", "se(coef)"]
     assert hr["hr"] < 1.0 and hr["se_log_hr"] < 0.5 * naive
 
@@ -298,9 +320,14 @@ def test_rmst_standard_error_hand_worked():
     4.93333. A(2) = 2.4 + 0.53333 = 2.93333, A(5) = 0.53333;
     Var = 2.93333^2 * 1/(5*4) + 0.53333^2 * 1/(3*2) = 0.430222 + 0.047407 = 0.477630.
     """
-    patients = pd.DataFrame({"arm": "a", "patient": np.arange(5),
-                             "os_days": [2.0, 3.0, 5.0, 7.0, 8.0],
-                             "os_event": [True, False, True, True, False]})
+    patients = pd.DataFrame(
+        {
+            "arm": "a",
+            "patient": np.arange(5),
+            "os_days": [2.0, 3.0, 5.0, 7.0, 8.0],
+            "os_event": [True, False, True, True, False],
+        }
+    )
     row = rmst(patients, "os", 6.0).iloc[0]
     assert row["rmst_days"] == pytest.approx(2 + 2.4 + 1.6 / 3, rel=1e-12)
     var = (2.4 + 1.6 / 3) ** 2 / 20 + (1.6 / 3) ** 2 / 6
@@ -313,8 +340,7 @@ def test_rmst_difference_and_extrapolation_flag():
     tau = 30.0
     table = rmst(patients, "os", tau).set_index("arm")
     diff = rmst_difference(patients, "os", tau, "6-MP", "placebo")
-    assert diff["difference_days"] == pytest.approx(
-        table.loc["6-MP", "rmst_days"] - table.loc["placebo", "rmst_days"])
+    assert diff["difference_days"] == pytest.approx(table.loc["6-MP", "rmst_days"] - table.loc["placebo", "rmst_days"])
     assert diff["se_days"] == pytest.approx(math.hypot(*table["se_days"]))
     assert diff["ci_lower"] < diff["difference_days"] < diff["ci_upper"]
     # beyond 6-MP's last (censored) time the curve is carried forward: flagged
@@ -328,7 +354,7 @@ def test_survival_summary_is_plain_json():
     patients = _matched_cohort()
     follow_up = 10 * DAYS_PER_YEAR
     summary = survival_summary(patients, ["control", "adjuvant"], follow_up)
-    text = json.dumps(summary, allow_nan=False)          # no NaN/inf, no numpy types
+    text = json.dumps(summary, allow_nan=False)  # no NaN/inf, no numpy types
     assert json.loads(text) == summary
     assert set(summary["endpoints"]) == {"os", "mfs", "dm"}
     os_ = summary["endpoints"]["os"]
@@ -342,8 +368,9 @@ def test_survival_summary_is_plain_json():
     km5 = survival_at(patients, "os", [5 * DAYS_PER_YEAR], arms=["adjuvant"])["survival"].iloc[0]
     assert os_["arms"]["adjuvant"]["survival"]["5y"]["survival"] == km5
     # shorter follow-up: only the landmarks within it; other control; unreached median -> None
-    short = survival_summary(patients.assign(os_event=False), ["control", "adjuvant"], 1000.0,
-                             control="adjuvant", endpoints=["os"])
+    short = survival_summary(
+        patients.assign(os_event=False), ["control", "adjuvant"], 1000.0, control="adjuvant", endpoints=["os"]
+    )
     arm = short["endpoints"]["os"]["arms"]["control"]
     assert list(arm["survival"]) == ["1y"]
     assert arm["median_days"] is None and arm["median_reached"] is False
@@ -409,8 +436,14 @@ def test_large_tables_use_the_model_based_cox_variance(monkeypatch):
     rng = np.random.default_rng(3)
     n = 200
     base = rng.exponential(100.0, n)
-    df = pd.DataFrame({"arm": ["a"] * n + ["b"] * n, "patient": np.r_[np.arange(n), np.arange(n)],
-                       "os_days": np.r_[base, base * 1.5], "os_event": np.r_[base < 150, base * 1.5 < 150]})
+    df = pd.DataFrame(
+        {
+            "arm": ["a"] * n + ["b"] * n,
+            "patient": np.r_[np.arange(n), np.arange(n)],
+            "os_days": np.r_[base, base * 1.5],
+            "os_event": np.r_[base < 150, base * 1.5 < 150],
+        }
+    )
     df["os_days"] = np.minimum(df["os_days"], 150.0)
     clustered = sv.hazard_ratio(df, "os", "b", "a")
     monkeypatch.setattr(sv, "CLUSTER_MAX_ROWS", 100)
@@ -434,8 +467,20 @@ def _crossing_cohort(n: int = 400, seed: int = 5, follow_up: float = 3650.0) -> 
     for arm, days in (("control", control), ("treated", treated)):
         ev = days <= follow_up
         d = np.minimum(days, follow_up)
-        rows.append(pd.DataFrame({"arm": arm, "patient": np.arange(n, dtype=np.int64), "os_days": d, "os_event": ev,
-                                  "dm_days": d, "dm_event": ev, "mfs_days": d, "mfs_event": ev}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "arm": arm,
+                    "patient": np.arange(n, dtype=np.int64),
+                    "os_days": d,
+                    "os_event": ev,
+                    "dm_days": d,
+                    "dm_event": ev,
+                    "mfs_days": d,
+                    "mfs_event": ev,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 

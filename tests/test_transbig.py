@@ -14,8 +14,14 @@ from metacascade.validation import transbig as tb
 
 def test_hazards_and_km_on_made_up_data():
     # 4 patients: events at 1 y and 3 y, censored at 4 y and 6 y
-    data = pd.DataFrame({"time_years": [1.0, 3.0, 4.0, 6.0], "event": [True, True, False, False],
-                         "er": ["ER+", "ER-", "ER+", "ER-"], "size_mm": [10.0, 20.0, 30.0, 40.0]})
+    data = pd.DataFrame(
+        {
+            "time_years": [1.0, 3.0, 4.0, 6.0],
+            "event": [True, True, False, False],
+            "er": ["ER+", "ER-", "ER+", "ER-"],
+            "size_mm": [10.0, 20.0, 30.0, 40.0],
+        }
+    )
     s = tb.transbig_summary(data)
     hz = s.hazards.set_index(["group", "time_low_years"])
     # (0, 2]: 1 event, person-years 1 + 2 + 2 + 2 = 7; (2, 5]: 1 event, 1 + 2 + 3 = 6
@@ -28,8 +34,9 @@ def test_hazards_and_km_on_made_up_data():
     assert s.cohort.set_index("group").loc["ER-", "median_size_mm"] == 30.0
 
 
-needs_sksurv = pytest.mark.skipif(importlib.util.find_spec("sksurv") is None,
-                                  reason="scikit-survival (the 'test' extra) ships the GSE7390 data set")
+needs_sksurv = pytest.mark.skipif(
+    importlib.util.find_spec("sksurv") is None, reason="scikit-survival (the 'test' extra) ships the GSE7390 data set"
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +58,14 @@ def test_csv_equals_recomputed_summary(summary):
 def test_csv_header_gives_provenance():
     head = [line for line in tb.CSV_PATH.read_text(encoding="utf-8").splitlines() if line.startswith("# ")]
     text = "\n".join(head)
-    for needle in ("GSE7390", "Clin Cancer Res 2007;13(11):3207-3214", "scikit-survival", "lifelines",
-                   "python -m metacascade.validation.transbig", "days"):
+    for needle in (
+        "GSE7390",
+        "Clin Cancer Res 2007;13(11):3207-3214",
+        "scikit-survival",
+        "lifelines",
+        "python -m metacascade.validation.transbig",
+        "days",
+    ):
         assert needle in text
 
 
@@ -90,10 +103,28 @@ def test_natural_history_shape(summary):
     assert all(np.diff(km.loc["all"].to_numpy()) <= 0)
 
 
-NH_COLUMNS = ["cancer", "quantity", "subgroup", "size_mm_low", "size_mm_high", "time_years", "value", "n",
-              "ci_low", "ci_high", "source", "where", "how_read", "note"]
-NH_FILES = ["breast_node_positivity_by_size.csv", "breast_recurrence_after_surgery_alone.csv",
-            "colon_recurrence_after_surgery_alone.csv", "other_cancers_recurrence_after_surgery_alone.csv"]
+NH_COLUMNS = [
+    "cancer",
+    "quantity",
+    "subgroup",
+    "size_mm_low",
+    "size_mm_high",
+    "time_years",
+    "value",
+    "n",
+    "ci_low",
+    "ci_high",
+    "source",
+    "where",
+    "how_read",
+    "note",
+]
+NH_FILES = [
+    "breast_node_positivity_by_size.csv",
+    "breast_recurrence_after_surgery_alone.csv",
+    "colon_recurrence_after_surgery_alone.csv",
+    "other_cancers_recurrence_after_surgery_alone.csv",
+]
 
 
 @pytest.mark.parametrize("name", NH_FILES)

@@ -40,9 +40,20 @@ def _scenario_args(sc, horizon_after, n, **extra):
     est = establishment_of(sc)
     sizes = sorted({s for s in sc.output.sizes_cells if s >= est.entry_cells} | {sc.detection_cells})
     times = np.union1d(np.linspace(0.0, horizon, 121), [t_diag])
-    kw = dict(seed=11, survival=sc.early_survival, switch_cells=sc.engine.switch_cells, times=times, sizes=sizes,
-              detection_cells=sc.detection_cells, lethal_cells=sc.lethal_burden_cells, establishment=est,
-              snapshot_times=[t_diag, horizon]) | extra
+    kw = (
+        dict(
+            seed=11,
+            survival=sc.early_survival,
+            switch_cells=sc.engine.switch_cells,
+            times=times,
+            sizes=sizes,
+            detection_cells=sc.detection_cells,
+            lethal_cells=sc.lethal_burden_cells,
+            establishment=est,
+            snapshot_times=[t_diag, horizon],
+        )
+        | extra
+    )
     return (sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, n), kw, t_diag, horizon
 
 
@@ -72,8 +83,10 @@ def test_empty_plan_reproduces_the_untreated_kernel(breast):
 def test_untreated_scenario_unchanged(breast):
     """Regression: a scenario without treatment (and the host defaults) runs the untreated kernel,
     bit for bit the engine's direct result."""
-    sc = parse_scenario('[patient]\ncancer = "breast_er_negative"\n'
-                        '[engine]\nkind = "stochastic"\nn_patients = 200\nhorizon_days = 365\n')
+    sc = parse_scenario(
+        '[patient]\ncancer = "breast_er_negative"\n'
+        '[engine]\nkind = "stochastic"\nn_patients = 200\nhorizon_days = 365\n'
+    )
     run = run_stochastic(sc)
     assert run.result.cause_of_death is None  # the untreated kernel
     args, kw, t_diag, horizon = _scenario_args(sc, 365.0, 200, seed=sc.engine.seed, stop_at_death=True)
@@ -94,22 +107,31 @@ def test_surgery_removes_exactly_the_primary(breast):
     args = (model, *args[1:3], None, *args[4:])
     t_s = t_diag + 30.0
     a = simulate_patients(*args, **kw)
-    b = simulate_patients(*args, **kw, plan=compile_plan((Surgery(day=30.0),), breast.organs, t_diag, horizon,
-                                                         no_host()))
+    b = simulate_patients(
+        *args, **kw, plan=compile_plan((Surgery(day=30.0),), breast.organs, t_diag, horizon, no_host())
+    )
     la, lb = a.colony_log, b.colony_log
     before = la[la["founded_day"] <= t_s]
     assert len(lb) == len(before) and (lb["founded_day"] <= t_s).all()
     np.testing.assert_allclose(lb["founded_day"], before["founded_day"], atol=1e-9)
-    np.testing.assert_allclose(lb["established_day"].replace(np.inf, -1), before["established_day"].replace(np.inf, -1),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        lb["established_day"].replace(np.inf, -1), before["established_day"].replace(np.inf, -1), atol=1e-9
+    )
     np.testing.assert_array_equal(b.primary_gone_day, np.full(256, t_s))
 
 
 def test_lq_plan_surviving_fraction_equals_closed_form():
     """30 x 2 Gy without repopulation: the plan's summed log surviving fraction is the LQ
     exponent -n (alpha d + beta d^2) (Fowler 1989 form; docs/science/parameters.md section 7a)."""
-    rt = Radiotherapy(day=0.0, sites=("lung",), dose_per_fraction_gy=2.0, fractions=30, alpha_per_gy=0.3,
-                      alpha_beta_gy=10.0, kickoff_days=None)
+    rt = Radiotherapy(
+        day=0.0,
+        sites=("lung",),
+        dose_per_fraction_gy=2.0,
+        fractions=30,
+        alpha_per_gy=0.3,
+        alpha_beta_gy=10.0,
+        kickoff_days=None,
+    )
     plan = compile_plan((rt,), ORGANS, 100.0, 1000.0, no_host())
     assert plan.kill_time.size == 30
     sf = math.exp(plan.kill_log_sf[:, 0].sum())
@@ -121,8 +143,15 @@ def test_lq_plan_surviving_fraction_equals_closed_form():
 
 def test_repopulation_never_makes_a_fraction_add_cells():
     """Accelerated repopulation (Withers 1988) nets against each fraction but never above 1."""
-    rt = Radiotherapy(day=0.0, fractions=40, dose_per_fraction_gy=0.5, alpha_per_gy=0.1, alpha_beta_gy=10.0,
-                      kickoff_days=0.0, doubling_days=1.0)
+    rt = Radiotherapy(
+        day=0.0,
+        fractions=40,
+        dose_per_fraction_gy=0.5,
+        alpha_per_gy=0.1,
+        alpha_beta_gy=10.0,
+        kickoff_days=0.0,
+        doubling_days=1.0,
+    )
     ls = rt.log_surviving_fraction()
     assert np.all(ls <= 0.0) and np.any(ls == 0.0)
 
@@ -134,14 +163,34 @@ def test_tcp_of_irradiated_primary_matches_poisson_closed_form():
     sf = float(lq_surviving_fraction(2.0, n_fx, alpha, alpha / ab))
     n_cells = 1.0 / sf
     law = Exponential(rate_per_day=1e-12)
-    model = MetastasisModel(primary_growth=law, colony_growth=law, primary_shedding=PowerShedding(m=0.0, alpha=1.0),
-                            primary_size0=n_cells, colony_size0=1.0, secondary_seeding=False)
-    rt = Radiotherapy(day=0.0, dose_per_fraction_gy=2.0, fractions=n_fx, alpha_per_gy=alpha, alpha_beta_gy=ab,
-                      kickoff_days=None)
+    model = MetastasisModel(
+        primary_growth=law,
+        colony_growth=law,
+        primary_shedding=PowerShedding(m=0.0, alpha=1.0),
+        primary_size0=n_cells,
+        colony_size0=1.0,
+        secondary_seeding=False,
+    )
+    rt = Radiotherapy(
+        day=0.0, dose_per_fraction_gy=2.0, fractions=n_fx, alpha_per_gy=alpha, alpha_beta_gy=ab, kickoff_days=None
+    )
     plan = compile_plan((rt,), ORGANS, 10.0, 200.0, no_host())
     n = 4000
-    res = simulate_patients(model, ORGANS, [0.5, 0.5], None, 200.0, n, seed=5, survival=1.0, switch_cells=1.0,
-                            sizes=[1e6], detection_cells=1e9, lethal_cells=1e15, plan=plan)
+    res = simulate_patients(
+        model,
+        ORGANS,
+        [0.5, 0.5],
+        None,
+        200.0,
+        n,
+        seed=5,
+        survival=1.0,
+        switch_cells=1.0,
+        sizes=[1e6],
+        detection_cells=1e9,
+        lethal_cells=1e15,
+        plan=plan,
+    )
     cured = np.isfinite(res.primary_gone_day).mean()
     expected = float(tcp_poisson(n_cells, sf))
     assert expected == pytest.approx(math.exp(-1.0), rel=1e-12)
@@ -167,7 +216,8 @@ def test_relapse_exactly_in_patients_with_resistant_clones():
     """Goldie-Coldman: after surgery and chemotherapy that kills every sensitive cell (6 x 6 logs),
     a patient relapses (a tumour detectable after the plan) if and only if a resistant clone was
     drawn (Luria-Delbrueck, at the first dose)."""
-    sc = parse_scenario('''[patient]
+    sc = parse_scenario(
+        """[patient]
 cancer = "breast_er_negative"
 primary_diameter_mm = 30
 [host]
@@ -187,7 +237,9 @@ cycles = 6
 log_kill = 6
 mutation_rate = 1e-3
 [model]
-''' + SPREADING_BREAST_MODEL)
+"""
+        + SPREADING_BREAST_MODEL
+    )
     res = run_stochastic(sc).result
     resistant = res.n_resistant_clones > 0
     relapsed = np.isfinite(res.recurrence_day.min(axis=1))
@@ -209,17 +261,27 @@ def test_plan_errors_name_the_entry():
         Surgery(day=-1.0)
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ('[[treatment]]\nkind = "laser"\nday = 1\n', r"treatment\.0: .*'laser'.*'surgery', 'chemotherapy'"),
-    ('[[treatment]]\nkind = "radiotherapy"\nday = 1\ndose_per_fraction_gy = 0\n',
-     r"treatment\.0\.radiotherapy\.dose_per_fraction_gy: .*greater than 0"),
-    ('[[treatment]]\nkind = "chemotherapy"\nday = -3\n', r"treatment\.0\.chemotherapy\.day"),
-    ('[[treatment]]\nkind = "endocrine"\nday = 0\nagent = "tamoxiphen"\n', r"treatment\[0\] \(endocrine\).*tamoxifen"),
-    ('[[treatment]]\nkind = "endocrine"\nday = 0\n[[treatment]]\nkind = "endocrine"\nday = 100\n',
-     r"treatment\[1\]: endocrine on days 100-1926 overlaps treatment\[0\]"),
-    ('[patient]\nestradiol_pmol_l = -5\n', r"patient\.estradiol_pmol_l"),
-    ('[patient]\nestradiol_pmol_l = nan\n', r"patient\.estradiol_pmol_l: .*finite"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('[[treatment]]\nkind = "laser"\nday = 1\n', r"treatment\.0: .*'laser'.*'surgery', 'chemotherapy'"),
+        (
+            '[[treatment]]\nkind = "radiotherapy"\nday = 1\ndose_per_fraction_gy = 0\n',
+            r"treatment\.0\.radiotherapy\.dose_per_fraction_gy: .*greater than 0",
+        ),
+        ('[[treatment]]\nkind = "chemotherapy"\nday = -3\n', r"treatment\.0\.chemotherapy\.day"),
+        (
+            '[[treatment]]\nkind = "endocrine"\nday = 0\nagent = "tamoxiphen"\n',
+            r"treatment\[0\] \(endocrine\).*tamoxifen",
+        ),
+        (
+            '[[treatment]]\nkind = "endocrine"\nday = 0\n[[treatment]]\nkind = "endocrine"\nday = 100\n',
+            r"treatment\[1\]: endocrine on days 100-1926 overlaps treatment\[0\]",
+        ),
+        ("[patient]\nestradiol_pmol_l = -5\n", r"patient\.estradiol_pmol_l"),
+        ("[patient]\nestradiol_pmol_l = nan\n", r"patient\.estradiol_pmol_l: .*finite"),
+    ],
+)
 def test_scenario_treatment_errors(text, match):
     head = '[patient]\ncancer = "breast_er_positive"\n' if not text.startswith("[patient]") else ""
     body = text.replace("[patient]\n", '[patient]\ncancer = "breast_er_positive"\n')
@@ -242,8 +304,9 @@ def test_hormone_levels_warn_and_set_growth():
     pre = parse_scenario('[patient]\ncancer = "breast_er_positive"\nmenopausal_status = "premenopausal"\n')
     sv = hormone_sensitivity("er_breast")
     assert pre.patient.growth_multiplier == pytest.approx(float(sv.growth_multiplier(298.0)), rel=1e-12)
-    assert pre.patient.age_of_primary_days == pytest.approx(plain.patient.age_of_primary_days
-                                                            / pre.patient.growth_multiplier, rel=1e-9)
+    assert pre.patient.age_of_primary_days == pytest.approx(
+        plain.patient.age_of_primary_days / pre.patient.growth_multiplier, rel=1e-9
+    )
     high = parse_scenario('[patient]\ncancer = "breast_er_positive"\nestradiol_pmol_l = 500\n')
     assert any("estradiol" in w for w in high.warnings)
     with pytest.raises(ScenarioError, match="estradiol"):
@@ -255,7 +318,8 @@ def test_endocrine_therapy_lowers_early_distant_recurrence():
     than the matched control arm (common random numbers). EBCTCG 2011 (Lancet 378:771) reports a
     rate ratio of 0.53 for years 0-4; the model's figure is printed by bench/endocrine.py and
     discussed in the README (it suppresses growth only, so recurrences are delayed, not prevented)."""
-    base = '''[patient]
+    base = (
+        """[patient]
 cancer = "breast_er_positive"
 sex = "female"
 menopausal_status = "postmenopausal"
@@ -267,7 +331,9 @@ n_patients = 1500
 kind = "surgery"
 day = 0
 [model]
-''' + SPREADING_BREAST_MODEL
+"""
+        + SPREADING_BREAST_MODEL
+    )
     endo = '[[treatment]]\nkind = "endocrine"\nagent = "tamoxifen"\nday = 0\nduration_days = 1826\n'
     events = []
     for text in (base, base + endo):
@@ -307,7 +373,7 @@ def test_cli_runs_the_treatment_example(tmp_path):
 def test_stage_at_surgery_and_non_operable_warning():
     """The clinical stage at the surgery decision: T from the primary's diameter (AJCC breast
     cut-offs), N and M from detectable metastases; a late surgery finds M1 patients and warns."""
-    text = '''[patient]
+    text = """[patient]
 cancer = "breast_er_negative"
 primary_diameter_mm = 25
 [engine]
@@ -317,7 +383,7 @@ n_patients = 300
 [[treatment]]
 kind = "surgery"
 day = %s
-'''
+"""
     early = run_stochastic(parse_scenario(text % 0))
     stage = early.patients()["stage_at_surgery"]
     assert set(stage.str.split().str[0]) == {"T2"}  # 25 mm on the day of diagnosis
@@ -337,7 +403,7 @@ day = %s
 def _node_colonies_at_surgery(left: float) -> tuple[int, int]:
     """Regional-node colonies founded before surgery and alive at it, and those among them removed
     by the dissection (gone on the surgery day), in 300 breast patients operated at 30 mm."""
-    sc = parse_scenario(f'''[patient]
+    sc = parse_scenario(f"""[patient]
 cancer = "breast_er_negative"
 primary_diameter_mm = 30
 [host]
@@ -351,7 +417,7 @@ kind = "surgery"
 day = 0
 nodes = true
 nodes_left_fraction = {left}
-''')
+""")
     res = run_stochastic(sc).result
     log = res.colony_log
     t_s = res.primary_gone_day[log["patient"].to_numpy()]
@@ -372,5 +438,7 @@ def test_incomplete_node_dissection_leaves_each_colony_with_its_probability():
     assert n > 200
     assert abs(k / n - 0.6) <= 4 * math.sqrt(0.6 * 0.4 / n)
     with pytest.raises(ScenarioError, match=r"nodes_left_fraction"):
-        parse_scenario('[patient]\ncancer = "breast_er_positive"\n[engine]\nkind = "stochastic"\n'
-                       '[[treatment]]\nkind = "surgery"\nday = 0\nnodes = true\nnodes_left_fraction = 1.5\n')
+        parse_scenario(
+            '[patient]\ncancer = "breast_er_positive"\n[engine]\nkind = "stochastic"\n'
+            '[[treatment]]\nkind = "surgery"\nday = 0\nnodes = true\nnodes_left_fraction = 1.5\n'
+        )

@@ -66,8 +66,10 @@ def _write(path, body, header="# source: test table\n# uncertainty: none\n"):
 
 def test_fit_observed_file_via_cli(tmp_path, mol_counts):
     path = tmp_path / "obs.csv"
-    path.write_text("# source: method-of-lines counts at the published values\n# uncertainty: 1e-5\n"
-                    + mol_counts.table.to_csv(index=False))
+    path.write_text(
+        "# source: method-of-lines counts at the published values\n# uncertainty: 1e-5\n"
+        + mol_counts.table.to_csv(index=False)
+    )
     res = runner.invoke(app, ["validate", "iwata2000", "--data", str(path), "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["data_source"].startswith("method-of-lines counts")

@@ -21,9 +21,11 @@ from metacascade.web import forms
 from metacascade.web.runs import JobManager, RunStore, check_run_name
 
 # a patient with metastases to show (the preset's median patient has almost none): tests/engine_patients.py
-BREAST = {"patient": {"cancer": "breast_er_positive", "primary_diameter_mm": 20},
-          "model": SPREADING_BREAST_MODEL_SECTION,
-          "engine": {"kind": "deterministic", "horizon_days": 1825, "n_times": 61}}
+BREAST = {
+    "patient": {"cancer": "breast_er_positive", "primary_diameter_mm": 20},
+    "model": SPREADING_BREAST_MODEL_SECTION,
+    "engine": {"kind": "deterministic", "horizon_days": 1825, "n_times": 61},
+}
 
 
 _PATIENT = {"patient": BREAST["patient"], "model": BREAST["model"]}
@@ -43,9 +45,14 @@ def store(tmp_path_factory) -> RunStore:
     store = RunStore(tmp_path_factory.mktemp("runs"))
     jobs = JobManager(store)
     det = forms.validate({**_PATIENT, "engine": {"kind": "deterministic", "horizon_days": 1825}})
-    sto = forms.validate({**_PATIENT, "host": {"organ_failure": True},
-                          "engine": {"kind": "stochastic", "horizon_days": 1825, "n_patients": 200},
-                          "treatment": [{"kind": "surgery", "day": 0}, {"kind": "chemotherapy", "day": 30}]})
+    sto = forms.validate(
+        {
+            **_PATIENT,
+            "host": {"organ_failure": True},
+            "engine": {"kind": "stochastic", "horizon_days": 1825, "n_patients": 200},
+            "treatment": [{"kind": "surgery", "day": 0}, {"kind": "chemotherapy", "day": 30}],
+        }
+    )
     assert det.ok and sto.ok
     for name, v in (("det", det), ("sto", sto)):
         state = _wait(jobs, jobs.start_run(v.toml, name).id)
@@ -67,12 +74,17 @@ def test_validation_errors_are_keyed_by_field():
     keys = ("patient.primary_diameter_mm", "patient.cancer", "treatment.0.fractions", "engine.kind")
     raw = forms.collect({"patient": {"primary_diameter_mm": "-5"}}, [])
     v = forms.validate(raw, known_fields=keys)
-    assert not v.ok and "greater than 0" in v.errors["patient.primary_diameter_mm"] and "-5" in \
-        v.errors["patient.primary_diameter_mm"]
+    assert (
+        not v.ok
+        and "greater than 0" in v.errors["patient.primary_diameter_mm"]
+        and "-5" in v.errors["patient.primary_diameter_mm"]
+    )
     v = forms.validate(forms.collect({"patient": {"cancer": "breast_er_positiv"}}, []), known_fields=keys)
     assert "did you mean 'breast_er_positive'" in v.errors["patient.cancer"]
-    v = forms.validate(forms.collect({"engine": {"kind": "stochastic"}}, [{"kind": "radiotherapy", "day": 5,
-                                                                           "fractions": 0}]), known_fields=keys)
+    v = forms.validate(
+        forms.collect({"engine": {"kind": "stochastic"}}, [{"kind": "radiotherapy", "day": 5, "fractions": 0}]),
+        known_fields=keys,
+    )
     assert "greater than or equal to 1" in v.errors["treatment.0.fractions"]
     v = forms.validate(forms.collect({"patient": {"primary_diameter_mm": "nan"}}, []), known_fields=keys)
     assert not v.ok and "patient.primary_diameter_mm" in v.errors
@@ -82,13 +94,15 @@ def test_validation_errors_are_keyed_by_field():
 
 
 def test_collect_skips_empty_optional_inputs_and_converts_types():
-    raw = forms.collect({"patient": {"estradiol_pmol_l": "", "primary_diameter_mm": "25"},
-                         "engine": {"n_patients": 300.0}},
-                        [{"kind": "radiotherapy", "day": "3", "sites": "primary, lung", "repopulation": False}])
+    raw = forms.collect(
+        {"patient": {"estradiol_pmol_l": "", "primary_diameter_mm": "25"}, "engine": {"n_patients": 300.0}},
+        [{"kind": "radiotherapy", "day": "3", "sites": "primary, lung", "repopulation": False}],
+    )
     assert raw["patient"] == {"primary_diameter_mm": 25.0}
     assert raw["engine"] == {"n_patients": 300} and isinstance(raw["engine"]["n_patients"], int)
-    assert raw["treatment"] == [{"kind": "radiotherapy", "day": 3.0, "sites": ["primary", "lung"],
-                                 "repopulation": False}]
+    assert raw["treatment"] == [
+        {"kind": "radiotherapy", "day": 3.0, "sites": ["primary", "lung"], "repopulation": False}
+    ]
 
 
 # ----------------------------------------------------------------------------- store and jobs
@@ -99,8 +113,9 @@ def test_run_names_cannot_leave_the_store(tmp_path, bad):
         store.path(bad)
 
 
-@pytest.mark.parametrize("bad", ["../det/summary.json", "/etc/passwd", "x.py", "parts/0.parquet", ".summary.json",
-                                 "figures/../../x.json"])
+@pytest.mark.parametrize(
+    "bad", ["../det/summary.json", "/etc/passwd", "x.py", "parts/0.parquet", ".summary.json", "figures/../../x.json"]
+)
 def test_files_outside_a_run_or_of_other_types_are_refused(store, bad):
     with pytest.raises(ParameterError, match="file"):
         store.file("det", bad)
@@ -121,8 +136,7 @@ def test_jobs_are_bounded_and_cancellable(tmp_path):
         jobs.start_run(big.toml)
     # 20,000 patients take seconds; the cancel comes microseconds after the start and takes
     # effect at the end of the first batch of 512
-    slow = forms.validate({**_PATIENT, "engine": {"kind": "stochastic", "n_patients": 20_000,
-                                                                    "horizon_days": 3650}})
+    slow = forms.validate({**_PATIENT, "engine": {"kind": "stochastic", "n_patients": 20_000, "horizon_days": 3650}})
     job = jobs.start_run(slow.toml, "slow")
     with pytest.raises(ParameterError, match="already running"):
         jobs.start_run(slow.toml, "second")
@@ -223,7 +237,7 @@ def test_api_answers_bad_requests_with_4xx_and_a_message(server):
         ("/api/nothing/here", None, 404, "no such API route"),
         ("/api/validate", "not json", 400, "JSON object"),
         ("/api/validate", {"patient": {"primary_diameter_mm": -1}}, 422, "greater than 0"),
-        ("/api/runs", {"engine": {"kind": "stochastic", "n_patients": 10 ** 6}}, 400, "at most 2000"),
+        ("/api/runs", {"engine": {"kind": "stochastic", "n_patients": 10**6}}, 400, "at most 2000"),
         ("/api/cohorts", {"scenario": BREAST, "n_patients": 0}, 400, "n_patients"),
         ("/report/det?lang=fr", None, 400, "lang"),
         ("/api/jobs/xyz", None, 404, "unknown"),
@@ -235,8 +249,10 @@ def test_api_answers_bad_requests_with_4xx_and_a_message(server):
 
 
 def test_api_runs_a_scenario_and_serves_its_files(server, store):
-    code, payload = _request(server + "/api/runs", {"patient": {"cancer": "colorectal"},
-                                                    "engine": {"kind": "deterministic", "horizon_days": 365}})
+    code, payload = _request(
+        server + "/api/runs",
+        {"patient": {"cancer": "colorectal"}, "engine": {"kind": "deterministic", "horizon_days": 365}},
+    )
     assert code == 202, payload
     job = json.loads(payload)["job"]
     for _ in range(600):
@@ -260,8 +276,15 @@ def test_api_runs_a_scenario_and_serves_its_files(server, store):
 def test_fifty_concurrent_requests(server):
     """50 client threads x 4 requests each (200 in all, bounded, loopback only): every good
     request gets 200, every deliberately bad one a 4xx with a message; none fails or hangs."""
-    good = ["/api/health", "/api/runs", "/api/runs/det", "/download/det/summary.json", "/_dash-layout",
-            "/_dash-dependencies", "/"]
+    good = [
+        "/api/health",
+        "/api/runs",
+        "/api/runs/det",
+        "/download/det/summary.json",
+        "/_dash-layout",
+        "/_dash-dependencies",
+        "/",
+    ]
     bad = ["/api/runs/..", "/download/det/x.exe", "/api/runs/missing"]
 
     def one(i: int) -> list[tuple[str, int, bytes]]:
@@ -341,12 +364,16 @@ def _cohort_folder(root: Path, name: str) -> None:
 
     n = 40
     days = np.linspace(100.0, 1500.0, n)
-    patients = pd.DataFrame({"patient": np.r_[np.arange(n), np.arange(n)],
-                             "arm": ["control"] * n + ["surgery"] * n,
-                             "os_days": np.r_[days, np.full(n, 1825.0)],
-                             "os_event": np.r_[np.ones(n, bool), np.zeros(n, bool)],
-                             "mfs_days": np.r_[days, np.full(n, 1825.0)],
-                             "mfs_event": np.r_[np.ones(n, bool), np.zeros(n, bool)]})
+    patients = pd.DataFrame(
+        {
+            "patient": np.r_[np.arange(n), np.arange(n)],
+            "arm": ["control"] * n + ["surgery"] * n,
+            "os_days": np.r_[days, np.full(n, 1825.0)],
+            "os_event": np.r_[np.ones(n, bool), np.zeros(n, bool)],
+            "mfs_days": np.r_[days, np.full(n, 1825.0)],
+            "mfs_event": np.r_[np.ones(n, bool), np.zeros(n, bool)],
+        }
+    )
     summary = survival_summary(patients, ["control", "surgery"], 1825.0)
     hr = summary["endpoints"]["os"]["comparisons"]["surgery"]["hazard_ratio"]
     assert hr["hr"] == 0.0 and hr["ci_lower"] is None and hr["ci_upper"] is None
@@ -354,9 +381,18 @@ def _cohort_folder(root: Path, name: str) -> None:
     folder.mkdir()
     patients.to_csv(folder / "patients.csv", index=False)
     (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
-    (folder / "manifest.json").write_text(json.dumps({"scenario_sha256": "0" * 64, "arms": ["control", "surgery"],
-                                                      "n_chunks": 1, "status": "complete", "scenario": ""}),
-                                          encoding="utf-8")
+    (folder / "manifest.json").write_text(
+        json.dumps(
+            {
+                "scenario_sha256": "0" * 64,
+                "arms": ["control", "surgery"],
+                "n_chunks": 1,
+                "status": "complete",
+                "scenario": "",
+            }
+        ),
+        encoding="utf-8",
+    )
 
 
 def test_a_cohort_with_a_zero_hazard_ratio_and_no_interval_opens(tmp_path):
@@ -421,15 +457,18 @@ def test_a_missing_treatment_day_names_the_field_and_its_tab(tmp_path):
 
 
 def test_non_numeric_input_is_an_error_naming_the_field_and_value(tmp_path):
-    """"2o" in the diameter: a text input (a browser's number input turned it into 2 without a
+    """ "2o" in the diameter: a text input (a browser's number input turned it into 2 without a
     word), and a one-line error with the field and the value; nothing runs."""
     from dash import dcc
 
     from metacascade.presets import preset_names
     from metacascade.web.app import _layout, create_app
 
-    diameter = next(c for c in _walk(_layout("en", preset_names()))
-                    if getattr(c, "id", None) == {"type": "fld", "key": "patient.primary_diameter_mm"})
+    diameter = next(
+        c
+        for c in _walk(_layout("en", preset_names()))
+        if getattr(c, "id", None) == {"type": "fld", "key": "patient.primary_diameter_mm"}
+    )
     assert isinstance(diameter, dcc.Input) and diameter.type == "text"
     app = create_app(tmp_path)
     ids, vals, errs = _form(**{"patient.primary_diameter_mm": "2o"})
@@ -445,8 +484,9 @@ def test_the_cohort_tab_chooses_the_stochastic_engine_itself(tmp_path):
     from metacascade.web.app import create_app
 
     app = create_app(tmp_path)
-    ids, vals, errs = _form(plan=("surgery",), **{"engine.kind": "deterministic", "engine.horizon_days": "90",
-                                                  "treatment.0.day": "0"})
+    ids, vals, errs = _form(
+        plan=("surgery",), **{"engine.kind": "deterministic", "engine.horizon_days": "90", "treatment.0.day": "0"}
+    )
     message, job = _callback(app, "cohort-message.children")(1, 4, ids, vals, errs, "en")
     assert message == "" and job["kind"] == "cohort", message
     for _ in range(600):
@@ -523,7 +563,7 @@ def test_the_body_map_colour_scale_is_fixed_from_one_cell_to_the_lethal_burden(s
 
 
 def test_log_axes_use_powers_of_ten_not_si_prefixes(store):
-    """"100µ" colonies and "10B" cells (Plotly's SI prefixes) read as powers of ten, in both languages."""
+    """ "100µ" colonies and "10B" cells (Plotly's SI prefixes) read as powers of ten, in both languages."""
     from metacascade.web import views
 
     view = views.load_view(store, "det")
@@ -548,8 +588,9 @@ def test_saved_runs_have_readable_names_and_open_on_a_click(tmp_path):
     options, listed = _callback(app, "runs-table.options")(0, "runs", True, "en")
     when = datetime.now().strftime("%Y-%m-%d")
     assert options[0]["value"] == job["name"] and options[0]["label"].startswith(f"colorectal · deterministic · {when}")
-    assert listed == [{"label": f"{options[0]['label']} — complete ({job['name']})", "value": job["name"],
-                       "disabled": False}]
+    assert listed == [
+        {"label": f"{options[0]['label']} — complete ({job['name']})", "value": job["name"], "disabled": False}
+    ]
     key = next(k for k, v in app.callback_map.items() if {"id": "runs-table", "property": "value"} in v["inputs"])
     choose = app.callback_map[key]["callback"].__wrapped__
     assert choose(job["name"]) == (job["name"], "results", None)  # opened in Results

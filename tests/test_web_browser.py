@@ -48,9 +48,18 @@ def server(tmp_path_factory):
 def browser():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield chromium
         chromium.close()
 
@@ -61,8 +70,9 @@ def _new_page(browser):
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     outside: list[str] = []
-    pg.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
-          else outside.append(r.url))
+    pg.on(
+        "request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else outside.append(r.url)
+    )
     pg.outside = outside  # type: ignore[attr-defined]
     return context, pg
 
@@ -79,14 +89,18 @@ def shot(page, name: str) -> None:
 
 
 def body_meta(page) -> dict | None:
-    return page.evaluate("() => { const g = document.querySelector('#body-map .js-plotly-plot');"
-                         " return g && g.layout && g.layout.meta ? g.layout.meta : null; }")
+    return page.evaluate(
+        "() => { const g = document.querySelector('#body-map .js-plotly-plot');"
+        " return g && g.layout && g.layout.meta ? g.layout.meta : null; }"
+    )
 
 
 def fill_colours(page) -> dict[str, str]:
     """Each organ's fill colour on the body map, as drawn."""
-    return page.evaluate("() => Object.fromEntries(document.querySelector('#body-map .js-plotly-plot').data"
-                         ".filter(t => t.meta && t.meta.organ).map(t => [t.meta.organ, t.fillcolor]))")
+    return page.evaluate(
+        "() => Object.fromEntries(document.querySelector('#body-map .js-plotly-plot').data"
+        ".filter(t => t.meta && t.meta.organ).map(t => [t.meta.organ, t.fillcolor]))"
+    )
 
 
 def choose(page, field_id: str, option: str) -> None:
@@ -107,8 +121,11 @@ def test_a_user_session(page, server):
     horizon.fill("1825")
     horizon.press("Tab")
     page.click("#run-button")
-    page.wait_for_function("() => { const g = document.querySelector('#body-map .js-plotly-plot');"
-                           " return g && g.layout && g.layout.meta; }", timeout=120_000)
+    page.wait_for_function(
+        "() => { const g = document.querySelector('#body-map .js-plotly-plot');"
+        " return g && g.layout && g.layout.meta; }",
+        timeout=120_000,
+    )
     first = body_meta(page)
     first_colours = fill_colours(page)
     assert first["day"] == pytest.approx(0.0, abs=1e-6)  # the map opens at diagnosis
@@ -118,8 +135,9 @@ def test_a_user_session(page, server):
     # 3. the time slider moves the map to the horizon: the day and the organ shading change
     page.locator("#time-slider [role=slider]").focus()
     page.keyboard.press("End")
-    page.wait_for_function("(d) => document.querySelector('#body-map .js-plotly-plot').layout.meta.day != d",
-                           arg=first["day"])
+    page.wait_for_function(
+        "(d) => document.querySelector('#body-map .js-plotly-plot').layout.meta.day != d", arg=first["day"]
+    )
     last = body_meta(page)
     assert last["day"] == pytest.approx(1825.0, abs=1e-6)
     grown = [o for o, v in last["values"].items() if v > first["values"][o]]
@@ -158,10 +176,14 @@ def test_a_user_session(page, server):
     page.click("#tab-cohort")
     page.locator("#cohort-n").fill("150")
     page.click("#cohort-button")
-    page.wait_for_function("() => { const g = document.querySelector('#km-plot .js-plotly-plot');"
-                           " return g && g.data && g.data.length >= 4; }", timeout=180_000)
-    arms = page.evaluate("() => document.querySelector('#km-plot .js-plotly-plot').data"
-                         ".filter(t => t.name).map(t => t.name)")
+    page.wait_for_function(
+        "() => { const g = document.querySelector('#km-plot .js-plotly-plot');"
+        " return g && g.data && g.data.length >= 4; }",
+        timeout=180_000,
+    )
+    arms = page.evaluate(
+        "() => document.querySelector('#km-plot .js-plotly-plot').data.filter(t => t.name).map(t => t.name)"
+    )
     assert set(arms) >= {"control", "plan"}
     sync_api.expect(page.locator("#cohort-table")).to_contain_text("plan")
     assert "complete" in page.locator("#job-text").inner_text()

@@ -14,8 +14,19 @@ def _view(cancer: str):
     organs = ("lung", "liver", "bone_axial")
     times = np.array([0.0, 100.0])
     burden = np.array([[0.0, 10.0, 0.0], [1e3, 1e6, 1e2]])
-    return RunView(name="r", kind="deterministic", times=times, organs=organs, count=burden / 1e3, burden=burden,
-                   primary=None, first_detectable=dict.fromkeys(organs), sizes=None, bands=(), cancer=cancer)
+    return RunView(
+        name="r",
+        kind="deterministic",
+        times=times,
+        organs=organs,
+        count=burden / 1e3,
+        burden=burden,
+        primary=None,
+        first_detectable=dict.fromkeys(organs),
+        sizes=None,
+        bands=(),
+        cancer=cancer,
+    )
 
 
 def _stars(fig) -> list:

@@ -47,13 +47,21 @@ def _type_name(annotation: Any) -> str:
         return f"table of {_type_name(args[0])} → {_type_name(args[1])}" if args else "table"
     if isinstance(annotation, type):
         return {"str": "string", "float": "number", "int": "integer", "bool": "boolean"}.get(
-            annotation.__name__, annotation.__name__)
+            annotation.__name__, annotation.__name__
+        )
     return str(annotation)
 
 
 def _bounds(info: Any) -> str:
-    symbols = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤", "min_length": "at least", "max_length": "at most",
-               "pattern": "pattern"}
+    symbols = {
+        "gt": ">",
+        "ge": "≥",
+        "lt": "<",
+        "le": "≤",
+        "min_length": "at least",
+        "max_length": "at most",
+        "pattern": "pattern",
+    }
     parts = []
     for meta in info.metadata:
         for key, sym in symbols.items():
@@ -96,8 +104,9 @@ def _section_table(cls: type) -> str:
     rows = ["| key | type | default | allowed | description |", "|---|---|---|---|---|"]
     for name, info in cls.model_fields.items():
         description = _escape(info.description or "")
-        rows.append(f"| `{name}` | {_type_name(info.annotation)} | {_default(info)} | {_bounds(info)} | "
-                    f"{description} |")
+        rows.append(
+            f"| `{name}` | {_type_name(info.annotation)} | {_default(info)} | {_bounds(info)} | {description} |"
+        )
     return "\n".join(rows)
 
 
@@ -110,22 +119,46 @@ def scenario_reference() -> str:
     from metacascade.scenario import schema as s
 
     sections = [
-        ("[patient]", s.PatientSection), ("[model]", s.ModelSection), ("[host]", s.HostSection),
-        ("[population]", s.PopulationSection), ("[engine]", s.EngineSection), ("[output]", s.OutputSection),
+        ("[patient]", s.PatientSection),
+        ("[model]", s.ModelSection),
+        ("[host]", s.HostSection),
+        ("[population]", s.PopulationSection),
+        ("[engine]", s.EngineSection),
+        ("[output]", s.OutputSection),
     ]
     out = []
     for title, cls in sections:
         out += [f"## `{title}`", "", _doc(cls), "", _section_table(cls), ""]
-    out += ["## `[[treatment]]`", "",
-            "A list of entries on the timeline of days since diagnosis, each chosen by its `kind` "
-            "(stochastic engine; the same entries make up a cohort arm's `[[cohort.arm.treatment]]`).", ""]
+    out += [
+        "## `[[treatment]]`",
+        "",
+        "A list of entries on the timeline of days since diagnosis, each chosen by its `kind` "
+        "(stochastic engine; the same entries make up a cohort arm's `[[cohort.arm.treatment]]`).",
+        "",
+    ]
     for cls in (s.SurgeryEntry, s.ChemotherapyEntry, s.RadiotherapyEntry, s.EndocrineEntry, s.ImmunotherapyEntry):
         kind = typing.get_args(cls.model_fields["kind"].annotation)[0]
-        out += [f"### `kind = \"{kind}\"`", "", _section_table(cls), ""]
-    out += ["## `[cohort]`", "", _doc(s.CohortSection), "", _section_table(s.CohortSection), "",
-            "### `[[cohort.arm]]`", "", _doc(s.ArmSection), "", _section_table(s.ArmSection), "",
-            "### `[cohort.vary]`", "", "Patient parameters a cohort can vary, each given a distribution:", "",
-            "| parameter | what |", "|---|---|"]
+        out += [f'### `kind = "{kind}"`', "", _section_table(cls), ""]
+    out += [
+        "## `[cohort]`",
+        "",
+        _doc(s.CohortSection),
+        "",
+        _section_table(s.CohortSection),
+        "",
+        "### `[[cohort.arm]]`",
+        "",
+        _doc(s.ArmSection),
+        "",
+        _section_table(s.ArmSection),
+        "",
+        "### `[cohort.vary]`",
+        "",
+        "Patient parameters a cohort can vary, each given a distribution:",
+        "",
+        "| parameter | what |",
+        "|---|---|",
+    ]
     out += [f"| `{k}` | {v} |" for k, v in s.VARIABLE_PARAMETERS.items()]
     out += ["", _doc(s.DistributionSpec), "", _section_table(s.DistributionSpec), ""]
     return "\n".join(out)
@@ -137,8 +170,11 @@ def _command_rows(cmd: Any) -> list[str]:
     for p in cmd.params:
         if p.name == "help":
             continue
-        name = " / ".join(f"`{o}`" for o in [*p.opts, *getattr(p, "secondary_opts", [])]) \
-            if p.param_type_name == "option" else f"`{p.name.upper()}`"
+        name = (
+            " / ".join(f"`{o}`" for o in [*p.opts, *getattr(p, "secondary_opts", [])])
+            if p.param_type_name == "option"
+            else f"`{p.name.upper()}`"
+        )
         default = p.default
         shown = "" if default is None or callable(default) else f"`{default}`"
         rows.append(f"| {name} | {shown} | {_escape(getattr(p, 'help', '') or '')} |")
@@ -151,8 +187,9 @@ def _walk(cmd: Any, path: list[str]) -> list[str]:
         for name in sorted(cmd.commands) if path else list(cmd.commands):
             out += _walk(cmd.commands[name], [*path, name])
         return out
-    usage = " ".join(["metacascade", *path, *(f"[{p.name.upper()}]" for p in cmd.params
-                                               if p.param_type_name == "argument")])
+    usage = " ".join(
+        ["metacascade", *path, *(f"[{p.name.upper()}]" for p in cmd.params if p.param_type_name == "argument")]
+    )
     help_text = inspect.cleandoc(cmd.help or "")
     out += [f"### `metacascade {' '.join(path)}`", "", f"```\n{usage} [OPTIONS]\n```", "", help_text, ""]
     out += [*_command_rows(cmd), ""]

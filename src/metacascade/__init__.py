@@ -188,8 +188,12 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     return _parse(text, source)
 
 
-def run(scenario: Scenario | str | os.PathLike[str], *, out: str | os.PathLike[str] | None = None,
-        progress: Callable[[int], None] | None = None) -> RunResult | StochasticRunResult:
+def run(
+    scenario: Scenario | str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult | StochasticRunResult:
     """Run one scenario with the engine it names.
 
     With ``[engine] kind = "deterministic"`` (the default) the result is the expected size
@@ -265,9 +269,15 @@ def run(scenario: Scenario | str | os.PathLike[str], *, out: str | os.PathLike[s
     return result
 
 
-def run_cohort(scenario: Scenario | str | os.PathLike[str], out: str | os.PathLike[str], *, workers: int = 1,
-               scheduler: str | None = None, progress: Callable[[int, int], None] | None = None,
-               figures: bool = True) -> CohortRun:
+def run_cohort(
+    scenario: Scenario | str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    figures: bool = True,
+) -> CohortRun:
     """Run (or resume) a virtual trial: every patient of the ``[cohort]`` in every arm.
 
     Patient ``i`` has its own parameters, drawn from ``[cohort.vary]``, and its own random
@@ -343,13 +353,23 @@ def run_cohort(scenario: Scenario | str | os.PathLike[str], out: str | os.PathLi
         spec, source = scenario, None
     else:
         spec, source = Path(scenario), None
-    return _run_cohort(spec, out, workers=workers, scheduler=scheduler, progress=progress, figures=figures,
-                       source=source)
+    return _run_cohort(
+        spec, out, workers=workers, scheduler=scheduler, progress=progress, figures=figures, source=source
+    )
 
 
-def calibrate(data: str | os.PathLike[str], *, model: str = "gbsg2", out: str | os.PathLike[str],
-              time_unit: str | None = None, bayes: bool = True, steps: int = 1200, seed: int = 0,
-              profile: bool = True, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def calibrate(
+    data: str | os.PathLike[str],
+    *,
+    model: str = "gbsg2",
+    out: str | os.PathLike[str],
+    time_unit: str | None = None,
+    bayes: bool = True,
+    steps: int = 1200,
+    seed: int = 0,
+    profile: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Calibrate a mechanistic model to a data file, as ``metacascade fit`` does.
 
     Parameters
@@ -411,8 +431,17 @@ def calibrate(data: str | os.PathLike[str], *, model: str = "gbsg2", out: str | 
 
     from metacascade.calibration.run import fit_file
 
-    return fit_file(Path(data), model, Path(out), time_unit=time_unit, bayes=bayes, steps=steps, seed=seed,
-                    profile=profile, progress=progress)
+    return fit_file(
+        Path(data),
+        model,
+        Path(out),
+        time_unit=time_unit,
+        bayes=bayes,
+        steps=steps,
+        seed=seed,
+        profile=profile,
+        progress=progress,
+    )
 
 
 def validate(case: str, **options: Any) -> ValidationReport | dict[str, Any]:
@@ -466,8 +495,9 @@ def validate(case: str, **options: Any) -> ValidationReport | dict[str, Any]:
         from metacascade._messages import did_you_mean
 
         allowed = [*CASES, "presets", "gbsg2"]
-        raise MetacascadeError(f"validate: unknown case {case!r}{did_you_mean(case, allowed)}; "
-                               f"allowed: {', '.join(allowed)}")
+        raise MetacascadeError(
+            f"validate: unknown case {case!r}{did_you_mean(case, allowed)}; allowed: {', '.join(allowed)}"
+        )
     return run_case(case, **options)
 
 

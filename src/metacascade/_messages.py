@@ -44,7 +44,7 @@ def validation_messages(exc: ValidationError, root: type[BaseModel]) -> list[tup
             continue
         msg = err.get("msg", "invalid")
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         got = err.get("input")
         got_txt = "" if kind == "missing" or isinstance(got, dict) else f" (got {got!r})"
         out.append((loc, f"{msg}{got_txt}"))

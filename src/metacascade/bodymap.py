@@ -31,8 +31,15 @@ from matplotlib.path import Path
 
 from metacascade.errors import ParameterError
 
-__all__ = ["BODY_MAP_ORGANS", "ORGAN_NAMES", "PRIMARY_SITES", "organ_name", "primary_site", "organ_patches",
-           "plot_body_map"]
+__all__ = [
+    "BODY_MAP_ORGANS",
+    "ORGAN_NAMES",
+    "PRIMARY_SITES",
+    "organ_name",
+    "primary_site",
+    "organ_patches",
+    "plot_body_map",
+]
 
 BODY_MAP_ORGANS: tuple[str, ...] = (
     "lung",
@@ -57,10 +64,17 @@ BODY_MAP_ORGANS: tuple[str, ...] = (
 
 #: Organs in words, for labels (the schema's snake_case names are for files).
 ORGAN_NAMES: dict[str, str] = {
-    "bone_axial": "bone (axial)", "bone_appendicular": "bone (appendicular)",
-    "lymph_regional": "lymph nodes (regional)", "lymph_distant": "lymph nodes (distant)",
-    "adrenal": "adrenal glands", "kidney": "kidneys", "skin_soft_tissue": "skin and soft tissue",
-    "muscle": "skeletal muscle", "gi_tract": "GI tract", "adipose": "adipose tissue", "other": "other sites",
+    "bone_axial": "bone (axial)",
+    "bone_appendicular": "bone (appendicular)",
+    "lymph_regional": "lymph nodes (regional)",
+    "lymph_distant": "lymph nodes (distant)",
+    "adrenal": "adrenal glands",
+    "kidney": "kidneys",
+    "skin_soft_tissue": "skin and soft tissue",
+    "muscle": "skeletal muscle",
+    "gi_tract": "GI tract",
+    "adipose": "adipose tissue",
+    "other": "other sites",
 }
 
 
@@ -72,19 +86,46 @@ def organ_name(organ: str) -> str:
 #: Where the primary tumour sits on the drawing: site -> point (data coordinates; the patient's
 #: right is x < 0). Marked with a star by ``plot_body_map(primary=...)``.
 PRIMARY_SITES: dict[str, tuple[float, float]] = {
-    "brain (cerebellum)": (0.35, 18.75), "head and neck": (0.0, 17.45), "oesophagus": (0.0, 15.6),
-    "lung": (-1.2, 15.1), "breast": (-1.35, 14.55), "liver": (-1.1, 13.0), "stomach": (0.95, 13.05),
-    "pancreas": (0.35, 12.35), "kidney": (-0.8, 11.4), "colon": (1.75, 11.1), "rectum": (0.0, 9.85),
-    "ovary": (-0.95, 10.05), "uterus": (0.0, 10.05), "cervix": (0.0, 9.8), "bladder": (0.0, 9.55),
-    "prostate": (0.0, 9.3), "skin": (-1.75, 5.0),
+    "brain (cerebellum)": (0.35, 18.75),
+    "head and neck": (0.0, 17.45),
+    "oesophagus": (0.0, 15.6),
+    "lung": (-1.2, 15.1),
+    "breast": (-1.35, 14.55),
+    "liver": (-1.1, 13.0),
+    "stomach": (0.95, 13.05),
+    "pancreas": (0.35, 12.35),
+    "kidney": (-0.8, 11.4),
+    "colon": (1.75, 11.1),
+    "rectum": (0.0, 9.85),
+    "ovary": (-0.95, 10.05),
+    "uterus": (0.0, 10.05),
+    "cervix": (0.0, 9.8),
+    "bladder": (0.0, 9.55),
+    "prostate": (0.0, 9.3),
+    "skin": (-1.75, 5.0),
 }
 #: Cancer presets -> the site of their primary (a preset not listed gets no mark).
 _CANCER_SITES: dict[str, str] = {
-    "hcc_iwata2000": "liver", "breast_er_positive": "breast", "breast_er_negative": "breast",
-    "breast_lobular": "breast", "lung_nsclc": "lung", "colorectal": "colon", "colon": "colon", "rectum": "rectum",
-    "pancreas": "pancreas", "prostate": "prostate", "melanoma": "skin", "kidney": "kidney", "stomach": "stomach",
-    "ovary": "ovary", "endometrium": "uterus", "esophagus": "oesophagus", "head_neck_scc": "head and neck",
-    "urothelial": "bladder", "cervix": "cervix", "medulloblastoma": "brain (cerebellum)",
+    "hcc_iwata2000": "liver",
+    "breast_er_positive": "breast",
+    "breast_er_negative": "breast",
+    "breast_lobular": "breast",
+    "lung_nsclc": "lung",
+    "colorectal": "colon",
+    "colon": "colon",
+    "rectum": "rectum",
+    "pancreas": "pancreas",
+    "prostate": "prostate",
+    "melanoma": "skin",
+    "kidney": "kidney",
+    "stomach": "stomach",
+    "ovary": "ovary",
+    "endometrium": "uterus",
+    "esophagus": "oesophagus",
+    "head_neck_scc": "head and neck",
+    "urothelial": "bladder",
+    "cervix": "cervix",
+    "medulloblastoma": "brain (cerebellum)",
 }
 
 
@@ -156,8 +197,10 @@ def _catmull_rom(points: Sequence[tuple[float, float]], *, closed: bool, n: int 
     out = []
     for i in range(n_seg):
         p0, p1, p2, p3 = ext[i], ext[i + 1], ext[i + 2], ext[i + 3]
-        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
-                          + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3))
+        out.append(
+            0.5
+            * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)
+        )
     if not closed:
         out.append(p[-1][None, :])
     return np.vstack(out)
@@ -231,15 +274,58 @@ def _smooth(points: Sequence[tuple[float, float]], n: int = 10) -> np.ndarray:
 
 # Outline of the body, patient's left half, from the top of the head down to the crotch.
 _HALF_OUTLINE: tuple[tuple[float, float], ...] = (
-    (0.0, 20.05), (0.62, 19.9), (1.02, 19.42), (1.16, 18.72), (1.03, 18.05), (0.72, 17.62),
-    (0.52, 17.3), (0.52, 16.9), (1.2, 16.62), (2.15, 16.38), (2.68, 15.95),  # neck, shoulder
-    (2.92, 15.1), (3.07, 14.1), (3.22, 13.1), (3.38, 12.2), (3.58, 11.1), (3.8, 10.05),  # arm, out
-    (4.02, 9.62), (4.08, 9.05), (3.9, 8.62), (3.64, 8.7), (3.5, 9.3), (3.44, 9.92),  # hand
-    (3.16, 11.0), (2.86, 12.2), (2.62, 13.35), (2.43, 14.3), (2.28, 14.82),  # arm, inner
-    (2.14, 14.25), (2.0, 13.25), (1.9, 12.4), (2.03, 11.5), (2.25, 10.7), (2.32, 9.9),  # trunk
-    (2.22, 8.8), (2.06, 7.5), (1.88, 5.7), (1.8, 5.0), (1.67, 3.6), (1.46, 1.35),  # leg, out
-    (1.56, 0.72), (1.8, 0.38), (1.76, 0.06), (0.64, 0.06), (0.52, 0.42),  # foot
-    (0.56, 1.35), (0.6, 3.5), (0.52, 5.1), (0.45, 6.0), (0.34, 7.5), (0.18, 8.9), (0.0, 9.42),
+    (0.0, 20.05),
+    (0.62, 19.9),
+    (1.02, 19.42),
+    (1.16, 18.72),
+    (1.03, 18.05),
+    (0.72, 17.62),
+    (0.52, 17.3),
+    (0.52, 16.9),
+    (1.2, 16.62),
+    (2.15, 16.38),
+    (2.68, 15.95),  # neck, shoulder
+    (2.92, 15.1),
+    (3.07, 14.1),
+    (3.22, 13.1),
+    (3.38, 12.2),
+    (3.58, 11.1),
+    (3.8, 10.05),  # arm, out
+    (4.02, 9.62),
+    (4.08, 9.05),
+    (3.9, 8.62),
+    (3.64, 8.7),
+    (3.5, 9.3),
+    (3.44, 9.92),  # hand
+    (3.16, 11.0),
+    (2.86, 12.2),
+    (2.62, 13.35),
+    (2.43, 14.3),
+    (2.28, 14.82),  # arm, inner
+    (2.14, 14.25),
+    (2.0, 13.25),
+    (1.9, 12.4),
+    (2.03, 11.5),
+    (2.25, 10.7),
+    (2.32, 9.9),  # trunk
+    (2.22, 8.8),
+    (2.06, 7.5),
+    (1.88, 5.7),
+    (1.8, 5.0),
+    (1.67, 3.6),
+    (1.46, 1.35),  # leg, out
+    (1.56, 0.72),
+    (1.8, 0.38),
+    (1.76, 0.06),
+    (0.64, 0.06),
+    (0.52, 0.42),  # foot
+    (0.56, 1.35),
+    (0.6, 3.5),
+    (0.52, 5.1),
+    (0.45, 6.0),
+    (0.34, 7.5),
+    (0.18, 8.9),
+    (0.0, 9.42),
 )
 
 
@@ -253,36 +339,100 @@ _SKIN_WIDTH = 0.11
 
 # Lungs: patient's right lung (x < 0); the left one is its mirror with a cardiac notch.
 _RIGHT_LUNG = (
-    (-0.72, 16.3), (-1.22, 16.0), (-1.62, 15.3), (-1.84, 14.4), (-1.86, 13.75), (-1.55, 13.5),
-    (-1.0, 13.62), (-0.5, 13.82), (-0.3, 14.4), (-0.27, 15.2), (-0.4, 15.9),
+    (-0.72, 16.3),
+    (-1.22, 16.0),
+    (-1.62, 15.3),
+    (-1.84, 14.4),
+    (-1.86, 13.75),
+    (-1.55, 13.5),
+    (-1.0, 13.62),
+    (-0.5, 13.82),
+    (-0.3, 14.4),
+    (-0.27, 15.2),
+    (-0.4, 15.9),
 )
 _LEFT_LUNG = (
-    (0.72, 16.3), (1.22, 16.0), (1.62, 15.3), (1.84, 14.4), (1.84, 13.72), (1.55, 13.5),
-    (1.2, 13.55), (0.95, 13.85), (0.8, 14.3), (0.42, 14.75), (0.28, 15.3), (0.4, 15.9),
+    (0.72, 16.3),
+    (1.22, 16.0),
+    (1.62, 15.3),
+    (1.84, 14.4),
+    (1.84, 13.72),
+    (1.55, 13.5),
+    (1.2, 13.55),
+    (0.95, 13.85),
+    (0.8, 14.3),
+    (0.42, 14.75),
+    (0.28, 15.3),
+    (0.4, 15.9),
 )
 _PLEURA_GAP = 0.14
 _HEART = dict(xy=(0.3, 14.18), width=1.35, height=1.02, angle=-38.0)
 
 _LIVER = (
-    (-1.78, 13.38), (-1.1, 13.52), (-0.3, 13.48), (0.4, 13.3), (0.72, 13.12), (0.25, 12.95),
-    (-0.35, 12.78), (-0.95, 12.58), (-1.5, 12.52), (-1.8, 12.85),
+    (-1.78, 13.38),
+    (-1.1, 13.52),
+    (-0.3, 13.48),
+    (0.4, 13.3),
+    (0.72, 13.12),
+    (0.25, 12.95),
+    (-0.35, 12.78),
+    (-0.95, 12.58),
+    (-1.5, 12.52),
+    (-1.8, 12.85),
 )
-_STOMACH = dict(points=((1.05, 13.3), (1.42, 13.05), (1.38, 12.72), (1.0, 12.52), (0.55, 12.57),
-                        (0.25, 12.74)), width=(0.48, 0.55, 0.5, 0.42, 0.3, 0.2))
+_STOMACH = dict(
+    points=((1.05, 13.3), (1.42, 13.05), (1.38, 12.72), (1.0, 12.52), (0.55, 12.57), (0.25, 12.74)),
+    width=(0.48, 0.55, 0.5, 0.42, 0.3, 0.2),
+)
 # colon frame (caecum, ascending, transverse, descending, sigmoid) and small bowel loops
-_COLON = dict(points=((-1.38, 10.5), (-1.48, 11.3), (-1.42, 12.12), (-0.9, 12.3), (0.0, 12.22),
-                      (0.9, 12.3), (1.45, 12.17), (1.52, 11.3), (1.42, 10.5), (0.95, 10.15),
-                      (0.5, 10.3)), width=0.3)
-_SMALL_BOWEL = dict(points=((-1.0, 10.58), (-0.55, 10.3), (-0.1, 10.52), (0.3, 10.27),
-                            (0.75, 10.55), (0.6, 10.88), (0.12, 10.74), (-0.35, 10.95),
-                            (-0.82, 10.88)), width=0.19)
+_COLON = dict(
+    points=(
+        (-1.38, 10.5),
+        (-1.48, 11.3),
+        (-1.42, 12.12),
+        (-0.9, 12.3),
+        (0.0, 12.22),
+        (0.9, 12.3),
+        (1.45, 12.17),
+        (1.52, 11.3),
+        (1.42, 10.5),
+        (0.95, 10.15),
+        (0.5, 10.3),
+    ),
+    width=0.3,
+)
+_SMALL_BOWEL = dict(
+    points=(
+        (-1.0, 10.58),
+        (-0.55, 10.3),
+        (-0.1, 10.52),
+        (0.3, 10.27),
+        (0.75, 10.55),
+        (0.6, 10.88),
+        (0.12, 10.74),
+        (-0.35, 10.95),
+        (-0.82, 10.88),
+    ),
+    width=0.19,
+)
 
 _RIGHT_KIDNEY = dict(xy=(-0.78, 11.38), width=0.48, height=0.86, angle=-12.0)
 _KIDNEY_DY_LEFT = 0.12
 _PERITONEUM = (
-    (-1.72, 13.2), (-1.0, 13.35), (0.0, 13.22), (1.0, 13.35), (1.72, 13.2), (1.78, 12.2),
-    (1.75, 11.0), (1.45, 10.2), (0.8, 9.88), (0.0, 9.82), (-0.8, 9.88), (-1.45, 10.2),
-    (-1.75, 11.0), (-1.78, 12.2),
+    (-1.72, 13.2),
+    (-1.0, 13.35),
+    (0.0, 13.22),
+    (1.0, 13.35),
+    (1.72, 13.2),
+    (1.78, 12.2),
+    (1.75, 11.0),
+    (1.45, 10.2),
+    (0.8, 9.88),
+    (0.0, 9.82),
+    (-0.8, 9.88),
+    (-1.45, 10.2),
+    (-1.75, 11.0),
+    (-1.78, 12.2),
 )
 
 _BRAIN = dict(xy=(0.0, 19.02), width=1.62, height=1.42)
@@ -300,18 +450,39 @@ def _vertebrae() -> list[np.ndarray]:
         r = 0.25 * half_w
         for i in range(count):
             top, bottom = y_top - i * h - 0.5 * gap, y_top - (i + 1) * h + 0.5 * gap
-            bodies.append(np.array([(-half_w + r, top), (half_w - r, top), (half_w, top - r),
-                                    (half_w, bottom + r), (half_w - r, bottom),
-                                    (-half_w + r, bottom), (-half_w, bottom + r),
-                                    (-half_w, top - r)]))
+            bodies.append(
+                np.array(
+                    [
+                        (-half_w + r, top),
+                        (half_w - r, top),
+                        (half_w, top - r),
+                        (half_w, bottom + r),
+                        (half_w - r, bottom),
+                        (-half_w + r, bottom),
+                        (-half_w, bottom + r),
+                        (-half_w, top - r),
+                    ]
+                )
+            )
     return bodies
 
 
 _SACRUM = ((-0.42, 10.78), (0.42, 10.78), (0.3, 10.3), (0.0, 9.92), (-0.3, 10.3))
 _HEMIPELVIS = (  # patient's left
-    (0.45, 10.7), (0.72, 10.95), (1.25, 11.08), (1.78, 10.92), (1.86, 10.58), (1.62, 10.22),
-    (1.55, 9.88), (1.22, 9.62), (0.82, 9.55), (0.12, 9.7), (0.1, 9.95), (0.55, 10.05),
-    (0.6, 10.35), (0.36, 10.4),
+    (0.45, 10.7),
+    (0.72, 10.95),
+    (1.25, 11.08),
+    (1.78, 10.92),
+    (1.86, 10.58),
+    (1.62, 10.22),
+    (1.55, 9.88),
+    (1.22, 9.62),
+    (0.82, 9.55),
+    (0.12, 9.7),
+    (0.1, 9.95),
+    (0.55, 10.05),
+    (0.6, 10.35),
+    (0.36, 10.4),
 )
 _RIBS_Y = (16.12, 15.66, 15.2, 14.74, 14.28, 13.82)
 _SKULL_BASE = ((-0.82, 18.05), (-0.4, 17.92), (0.0, 17.88), (0.4, 17.92), (0.82, 18.05))
@@ -327,14 +498,21 @@ _FIBULA = (((1.48, 4.98), (1.42, 3.0), (1.3, 1.2)), (0.1, 0.08, 0.1))
 _CLAVICLE = (((0.18, 16.48), (0.9, 16.58), (1.6, 16.48), (2.3, 16.28)), 0.12)
 
 # Muscles (patient's left; mirrored)
-_THIGH = ((0.55, 9.0), (1.4, 9.35), (2.02, 8.75), (1.92, 7.0), (1.62, 5.75), (1.1, 5.65),
-          (0.6, 6.3), (0.45, 7.5))
+_THIGH = ((0.55, 9.0), (1.4, 9.35), (2.02, 8.75), (1.92, 7.0), (1.62, 5.75), (1.1, 5.65), (0.6, 6.3), (0.45, 7.5))
 _CALF = dict(xy=(1.16, 3.55), width=0.86, height=2.35, angle=2.0)
 _UPPER_ARM = dict(xy=(2.72, 13.95), width=0.42, height=2.1, angle=9.0)
 _FOREARM_MUSCLE = dict(xy=(3.27, 11.1), width=0.34, height=1.55, angle=16.0)
 
-_FLANK_FAT = ((1.62, 13.1), (1.78, 12.4), (1.7, 11.7), (1.88, 11.0), (2.1, 10.75),
-              (2.04, 11.5), (1.9, 12.4), (1.98, 13.1))
+_FLANK_FAT = (
+    (1.62, 13.1),
+    (1.78, 12.4),
+    (1.7, 11.7),
+    (1.88, 11.0),
+    (2.1, 10.75),
+    (2.04, 11.5),
+    (1.9, 12.4),
+    (1.98, 13.1),
+)
 
 _NODES_REGIONAL = ((0.3, 17.12), (0.33, 16.86), (2.05, 15.38), (2.15, 15.12), (1.98, 15.02))
 _NODES_DISTANT = ((0.17, 15.72), (0.2, 15.42), (0.32, 12.15), (0.32, 11.75), (0.3, 11.35))
@@ -409,8 +587,7 @@ def organ_patches(ax: Axes) -> dict[str, list[Patch]]:
     ax.add_patch(silhouette)
 
     # skin and soft tissue: a band just inside the outline
-    add("skin_soft_tissue", PathPatch(_ring_path(outline, _offset_closed(outline, -_SKIN_WIDTH))),
-        thin=True)
+    add("skin_soft_tissue", PathPatch(_ring_path(outline, _offset_closed(outline, -_SKIN_WIDTH))), thin=True)
 
     # adipose: flank fat pads
     for pts in both(_FLANK_FAT):
@@ -422,16 +599,22 @@ def organ_patches(ax: Axes) -> dict[str, list[Patch]]:
     for spec in (_CALF, _UPPER_ARM, _FOREARM_MUSCLE):
         for sign in (1.0, -1.0):
             x, y = spec["xy"]
-            add("muscle", Ellipse((sign * x, y), spec["width"], spec["height"],
-                                  angle=sign * spec.get("angle", 0.0)), thin=True)
+            add(
+                "muscle",
+                Ellipse((sign * x, y), spec["width"], spec["height"], angle=sign * spec.get("angle", 0.0)),
+                thin=True,
+            )
 
     # brain and leptomeninges (a rim around the brain and the spinal theca)
     bx, by = _BRAIN["xy"]
     bw, bh = _BRAIN["width"], _BRAIN["height"]
     g = 2 * _MENINGES_GAP
     add("leptomeninges", Ellipse((bx, by), bw + g, bh + g), thin=True)
-    add("leptomeninges", _poly(_band(((0.0, by - 0.5 * bh - 0.05), (0.0, 17.4), (0.0, 14.0),
-                                      (0.0, _CORD_BOTTOM)), 0.1)), thin=True)
+    add(
+        "leptomeninges",
+        _poly(_band(((0.0, by - 0.5 * bh - 0.05), (0.0, 17.4), (0.0, 14.0), (0.0, _CORD_BOTTOM)), 0.1)),
+        thin=True,
+    )
     add("brain", Ellipse((bx, by), bw, bh))
 
     # axial skeleton: skull base, vertebrae, sacrum, pelvis (deep); ribs and sternum (front)
@@ -445,12 +628,10 @@ def organ_patches(ax: Axes) -> dict[str, list[Patch]]:
         rib = ((0.14, y0), (0.8, y0 + 0.12), (1.45, y0 + 0.02), (1.82, y0 - 0.35))
         for pts in both(rib):
             add("bone_axial", _poly(_band(pts, 0.07)), thin=True)
-    add("bone_axial", _poly(_band(((0.0, 16.4), (0.0, 15.2), (0.0, 13.95)), (0.34, 0.26, 0.16))),
-        thin=True)
+    add("bone_axial", _poly(_band(((0.0, 16.4), (0.0, 15.2), (0.0, 13.95)), (0.34, 0.26, 0.16))), thin=True)
 
     # appendicular skeleton: clavicles and long bones of arms and legs
-    for centre, width in (_CLAVICLE, _HUMERUS, _FOREARM, _FOREARM_2, _FEMUR, _FEMORAL_NECK,
-                          _TIBIA, _FIBULA):
+    for centre, width in (_CLAVICLE, _HUMERUS, _FOREARM, _FOREARM_2, _FEMUR, _FEMORAL_NECK, _TIBIA, _FIBULA):
         for pts in both(centre):
             add("bone_appendicular", _poly(_band(pts, width)), thin=True)
 
@@ -462,8 +643,11 @@ def organ_patches(ax: Axes) -> dict[str, list[Patch]]:
     add("heart", Ellipse(**_HEART))
 
     # abdomen
-    add("peritoneum", PathPatch(_ring_path(_smooth(_PERITONEUM),
-                                           _offset_closed(_smooth(_PERITONEUM), -0.09))), thin=True)
+    add(
+        "peritoneum",
+        PathPatch(_ring_path(_smooth(_PERITONEUM), _offset_closed(_smooth(_PERITONEUM), -0.09))),
+        thin=True,
+    )
     add("liver", _poly(_smooth(_LIVER)))
     kx, ky = _RIGHT_KIDNEY["xy"]
     kw, kh, ka = _RIGHT_KIDNEY["width"], _RIGHT_KIDNEY["height"], _RIGHT_KIDNEY["angle"]
@@ -472,8 +656,12 @@ def organ_patches(ax: Axes) -> dict[str, list[Patch]]:
         add("kidney", Ellipse((cx, cy), kw, kh, angle=-sign * ka))
         top = cy + 0.5 * kh
         # a small cap on the upper, medial pole (sign: +1 patient's left, -1 right)
-        cap = ((cx - 0.26 * sign, top - 0.16), (cx - 0.02 * sign, top + 0.02),
-               (cx + 0.16 * sign, top - 0.02), (cx - 0.08 * sign, top + 0.2))
+        cap = (
+            (cx - 0.26 * sign, top - 0.16),
+            (cx - 0.02 * sign, top + 0.02),
+            (cx + 0.16 * sign, top - 0.02),
+            (cx - 0.08 * sign, top + 0.2),
+        )
         add("adrenal", _poly(_smooth(cap, n=6)), thin=True)
     add("gi_tract", _poly(_band(_COLON["points"], _COLON["width"])))
     add("gi_tract", _poly(_band(_SMALL_BOWEL["points"], _SMALL_BOWEL["width"], n=8)))
@@ -501,13 +689,11 @@ def _check_values(values: Mapping[str, float]) -> dict[str, float]:
     out: dict[str, float] = {}
     for organ, value in values.items():
         if organ not in allowed:
-            raise ParameterError(
-                f"values: unknown organ {organ!r}; allowed organs are {', '.join(BODY_MAP_ORGANS)}")
+            raise ParameterError(f"values: unknown organ {organ!r}; allowed organs are {', '.join(BODY_MAP_ORGANS)}")
         try:
             v = float(value)
         except (TypeError, ValueError):
-            raise ParameterError(f"values[{organ!r}] = {value!r} is not a number; "
-                                 "give a finite burden >= 0") from None
+            raise ParameterError(f"values[{organ!r}] = {value!r} is not a number; give a finite burden >= 0") from None
         if not math.isfinite(v) or v < 0:
             raise ParameterError(f"values[{organ!r}] = {value!r}; give a finite burden >= 0")
         out[organ] = v
@@ -522,8 +708,7 @@ def _make_norm(vals: list[float], *, log: bool, vmin: float | None, vmax: float 
     if log:
         for name, bound in (("vmin", vmin), ("vmax", vmax)):
             if bound is not None and bound <= 0:
-                raise ParameterError(f"{name} = {bound!r}; a log colour scale needs {name} > 0 "
-                                     "(or pass log=False)")
+                raise ParameterError(f"{name} = {bound!r}; a log colour scale needs {name} > 0 (or pass log=False)")
         lo = vmin if vmin is not None else (min(positive) if positive else 1.0)
         hi = vmax if vmax is not None else (max(positive) if positive else 10.0)
         if vmin is None and vmax is None and lo == hi:
@@ -637,8 +822,7 @@ def plot_body_map(
     notes = dict(annotate or {})
     for organ in notes:
         if organ not in BODY_MAP_ORGANS:
-            raise ParameterError(f"annotate: unknown organ {organ!r}; allowed organs are "
-                                 f"{', '.join(BODY_MAP_ORGANS)}")
+            raise ParameterError(f"annotate: unknown organ {organ!r}; allowed organs are {', '.join(BODY_MAP_ORGANS)}")
     colormap = _colormap(cmap)
     norm = _make_norm(list(vals.values()), log=log, vmin=vmin, vmax=vmax)
 
@@ -664,30 +848,55 @@ def plot_body_map(
         v = vals["other"]
         face = ZERO_COLOR if v <= 0 else colormap(norm(v))
         text = f"other sites: {v:.3g}" + (f"\n{notes['other']}" if "other" in notes else "")
-        ax.text(0.99, 0.01, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
-                color="white" if _luminance(to_rgb(face)) < 0.45 else "black",
-                bbox=dict(boxstyle="round,pad=0.35", facecolor=face, edgecolor=EDGE_COLOR, lw=0.6),
-                gid="other")
+        ax.text(
+            0.99,
+            0.01,
+            text,
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color="white" if _luminance(to_rgb(face)) < 0.45 else "black",
+            bbox=dict(boxstyle="round,pad=0.35", facecolor=face, edgecolor=EDGE_COLOR, lw=0.6),
+            gid="other",
+        )
 
     for organ, text in notes.items():
         if organ == "other":
             continue
         xy, xytext = _ANNOTATION_SPOTS[organ]
-        ax.annotate(text, xy=xy, xytext=xytext, fontsize=7.5, va="center",
-                    ha="right" if xytext[0] < 0 else "left", zorder=10,
-                    arrowprops=dict(arrowstyle="-", color="#333333", lw=0.6, shrinkA=2, shrinkB=0),
-                    annotation_clip=False)
+        ax.annotate(
+            text,
+            xy=xy,
+            xytext=xytext,
+            fontsize=7.5,
+            va="center",
+            ha="right" if xytext[0] < 0 else "left",
+            zorder=10,
+            arrowprops=dict(arrowstyle="-", color="#333333", lw=0.6, shrinkA=2, shrinkB=0),
+            annotation_clip=False,
+        )
 
     handles = []
     site = primary_site(primary) if primary else None
     if site is not None:
         x, y = PRIMARY_SITES[site]
-        (star,) = ax.plot([x], [y], marker="*", ms=15, color=PRIMARY_COLOR, mec="white", mew=1.0, ls="none", zorder=11,
-                          gid="primary", label=f"primary: {site}")
+        (star,) = ax.plot(
+            [x],
+            [y],
+            marker="*",
+            ms=15,
+            color=PRIMARY_COLOR,
+            mec="white",
+            mew=1.0,
+            ls="none",
+            zorder=11,
+            gid="primary",
+            label=f"primary: {site}",
+        )
         handles.append(star)
     if any(o not in vals for o in by_organ):
-        handles.append(Patch(facecolor=ABSENT_COLOR, edgecolor=_ABSENT_EDGE, hatch=ABSENT_HATCH,
-                             label="no value"))
+        handles.append(Patch(facecolor=ABSENT_COLOR, edgecolor=_ABSENT_EDGE, hatch=ABSENT_HATCH, label="no value"))
     if any(v <= 0 for o, v in vals.items() if o != "other"):
         handles.append(Patch(facecolor=ZERO_COLOR, edgecolor=EDGE_COLOR, label="zero"))
     if handles:
@@ -698,11 +907,9 @@ def plot_body_map(
     positive = [v for v in vals.values() if v > 0]
     below = any(v < norm.vmin for v in positive)
     above = any(v > norm.vmax for v in positive)
-    extend = {(False, False): "neither", (True, False): "min", (False, True): "max"}.get(
-        (below, above), "both")
+    extend = {(False, False): "neither", (True, False): "min", (False, True): "max"}.get((below, above), "both")
     sm = ScalarMappable(norm=norm, cmap=colormap)
-    fig.colorbar(sm, ax=ax, orientation="horizontal", fraction=0.035, pad=0.01, shrink=0.8,
-                 label=label, extend=extend)
+    fig.colorbar(sm, ax=ax, orientation="horizontal", fraction=0.035, pad=0.01, shrink=0.8, label=label, extend=extend)
     if title:
         ax.set_title(title)
     return fig

@@ -13,8 +13,11 @@ from rich.table import Table
 from metacascade import __version__
 from metacascade.errors import MetacascadeError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="metacascade: simulate the metastatic cascade from a scenario file.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="metacascade: simulate the metastatic cascade from a scenario file.",
+)
 scenario_app = typer.Typer(no_args_is_help=True, help="Write and check scenario files.")
 app.add_typer(scenario_app, name="scenario")
 presets_app = typer.Typer(no_args_is_help=True, help="List cancer-type presets and calibrate them to autopsy data.")
@@ -44,9 +47,15 @@ class _Steps:
     def __enter__(self) -> _Steps:
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                            TextColumn("{task.fields[count]}"), TimeElapsedColumn(), console=self.console,
-                            transient=True)
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[count]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
         self.bar.__enter__()
         self.task = self.bar.add_task(self.what, total=self.total, count="")
         return self
@@ -101,20 +110,31 @@ def _main(version: Annotated[bool, typer.Option("--version", help="Print the ver
 
 @app.command()
 def run(
-    scenario: Annotated[Optional[Path], typer.Argument(help="Scenario TOML file; the built-in default (a 30 mm "
-                                                            "colorectal cancer, 5 years) if omitted.")] = None,
+    scenario: Annotated[
+        Optional[Path],
+        typer.Argument(
+            help="Scenario TOML file; the built-in default (a 30 mm colorectal cancer, 5 years) if omitted."
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("metacascade-out"),
-    cancer: Annotated[Optional[str], typer.Option(help="Without a scenario file: the built-in example for this "
-                                                       "preset instead (e.g. hcc_iwata2000, Iwata's one-organ "
-                                                       "case; see: metacascade presets list).")] = None,
+    cancer: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Without a scenario file: the built-in example for this "
+            "preset instead (e.g. hcc_iwata2000, Iwata's one-organ "
+            "case; see: metacascade presets list)."
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario and write tables, summary.json and figure.png into OUT."""
     from metacascade.workflows.run import check_run_folder, run_scenario, write_results
 
     try:
         if cancer is not None and scenario is not None:
-            raise MetacascadeError(f"--cancer {cancer}: given with the scenario file {scenario}; allowed one of "
-                                   "them (set cancer in the file's patient section)")
+            raise MetacascadeError(
+                f"--cancer {cancer}: given with the scenario file {scenario}; allowed one of "
+                "them (set cancer in the file's patient section)"
+            )
         if cancer is not None:
             from metacascade.scenario import parse_scenario
             from metacascade.scenario.template import example_scenario_for
@@ -134,8 +154,11 @@ def run(
         _fail(exc)
         return
     except OSError as exc:  # the folder changed under the run, or the disk filled up
-        _fail(MetacascadeError(f"--out: {out}: cannot write the results ({exc.strerror or exc}); allowed a "
-                               "folder you can write to"))
+        _fail(
+            MetacascadeError(
+                f"--out: {out}: cannot write the results ({exc.strerror or exc}); allowed a folder you can write to"
+            )
+        )
         return
     s = result.summary
     d, h = s["at_diagnosis"], s["at_horizon"]
@@ -146,13 +169,18 @@ def run(
     table.add_column(f"at day {hd}", justify="right")
     table.add_row("primary diameter (mm)", f"{d['primary_diameter_mm']:.1f}", f"{h['primary_diameter_mm']:.1f}")
     table.add_row("expected metastases (all sizes)", f"{d['n_metastases']:.3g}", f"{h['n_metastases']:.3g}")
-    table.add_row(f"expected detectable (> {sc.detection_cells:.2g} cells)", f"{d['n_detectable']:.3g}",
-                  f"{h['n_detectable']:.3g}")
+    table.add_row(
+        f"expected detectable (> {sc.detection_cells:.2g} cells)",
+        f"{d['n_detectable']:.3g}",
+        f"{h['n_detectable']:.3g}",
+    )
     table.add_row("metastatic burden (cells)", f"{d['burden_cells']:.3g}", f"{h['burden_cells']:.3g}")
     _print_table(table)
     if len(sc.organs) > 1:
-        organs = Table(title="by organ: expected metastases (n), probability of a detectable one (P), burden (cells)",
-                       caption="first day: when P reaches 1/2 (days since diagnosis)")
+        organs = Table(
+            title="by organ: expected metastases (n), probability of a detectable one (P), burden (cells)",
+            caption="first day: when P reaches 1/2 (days since diagnosis)",
+        )
         for col in ("organ", "n day 0", f"n day {hd}", f"P day {hd}", f"burden day {hd}", "first day"):
             organs.add_column(col, justify="left" if col == "organ" else "right")
         from metacascade.bodymap import organ_name
@@ -160,21 +188,29 @@ def run(
         first = s["days_since_diagnosis_detectable_metastasis_more_likely_than_not"]
         ranked = sorted(sc.organs, key=lambda o: -h["organs"][o]["n_metastases"])
         for o in ranked:
-            organs.add_row(organ_name(o), f"{d['organs'][o]['n_metastases']:.3g}",
-                           f"{h['organs'][o]['n_metastases']:.3g}", f"{h['organs'][o]['p_detectable']:.2f}",
-                           f"{h['organs'][o]['burden_cells']:.3g}",
-                           "-" if first[o] is None else f"{first[o]:.0f}")
+            organs.add_row(
+                organ_name(o),
+                f"{d['organs'][o]['n_metastases']:.3g}",
+                f"{h['organs'][o]['n_metastases']:.3g}",
+                f"{h['organs'][o]['p_detectable']:.2f}",
+                f"{h['organs'][o]['burden_cells']:.3g}",
+                "-" if first[o] is None else f"{first[o]:.0f}",
+            )
         _print_table(organs)
     death = s["days_since_diagnosis_lethal_burden_untreated"]
     if s.get("horizon_note"):  # stopped at the untreated death, or followed past it
         console.print(f"[yellow]note:[/] {s['horizon_note']}", highlight=False)
     elif death is not None:
-        console.print(f"untreated, the total tumour burden reaches the lethal {s['lethal_burden_cells']:.2g} cells "
-                      f"at day {death:.0f} since diagnosis")
+        console.print(
+            f"untreated, the total tumour burden reaches the lethal {s['lethal_burden_cells']:.2g} cells "
+            f"at day {death:.0f} since diagnosis"
+        )
     console.print(f"primary age at diagnosis: {s['age_of_primary_at_diagnosis_days']:.0f} days since its first cell")
     first = s["days_since_diagnosis_expected_first_detectable_metastasis"]
-    console.print("expected first detectable metastasis: "
-                  + ("not within the horizon" if first is None else f"day {first:.0f} since diagnosis"))
+    console.print(
+        "expected first detectable metastasis: "
+        + ("not within the horizon" if first is None else f"day {first:.0f} since diagnosis")
+    )
     _written(out, written, replaces)
     if scenario is None:
         _next_steps(out, sc.patient.cancer)
@@ -183,13 +219,18 @@ def run(
 def _next_steps(out: Path, cancer: str) -> None:
     """After a run of a built-in example: the next commands to try."""
     iwata = cancer == "hcc_iwata2000"
-    steps = [(f"metacascade report {out}", "an HTML report of this run, explained in words"),
-             ("metacascade serve", "the web app: body map over time, your own scenarios"),
-             ("metacascade run" if iwata else "metacascade run --cancer hcc_iwata2000",
-              "the whole-body default (colorectal, 30 mm, 5 years)" if iwata
-              else "Iwata's one-organ case (liver, 1 year)"),
-             ("metacascade scenario init my.toml --cancer breast_er_positive", "a scenario file to edit"),
-             ("metacascade presets list", "the cancer types")]
+    steps = [
+        (f"metacascade report {out}", "an HTML report of this run, explained in words"),
+        ("metacascade serve", "the web app: body map over time, your own scenarios"),
+        (
+            "metacascade run" if iwata else "metacascade run --cancer hcc_iwata2000",
+            "the whole-body default (colorectal, 30 mm, 5 years)"
+            if iwata
+            else "Iwata's one-organ case (liver, 1 year)",
+        ),
+        ("metacascade scenario init my.toml --cancer breast_er_positive", "a scenario file to edit"),
+        ("metacascade presets list", "the cancer types"),
+    ]
     width = max(len(c) for c, _ in steps)
     console.print("next:", highlight=False)
     for command, what in steps:
@@ -208,8 +249,14 @@ def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scena
 
     from metacascade.workflows.stochastic_run import run_stochastic, write_stochastic_results
 
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=True) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("virtual patients", total=sc.engine.n_patients)
         run = run_stochastic(sc, progress=lambda done: bar.update(task, completed=done), written=True)
     with _Steps("results") as steps:
@@ -217,21 +264,28 @@ def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scena
     s = run.summary
     from metacascade.reports.results import horizon_phrase
 
-    at, note = horizon_phrase(sc.engine.horizon_days, run.result.death_day - sc.patient.age_of_primary_days,
-                              sc.engine.stop_at_death, "en")
-    table = Table(title=f"{sc.patient.cancer} (stochastic engine, {s['n_patients']} patients, seed {s['seed']}, "
-                        f"switch {s['switch_cells']:g} cells)", caption=note)
+    at, note = horizon_phrase(
+        sc.engine.horizon_days, run.result.death_day - sc.patient.age_of_primary_days, sc.engine.stop_at_death, "en"
+    )
+    table = Table(
+        title=f"{sc.patient.cancer} (stochastic engine, {s['n_patients']} patients, seed {s['seed']}, "
+        f"switch {s['switch_cells']:g} cells)",
+        caption=note,
+    )
     table.add_column("")
     table.add_column("at diagnosis (day 0)", justify="right")
     table.add_column(at, justify="right")
-    for label, key in (("metastases established: mean", "metastases_established_at"),
-                       ("detectable: mean", "metastases_detectable_at")):
+    for label, key in (
+        ("metastases established: mean", "metastases_established_at"),
+        ("detectable: mean", "metastases_detectable_at"),
+    ):
         d, h = s[key + "_diagnosis"], s[key + "_horizon"]
         table.add_row(label, f"{d['mean']:.3g} ± {d['se'] or 0:.2g}", f"{h['mean']:.3g} ± {h['se'] or 0:.2g}")
         table.add_row(label.split(":")[0] + ": P(none)", f"{d['p_zero']:.3f}", f"{h['p_zero']:.3f}")
     _print_table(table)
-    organs = Table(title="by organ: P(metastasis established), first detectable metastasis (days since diagnosis)",
-                   caption=note)
+    organs = Table(
+        title="by organ: P(metastasis established), first detectable metastasis (days since diagnosis)", caption=note
+    )
     for col in ("organ", "P day 0", f"P {at}", "P detectable", "median day"):
         organs.add_column(col, justify="left" if col == "organ" else "right")
     from metacascade.bodymap import organ_name
@@ -240,9 +294,13 @@ def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scena
     for o in ranked[:12]:
         row = s["organs"][o]
         q = row["days_since_diagnosis_first_detectable"]
-        organs.add_row(organ_name(o), f"{row['p_metastasis_at_diagnosis']:.3f}",
-                       f"{row['p_metastasis_at_horizon']:.3f}", f"{q['fraction']:.3f}",
-                       f"{q['q50']:.0f}" if "q50" in q else "-")
+        organs.add_row(
+            organ_name(o),
+            f"{row['p_metastasis_at_diagnosis']:.3f}",
+            f"{row['p_metastasis_at_horizon']:.3f}",
+            f"{q['fraction']:.3f}",
+            f"{q['q50']:.0f}" if "q50" in q else "-",
+        )
     if len(sc.organs) > 1:
         _print_table(organs)
     death = s["days_since_diagnosis_death"]
@@ -258,23 +316,30 @@ def _run_stochastic(sc, out: Path, replaces: bool = False) -> None:  # sc: Scena
             outcome.add_row(f"death: {label}" if label != "alive" else "alive at the horizon", f"{count / n:.1%}", "")
         rec = s["days_since_diagnosis_recurrence_after_plan"]
         if s.get("plan_end_days_since_diagnosis") is not None:
-            outcome.add_row("detectable tumour after the plan (recurrence)", f"{rec['fraction']:.1%}",
-                            f"{rec['q50']:.0f}" if "q50" in rec else "-")
+            outcome.add_row(
+                "detectable tumour after the plan (recurrence)",
+                f"{rec['fraction']:.1%}",
+                f"{rec['q50']:.0f}" if "q50" in rec else "-",
+            )
         res = s["resistant_clones"]
         outcome.add_row("resistant clones drawn at the first dose (mean)", f"{res['mean']:.3g}", "")
         for stage, count in sorted(s.get("stage_at_surgery", {}).items(), key=lambda kv: -kv[1])[:4]:
             outcome.add_row(f"stage at surgery: {stage}", f"{count / n:.1%}", "")
         _print_table(outcome)
     elif death["fraction"] > 0:
-        console.print(f"untreated, {death['fraction']:.1%} of patients reach the lethal burden within the horizon "
-                      f"(median day {death.get('q50', float('nan')):.0f} among them)")
+        console.print(
+            f"untreated, {death['fraction']:.1%} of patients reach the lethal burden within the horizon "
+            f"(median day {death.get('q50', float('nan')):.0f} among them)"
+        )
     _written(out, written, replaces)
 
 
 @app.command()
 def validate(
     case: Annotated[str, typer.Argument(help="Published case to reproduce.")] = "iwata2000",
-    data: Annotated[Optional[Path], typer.Option(help="Observed data file to fit instead of the shipped check.")] = None,
+    data: Annotated[
+        Optional[Path], typer.Option(help="Observed data file to fit instead of the shipped check.")
+    ] = None,
     figures: Annotated[Optional[Path], typer.Option(help="Folder for the fit figure.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -312,8 +377,9 @@ def validate(
             console.print(f"note: {note}", highlight=False)
         for fig in report.figures:
             console.print(f"figure: {fig}")
-        console.print("[green]all gated values within tolerance[/]" if report.passed
-                      else "[red]some values outside tolerance[/]")
+        console.print(
+            "[green]all gated values within tolerance[/]" if report.passed else "[red]some values outside tolerance[/]"
+        )
     raise typer.Exit(code=0 if report.passed else 1)
 
 
@@ -341,7 +407,16 @@ def _validate_presets(as_json: bool, figures: Optional[Path]) -> None:
         typer.echo(json.dumps(report, indent=2, default=float))
     else:
         table = Table(title="presets against DiSibio 2008 (autopsy) and SEER (M1 at diagnosis by size)")
-        for col in ("preset", "autopsy MAE", "top 3 (obs | model)", "SEER r2; sqrt(cor) (peer)", "bins out", "M1 / occult / node+ at 20 mm", "relapse (obs | model)", "status"):
+        for col in (
+            "preset",
+            "autopsy MAE",
+            "top 3 (obs | model)",
+            "SEER r2; sqrt(cor) (peer)",
+            "bins out",
+            "M1 / occult / node+ at 20 mm",
+            "relapse (obs | model)",
+            "status",
+        ):
             table.add_column(col)
         for name, r in report["presets"].items():
             a = r["autopsy"]
@@ -349,10 +424,17 @@ def _validate_presets(as_json: bool, figures: Optional[Path]) -> None:
             r2 = "-" if seer is None else f"{seer['r2']:.3f}; {seer['r2_peer_statistic']:.3f} ({seer['peer_r2']:.3f})"
             out_bins = "-" if seer is None else str(sum(1 for b in seer["bins"] if b["gated"] and not b["within"]))
             st = r["at_diagnosis"]["20mm"]
-            table.add_row(name, f"{100 * a['mae']:.1f}", f"{','.join(a['top3_observed'])} | {','.join(a['top3_model'])}",
-                          r2, out_bins, f"{100 * st['p_detectable_distant']:.2g}% / {100 * st['p_occult_distant']:.2g}% / "
-                          f"{100 * st['p_regional_node']:.2g}%", _relapse_cell(r.get("relapse")),
-                          "[green]pass[/]" if r["passed"] else "[red]MISS[/]")
+            table.add_row(
+                name,
+                f"{100 * a['mae']:.1f}",
+                f"{','.join(a['top3_observed'])} | {','.join(a['top3_model'])}",
+                r2,
+                out_bins,
+                f"{100 * st['p_detectable_distant']:.2g}% / {100 * st['p_occult_distant']:.2g}% / "
+                f"{100 * st['p_regional_node']:.2g}%",
+                _relapse_cell(r.get("relapse")),
+                "[green]pass[/]" if r["passed"] else "[red]MISS[/]",
+            )
         _print_table(table)
         for name, r in report["presets"].items():
             for m in r["misses"]:
@@ -379,12 +461,21 @@ def _validate_gbsg2(as_json: bool) -> None:
 @app.command()
 def fit(
     data: Annotated[Path, typer.Argument(help="Data file (CSV or Parquet).")],
-    model: Annotated[str, typer.Option(help="Model to fit: gbsg2 (time-to-event trial table) or iwata2000 "
-                                            "(cumulative metastasis sizes).")] = "gbsg2",
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for fit.json, parameters.csv, figures.")]
-    = Path("metacascade-fit"),
-    time_unit: Annotated[Optional[str], typer.Option(help="Unit of the time column (days, weeks, months, years) "
-                                                          "unless the CSV declares '# units: time=...'.")] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            help="Model to fit: gbsg2 (time-to-event trial table) or iwata2000 (cumulative metastasis sizes)."
+        ),
+    ] = "gbsg2",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for fit.json, parameters.csv, figures.")] = Path(
+        "metacascade-fit"
+    ),
+    time_unit: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Unit of the time column (days, weeks, months, years) unless the CSV declares '# units: time=...'."
+        ),
+    ] = None,
     bayes: Annotated[bool, typer.Option(help="Also sample the Bayesian posterior (emcee).")] = True,
     steps: Annotated[int, typer.Option(help="MCMC steps per walker.")] = 1200,
     seed: Annotated[int, typer.Option(help="Seed of the starts and the sampler.")] = 0,
@@ -395,25 +486,41 @@ def fit(
 
     try:
         with _Steps(f"fitting {model}") as bar:
-            record = fit_file(data, model, out, time_unit=time_unit, bayes=bayes, steps=steps, seed=seed, profile=profile,
-                              progress=bar.say)
+            record = fit_file(
+                data,
+                model,
+                out,
+                time_unit=time_unit,
+                bayes=bayes,
+                steps=steps,
+                seed=seed,
+                profile=profile,
+                progress=bar.say,
+            )
     except MetacascadeError as exc:
         _fail(exc)
         return
     if model == "iwata2000":
         console.print(record["parameters"], highlight=False)
     else:
-        table = Table(title=f"{model}: {record['n']} patients, {record['events']} events; log-likelihood "
-                            f"{record['log_likelihood']:.2f}")
+        table = Table(
+            title=f"{model}: {record['n']} patients, {record['events']} events; log-likelihood "
+            f"{record['log_likelihood']:.2f}"
+        )
         for col in ("parameter", "estimate", "95% profile", "posterior median [95%]", "R-hat", "ESS"):
             table.add_column(col, justify="left" if col == "parameter" else "right")
         bay = {r["parameter"]: r for r in record.get("bayes", {}).get("table", [])}
         for r in record["parameters"]:
             b = bay.get(r["parameter"])
             prof = r["profile"] or r["wald"]
-            table.add_row(r["parameter"], f"{r['estimate']:.3f}", f"{prof[0]:.3f} - {prof[1]:.3f}" if prof else "-",
-                          f"{b['median']:.3f} [{b['interval'][0]:.3f}, {b['interval'][1]:.3f}]" if b else "-",
-                          f"{b['rhat']:.3f}" if b else "", f"{b['ess']:.0f}" if b else "")
+            table.add_row(
+                r["parameter"],
+                f"{r['estimate']:.3f}",
+                f"{prof[0]:.3f} - {prof[1]:.3f}" if prof else "-",
+                f"{b['median']:.3f} [{b['interval'][0]:.3f}, {b['interval'][1]:.3f}]" if b else "-",
+                f"{b['rhat']:.3f}" if b else "",
+                f"{b['ess']:.0f}" if b else "",
+            )
         _print_table(table)
         for row in record["goodness_of_fit"]:
             console.print(f"  {row['years']} y: observed {row['kaplan_meier']:.3f}, predicted {row['model']:.3f}")
@@ -428,8 +535,10 @@ def predict(
     estrec: Annotated[float, typer.Option(help="Estrogen receptor (fmol/mg; >= 10: ER+).")] = 50.0,
     menostat: Annotated[str, typer.Option(help="Menopausal status: Pre or Post.")] = "Post",
     horth: Annotated[str, typer.Option(help="Tamoxifen for 2 years: yes or no.")] = "no",
-    fit_dir: Annotated[Optional[Path], typer.Option("--fit", help="A gbsg2 fit folder from `metacascade fit`; "
-                                                                  "default: fit the GBSG2 trial now.")] = None,
+    fit_dir: Annotated[
+        Optional[Path],
+        typer.Option("--fit", help="A gbsg2 fit folder from `metacascade fit`; default: fit the GBSG2 trial now."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """One patient's occult distant disease at surgery and relapse-free survival with uncertainty."""
@@ -454,8 +563,14 @@ def predict(
                 how = "100 draws from the MLE's normal approximation (GBSG2, all 686 patients)"
             else:
                 thetas, how = mle.theta[None, :], "the MLE on GBSG2 (no uncertainty available)"
-        patient = {"tsize": tsize, "pnodes": pnodes, "tgrade": grade, "estrec": estrec, "menostat": menostat,
-                   "horTh": horth}
+        patient = {
+            "tsize": tsize,
+            "pnodes": pnodes,
+            "tgrade": grade,
+            "estrec": estrec,
+            "menostat": menostat,
+            "horTh": horth,
+        }
         days = np.array([1, 2, 3, 5, 7, 10]) * 365.25
         res = predict_patient(thetas, patient, days)
     except MetacascadeError as exc:
@@ -467,10 +582,13 @@ def predict(
     console.print(f"patient: {patient}; parameters: {how}", highlight=False)
     q = res["occult_colonies_quantiles"]
     qc = res["occult_cells_quantiles"]
-    console.print(f"occult distant disease at surgery: P(none) {res['p_no_occult_colony']:.3f}; colonies mean "
-                  f"{res['occult_colonies_mean']:.2f} (median {q['0.5']:.0f}, 95th percentile {q['0.95']:.0f}); "
-                  f"total cells median {qc['0.5']:.3g}, 95th percentile {qc['0.95']:.3g} "
-                  f"(detectable: {res['detection_cells']:.3g} cells)", highlight=False)
+    console.print(
+        f"occult distant disease at surgery: P(none) {res['p_no_occult_colony']:.3f}; colonies mean "
+        f"{res['occult_colonies_mean']:.2f} (median {q['0.5']:.0f}, 95th percentile {q['0.95']:.0f}); "
+        f"total cells median {qc['0.5']:.3g}, 95th percentile {qc['0.95']:.3g} "
+        f"(detectable: {res['detection_cells']:.3g} cells)",
+        highlight=False,
+    )
     table = Table(title="relapse-free survival")
     for col in ("years", "median", "95% interval"):
         table.add_column(col, justify="right")
@@ -481,7 +599,9 @@ def predict(
 
 @app.command()
 def cite(
-    scenario: Annotated[Optional[Path], typer.Argument(help="Scenario TOML file; the built-in default if omitted.")] = None,
+    scenario: Annotated[
+        Optional[Path], typer.Argument(help="Scenario TOML file; the built-in default if omitted.")
+    ] = None,
 ) -> None:
     """Print the references of the model parts a scenario uses."""
     from metacascade.references import citation
@@ -494,15 +614,22 @@ def cite(
 
 @app.command()
 def cohort(
-    scenario: Annotated[Optional[Path], typer.Argument(
-        help="Scenario TOML file with a \"cohort\" section (its arms and patients); the built-in breast trial "
-             "example if omitted.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (a new one, or an unfinished run to resume).")]
-    = Path("metacascade-cohort"),
-    workers: Annotated[Optional[int], typer.Option(help="Local threads (default: the machine's cores, at most 8).")]
-    = None,
-    scheduler: Annotated[Optional[str], typer.Option(
-        help="Address of a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786.")] = None,
+    scenario: Annotated[
+        Optional[Path],
+        typer.Argument(
+            help='Scenario TOML file with a "cohort" section (its arms and patients); the built-in breast trial '
+            "example if omitted."
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Run folder (a new one, or an unfinished run to resume).")
+    ] = Path("metacascade-cohort"),
+    workers: Annotated[
+        Optional[int], typer.Option(help="Local threads (default: the machine's cores, at most 8).")
+    ] = None,
+    scheduler: Annotated[
+        Optional[str], typer.Option(help="Address of a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786.")
+    ] = None,
     figures: Annotated[bool, typer.Option(help="Write the KM, organ and swimmer figures.")] = True,
 ) -> None:
     """Run a virtual trial: every patient of the cohort in every arm; Parquet, summary.json, figures.
@@ -528,20 +655,28 @@ def cohort(
         return f"{(task.completed - c0) / dt:,.0f} patients/s" if dt > 0 and task.completed > c0 else ""
 
     try:
-        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console,
-                      transient=True) as bar:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
             task = bar.add_task("patients x arms", total=None, rate="")
 
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
                 bar.update(task, rate=rate(bar.tasks[task]))
 
-            run = run_cohort(path, out, workers=workers or default_workers(), scheduler=scheduler,
-                             progress=progress, figures=figures)
+            run = run_cohort(
+                path, out, workers=workers or default_workers(), scheduler=scheduler, progress=progress, figures=figures
+            )
     except KeyboardInterrupt:
-        err_console.print(f"[yellow]interrupted[/]: the finished chunks are kept in {out}/parts; run the same "
-                          "command again to resume")
+        err_console.print(
+            f"[yellow]interrupted[/]: the finished chunks are kept in {out}/parts; run the same command again to resume"
+        )
         raise typer.Exit(code=130) from None
     except MetacascadeError as exc:
         _fail(exc)
@@ -551,20 +686,29 @@ def cohort(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on; loopback by default (other machines cannot "
-                                           "reach it). Use 0.0.0.0 only on a trusted network.")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to listen on; loopback by default (other machines cannot "
+            "reach it). Use 0.0.0.0 only on a trusted network."
+        ),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8050,
-    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder of run folders that the app lists, "
-                                                              "opens and writes.")] = Path("metacascade-runs"),
-    max_patients: Annotated[int, typer.Option(help="Largest run the app accepts (patients; per arm for "
-                                                   "cohorts).", min=1)] = 20_000,
+    runs_dir: Annotated[
+        Path, typer.Option("--runs-dir", help="Folder of run folders that the app lists, opens and writes.")
+    ] = Path("metacascade-runs"),
+    max_patients: Annotated[
+        int, typer.Option(help="Largest run the app accepts (patients; per arm for cohorts).", min=1)
+    ] = 20_000,
 ) -> None:
     """Start the web app: scenario editor, body map, plots, cohort runs, saved runs and reports."""
     from metacascade.web import serve as _serve
 
     if host not in ("127.0.0.1", "localhost", "::1"):
-        err_console.print(f"[yellow]warning[/]: listening on {host}: anyone who can reach this machine can run "
-                          "simulations and read the runs in " + str(runs_dir))
+        err_console.print(
+            f"[yellow]warning[/]: listening on {host}: anyone who can reach this machine can run "
+            "simulations and read the runs in " + str(runs_dir)
+        )
     console.print(f"metacascade web app on http://{host}:{port}/ (runs in {runs_dir}); Ctrl-C to stop")
     try:
         _serve(host, port, runs_dir, max_patients=max_patients)
@@ -576,12 +720,12 @@ def serve(
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder written by 'metacascade run' or 'metacascade "
-                                                 "cohort'.")],
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by 'metacascade run' or 'metacascade cohort'.")],
     format: Annotated[str, typer.Option("--format", help="html or pdf.")] = "html",
     lang: Annotated[str, typer.Option("--lang", help="en (English) or it (Italiano).")] = "en",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report file (default: RUN_DIR/report.LANG.FORMAT).")]
-    = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Report file (default: RUN_DIR/report.LANG.FORMAT).")
+    ] = None,
 ) -> None:
     """Write a self-contained report of a run: scenario, model and sources, figures, tables, explanation."""
     from metacascade.reports import build_report
@@ -600,11 +744,21 @@ def _print_cohort(run) -> None:  # run: CohortRun
     s = run.summary
     arms = s["cohort"]["arms"]
     ep = s["endpoints"]
-    table = Table(title=f"cohort: {s['cohort']['n_patients']} patients x {len(arms)} arm(s), follow-up "
-                        f"{s['cohort']['follow_up_days']:g} days (seed {run.manifest['seed']})")
+    table = Table(
+        title=f"cohort: {s['cohort']['n_patients']} patients x {len(arms)} arm(s), follow-up "
+        f"{s['cohort']['follow_up_days']:g} days (seed {run.manifest['seed']})"
+    )
     tau = s["cohort"]["follow_up_days"]
-    for col in ("arm", "deaths", "median OS (y)", "OS 5 y", "MFS 5 y", "distant metastasis",
-                f"RMST diff (days, to day {tau:g})", f"HR death vs {arms[0]}"):
+    for col in (
+        "arm",
+        "deaths",
+        "median OS (y)",
+        "OS 5 y",
+        "MFS 5 y",
+        "distant metastasis",
+        f"RMST diff (days, to day {tau:g})",
+        f"HR death vs {arms[0]}",
+    ):
         table.add_column(col, justify="left" if col == "arm" else "right")
     non_ph = []
 
@@ -620,26 +774,45 @@ def _print_cohort(run) -> None:  # run: CohortRun
         hr, rm = comp.get("hazard_ratio", {}), comp.get("rmst_difference", {})
         hr_txt = ""
         if hr.get("hr") is not None:
-            ci = ("" if hr.get("ci_lower") is None or hr.get("ci_upper") is None
-                  else f" ({hr['ci_lower']:.2f}-{hr['ci_upper']:.2f})")
+            ci = (
+                ""
+                if hr.get("ci_lower") is None or hr.get("ci_upper") is None
+                else f" ({hr['ci_lower']:.2f}-{hr['ci_upper']:.2f})"
+            )
             hr_txt = f"{hr['hr']:.2f}{ci}"
             if hr.get("proportional") is False:
                 hr_txt += " *"
                 non_ph.append((arm, hr.get("ph_p_value")))
         rm_txt = ""
         if rm.get("difference_days") is not None:
-            rci = ("" if rm.get("ci_lower") is None or rm.get("ci_upper") is None
-                   else f" ({rm['ci_lower']:+.0f} to {rm['ci_upper']:+.0f})")
+            rci = (
+                ""
+                if rm.get("ci_lower") is None or rm.get("ci_upper") is None
+                else f" ({rm['ci_lower']:+.0f} to {rm['ci_upper']:+.0f})"
+            )
             rm_txt = f"{rm['difference_days']:+.0f}{rci}"
-        table.add_row(arm, f"{o['events']}/{o['n']}", "not reached" if med is None else f"{med / 365.25:.2f}",
-                      at5("os", arm), at5("mfs", arm), f"{d['events'] / max(d['n'], 1):.1%}", rm_txt, hr_txt)
+        table.add_row(
+            arm,
+            f"{o['events']}/{o['n']}",
+            "not reached" if med is None else f"{med / 365.25:.2f}",
+            at5("os", arm),
+            at5("mfs", arm),
+            f"{d['events'] / max(d['n'], 1):.1%}",
+            rm_txt,
+            hr_txt,
+        )
     _print_table(table)
     for arm, p in non_ph:
         ptxt = "n/a" if p is None else ("< 0.0001" if p < 1e-4 else f"{p:.2g}")
-        console.print(f"* {arm}: hazards not proportional (Schoenfeld test p {ptxt}): the curves cross or part over "
-                      "time, so read the RMST difference, not the hazard ratio", highlight=False)
-    console.print(f"results in [bold]{run.out}[/]: patients.parquet, events.parquet, summary.json, manifest.json"
-                  + (", figures/" if any(f.startswith("figures") for f in run.manifest.get("files", [])) else ""))
+        console.print(
+            f"* {arm}: hazards not proportional (Schoenfeld test p {ptxt}): the curves cross or part over "
+            "time, so read the RMST difference, not the hazard ratio",
+            highlight=False,
+        )
+    console.print(
+        f"results in [bold]{run.out}[/]: patients.parquet, events.parquet, summary.json, manifest.json"
+        + (", figures/" if any(f.startswith("figures") for f in run.manifest.get("files", [])) else "")
+    )
 
 
 @scenario_app.command("init")
@@ -674,21 +847,34 @@ def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file to v
         _fail(exc)
         return
     console.print(f"[green]ok[/]: {path}")
-    console.print(f"  cancer {sc.patient.cancer}; primary {sc.patient.primary_diameter_mm:g} mm = "
-                  f"{sc.patient.primary_cells:.3g} cells (age {sc.patient.age_of_primary_days:.0f} days)")
-    console.print(f"  growth {sc.model.primary_growth}; shedding {sc.model.primary_shedding}; "
-                  f"secondary seeding {sc.model.secondary_seeding}", highlight=False)
-    console.print(f"  engine {sc.engine.kind}, horizon {sc.engine.horizon_days:g} days, seed {sc.engine.seed}, "
-                  f"rtol {sc.engine.rtol:g}")
+    console.print(
+        f"  cancer {sc.patient.cancer}; primary {sc.patient.primary_diameter_mm:g} mm = "
+        f"{sc.patient.primary_cells:.3g} cells (age {sc.patient.age_of_primary_days:.0f} days)"
+    )
+    console.print(
+        f"  growth {sc.model.primary_growth}; shedding {sc.model.primary_shedding}; "
+        f"secondary seeding {sc.model.secondary_seeding}",
+        highlight=False,
+    )
+    console.print(
+        f"  engine {sc.engine.kind}, horizon {sc.engine.horizon_days:g} days, seed {sc.engine.seed}, "
+        f"rtol {sc.engine.rtol:g}"
+    )
     top = sorted(zip(sc.organs, sc.routing.primary), key=lambda kv: -kv[1])[:5]
-    console.print(f"  {len(sc.organs)} organ(s); founding probability per shed cell: "
-                  + ", ".join(f"{o} {p:.3g}" for o, p in top), highlight=False)
+    console.print(
+        f"  {len(sc.organs)} organ(s); founding probability per shed cell: "
+        + ", ".join(f"{o} {p:.3g}" for o, p in top),
+        highlight=False,
+    )
     if sc.cohort is not None:
         c = sc.cohort
-        console.print(f"  cohort: {c.n_patients} patients x {len(c.arms)} arm(s) ("
-                      + ", ".join(f"{name}: {', '.join(t.kind for t in plan) or 'no treatment'}" for name, plan in c.arms)
-                      + f"), follow-up {c.follow_up_days:g} days, varied: {', '.join(c.vary) or 'nothing'}; run it with: "
-                      f"metacascade cohort {path} --out RUN_DIR", highlight=False)
+        console.print(
+            f"  cohort: {c.n_patients} patients x {len(c.arms)} arm(s) ("
+            + ", ".join(f"{name}: {', '.join(t.kind for t in plan) or 'no treatment'}" for name, plan in c.arms)
+            + f"), follow-up {c.follow_up_days:g} days, varied: {', '.join(c.vary) or 'nothing'}; run it with: "
+            f"metacascade cohort {path} --out RUN_DIR",
+            highlight=False,
+        )
 
 
 @presets_app.command("list")
@@ -702,18 +888,34 @@ def presets_list() -> None:
     for name, p in sorted(load_presets().items()):
         routes = "one organ (Iwata 2000)" if p.routes is None else ", ".join(f"{k} {v:g}" for k, v in p.routes.items())
         cal = p.calibration or {}
-        what = "-" if not cal else ("autopsy " + "+".join(cal.get("autopsy", ())) + "; SEER "
-                                    + (" + ".join([cal["seer"]] if isinstance(cal.get("seer"), str) else cal.get("seer", []))
-                                       or "none (" + str(cal.get("when", "time scale not calibrated")) + ")"))
+        what = (
+            "-"
+            if not cal
+            else (
+                "autopsy "
+                + "+".join(cal.get("autopsy", ()))
+                + "; SEER "
+                + (
+                    " + ".join([cal["seer"]] if isinstance(cal.get("seer"), str) else cal.get("seer", []))
+                    or "none (" + str(cal.get("when", "time scale not calibrated")) + ")"
+                )
+            )
+        )
         table.add_row(name, p.description, routes, what)
     _print_table(table)
 
 
 @presets_app.command("calibrate")
 def presets_calibrate(
-    names: Annotated[Optional[list[str]], typer.Argument(help="Presets to calibrate (default: all with a calibration table).")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Only compare with the shipped file; exit 1 if it differs.")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="Write here instead of the shipped presets/calibrated.toml.")] = None,
+    names: Annotated[
+        Optional[list[str]], typer.Argument(help="Presets to calibrate (default: all with a calibration table).")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only compare with the shipped file; exit 1 if it differs.")
+    ] = False,
+    out: Annotated[
+        Optional[Path], typer.Option(help="Write here instead of the shipped presets/calibrated.toml.")
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes (one preset each).")] = 2,
 ) -> None:
     """Fit the presets to the DiSibio 2008 autopsy counts and the SEER M1-by-size curves (maximum
@@ -731,8 +933,12 @@ def presets_calibrate(
             from metacascade.scenario._errors import did_you_mean
 
             allowed = [k for k, p in presets.items() if p.calibration]
-            _fail(MetacascadeError(f"presets calibrate: unknown or uncalibrated preset {n!r}"
-                                   f"{did_you_mean(n, allowed)}; allowed: {', '.join(allowed)}"))
+            _fail(
+                MetacascadeError(
+                    f"presets calibrate: unknown or uncalibrated preset {n!r}"
+                    f"{did_you_mean(n, allowed)}; allowed: {', '.join(allowed)}"
+                )
+            )
             return
     target = CALIBRATED_PATH if out is None else out
     if out is not None and out.exists() and out.is_dir():
@@ -756,8 +962,11 @@ def presets_calibrate(
     text = format_calibrated(fits)
     if check:
         same = shipped == text
-        console.print("[green]the shipped calibration is reproduced bit for bit[/]" if same
-                      else "[red]the shipped calibration differs from a fresh fit[/]")
+        console.print(
+            "[green]the shipped calibration is reproduced bit for bit[/]"
+            if same
+            else "[red]the shipped calibration differs from a fresh fit[/]"
+        )
         raise typer.Exit(code=0 if same else 1)
     atomic_write(target, lambda p: p.write_text(text, encoding="utf-8"))
     console.print(f"calibrated {len(chosen)} presets; wrote {target}")

@@ -79,20 +79,44 @@ PEER_FITS_FILE = "seer_peer_fits.csv"
 
 #: The 30 metastatic sites of DiSibio & French 2008, Figure 1, in the figure's order.
 DISIBIO_SITES: tuple[str, ...] = (
-    "adrenal", "bone", "bladder", "brain", "breast", "diaphragm", "gallbladder", "heart",
-    "kidney", "lung", "large intestine", "liver", "lymph_nodes_regional", "lymph_nodes_distant",
-    "omentum", "ovaries", "pancreas", "pericardium", "peritoneum", "pleura", "prostate",
-    "skeletal muscle", "skin", "small intestine", "spleen", "stomach", "testes", "thyroid",
-    "uterus", "vagina",
+    "adrenal",
+    "bone",
+    "bladder",
+    "brain",
+    "breast",
+    "diaphragm",
+    "gallbladder",
+    "heart",
+    "kidney",
+    "lung",
+    "large intestine",
+    "liver",
+    "lymph_nodes_regional",
+    "lymph_nodes_distant",
+    "omentum",
+    "ovaries",
+    "pancreas",
+    "pericardium",
+    "peritoneum",
+    "pleura",
+    "prostate",
+    "skeletal muscle",
+    "skin",
+    "small intestine",
+    "spleen",
+    "stomach",
+    "testes",
+    "thyroid",
+    "uterus",
+    "vagina",
 )
 _TOTAL = "TOTAL"
 
 #: The SEER size-bin labels (cm): the nearest of these to a tumour's diameter names its bin.
-SEER_SIZE_BINS_CM: tuple[float, ...] = (0.1,) + tuple(0.5 * k for k in range(1, 21))
+SEER_SIZE_BINS_CM: tuple[float, ...] = (0.1, *(0.5 * k for k in range(1, 21)))
 
 #: Bin label -> midpoint (cm) of the diameters the bin holds (see the module docstring).
-SEER_SIZE_MID_CM: dict[float, float] = {b: b for b in SEER_SIZE_BINS_CM} | {0.1: 0.2, 0.5: 0.55,
-                                                                            10.0: 9.9}
+SEER_SIZE_MID_CM: dict[float, float] = {b: b for b in SEER_SIZE_BINS_CM} | {0.1: 0.2, 0.5: 0.55, 10.0: 9.9}
 
 _MISSING = {"", "nan", "na", "n/a", "null", "none"}
 #: |fraction * n - count| above this is an inconsistent fraction (a fraction rounded to its
@@ -130,8 +154,9 @@ def _read(path: str | Path | None, default: str, required: Sequence[str]) -> _Ra
     except FileNotFoundError:
         raise DataError(f"{name}: file not found") from None
     except UnicodeDecodeError as exc:
-        raise DataError(f"{name}: corrupt CSV: not UTF-8 text (byte {exc.start}: {exc.reason}); "
-                        "allowed: a UTF-8 CSV file") from None
+        raise DataError(
+            f"{name}: corrupt CSV: not UTF-8 text (byte {exc.start}: {exc.reason}); allowed: a UTF-8 CSV file"
+        ) from None
     except OSError as exc:
         raise DataError(f"{name}: cannot read: {exc.strerror or exc}") from None
     header: tuple[str, ...] | None = None
@@ -150,12 +175,16 @@ def _read(path: str | Path | None, default: str, required: Sequence[str]) -> _Ra
             _check_header(name, lineno, header, required)
             continue
         if len(fields) != len(header):
-            raise DataError(f"{name}: line {lineno} (row {fields[0]!r}): corrupt CSV: {len(fields)} "
-                            f"fields, the header has {len(header)}; allowed: one field per column")
+            raise DataError(
+                f"{name}: line {lineno} (row {fields[0]!r}): corrupt CSV: {len(fields)} "
+                f"fields, the header has {len(header)}; allowed: one field per column"
+            )
         rows.append(_Row(lineno, dict(zip(header, fields))))
     if header is None:
-        raise DataError(f"{name}: corrupt CSV: no header line (only comments or blank lines); "
-                        f"allowed: a header with columns {', '.join(required)}")
+        raise DataError(
+            f"{name}: corrupt CSV: no header line (only comments or blank lines); "
+            f"allowed: a header with columns {', '.join(required)}"
+        )
     if not rows:
         raise DataError(f"{name}: no data rows after the header")
     return _Raw(name, header, tuple(rows))
@@ -165,17 +194,23 @@ def _check_header(name: str, lineno: int, header: tuple[str, ...], required: Seq
     allowed = ", ".join(required)
     for column in header:
         if header.count(column) > 1:
-            raise DataError(f"{name}: line {lineno} (header): column {column!r} appears "
-                            f"{header.count(column)} times; allowed: each of {allowed} once")
+            raise DataError(
+                f"{name}: line {lineno} (header): column {column!r} appears "
+                f"{header.count(column)} times; allowed: each of {allowed} once"
+            )
     missing = [c for c in required if c not in header]
     if missing:
-        raise DataError(f"{name}: line {lineno} (header): missing column {missing[0]!r}"
-                        f"{_suggest(missing[0], [c for c in header if c not in required])}; "
-                        f"required columns: {allowed}")
+        raise DataError(
+            f"{name}: line {lineno} (header): missing column {missing[0]!r}"
+            f"{_suggest(missing[0], [c for c in header if c not in required])}; "
+            f"required columns: {allowed}"
+        )
     unknown = [c for c in header if c not in required]
     if unknown:
-        raise DataError(f"{name}: line {lineno} (header): unknown column {unknown[0]!r}"
-                        f"{_suggest(unknown[0], required)}; allowed columns: {allowed}")
+        raise DataError(
+            f"{name}: line {lineno} (header): unknown column {unknown[0]!r}"
+            f"{_suggest(unknown[0], required)}; allowed columns: {allowed}"
+        )
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:
@@ -213,11 +248,9 @@ class _Cells:
             raise self.fail(column, "is not finite", allowed)
         return x
 
-    def count(self, column: str, minimum: int = 0, maximum: int | None = None,
-              allowed: str | None = None) -> int:
+    def count(self, column: str, minimum: int = 0, maximum: int | None = None, allowed: str | None = None) -> int:
         if allowed is None:
-            allowed = f"an integer >= {minimum}" if maximum is None else \
-                f"an integer {minimum}..{maximum}"
+            allowed = f"an integer >= {minimum}" if maximum is None else f"an integer {minimum}..{maximum}"
         x = self.number(column, allowed)
         if not x.is_integer():
             raise self.fail(column, "is not an integer", allowed)
@@ -246,15 +279,17 @@ class _Cells:
 def _name(raw: _Raw, row: _Row, column: str, what: str) -> str:
     value = row.fields[column]
     if value.lower() in _MISSING:
-        raise DataError(f"{raw.name}: line {row.line}, column {column!r}: value {value!r} is "
-                        f"missing; allowed: a {what} name")
+        raise DataError(
+            f"{raw.name}: line {row.line}, column {column!r}: value {value!r} is missing; allowed: a {what} name"
+        )
     return value
 
 
 def _unknown(kind: str, value: object, allowed: Iterable[str], where: str = "") -> DataError:
     allowed = list(allowed)
-    return DataError(f"{where}unknown {kind} {value!r}{_suggest(str(value), allowed)}; "
-                     f"allowed: {', '.join(map(repr, allowed))}")
+    return DataError(
+        f"{where}unknown {kind} {value!r}{_suggest(str(value), allowed)}; allowed: {', '.join(map(repr, allowed))}"
+    )
 
 
 def _seer_bin(cells: _Cells) -> float:
@@ -276,15 +311,16 @@ def _seer_rows(raw: _Raw) -> list[tuple[_Cells, str, float]]:
         cells = _Cells(raw, row, label)
         b = _seer_bin(cells)
         if (cancer, b) in seen:
-            raise DataError(f"{raw.name}: line {row.line}, {label}: duplicated row (first at line "
-                            f"{seen[cancer, b]}); allowed: one row per cancer and size bin")
+            raise DataError(
+                f"{raw.name}: line {row.line}, {label}: duplicated row (first at line "
+                f"{seen[cancer, b]}); allowed: one row per cancer and size bin"
+            )
         seen[cancer, b] = row.line
         out.append((cells, cancer, b))
     return out
 
 
-def _select_cancer(frame: pd.DataFrame, cancer: str | None, name: str,
-                   absent: str | None = None) -> pd.DataFrame:
+def _select_cancer(frame: pd.DataFrame, cancer: str | None, name: str, absent: str | None = None) -> pd.DataFrame:
     """The rows of one cancer; an unknown name raises DataError listing the allowed ones. A name
     of the SEER size table without rows here gets ``absent`` as its reason."""
     if cancer is None:
@@ -292,8 +328,9 @@ def _select_cancer(frame: pd.DataFrame, cancer: str | None, name: str,
     names = sorted(frame["cancer"].unique())
     if cancer not in names:
         if absent is not None and cancer in seer_cancers():
-            raise DataError(f"{name}: cancer {cancer!r} has no rows in this file ({absent}); "
-                            f"allowed: {', '.join(map(repr, names))}")
+            raise DataError(
+                f"{name}: cancer {cancer!r} has no rows in this file ({absent}); allowed: {', '.join(map(repr, names))}"
+            )
         raise _unknown("cancer", cancer, names, where=f"{name}: ")
     return frame[frame["cancer"] == cancer].reset_index(drop=True)
 
@@ -351,23 +388,27 @@ class DiSibioTable:
             primaries = [primaries]
         primaries = list(primaries)
         if not primaries:
-            raise DataError(f"{self.source}: combine({name!r}): no primaries given; allowed: one "
-                            "or more of " + ", ".join(map(repr, self.primaries)))
+            raise DataError(
+                f"{self.source}: combine({name!r}): no primaries given; allowed: one "
+                "or more of " + ", ".join(map(repr, self.primaries))
+            )
         for p in primaries:
             self._check_primary(p)
             if primaries.count(p) > 1:
-                raise DataError(f"{self.source}: combine({name!r}): primary {p!r} given "
-                                f"{primaries.count(p)} times; allowed: each primary once")
-        if not isinstance(name, str) or not name.strip() or name in self.counts.index \
-                or name == _TOTAL:
-            raise DataError(f"{self.source}: combine: name {name!r} is empty or already a row; "
-                            "allowed: a new, non-empty name")
+                raise DataError(
+                    f"{self.source}: combine({name!r}): primary {p!r} given "
+                    f"{primaries.count(p)} times; allowed: each primary once"
+                )
+        if not isinstance(name, str) or not name.strip() or name in self.counts.index or name == _TOTAL:
+            raise DataError(
+                f"{self.source}: combine: name {name!r} is empty or already a row; allowed: a new, non-empty name"
+            )
         row = self.counts.loc[primaries].sum(axis=0).rename(name)
         counts = pd.concat([self.counts, row.to_frame().T.astype(np.int64)])
         counts.index.name = "primary"
-        n = pd.concat([self.n_autopsies,
-                       pd.Series([int(self.n_autopsies[primaries].sum())], index=[name],
-                                 dtype=np.int64)]).rename("n_autopsies")
+        n = pd.concat(
+            [self.n_autopsies, pd.Series([int(self.n_autopsies[primaries].sum())], index=[name], dtype=np.int64)]
+        ).rename("n_autopsies")
         n.index.name = "primary"
         return DiSibioTable(counts=counts, n_autopsies=n, source=self.source)
 
@@ -394,40 +435,43 @@ def load_disibio(path: str | Path | None = None) -> DiSibioTable:
         values = {"n_autopsies": n}
         for site in DISIBIO_SITES:
             values[site] = cells.count(
-                site, maximum=None if is_total else n,
-                allowed=f"an integer count 0..n_autopsies ({n})")
+                site, maximum=None if is_total else n, allowed=f"an integer count 0..n_autopsies ({n})"
+            )
         values["total_metastases"] = cells.count("total_metastases")
         row_sum = sum(values[s] for s in DISIBIO_SITES)
         if values["total_metastases"] != row_sum:
-            raise cells.fail("total_metastases", "is not the sum of the row's 30 sites",
-                             f"the row's sum, {row_sum}")
+            raise cells.fail("total_metastases", "is not the sum of the row's 30 sites", f"the row's sum, {row_sum}")
         if is_total:
             if total is not None:
-                raise DataError(f"{raw.name}: line {row.line}, row {primary!r}: a second TOTAL row "
-                                f"(first at line {total[0].line}); allowed: one TOTAL row")
+                raise DataError(
+                    f"{raw.name}: line {row.line}, row {primary!r}: a second TOTAL row "
+                    f"(first at line {total[0].line}); allowed: one TOTAL row"
+                )
             total = (row, values)
             continue
         if total is not None:
-            raise DataError(f"{raw.name}: line {row.line}, primary {primary!r}: row after the "
-                            f"TOTAL row (line {total[0].line}); allowed: TOTAL as the last row")
+            raise DataError(
+                f"{raw.name}: line {row.line}, primary {primary!r}: row after the "
+                f"TOTAL row (line {total[0].line}); allowed: TOTAL as the last row"
+            )
         if primary in data:
-            raise DataError(f"{raw.name}: line {row.line}, primary {primary!r}: duplicated row "
-                            f"(first at line {lines[primary]}); allowed: one row per primary")
+            raise DataError(
+                f"{raw.name}: line {row.line}, primary {primary!r}: duplicated row "
+                f"(first at line {lines[primary]}); allowed: one row per primary"
+            )
         data[primary] = values
         lines[primary] = row.line
     if not data:
         raise DataError(f"{raw.name}: no primary rows, only a TOTAL row")
     if total is None:
-        raise DataError(f"{raw.name}: no TOTAL row; allowed: a last row 'TOTAL' holding the column "
-                        "sums")
+        raise DataError(f"{raw.name}: no TOTAL row; allowed: a last row 'TOTAL' holding the column sums")
     frame = pd.DataFrame.from_dict(data, orient="index").astype(np.int64)
     total_row, total_values = total
     cells = _Cells(raw, total_row, f"row {total_row.fields['primary']!r}")
     for column in columns[1:]:
         s = int(frame[column].sum())
         if total_values[column] != s:
-            raise cells.fail(column, f"is not the column sum of the {len(frame)} primaries ({s})",
-                             "the column sums")
+            raise cells.fail(column, f"is not the column sum of the {len(frame)} primaries ({s})", "the column sums")
     counts = frame[list(DISIBIO_SITES)].copy()
     counts.index.name = "primary"
     counts.columns.name = "site"
@@ -460,11 +504,13 @@ def load_seer_size(path: str | Path | None = None, *, cancer: str | None = None)
         k = cells.count("n_m1", maximum=n, allowed=f"an integer count 0..n_patients ({n})")
         f = cells.real("fraction_distant_met", 0.0, 1.0)
         if abs(f * n - k) > _FRACTION_TOLERANCE:
-            raise cells.fail("fraction_distant_met", f"times n_patients ({n}) is {f * n:.4f}, not "
-                             f"n_m1 ({k})", f"n_m1 / n_patients = {k / n:.6g}")
+            raise cells.fail(
+                "fraction_distant_met",
+                f"times n_patients ({n}) is {f * n:.4f}, not n_m1 ({k})",
+                f"n_m1 / n_patients = {k / n:.6g}",
+            )
         records.append((name, b, SEER_SIZE_MID_CM[b], n, k, k / n))
-    frame = pd.DataFrame(records, columns=["cancer", "size_bin_cm", "size_mid_cm", "n_patients",
-                                           "n_m1", "fraction"])
+    frame = pd.DataFrame(records, columns=["cancer", "size_bin_cm", "size_mid_cm", "n_patients", "n_m1", "fraction"])
     frame = frame.astype({"n_patients": np.int64, "n_m1": np.int64})
     frame = frame.sort_values(["cancer", "size_bin_cm"], kind="stable").reset_index(drop=True)
     return _select_cancer(frame, cancer, raw.name)
@@ -485,8 +531,7 @@ def load_seer_survival(path: str | Path | None = None, *, cancer: str | None = N
     (one of the types in this file). Checked: a known bin label, ``n_patients`` a positive
     integer, survival values finite and >= 0, one row per (cancer, bin).
     """
-    columns = ("cancer", "size_bin_cm", "n_patients", "mean_survival_months", "sd_months",
-               "median_survival_months")
+    columns = ("cancer", "size_bin_cm", "n_patients", "mean_survival_months", "sd_months", "median_survival_months")
     raw = _read(path, SEER_SURVIVAL_FILE, columns)
     records = []
     for cells, name, b in _seer_rows(raw):
@@ -496,8 +541,7 @@ def load_seer_survival(path: str | Path | None = None, *, cancer: str | None = N
     frame = pd.DataFrame(records, columns=["cancer", "size_bin_cm", "size_mid_cm", *columns[2:]])
     frame = frame.astype({"n_patients": np.int64})
     frame = frame.sort_values(["cancer", "size_bin_cm"], kind="stable").reset_index(drop=True)
-    return _select_cancer(frame, cancer, raw.name,
-                          absent="no size bin has 20 M1 patients who died of the cancer")
+    return _select_cancer(frame, cancer, raw.name, absent="no size bin has 20 M1 patients who died of the cancer")
 
 
 #: The peer's fitted parameters and fit statistics, in the order of their Fits.txt.
@@ -522,8 +566,10 @@ def load_peer_fits(path: str | Path | None = None, *, cancer: str | None = None)
     for row in raw.rows:
         name = _name(raw, row, "cancer", "cancer")
         if name in seen:
-            raise DataError(f"{raw.name}: line {row.line}, cancer {name!r}: duplicated row (first "
-                            f"at line {seen[name]}); allowed: one row per cancer")
+            raise DataError(
+                f"{raw.name}: line {row.line}, cancer {name!r}: duplicated row (first "
+                f"at line {seen[name]}); allowed: one row per cancer"
+            )
         seen[name] = row.line
         cells = _Cells(raw, row, f"cancer {name!r}")
         values = {}
@@ -550,8 +596,12 @@ def load_node_positivity(cancer: str, path: str | Path | None = None) -> pd.Data
     Raises DataError naming the file, row and column for a missing column, a count that is not a
     positive whole number, a fraction outside [0, 1] or a size range that is not increasing."""
     path = _natural_history(f"{cancer}_node_positivity_by_size.csv") if path is None else Path(path)
-    df = _read_natural_history(path, "node-positivity", ["cancer", "size_mm_low", "size_mm_high", "value", "n", "source"],
-                               missing_file=f"{path}: no node-positivity data for cancer {cancer!r}")
+    df = _read_natural_history(
+        path,
+        "node-positivity",
+        ["cancer", "size_mm_low", "size_mm_high", "value", "n", "source"],
+        missing_file=f"{path}: no node-positivity data for cancer {cancer!r}",
+    )
     # rows with a patient count and a lower size bound (rows pooled over all sizes have none)
     df = df[(df["cancer"] == cancer) & df["n"].notna() & df["size_mm_low"].notna()].reset_index(drop=True)
     rows = []
@@ -566,8 +616,16 @@ def load_node_positivity(cancer: str, path: str | Path | None = None) -> pd.Data
         lo, hi = float(r["size_mm_low"]), float(r["size_mm_high"])
         if not (math.isfinite(lo) and lo >= 0) or (math.isfinite(hi) and not hi > lo):
             raise DataError(f"{where}: size range {lo}-{hi} mm: allowed 0 <= low < high (high blank: open)")
-        rows.append({"size_mm_low": lo, "size_mm_high": hi, "n": int(n), "k": int(round(v * n)), "value": v,
-                     "source": str(r["source"])})
+        rows.append(
+            {
+                "size_mm_low": lo,
+                "size_mm_high": hi,
+                "n": int(n),
+                "k": int(round(v * n)),
+                "value": v,
+                "source": str(r["source"]),
+            }
+        )
     return pd.DataFrame(rows, columns=["size_mm_low", "size_mm_high", "n", "k", "value", "source"])
 
 
@@ -585,8 +643,9 @@ def _require_columns(df: pd.DataFrame, path: Path, need: Sequence[str]) -> None:
         raise DataError(f"{path}: missing columns {missing}; expected at least {list(need)}")
 
 
-def _read_natural_history(path: Path, what: str, need: Sequence[str], *, missing_file: str | None = None,
-                          **read: object) -> pd.DataFrame:
+def _read_natural_history(
+    path: Path, what: str, need: Sequence[str], *, missing_file: str | None = None, **read: object
+) -> pd.DataFrame:
     """A natural-history CSV (``#`` comment lines) with at least the columns ``need``; DataError
     naming the file for a missing file (``missing_file``: the message), an unreadable one or a
     missing column."""
@@ -621,9 +680,13 @@ def load_early_seeding(path: str | Path | None = None) -> pd.DataFrame:
         if not (math.isfinite(vol) and vol > 0):
             raise DataError(f"{where}: primary_volume_cm3: got {r['primary_volume_cm3']!r}, allowed a positive volume")
         if not (math.isfinite(n) and n >= 1 and n == int(n)):
-            raise DataError(f"{where}: patients_evaluable: got {r['patients_evaluable']!r}, allowed a whole number >= 1")
+            raise DataError(
+                f"{where}: patients_evaluable: got {r['patients_evaluable']!r}, allowed a whole number >= 1"
+            )
         if not (math.isfinite(k) and 0 <= k <= n and k == int(k)):
-            raise DataError(f"{where}: patients_early: got {r['patients_early']!r}, allowed a whole number in 0..{int(n)}")
+            raise DataError(
+                f"{where}: patients_early: got {r['patients_early']!r}, allowed a whole number in 0..{int(n)}"
+            )
     return df
 
 
@@ -637,8 +700,18 @@ def load_stage_by_size(path: str | Path | None = None) -> pd.DataFrame:
     DataError naming the row for a missing column, a value outside [0, 1], a model diameter that
     is not positive, an unknown quantity or a number of patients that is not a whole number >= 1."""
     path = _natural_history("stage_by_size_all_patients.csv") if path is None else Path(path)
-    need = ["cancer", "quantity", "size_mm_low", "size_mm_high", "size_mm_model", "value", "n", "source", "where",
-            "how_read"]
+    need = [
+        "cancer",
+        "quantity",
+        "size_mm_low",
+        "size_mm_high",
+        "size_mm_model",
+        "value",
+        "n",
+        "source",
+        "where",
+        "how_read",
+    ]
     df = _read_natural_history(path, "stage-by-size", need)
     for i, r in df.iterrows():
         where = f"{path.name} row {i + 1} ({r['cancer']})"
@@ -662,8 +735,17 @@ def load_relapse_targets(path: str | Path | None = None) -> pd.DataFrame:
     Raises DataError naming the file, row and column for a missing column, an unknown ``nodes``
     or ``endpoint``, or a ``diameter`` that is neither a positive number nor ``seer_median``."""
     path = _natural_history("relapse_targets.csv") if path is None else Path(path)
-    need = ["preset", "file", "quantity", "subgroup", "nodes", "diameter", "diameter_source", "max_diameter_mm",
-            "endpoint"]
+    need = [
+        "preset",
+        "file",
+        "quantity",
+        "subgroup",
+        "nodes",
+        "diameter",
+        "diameter_source",
+        "max_diameter_mm",
+        "endpoint",
+    ]
     df = _read_natural_history(path, "relapse-target", need, dtype=str, keep_default_na=False)
     for i, r in df.iterrows():
         where = f"{path.name} row {i + 1} ({r['preset']})"
@@ -680,7 +762,9 @@ def load_relapse_targets(path: str | Path | None = None) -> pd.DataFrame:
             except ValueError:
                 ok = False
             if not ok:
-                allowed = "a positive number (mm) or seer_median" if col == "diameter" else "a positive number (mm) or blank"
+                allowed = (
+                    "a positive number (mm) or seer_median" if col == "diameter" else "a positive number (mm) or blank"
+                )
                 raise DataError(f"{where}: {col}: got {v!r}, allowed {allowed}")
     return df[need].reset_index(drop=True)
 
@@ -696,8 +780,15 @@ def load_relapse_curve(file: str, quantity: str, subgroup: str, path: str | Path
     if "group" in df.columns:  # transbig_dmfs.csv: computed rows, group and a time interval
         _require_columns(df, path, ["group", "time_high_years"])
         sel = df[(df["quantity"] == quantity) & (df["group"] == subgroup)]
-        out = pd.DataFrame({"time_years": sel["time_high_years"], "value": sel["value"], "n": sel["n"],
-                            "ci_low": sel["ci_low"], "ci_high": sel["ci_high"]})
+        out = pd.DataFrame(
+            {
+                "time_years": sel["time_high_years"],
+                "value": sel["value"],
+                "n": sel["n"],
+                "ci_low": sel["ci_low"],
+                "ci_high": sel["ci_high"],
+            }
+        )
         out["source"] = sel["source"] if "source" in sel.columns else "DESMEDT2007 (GSE7390, computed)"
     else:
         _require_columns(df, path, ["subgroup", "time_years", "source"])
@@ -708,8 +799,10 @@ def load_relapse_curve(file: str, quantity: str, subgroup: str, path: str | Path
         raise DataError(f"{path.name}: no rows with quantity {quantity!r} and subgroup {subgroup!r}")
     bad = out[~out["value"].between(0.0, 1.0) | ~np.isfinite(out["time_years"])]
     if len(bad):
-        raise DataError(f"{path.name} ({subgroup}): value {bad['value'].iloc[0]!r} at "
-                        f"{bad['time_years'].iloc[0]!r} years: allowed a fraction in [0, 1] at a finite time")
+        raise DataError(
+            f"{path.name} ({subgroup}): value {bad['value'].iloc[0]!r} at "
+            f"{bad['time_years'].iloc[0]!r} years: allowed a fraction in [0, 1] at a finite time"
+        )
     return out.sort_values("time_years").reset_index(drop=True)
 
 
@@ -735,8 +828,9 @@ def load_relapse_hazards(file: str, subgroup: str, path: str | Path | None = Non
     return out
 
 
-def distant_hazards_from_life_table(years: Sequence[float], rfs: Sequence[float], distant_events: float,
-                                    distant_share: float) -> pd.DataFrame:
+def distant_hazards_from_life_table(
+    years: Sequence[float], rfs: Sequence[float], distant_events: float, distant_share: float
+) -> pd.DataFrame:
     r"""Distant-relapse events and person-years by interval, reconstructed from a published
     life-table recurrence-free survival (``rfs`` at ``years``, any recurrence), the number of distant
     relapses the series observed (``distant_events``) and their share of all recurrences
@@ -761,18 +855,38 @@ def distant_hazards_from_life_table(years: Sequence[float], rfs: Sequence[float]
     if not (np.all((s > 0) & (s <= 1)) and np.all(np.diff(s) <= 0)):
         raise DataError(f"life table: rfs {list(s)}: allowed fractions in (0, 1], not increasing")
     if not (0 < distant_share <= 1) or not (distant_events > 0):
-        raise DataError(f"life table: distant_share {distant_share!r} must be in (0, 1] and distant_events "
-                        f"{distant_events!r} > 0")
+        raise DataError(
+            f"life table: distant_share {distant_share!r} must be in (0, 1] and distant_events {distant_events!r} > 0"
+        )
     edges = np.concatenate([[0.0], t])
     sd = np.concatenate([[1.0], 1.0 - distant_share * (1.0 - s)])
     n_eff = distant_events / (1.0 - sd[-1])
     events = n_eff * (sd[:-1] - sd[1:])
     person_years = n_eff * np.diff(edges) * (sd[:-1] + sd[1:]) / 2.0
-    rows = [{"quantity": "annual_hazard_distant_metastasis", "time_low_years": lo, "time_high_years": hi,
-             "value": d / y, "events": d, "person_years": y, "n": math.nan}
-            for lo, hi, d, y in zip(edges[:-1], edges[1:], events, person_years)]
-    rows += [{"quantity": "distant_rfs_reconstructed", "time_low_years": 0.0, "time_high_years": hi, "value": v,
-              "events": n_eff * (1.0 - v), "person_years": math.nan, "n": n_eff * v}
-             for hi, v in zip(edges[1:], sd[1:])]
-    return pd.DataFrame(rows, columns=["quantity", "time_low_years", "time_high_years", "value", "events",
-                                       "person_years", "n"])
+    rows = [
+        {
+            "quantity": "annual_hazard_distant_metastasis",
+            "time_low_years": lo,
+            "time_high_years": hi,
+            "value": d / y,
+            "events": d,
+            "person_years": y,
+            "n": math.nan,
+        }
+        for lo, hi, d, y in zip(edges[:-1], edges[1:], events, person_years)
+    ]
+    rows += [
+        {
+            "quantity": "distant_rfs_reconstructed",
+            "time_low_years": 0.0,
+            "time_high_years": hi,
+            "value": v,
+            "events": n_eff * (1.0 - v),
+            "person_years": math.nan,
+            "n": n_eff * v,
+        }
+        for hi, v in zip(edges[1:], sd[1:])
+    ]
+    return pd.DataFrame(
+        rows, columns=["quantity", "time_low_years", "time_high_years", "value", "events", "person_years", "n"]
+    )

@@ -46,8 +46,9 @@ def check_output_folder(path: str | Path, field: str = "--out") -> Path:
         os.unlink(tmp)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise MetacascadeError(f"{field}: {path}: cannot write in {probe} ({reason}); allowed a folder you can "
-                               "write to") from None
+        raise MetacascadeError(
+            f"{field}: {path}: cannot write in {probe} ({reason}); allowed a folder you can write to"
+        ) from None
     return path
 
 

@@ -61,8 +61,9 @@ def plot_run(result: RunResult) -> Figure:
     for ax in axes:
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3, which="both")
-    fig.suptitle(f"{sc.patient.cancer}: primary {sc.patient.primary_diameter_mm:g} mm at diagnosis "
-                 f"({sc.engine.kind} engine)")
+    fig.suptitle(
+        f"{sc.patient.cancer}: primary {sc.patient.primary_diameter_mm:g} mm at diagnosis ({sc.engine.kind} engine)"
+    )
     return fig
 
 
@@ -79,9 +80,14 @@ def plot_run_body_map(result: RunResult) -> Figure:
     fig = plt.figure(figsize=(13, 8.5), constrained_layout=True)
     left, right = fig.subfigures(1, 2, width_ratios=[1.15, 1.0])
     ax = left.subplots()
-    plot_body_map(burden, ax=ax, annotate=annotate, primary=sc.patient.cancer,
-                  title=f"expected burden at day {result.horizon_days:.0f} after diagnosis"
-                        + (" (untreated death)" if result.summary.get("stopped_at_lethal_burden") else ""))
+    plot_body_map(
+        burden,
+        ax=ax,
+        annotate=annotate,
+        primary=sc.patient.cancer,
+        title=f"expected burden at day {result.horizon_days:.0f} after diagnosis"
+        + (" (untreated death)" if result.summary.get("stopped_at_lethal_burden") else ""),
+    )
     ax2 = right.subplots()
     days = ds["time_days"].values
     order = sorted(burden, key=lambda o: -burden[o])[:8]
@@ -113,8 +119,7 @@ def plot_stochastic(run: StochasticRunResult) -> Figure:
         n = res.n_established_at[:, i].sum(axis=1)
         bins = np.arange(0, max(int(n.max()), 1) + 2) - 0.5
         ax.hist(n, bins=bins if bins.size < 80 else 40, alpha=0.6, label=label)
-    ax.set(xlabel="established metastases per patient", ylabel="patients",
-           title=f"{res.n_patients} virtual patients")
+    ax.set(xlabel="established metastases per patient", ylabel="patients", title=f"{res.n_patients} virtual patients")
     ax.legend()
 
     ax = axes[1]
@@ -130,8 +135,12 @@ def plot_stochastic(run: StochasticRunResult) -> Figure:
     ax.step(days, [(death <= d).mean() for d in days], where="post", color="k", ls="--", label="death")
     top = max(top, float((death <= days[-1]).mean()))
     # the axis follows the data (curves near 0.005 on a 0-1 axis look empty), up to 1
-    ax.set(xlabel="days since diagnosis", ylabel="fraction of patients", title="First detectable metastasis",
-           ylim=(0, min(1.0, top * 1.15) if top > 0 else 0.01))
+    ax.set(
+        xlabel="days since diagnosis",
+        ylabel="fraction of patients",
+        title="First detectable metastasis",
+        ylim=(0, min(1.0, top * 1.15) if top > 0 else 0.01),
+    )
     ax.legend(fontsize=8)
 
     ax = axes[2]

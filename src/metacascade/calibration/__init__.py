@@ -12,5 +12,13 @@ from metacascade.calibration.core import (
     fit_mle,
 )
 
-__all__ = ["BayesFit", "LeastSquaresFit", "MLEFit", "Parameter", "Template", "fit_bayes", "fit_least_squares",
-           "fit_mle"]
+__all__ = [
+    "BayesFit",
+    "LeastSquaresFit",
+    "MLEFit",
+    "Parameter",
+    "Template",
+    "fit_bayes",
+    "fit_least_squares",
+    "fit_mle",
+]

@@ -65,8 +65,9 @@ class Parameter:
         if not self.low <= self.start <= self.high:
             raise ParameterError(f"parameter {self.name}: start = {self.start} outside [{self.low}, {self.high}]")
         if self.prior not in ("uniform", "normal") or self.sd <= 0:
-            raise ParameterError(f"parameter {self.name}: prior {self.prior!r} (sd {self.sd}); allowed 'uniform' or "
-                                 "'normal' with sd > 0")
+            raise ParameterError(
+                f"parameter {self.name}: prior {self.prior!r} (sd {self.sd}); allowed 'uniform' or 'normal' with sd > 0"
+            )
 
     def log_prior(self, x: float) -> float:
         if not self.low <= x <= self.high:
@@ -123,10 +124,17 @@ class MLEFit:
         se = np.sqrt(np.clip(np.diag(self.covariance), 0, None)) if self.covariance is not None else None
         rows = []
         for i, p in enumerate(self.template.parameters):
-            rows.append({"parameter": p.name, "estimate": float(self.theta[i]),
-                         "se": None if se is None else float(se[i]),
-                         "wald": self.wald.get(p.name), "profile": self.profile.get(p.name),
-                         "unit": p.unit, "description": p.description})
+            rows.append(
+                {
+                    "parameter": p.name,
+                    "estimate": float(self.theta[i]),
+                    "se": None if se is None else float(se[i]),
+                    "wald": self.wald.get(p.name),
+                    "profile": self.profile.get(p.name),
+                    "unit": p.unit,
+                    "description": p.description,
+                }
+            )
         return rows
 
 
@@ -148,12 +156,21 @@ def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, step: np.ndarray) 
             ej = np.zeros(n)
             ej[j] = step[j]
             h[i, j] = h[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
-                4 * step[i] * step[j])
+                4 * step[i] * step[j]
+            )
     return h
 
 
-def fit_mle(template: Template, *, n_obs: int = 0, starts: int = 4, seed: int = 0, alpha: float = 0.05,
-            profile: bool | Sequence[str] = True, progress: Callable[[str], None] | None = None) -> MLEFit:
+def fit_mle(
+    template: Template,
+    *,
+    n_obs: int = 0,
+    starts: int = 4,
+    seed: int = 0,
+    alpha: float = 0.05,
+    profile: bool | Sequence[str] = True,
+    progress: Callable[[str], None] | None = None,
+) -> MLEFit:
     """Maximise the log-likelihood of ``template`` within its bounds.
 
     Starts: the template's start, then ``starts - 1`` points drawn uniformly in the bounds
@@ -168,15 +185,15 @@ def fit_mle(template: Template, *, n_obs: int = 0, starts: int = 4, seed: int = 
         raise ParameterError(f"alpha: got {alpha!r}, allowed a number in (0, 1)")
     if isinstance(profile, (bool, np.bool_)):
         profiled = template.names if profile else []
-    elif (isinstance(profile, str) or not isinstance(profile, Sequence)
-          or not all(isinstance(n, str) for n in profile)):
+    elif isinstance(profile, str) or not isinstance(profile, Sequence) or not all(isinstance(n, str) for n in profile):
         raise ParameterError(f"profile: got {profile!r}, allowed True, False or a sequence of parameter names")
     else:
         profiled = list(profile)
         unknown = [n for n in profiled if n not in template.names]
         if unknown:
-            raise ParameterError(f"profile: unknown parameters {', '.join(map(repr, unknown))}; "
-                                 f"allowed {', '.join(template.names)}")
+            raise ParameterError(
+                f"profile: unknown parameters {', '.join(map(repr, unknown))}; allowed {', '.join(template.names)}"
+            )
     lo, hi = template.bounds
     count = [0]
 
@@ -190,8 +207,9 @@ def fit_mle(template: Template, *, n_obs: int = 0, starts: int = 4, seed: int = 
     x0s += [lo + (hi - lo) * rng.random(lo.size) for _ in range(max(0, starts - 1))]
     best = None
     for k, x0 in enumerate(x0s):
-        res = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=list(zip(lo, hi)),
-                                options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-8})
+        res = optimize.minimize(
+            nll, x0, method="L-BFGS-B", bounds=list(zip(lo, hi)), options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-8}
+        )
         if progress is not None:
             progress(f"start {k + 1}/{len(x0s)}: log-likelihood {-res.fun:.4f}")
         if best is None or res.fun < best.fun:
@@ -199,8 +217,9 @@ def fit_mle(template: Template, *, n_obs: int = 0, starts: int = 4, seed: int = 
     assert best is not None
     if not best.fun < 1e299:
         raise CalibrationError(f"{template.name}: the log-likelihood is -inf at every start; check the data and bounds")
-    polish = optimize.minimize(nll, best.x, method="Nelder-Mead",
-                               options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000 * lo.size})
+    polish = optimize.minimize(
+        nll, best.x, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000 * lo.size}
+    )
     x = np.clip(polish.x, lo, hi) if polish.fun <= best.fun else best.x
     f_best = min(polish.fun, best.fun)
     step = 1e-4 * np.maximum(1.0, np.abs(x))
@@ -212,8 +231,9 @@ def fit_mle(template: Template, *, n_obs: int = 0, starts: int = 4, seed: int = 
         cov = np.linalg.inv(hess)
         if np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0):
             se = np.sqrt(np.diag(cov))
-            wald = {p.name: (float(x[i] - z * se[i]), float(x[i] + z * se[i]))
-                    for i, p in enumerate(template.parameters)}
+            wald = {
+                p.name: (float(x[i] - z * se[i]), float(x[i] + z * se[i])) for i, p in enumerate(template.parameters)
+            }
         else:
             cov = None
     except np.linalg.LinAlgError:
@@ -228,13 +248,32 @@ def fit_mle(template: Template, *, n_obs: int = 0, starts: int = 4, seed: int = 
             prof[p.name] = _profile_interval(nll, x, f_best, i, lo, hi, crit, cov)
             if progress is not None:
                 progress(f"profile {len(prof)}/{n_prof} {p.name}: [{prof[p.name][0]:.4g}, {prof[p.name][1]:.4g}]")
-    return MLEFit(template=template, theta=x, loglik=-float(f_best), n_obs=n_obs, covariance=cov, wald=wald,
-                  profile=prof, alpha=alpha, success=bool(best.success), message=str(best.message),
-                  n_starts=len(x0s), evaluations=count[0])
+    return MLEFit(
+        template=template,
+        theta=x,
+        loglik=-float(f_best),
+        n_obs=n_obs,
+        covariance=cov,
+        wald=wald,
+        profile=prof,
+        alpha=alpha,
+        success=bool(best.success),
+        message=str(best.message),
+        n_starts=len(x0s),
+        evaluations=count[0],
+    )
 
 
-def _profile_interval(nll: Callable[[np.ndarray], float], x: np.ndarray, f_best: float, i: int, lo: np.ndarray,
-                      hi: np.ndarray, crit: float, cov: np.ndarray | None) -> tuple[float, float]:
+def _profile_interval(
+    nll: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    f_best: float,
+    i: int,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    crit: float,
+    cov: np.ndarray | None,
+) -> tuple[float, float]:
     """Where the profile negative log-likelihood of parameter i rises by ``crit`` (bounds if never)."""
     others = [j for j in range(x.size) if j != i]
     warm = {"x": x[others].copy()}
@@ -249,8 +288,13 @@ def _profile_interval(nll: Callable[[np.ndarray], float], x: np.ndarray, f_best:
             t[others] = y
             return nll(t)
 
-        r = optimize.minimize(g, warm["x"], method="L-BFGS-B", bounds=[(lo[j], hi[j]) for j in others],
-                              options={"maxiter": 500, "ftol": 1e-12})
+        r = optimize.minimize(
+            g,
+            warm["x"],
+            method="L-BFGS-B",
+            bounds=[(lo[j], hi[j]) for j in others],
+            options={"maxiter": 500, "ftol": 1e-12},
+        )
         warm["x"] = r.x
         return float(r.fun)
 
@@ -325,9 +369,13 @@ class LeastSquaresFit:
         return dict(zip(self.names, np.sqrt(np.clip(np.diag(self.covariance), 0, None)).tolist()))
 
 
-def fit_least_squares(residuals: Callable[[np.ndarray], np.ndarray], start: Sequence[float],
-                      bounds: tuple[Sequence[float], Sequence[float]], names: Sequence[str], **options: Any
-                      ) -> LeastSquaresFit:
+def fit_least_squares(
+    residuals: Callable[[np.ndarray], np.ndarray],
+    start: Sequence[float],
+    bounds: tuple[Sequence[float], Sequence[float]],
+    names: Sequence[str],
+    **options: Any,
+) -> LeastSquaresFit:
     """Minimise ``sum(residuals(theta)**2)`` in the bounds (trust-region reflective); the
     covariance is the Gauss-Newton ``s^2 (J^T J)^-1`` with ``s^2 = RSS / (n - p)``. ``options``
     go to ``scipy.optimize.least_squares`` (x_scale, diff_step, tolerances, max_nfev)."""
@@ -337,14 +385,22 @@ def fit_least_squares(residuals: Callable[[np.ndarray], np.ndarray], start: Sequ
         raise ParameterError("fit_least_squares: start, bounds and names must have one entry per parameter")
     x0 = np.clip(x0, lo + 1e-9, hi - 1e-9)
     res = optimize.least_squares(residuals, x0, bounds=(lo, hi), **options)
-    rss = float(np.sum(res.fun ** 2))
+    rss = float(np.sum(res.fun**2))
     dof = max(res.fun.size - x0.size, 1)
     try:
         cov = np.linalg.inv(res.jac.T @ res.jac) * max(rss / dof, 1e-30)
     except np.linalg.LinAlgError:
         cov = None
-    return LeastSquaresFit(names=list(names), theta=res.x, residual_sum_of_squares=rss, n_obs=int(res.fun.size),
-                           covariance=cov, success=bool(res.success), message=str(res.message), result=res)
+    return LeastSquaresFit(
+        names=list(names),
+        theta=res.x,
+        residual_sum_of_squares=rss,
+        n_obs=int(res.fun.size),
+        covariance=cov,
+        success=bool(res.success),
+        message=str(res.message),
+        result=res,
+    )
 
 
 @dataclass
@@ -364,15 +420,32 @@ class BayesFit:
         rows = []
         for i, p in enumerate(self.template.parameters):
             lo, med, hi = np.quantile(self.samples[:, i], q)
-            rows.append({"parameter": p.name, "mean": float(self.samples[:, i].mean()), "median": float(med),
-                         "sd": float(self.samples[:, i].std(ddof=1)), "interval": (float(lo), float(hi)),
-                         "rhat": self.rhat[p.name], "ess": self.ess[p.name]})
+            rows.append(
+                {
+                    "parameter": p.name,
+                    "mean": float(self.samples[:, i].mean()),
+                    "median": float(med),
+                    "sd": float(self.samples[:, i].std(ddof=1)),
+                    "interval": (float(lo), float(hi)),
+                    "rhat": self.rhat[p.name],
+                    "ess": self.ess[p.name],
+                }
+            )
         return rows
 
 
-def fit_bayes(template: Template, *, start: np.ndarray | None = None, walkers: int = 32, steps: int = 1500,
-              burn: int = 500, seed: int = 0, alpha: float = 0.05, covariance: np.ndarray | None = None,
-              progress: Callable[[int, int], None] | None = None) -> BayesFit:
+def fit_bayes(
+    template: Template,
+    *,
+    start: np.ndarray | None = None,
+    walkers: int = 32,
+    steps: int = 1500,
+    burn: int = 500,
+    seed: int = 0,
+    alpha: float = 0.05,
+    covariance: np.ndarray | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BayesFit:
     """Sample the posterior ``prior x likelihood`` with emcee, walkers started around ``start``
     (e.g. the MLE): drawn from N(start, covariance) when a covariance is given (the MLE's inverse
     Hessian: walkers start spread like the posterior, so burn-in need not expand a tiny ball),
@@ -420,5 +493,12 @@ def fit_bayes(template: Template, *, start: np.ndarray | None = None, walkers: i
     for i, p in enumerate(template.parameters):
         rhat[p.name] = float(az.rhat(chains[:, :, i]))
         ess[p.name] = float(az.ess(chains[:, :, i]))
-    return BayesFit(template=template, samples=chains.reshape(-1, n), chains=chains, rhat=rhat, ess=ess,
-                    acceptance=float(np.mean(sampler.acceptance_fraction)), alpha=alpha)
+    return BayesFit(
+        template=template,
+        samples=chains.reshape(-1, n),
+        chains=chains,
+        rhat=rhat,
+        ess=ess,
+        acceptance=float(np.mean(sampler.acceptance_fraction)),
+        alpha=alpha,
+    )

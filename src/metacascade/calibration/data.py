@@ -67,8 +67,7 @@ CELLS_PER_MM3 = 1e6  # 1e9 cells/cm^3 (Del Monte 2009)
 
 _LONGITUDINAL_REQUIRED = ("patient", "time", "primary_size")
 _LONGITUDINAL_OPTIONAL = ("metastasis_count", "metastasis_burden", "organ")
-_LONGITUDINAL_UNITS = {"time": tuple(TIME_UNITS_DAYS), "primary_size": SIZE_UNITS,
-                       "metastasis_burden": BURDEN_UNITS}
+_LONGITUDINAL_UNITS = {"time": tuple(TIME_UNITS_DAYS), "primary_size": SIZE_UNITS, "metastasis_burden": BURDEN_UNITS}
 _CSV_SUFFIXES = (".csv", ".txt", ".csv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _UNITS_LINE = re.compile(r"^\s*#\s*units\s*:(.*)$", re.IGNORECASE)
@@ -145,6 +144,7 @@ class TimeToEventData:
 
 # ----------------------------------------------------------------------------------- reading
 
+
 def _read(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str, dict[str, str], tuple[str, ...]]:
     """The raw table (fresh 0..n-1 index), the source name, the units of the comment line and
     the other comment lines."""
@@ -155,8 +155,10 @@ def _read(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str, dict[st
         path = Path(source)
         name = str(path)
         if not path.is_file():
-            raise DataError(f"{name}: file not found; give a CSV ({', '.join(_CSV_SUFFIXES)}) or Parquet "
-                            f"({', '.join(_PARQUET_SUFFIXES)}) file, or a pandas DataFrame")
+            raise DataError(
+                f"{name}: file not found; give a CSV ({', '.join(_CSV_SUFFIXES)}) or Parquet "
+                f"({', '.join(_PARQUET_SUFFIXES)}) file, or a pandas DataFrame"
+            )
         suffix = "".join(path.suffixes[-2:]).lower() if path.name.lower().endswith(".gz") else path.suffix.lower()
         if suffix in _PARQUET_SUFFIXES:
             try:
@@ -167,12 +169,15 @@ def _read(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str, dict[st
         elif suffix in _CSV_SUFFIXES:
             df, units, comments = _read_csv(path, name)
         else:
-            raise DataError(f"{name}: unknown file type {suffix or '(no suffix)'!r}; allowed: "
-                            f"{', '.join(_CSV_SUFFIXES + _PARQUET_SUFFIXES)}")
+            raise DataError(
+                f"{name}: unknown file type {suffix or '(no suffix)'!r}; allowed: "
+                f"{', '.join(_CSV_SUFFIXES + _PARQUET_SUFFIXES)}"
+            )
         df = df.reset_index(drop=True)
     else:
-        raise DataError(f"source: got {type(source).__name__}; allowed: a path to a CSV or Parquet file, "
-                        "or a pandas DataFrame")
+        raise DataError(
+            f"source: got {type(source).__name__}; allowed: a path to a CSV or Parquet file, or a pandas DataFrame"
+        )
     df.columns = [str(c).strip() for c in df.columns]
     if df.empty:
         raise DataError(f"{name}: the table has no data rows")
@@ -199,8 +204,10 @@ def _read_csv(path: Path, name: str) -> tuple[pd.DataFrame, dict[str, str], tupl
             continue
         for key, value in _parse_units_line(match.group(1), name, line).items():
             if key in units and units[key] != value:
-                raise DataError(f"{name}: units line {line.strip()!r}: {key} declared as both {units[key]!r} "
-                                f"and {value!r}; declare each column's unit once")
+                raise DataError(
+                    f"{name}: units line {line.strip()!r}: {key} declared as both {units[key]!r} "
+                    f"and {value!r}; declare each column's unit once"
+                )
             units[key] = value
     if not any(s.strip() for s in data):
         raise DataError(f"{name}: no header line and no data rows (only comments)")
@@ -218,26 +225,32 @@ def _parse_units_line(text: str, name: str, line: str) -> dict[str, str]:
             continue
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise DataError(f"{name}: units line {line.strip()!r}: cannot read {item.strip()!r}; write "
-                            "'# units: column=unit, column=unit', e.g. '# units: time=days, primary_size=mm'")
+            raise DataError(
+                f"{name}: units line {line.strip()!r}: cannot read {item.strip()!r}; write "
+                "'# units: column=unit, column=unit', e.g. '# units: time=days, primary_size=mm'"
+            )
         out[key.strip()] = value.strip().lower()
     return out
 
 
-def _merge_units(declared: Mapping[str, str] | None, from_file: Mapping[str, str], name: str,
-                 keyword: str) -> dict[str, str]:
+def _merge_units(
+    declared: Mapping[str, str] | None, from_file: Mapping[str, str], name: str, keyword: str
+) -> dict[str, str]:
     """The units of the keyword and of the file's comment line; they must agree where both declare."""
     units = {str(k).strip(): str(v).strip().lower() for k, v in from_file.items()}
     for key, value in (declared or {}).items():
         key, value = str(key).strip(), str(value).strip().lower()
         if key in units and units[key] != value:
-            raise DataError(f"{name}: unit of {key}: {keyword} says {value!r} but the file's units line says "
-                            f"{units[key]!r}; declare it once or make them agree")
+            raise DataError(
+                f"{name}: unit of {key}: {keyword} says {value!r} but the file's units line says "
+                f"{units[key]!r}; declare it once or make them agree"
+            )
         units[key] = value
     return units
 
 
 # ----------------------------------------------------------------------------------- checks
+
 
 def _r(value: Any) -> str:
     """repr of a table value as the user wrote it (numpy scalars as plain Python numbers)."""
@@ -257,8 +270,10 @@ def _require_columns(df: pd.DataFrame, required: Iterable[str], name: str, what:
         for col in missing:
             close = difflib.get_close_matches(col, [str(c) for c in df.columns], n=1)
             hints.append(f"{col!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise DataError(f"{name}: missing column {', '.join(hints)}; {what} needs columns "
-                        f"{', '.join(required)} (found: {', '.join(map(str, df.columns)) or 'none'})")
+        raise DataError(
+            f"{name}: missing column {', '.join(hints)}; {what} needs columns "
+            f"{', '.join(required)} (found: {', '.join(map(str, df.columns)) or 'none'})"
+        )
 
 
 def _numeric(df: pd.DataFrame, col: str, name: str, patients: pd.Series | None) -> np.ndarray:
@@ -289,8 +304,9 @@ def _first(mask: np.ndarray) -> int | None:
 def _check_unit(units: Mapping[str, str], key: str, allowed: Iterable[str], name: str, how: str) -> str:
     allowed = tuple(allowed)
     if key not in units:
-        raise DataError(f"{name}: column {key!r}: unit not declared; {how} (allowed units for {key}: "
-                        f"{', '.join(allowed)})")
+        raise DataError(
+            f"{name}: column {key!r}: unit not declared; {how} (allowed units for {key}: {', '.join(allowed)})"
+        )
     unit = units[key]
     if unit not in allowed:
         close = difflib.get_close_matches(unit, allowed, n=1)
@@ -311,8 +327,10 @@ def _size_to_cells(values: np.ndarray, unit: str, cells_per_mm3: float) -> np.nd
 
 # ----------------------------------------------------------------------------------- loaders
 
-def load_longitudinal(source: str | Path | pd.DataFrame, *, units: Mapping[str, str] | None = None,
-                      cells_per_mm3: float = CELLS_PER_MM3) -> LongitudinalData:
+
+def load_longitudinal(
+    source: str | Path | pd.DataFrame, *, units: Mapping[str, str] | None = None, cells_per_mm3: float = CELLS_PER_MM3
+) -> LongitudinalData:
     r"""Load and check longitudinal tumour measurements, converted to days and cells.
 
     Parameters
@@ -357,15 +375,20 @@ def load_longitudinal(source: str | Path | pd.DataFrame, *, units: Mapping[str, 
     declared = _merge_units(units, file_units, name, "units=")
     unknown = [k for k in declared if k not in _LONGITUDINAL_UNITS]
     if unknown:
-        raise DataError(f"{name}: units for unknown column {unknown[0]!r}; units can be declared for "
-                        f"{', '.join(_LONGITUDINAL_UNITS)}")
-    how = ("declare it with units={'time': ..., 'primary_size': ..., 'metastasis_burden': ...} or, in a CSV, "
-           "a first line '# units: time=days, primary_size=mm, metastasis_burden=cells'")
+        raise DataError(
+            f"{name}: units for unknown column {unknown[0]!r}; units can be declared for "
+            f"{', '.join(_LONGITUDINAL_UNITS)}"
+        )
+    how = (
+        "declare it with units={'time': ..., 'primary_size': ..., 'metastasis_burden': ...} or, in a CSV, "
+        "a first line '# units: time=days, primary_size=mm, metastasis_burden=cells'"
+    )
     has = {c: c in df.columns for c in _LONGITUDINAL_OPTIONAL}
     time_unit = _check_unit(declared, "time", _LONGITUDINAL_UNITS["time"], name, how)
     size_unit = _check_unit(declared, "primary_size", _LONGITUDINAL_UNITS["primary_size"], name, how)
-    burden_unit = (_check_unit(declared, "metastasis_burden", BURDEN_UNITS, name, how)
-                   if has["metastasis_burden"] else None)
+    burden_unit = (
+        _check_unit(declared, "metastasis_burden", BURDEN_UNITS, name, how) if has["metastasis_burden"] else None
+    )
     if "metastasis_burden" in declared and not has["metastasis_burden"]:
         _check_unit(declared, "metastasis_burden", BURDEN_UNITS, name, how)  # still a valid unit
 
@@ -377,34 +400,48 @@ def load_longitudinal(source: str | Path | pd.DataFrame, *, units: Mapping[str, 
     time = _numeric(df, "time", name, patients)
     row = _first(time < 0)
     if row is not None:
-        raise DataError(f"{name}: column 'time', {_where(row, patients)}: negative time {_r(df['time'].iloc[row])}; "
-                        "allowed: time >= 0")
+        raise DataError(
+            f"{name}: column 'time', {_where(row, patients)}: negative time {_r(df['time'].iloc[row])}; "
+            "allowed: time >= 0"
+        )
     size = _numeric(df, "primary_size", name, patients)
     row = _first(size <= 0)
     if row is not None:
-        raise DataError(f"{name}: column 'primary_size', {_where(row, patients)}: "
-                        f"got {_r(df['primary_size'].iloc[row])}; allowed: primary_size > 0")
+        raise DataError(
+            f"{name}: column 'primary_size', {_where(row, patients)}: "
+            f"got {_r(df['primary_size'].iloc[row])}; allowed: primary_size > 0"
+        )
 
-    out = pd.DataFrame({"patient": patients.to_numpy(),
-                        "time_days": time * TIME_UNITS_DAYS[time_unit],
-                        "primary_cells": _size_to_cells(size, size_unit, float(cells_per_mm3))})
+    out = pd.DataFrame(
+        {
+            "patient": patients.to_numpy(),
+            "time_days": time * TIME_UNITS_DAYS[time_unit],
+            "primary_cells": _size_to_cells(size, size_unit, float(cells_per_mm3)),
+        }
+    )
     if has["metastasis_count"]:
         count = _numeric(df, "metastasis_count", name, patients)
         row = _first(count < 0)
         if row is not None:
-            raise DataError(f"{name}: column 'metastasis_count', {_where(row, patients)}: negative count "
-                            f"{_r(df['metastasis_count'].iloc[row])}; allowed: integers >= 0")
+            raise DataError(
+                f"{name}: column 'metastasis_count', {_where(row, patients)}: negative count "
+                f"{_r(df['metastasis_count'].iloc[row])}; allowed: integers >= 0"
+            )
         row = _first(count != np.round(count))
         if row is not None:
-            raise DataError(f"{name}: column 'metastasis_count', {_where(row, patients)}: non-integer count "
-                            f"{_r(df['metastasis_count'].iloc[row])}; allowed: integers >= 0")
+            raise DataError(
+                f"{name}: column 'metastasis_count', {_where(row, patients)}: non-integer count "
+                f"{_r(df['metastasis_count'].iloc[row])}; allowed: integers >= 0"
+            )
         out["metastasis_count"] = count.astype(np.int64)
     if has["metastasis_burden"]:
         burden = _numeric(df, "metastasis_burden", name, patients)
         row = _first(burden < 0)
         if row is not None:
-            raise DataError(f"{name}: column 'metastasis_burden', {_where(row, patients)}: negative burden "
-                            f"{_r(df['metastasis_burden'].iloc[row])}; allowed: metastasis_burden >= 0")
+            raise DataError(
+                f"{name}: column 'metastasis_burden', {_where(row, patients)}: negative burden "
+                f"{_r(df['metastasis_burden'].iloc[row])}; allowed: metastasis_burden >= 0"
+            )
         out["metastasis_burden_cells"] = _size_to_cells(burden, burden_unit, float(cells_per_mm3))
     if has["organ"]:
         out["organ"] = _organs(df["organ"], name, patients)
@@ -422,14 +459,17 @@ def _organs(raw: pd.Series, name: str, patients: pd.Series) -> np.ndarray:
     values = []
     for row, value in enumerate(raw):
         if pd.isna(value) or not isinstance(value, str) or not value.strip():
-            raise DataError(f"{name}: column 'organ', {_where(row, patients)}: got {_r(value)}; allowed: "
-                            f"{', '.join(allowed)}")
+            raise DataError(
+                f"{name}: column 'organ', {_where(row, patients)}: got {_r(value)}; allowed: {', '.join(allowed)}"
+            )
         organ = value.strip().lower()
         if organ not in allowed:
             close = difflib.get_close_matches(organ, allowed, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise DataError(f"{name}: column 'organ', {_where(row, patients)}: unknown organ {value!r}{hint}; "
-                            f"allowed: {', '.join(allowed)}")
+            raise DataError(
+                f"{name}: column 'organ', {_where(row, patients)}: unknown organ {value!r}{hint}; "
+                f"allowed: {', '.join(allowed)}"
+            )
         values.append(organ)
     return np.asarray(values, dtype=object)
 
@@ -445,9 +485,11 @@ def _check_increasing(out: pd.DataFrame, raw_time: pd.Series, name: str, unit: s
         return
     prev = int(previous_row[row])
     scope = f" in organ {_r(out['organ'].iloc[row])}" if by_organ else ""
-    raise DataError(f"{name}: column 'time', row {row} (patient {_r(out['patient'].iloc[row])}){scope}: time "
-                    f"{_r(raw_time.iloc[row])} {unit} is not after {_r(raw_time.iloc[prev])} {unit} (row {prev}); "
-                    "allowed: strictly increasing times within each patient, rows in time order")
+    raise DataError(
+        f"{name}: column 'time', row {row} (patient {_r(out['patient'].iloc[row])}){scope}: time "
+        f"{_r(raw_time.iloc[row])} {unit} is not after {_r(raw_time.iloc[prev])} {unit} (row {prev}); "
+        "allowed: strictly increasing times within each patient, rows in time order"
+    )
 
 
 def _check_primary_consistent(out: pd.DataFrame, df: pd.DataFrame, name: str) -> None:
@@ -458,15 +500,22 @@ def _check_primary_consistent(out: pd.DataFrame, df: pd.DataFrame, name: str) ->
     row = _first(cells != cells[first_row])
     if row is not None:
         ref = int(first_row[row])
-        raise DataError(f"{name}: column 'primary_size', row {row} (patient {_r(out['patient'].iloc[row])}): "
-                        f"primary size {_r(df['primary_size'].iloc[row])} at time {_r(df['time'].iloc[row])} "
-                        f"differs from {_r(df['primary_size'].iloc[ref])} (row {ref}) of another organ row; "
-                        "allowed: the same primary_size on every organ row of one patient and time")
+        raise DataError(
+            f"{name}: column 'primary_size', row {row} (patient {_r(out['patient'].iloc[row])}): "
+            f"primary size {_r(df['primary_size'].iloc[row])} at time {_r(df['time'].iloc[row])} "
+            f"differs from {_r(df['primary_size'].iloc[ref])} (row {ref}) of another organ row; "
+            "allowed: the same primary_size on every organ row of one patient and time"
+        )
 
 
-def load_time_to_event(source: str | Path | pd.DataFrame, *, duration: str = "time", event: str = "event",
-                       covariates: Iterable[str] | str | None = None,
-                       time_unit: str | None = None) -> TimeToEventData:
+def load_time_to_event(
+    source: str | Path | pd.DataFrame,
+    *,
+    duration: str = "time",
+    event: str = "event",
+    covariates: Iterable[str] | str | None = None,
+    time_unit: str | None = None,
+) -> TimeToEventData:
     """Load and check a time-to-event table (one row per patient), durations converted to days.
 
     Parameters
@@ -496,12 +545,15 @@ def load_time_to_event(source: str | Path | pd.DataFrame, *, duration: str = "ti
     covariates = tuple(str(c) for c in (covariates or ()))
     for reserved in ("duration_days", "event"):
         if reserved in covariates:
-            raise DataError(f"{name}: covariate {reserved!r} clashes with an output column; allowed: covariates "
-                            "other than 'duration_days' and 'event' (rename the column)")
+            raise DataError(
+                f"{name}: covariate {reserved!r} clashes with an output column; allowed: covariates "
+                "other than 'duration_days' and 'event' (rename the column)"
+            )
     overlap = [c for c in covariates if c in (duration, event)]
     if overlap:
-        raise DataError(f"{name}: covariate {overlap[0]!r} is also the duration or event column; allowed: "
-                        "other columns")
+        raise DataError(
+            f"{name}: covariate {overlap[0]!r} is also the duration or event column; allowed: other columns"
+        )
     _require_columns(df, (duration, event, *covariates), name, "this time-to-event table")
 
     if duration != "time" and duration in file_units:  # '# units: <duration column>=days' means time
@@ -509,23 +561,28 @@ def load_time_to_event(source: str | Path | pd.DataFrame, *, duration: str = "ti
     declared = _merge_units({"time": time_unit} if time_unit is not None else None, file_units, name, "time_unit=")
     unknown = [k for k in declared if k != "time" and k not in df.columns]
     if unknown:
-        raise DataError(f"{name}: units line names unknown column {unknown[0]!r}; allowed: 'time' (the duration) "
-                        "or a column of the table")
+        raise DataError(
+            f"{name}: units line names unknown column {unknown[0]!r}; allowed: 'time' (the duration) "
+            "or a column of the table"
+        )
     how = "give time_unit='days' (or weeks, months, years) or, in a CSV, a first line '# units: time=days'"
     unit = _check_unit(declared, "time", tuple(TIME_UNITS_DAYS), name, how)
 
     values = _numeric(df, duration, name, None)
     row = _first(values < 0)
     if row is not None:
-        raise DataError(f"{name}: column {duration!r}, row {row}: negative duration {_r(df[duration].iloc[row])}; "
-                        "allowed: duration >= 0")
-    out = pd.DataFrame({"duration_days": values * TIME_UNITS_DAYS[unit],
-                        "event": _events(df[event], name, event)})
+        raise DataError(
+            f"{name}: column {duration!r}, row {row}: negative duration {_r(df[duration].iloc[row])}; "
+            "allowed: duration >= 0"
+        )
+    out = pd.DataFrame({"duration_days": values * TIME_UNITS_DAYS[unit], "event": _events(df[event], name, event)})
     for col in covariates:
         row = _first(df[col].isna().to_numpy())
         if row is not None:
-            raise DataError(f"{name}: column {col!r}, row {row}: missing covariate value; allowed: no NaN or empty "
-                            "values (drop or impute the row first)")
+            raise DataError(
+                f"{name}: column {col!r}, row {row}: missing covariate value; allowed: no NaN or empty "
+                "values (drop or impute the row first)"
+            )
         out[col] = df[col].to_numpy()
     return TimeToEventData(table=out, covariates=covariates, source=name, units=dict(declared), comments=comments)
 
@@ -542,7 +599,9 @@ def _events(raw: pd.Series, name: str, col: str) -> np.ndarray:
             text = value.strip().lower()
             flag = True if text in _TRUE else False if text in _FALSE else None
         if flag is None:
-            raise DataError(f"{name}: column {col!r}, row {row}: event indicator {_r(value)}; allowed: 0/1, "
-                            "True/False (1 = event observed, 0 = censored)")
+            raise DataError(
+                f"{name}: column {col!r}, row {row}: event indicator {_r(value)}; allowed: 0/1, "
+                "True/False (1 = event observed, 0 = censored)"
+            )
         out[row] = flag
     return out

@@ -60,13 +60,31 @@ PARAMETERS = (
     Parameter("grade_I", -3.0, 3.0, 0.0, unit="ln(factor)", description="grade I vs II growth"),
     Parameter("grade_III", -3.0, 3.0, 0.0, unit="ln(factor)", description="grade III vs II growth"),
     Parameter("log_sigma", -5.0, 1.5, math.log(0.5), unit="ln", description="sd of ln(growth speed) between patients"),
-    Parameter("log_ratio", -12.0, 8.0, math.log(0.01), unit="ln",
-              description="distant / nodal colonies founded per shed cell (k_d / k_n)"),
-    Parameter("log_kn", -46.0, -7.0, math.log(1e-11), unit="ln(1/(cell day))",
-              description="nodal colonies founded per primary cell per day"),
+    Parameter(
+        "log_ratio",
+        -12.0,
+        8.0,
+        math.log(0.01),
+        unit="ln",
+        description="distant / nodal colonies founded per shed cell (k_d / k_n)",
+    ),
+    Parameter(
+        "log_kn",
+        -46.0,
+        -7.0,
+        math.log(1e-11),
+        unit="ln(1/(cell day))",
+        description="nodal colonies founded per primary cell per day",
+    ),
     Parameter("log_shape", -7.0, 4.6, 0.0, unit="ln", description="Gamma shape of the shedding random effect"),
-    Parameter("log_h0", -16.0, -4.0, math.log(1e-5), unit="ln(1/day)",
-              description="hazard of events outside the model (local recurrence, other deaths)"),
+    Parameter(
+        "log_h0",
+        -16.0,
+        -4.0,
+        math.log(1e-5),
+        unit="ln(1/day)",
+        description="hazard of events outside the model (local recurrence, other deaths)",
+    ),
 )
 
 
@@ -84,8 +102,9 @@ def load_gbsg2(df: pd.DataFrame | None = None) -> pd.DataFrame:
     for c in ("age", "tsize", "pnodes", "progrec", "estrec", "time", "cens"):
         v = pd.to_numeric(out[c], errors="coerce")
         if v.isna().any():
-            raise DataError(f"GBSG2 table: column {c!r} has missing or non-numeric values "
-                            f"(row {int(v.isna().idxmax())})")
+            raise DataError(
+                f"GBSG2 table: column {c!r} has missing or non-numeric values (row {int(v.isna().idxmax())})"
+            )
         out[c] = v.astype(float)
     for c, low in (("tsize", 0.0), ("time", 0.0)):
         if (out[c] <= low).any():
@@ -119,10 +138,18 @@ def _constants() -> dict[str, float]:
     post = reference_levels("female", "postmenopausal").estradiol_pmol_l
     tam = endocrine_agent("tamoxifen").estradiol_factor
     h = lambda e: float(sv.growth_multiplier(e, post))
-    return {"k": p.growth["a_per_day"], "b": p.growth["b_cells"], "x0": 1.0, "alpha": p.shedding["alpha"],
-            "cells_per_mm3": p.cells_per_mm3,
-            "detection_cells": diameter_to_cells(p.detection_diameter_mm, p.cells_per_mm3),
-            "h_pre": h(pre), "h_post": 1.0, "tam_pre": h(pre * tam) / h(pre), "tam_post": h(post * tam) / h(post)}
+    return {
+        "k": p.growth["a_per_day"],
+        "b": p.growth["b_cells"],
+        "x0": 1.0,
+        "alpha": p.shedding["alpha"],
+        "cells_per_mm3": p.cells_per_mm3,
+        "detection_cells": diameter_to_cells(p.detection_diameter_mm, p.cells_per_mm3),
+        "h_pre": h(pre),
+        "h_post": 1.0,
+        "tam_pre": h(pre * tam) / h(pre),
+        "tam_post": h(post * tam) / h(post),
+    }
 
 
 def _age(x: np.ndarray, c: dict) -> np.ndarray:
@@ -158,12 +185,20 @@ class RelapseModel:
         er = d["estrec"].to_numpy(float) >= ER_CUTOFF_FMOL_MG
         pre = d["menostat"].to_numpy() == "Pre"
         tam = d["horTh"].to_numpy() == "yes"
-        object.__setattr__(self, "_arr", {
-            "A": _age(cells, c), "n": d["pnodes"].to_numpy(float), "t": d["time"].to_numpy(float),
-            "ev": d["cens"].to_numpy(float) == 1,
-            "H": np.where(er & pre, c["h_pre"], 1.0),
-            "tam": np.where(er & tam, np.where(pre, c["tam_pre"], c["tam_post"]), 1.0),
-            "g1": d["tgrade"].to_numpy() == "I", "g3": d["tgrade"].to_numpy() == "III"})
+        object.__setattr__(
+            self,
+            "_arr",
+            {
+                "A": _age(cells, c),
+                "n": d["pnodes"].to_numpy(float),
+                "t": d["time"].to_numpy(float),
+                "ev": d["cens"].to_numpy(float) == 1,
+                "H": np.where(er & pre, c["h_pre"], 1.0),
+                "tam": np.where(er & tam, np.where(pre, c["tam_pre"], c["tam_post"]), 1.0),
+                "g1": d["tgrade"].to_numpy() == "I",
+                "g3": d["tgrade"].to_numpy() == "III",
+            },
+        )
         tau = float(_age(c["detection_cells"], c))
         object.__setattr__(self, "_tauD", tau)
         A = self._arr["A"]
@@ -194,8 +229,14 @@ class RelapseModel:
         B0 = np.exp(lkd + lI_0 - lg)
         n = x["n"][:, None]
         s = a + E + B0
-        logp_n = (special.gammaln(a + n) - special.gammaln(a) - special.gammaln(n + 1) + a * math.log(a)
-                  + n * np.log(E) - (a + n) * np.log(s))
+        logp_n = (
+            special.gammaln(a + n)
+            - special.gammaln(a)
+            - special.gammaln(n + 1)
+            + a * math.log(a)
+            + n * np.log(E)
+            - (a + n) * np.log(s)
+        )
         p_m0 = np.exp(a * (math.log(a) - np.log(a + B0)))
         p_n0 = np.exp(a * (math.log(a) - np.log(s)))
         with np.errstate(divide="ignore"):
@@ -212,8 +253,9 @@ class RelapseModel:
         log_s = (a + n) * (np.log(s) - np.log(s + B))
         growing = (upper < A) & (upper > 0)
         dB = np.zeros(upper.shape)
-        dB[growing] = (np.exp(lkd + c["alpha"] * _log_size(upper[growing], c))
-                       * np.broadcast_to(speed, upper.shape)[growing])
+        dB[growing] = (
+            np.exp(lkd + c["alpha"] * _log_size(upper[growing], c)) * np.broadcast_to(speed, upper.shape)[growing]
+        )
         hazard = (a + n) * dB / (s + B)
         return {"logp_n": logp_n, "logp_sel": logp_sel, "log_s": log_s, "hazard": hazard, "lw": lw, "lg": lg}
 
@@ -256,7 +298,8 @@ class RelapseModel:
         lg = q["lg"]
         A = x["A"][:, None]
         M = np.exp(theta[4] + theta[5] - lg) * np.maximum(
-            np.exp(_log_integral(A, c)) - np.exp(_log_integral(A - self._tauD, c)), 0.0)
+            np.exp(_log_integral(A, c)) - np.exp(_log_integral(A - self._tauD, c)), 0.0
+        )
         a = math.exp(theta[6])
         shape = a + x["n"][:, None]
         rate = a + np.exp(theta[5] + x["lI_A"] - lg) + np.exp(theta[4] + theta[5] + x["lI_0"] - lg)
@@ -279,8 +322,11 @@ def _split_nodes(zstar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     half_hi = 0.5 * (_ZMAX - zs)
     z = np.concatenate([-_ZMAX + half_lo * (x + 1.0), zs + half_hi * (x + 1.0)], axis=1)
     with np.errstate(divide="ignore"):
-        lw = np.concatenate([np.log(half_lo * v), np.log(half_hi * v)], axis=1) - 0.5 * z * z - 0.5 * math.log(
-            2 * math.pi)
+        lw = (
+            np.concatenate([np.log(half_lo * v), np.log(half_hi * v)], axis=1)
+            - 0.5 * z * z
+            - 0.5 * math.log(2 * math.pi)
+        )
     return z, lw
 
 
@@ -292,14 +338,25 @@ def relapse_model(data: pd.DataFrame) -> tuple[RelapseModel, Template]:
 
 def summary_row(theta: np.ndarray) -> dict[str, Any]:
     """Natural-scale values of a parameter vector (for reports)."""
-    return {"growth speed (grade II)": math.exp(theta[0]), "grade I factor": math.exp(theta[1]),
-            "grade III factor": math.exp(theta[2]), "sigma ln(speed)": math.exp(theta[3]),
-            "k_distant": math.exp(theta[4] + theta[5]), "k_nodal": math.exp(theta[5]), "shape": math.exp(theta[6]),
-            "h0 per day": math.exp(theta[7])}
+    return {
+        "growth speed (grade II)": math.exp(theta[0]),
+        "grade I factor": math.exp(theta[1]),
+        "grade III factor": math.exp(theta[2]),
+        "sigma ln(speed)": math.exp(theta[3]),
+        "k_distant": math.exp(theta[4] + theta[5]),
+        "k_nodal": math.exp(theta[5]),
+        "shape": math.exp(theta[6]),
+        "h0 per day": math.exp(theta[7]),
+    }
 
 
-def simulate(theta: np.ndarray, covariates: pd.DataFrame, seed: int,
-             follow_up_days: tuple[float, float] = (365.25, 7 * 365.25), max_tries: int = 20000) -> pd.DataFrame:
+def simulate(
+    theta: np.ndarray,
+    covariates: pd.DataFrame,
+    seed: int,
+    follow_up_days: tuple[float, float] = (365.25, 7 * 365.25),
+    max_tries: int = 20000,
+) -> pd.DataFrame:
     """A synthetic trial from the model's process, colony by colony (independent of the
     likelihood's closed forms): per patient (the covariates' rows) draw the growth effect z, the
     shedding effect u, the positive nodes n ~ Poisson(u E_n) and the distant colonies founded
@@ -353,8 +410,9 @@ def simulate(theta: np.ndarray, covariates: pd.DataFrame, seed: int,
     return out.reset_index(drop=True)
 
 
-def predict_patient(thetas: np.ndarray, patient: dict[str, Any], days: np.ndarray, *, seed: int = 0,
-                    n_draws: int = 4000) -> dict[str, Any]:
+def predict_patient(
+    thetas: np.ndarray, patient: dict[str, Any], days: np.ndarray, *, seed: int = 0, n_draws: int = 4000
+) -> dict[str, Any]:
     """One patient's predictions over parameter draws ``thetas`` (draws x 8; one row = a point
     estimate): the relapse-free curve at ``days`` (median and 95% band over draws) and the occult
     distant disease at surgery (colonies founded within tau_D before surgery, none detectable):
@@ -392,12 +450,15 @@ def predict_patient(thetas: np.ndarray, patient: dict[str, Any], days: np.ndarra
     counts = np.concatenate(counts)
     burdens = np.asarray(burdens)
     qs = [0.05, 0.25, 0.5, 0.75, 0.95]
-    return {"days": np.asarray(days, dtype=float).tolist(),
-            "rfs_median": np.median(curves, axis=0).tolist(),
-            "rfs_lower": np.quantile(curves, 0.025, axis=0).tolist(),
-            "rfs_upper": np.quantile(curves, 0.975, axis=0).tolist(),
-            "p_no_occult_colony": float(np.mean(p_none)),
-            "occult_colonies_mean": float(counts.mean()),
-            "occult_colonies_quantiles": dict(zip(map(str, qs), np.quantile(counts, qs).tolist())),
-            "occult_cells_quantiles": dict(zip(map(str, qs), np.quantile(burdens, qs).tolist())),
-            "detection_cells": c["detection_cells"], "n_parameter_draws": int(thetas.shape[0])}
+    return {
+        "days": np.asarray(days, dtype=float).tolist(),
+        "rfs_median": np.median(curves, axis=0).tolist(),
+        "rfs_lower": np.quantile(curves, 0.025, axis=0).tolist(),
+        "rfs_upper": np.quantile(curves, 0.975, axis=0).tolist(),
+        "p_no_occult_colony": float(np.mean(p_none)),
+        "occult_colonies_mean": float(counts.mean()),
+        "occult_colonies_quantiles": dict(zip(map(str, qs), np.quantile(counts, qs).tolist())),
+        "occult_cells_quantiles": dict(zip(map(str, qs), np.quantile(burdens, qs).tolist())),
+        "detection_cells": c["detection_cells"],
+        "n_parameter_draws": int(thetas.shape[0]),
+    }

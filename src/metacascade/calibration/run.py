@@ -44,9 +44,19 @@ def _figure_gbsg2(model: Any, theta: np.ndarray, data: pd.DataFrame, stem: Path)
     return save_figure(fig, stem)
 
 
-def fit_file(data_path: Path, model: str, out: Path, *, time_unit: str | None = None, bayes: bool = True,
-             steps: int = 1200, walkers: int = 24, seed: int = 0, profile: bool = True,
-             progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def fit_file(
+    data_path: Path,
+    model: str,
+    out: Path,
+    *,
+    time_unit: str | None = None,
+    bayes: bool = True,
+    steps: int = 1200,
+    walkers: int = 24,
+    seed: int = 0,
+    profile: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Fit ``model`` to the data file; write fit.json, parameters.csv, figures and (Bayesian)
     posterior.parquet into ``out``; return the fit record."""
     from metacascade.calibration import fit_bayes, fit_mle
@@ -64,10 +74,16 @@ def fit_file(data_path: Path, model: str, out: Path, *, time_unit: str | None = 
 
         fit = fit_iwata(load_cumulative_size_data(data_path))
         p = fit.parameters
-        record = {"model": model, "data": str(data_path),
-                  "parameters": {"a": p.a, "b": p.b, "m": p.m, "alpha": p.alpha},
-                  "standard_errors_log": fit.standard_errors_log, "rss": fit.residual_sum_of_squares,
-                  "rmse_counts": fit.rmse_counts, "n_points": fit.n_points, "success": fit.success}
+        record = {
+            "model": model,
+            "data": str(data_path),
+            "parameters": {"a": p.a, "b": p.b, "m": p.m, "alpha": p.alpha},
+            "standard_errors_log": fit.standard_errors_log,
+            "rss": fit.residual_sum_of_squares,
+            "rmse_counts": fit.rmse_counts,
+            "n_points": fit.n_points,
+            "success": fit.success,
+        }
         write_json(record, out / "fit.json")
         return record
     from metacascade.calibration.data import load_time_to_event
@@ -79,19 +95,43 @@ def fit_file(data_path: Path, model: str, out: Path, *, time_unit: str | None = 
     table["cens"] = table["cens"].astype(int)
     m, template = relapse_model(table)
     mle = fit_mle(template, n_obs=len(table), starts=4, seed=seed, profile=profile, progress=say)
-    record: dict[str, Any] = {"model": model, "data": str(data_path), "n": len(table),
-                              "events": int(table["cens"].sum()), "log_likelihood": mle.loglik, "aic": mle.aic,
-                              "theta": mle.theta.tolist(), "names": template.names, "parameters": mle.table(),
-                              "covariance": None if mle.covariance is None else mle.covariance.tolist(),
-                              "optimizer": {"success": mle.success, "message": mle.message,
-                                            "evaluations": mle.evaluations, "starts": mle.n_starts}}
+    record: dict[str, Any] = {
+        "model": model,
+        "data": str(data_path),
+        "n": len(table),
+        "events": int(table["cens"].sum()),
+        "log_likelihood": mle.loglik,
+        "aic": mle.aic,
+        "theta": mle.theta.tolist(),
+        "names": template.names,
+        "parameters": mle.table(),
+        "covariance": None if mle.covariance is None else mle.covariance.tolist(),
+        "optimizer": {
+            "success": mle.success,
+            "message": mle.message,
+            "evaluations": mle.evaluations,
+            "starts": mle.n_starts,
+        },
+    }
     if bayes:
-        post = fit_bayes(template, start=mle.theta, walkers=walkers, steps=steps, burn=steps // 3, seed=seed,
-                         covariance=mle.covariance,
-                         progress=lambda d, n: say(f"MCMC {d}/{n}") if d % max(1, n // 10) == 0 else None)
-        record["bayes"] = {"table": post.table(), "acceptance": post.acceptance, "walkers": walkers,
-                           "steps": steps, "burn": steps // 3,
-                           "converged": bool(all(v < 1.1 for v in post.rhat.values()))}
+        post = fit_bayes(
+            template,
+            start=mle.theta,
+            walkers=walkers,
+            steps=steps,
+            burn=steps // 3,
+            seed=seed,
+            covariance=mle.covariance,
+            progress=lambda d, n: say(f"MCMC {d}/{n}") if d % max(1, n // 10) == 0 else None,
+        )
+        record["bayes"] = {
+            "table": post.table(),
+            "acceptance": post.acceptance,
+            "walkers": walkers,
+            "steps": steps,
+            "burn": steps // 3,
+            "converged": bool(all(v < 1.1 for v in post.rhat.values())),
+        }
         samples = pd.DataFrame(post.samples, columns=template.names)
         atomic_write(out / "posterior.parquet", lambda p: samples.to_parquet(p, index=False))
     # goodness of fit: observed vs predicted relapse-free at 1, 3, 5 years
@@ -99,8 +139,9 @@ def fit_file(data_path: Path, model: str, out: Path, *, time_unit: str | None = 
 
     km = KaplanMeierFitter().fit(table["time"], table["cens"])
     pred = m.survival(mle.theta, np.array([1, 3, 5]) * YEAR).mean(axis=0)
-    record["goodness_of_fit"] = [{"years": y, "kaplan_meier": float(km.predict(y * YEAR)), "model": float(v)}
-                                 for y, v in zip((1, 3, 5), pred)]
+    record["goodness_of_fit"] = [
+        {"years": y, "kaplan_meier": float(km.predict(y * YEAR)), "model": float(v)} for y, v in zip((1, 3, 5), pred)
+    ]
     record["figures"] = [str(p.name) for p in _figure_gbsg2(m, mle.theta, table, out / "observed_vs_predicted")]
     pd.DataFrame(mle.table()).to_csv(out / "parameters.csv", index=False)
     write_json(json.loads(json.dumps(record, default=lambda o: None if o is None else list(o))), out / "fit.json")
@@ -114,8 +155,9 @@ def load_fit(path: Path) -> tuple[np.ndarray, str]:
     try:
         record = json.loads((path / "fit.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise DataError(f"--fit: {path / 'fit.json'} is missing or unreadable ({exc}); "
-                        "run `metacascade fit` first") from None
+        raise DataError(
+            f"--fit: {path / 'fit.json'} is missing or unreadable ({exc}); run `metacascade fit` first"
+        ) from None
     if record.get("model") != "gbsg2":
         raise DataError(f"--fit: {path} holds a {record.get('model')!r} fit; predict needs a gbsg2 fit")
     theta = np.asarray(record["theta"], dtype=float)

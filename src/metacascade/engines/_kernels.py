@@ -62,8 +62,9 @@ def _solve_in_place(a: np.ndarray, b: np.ndarray) -> None:  # pragma: no cover -
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
-def volterra_trapezoid_lowrank(f: np.ndarray, p: np.ndarray, k: np.ndarray, U: np.ndarray, V: np.ndarray,
-                               h: float) -> np.ndarray:  # pragma: no cover - jit
+def volterra_trapezoid_lowrank(
+    f: np.ndarray, p: np.ndarray, k: np.ndarray, U: np.ndarray, V: np.ndarray, h: float
+) -> np.ndarray:  # pragma: no cover - jit
     r"""Solve the organ-resolved renewal system with the trapezoidal rule.
 
     .. math:: b(t) = f(t)\,p + U V \int_0^t k(t-s)\,b(s)\,ds, \qquad b(t) \in \mathbb{R}^n,
@@ -87,8 +88,9 @@ def volterra_trapezoid_lowrank(f: np.ndarray, p: np.ndarray, k: np.ndarray, U: n
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
-def volterra_lowrank_first_weight(f: np.ndarray, p: np.ndarray, k: np.ndarray, k_first: np.ndarray, U: np.ndarray,
-                                  V: np.ndarray, h: float) -> np.ndarray:  # pragma: no cover - jit
+def volterra_lowrank_first_weight(
+    f: np.ndarray, p: np.ndarray, k: np.ndarray, k_first: np.ndarray, U: np.ndarray, V: np.ndarray, h: float
+) -> np.ndarray:  # pragma: no cover - jit
     r""":func:`volterra_trapezoid_lowrank` with its own weight of the node :math:`s = 0`.
 
     Solves :math:`b_i = f_i p + h U \big(w_i z_0 + \sum_{j=1}^{i-1} k_{i-j} z_j + \tfrac12 k_0

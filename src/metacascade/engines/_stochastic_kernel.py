@@ -61,9 +61,35 @@ def _log_size(tab: np.ndarray, step: float, a: float) -> float:  # pragma: no co
 
 
 @numba.njit(cache=True, nogil=True)
-def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, hc, colony_total, cum_colony,
-                   t_tab, cdf_tab, tau, out_t, logx_colony, logx_primary, size_step, lethal,
-                   max_colonies, seed_until, stop_at_death, snap, sums, squares, block):  # pragma: no cover - jit
+def simulate_batch(
+    states,
+    horizon,
+    tp,
+    Hp,
+    hp,
+    cum_primary,
+    secondary,
+    tc,
+    Hc,
+    hc,
+    colony_total,
+    cum_colony,
+    t_tab,
+    cdf_tab,
+    tau,
+    out_t,
+    logx_colony,
+    logx_primary,
+    size_step,
+    lethal,
+    max_colonies,
+    seed_until,
+    stop_at_death,
+    snap,
+    sums,
+    squares,
+    block,
+):  # pragma: no cover - jit
     """Simulate ``states.shape[0]`` patients; see :func:`metacascade.engines.stochastic.simulate_patients`.
 
     Returns per-patient arrays (counts above sizes, established, founded, burden per output time
@@ -127,8 +153,17 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
                             break
                         child = _categorical(cum_colony[org], uniform(s))
                         delay = _delay(t_tab, cdf_tab, uniform(s))
-                        log_int, log_time = _append(log_int, log_time, n_log, p, i - start, child,
-                                                    log_int[i, 3] + 1, entry + a, entry + a + delay)
+                        log_int, log_time = _append(
+                            log_int,
+                            log_time,
+                            n_log,
+                            p,
+                            i - start,
+                            child,
+                            log_int[i, 3] + 1,
+                            entry + a,
+                            entry + a + delay,
+                        )
                         n_log += 1
                         if n_log - start > max_colonies:
                             overflow[p] = True
@@ -194,9 +229,21 @@ def simulate_batch(states, horizon, tp, Hp, hp, cum_primary, secondary, tc, Hc, 
                 burden[j, o] = 0.0
                 for k in range(n_k):
                     counts[j, o, k] = 0
-    return (counts_at, established_at, burden_at, first_detect, death, n_colonies, overflow,
-            log_int[:n_log, 0].copy(), log_int[:n_log, 1].copy(), log_int[:n_log, 2].copy(),
-            log_int[:n_log, 3].copy(), log_time[:n_log, 0].copy(), log_time[:n_log, 1].copy())
+    return (
+        counts_at,
+        established_at,
+        burden_at,
+        first_detect,
+        death,
+        n_colonies,
+        overflow,
+        log_int[:n_log, 0].copy(),
+        log_int[:n_log, 1].copy(),
+        log_int[:n_log, 2].copy(),
+        log_int[:n_log, 3].copy(),
+        log_time[:n_log, 0].copy(),
+        log_time[:n_log, 1].copy(),
+    )
 
 
 @numba.njit(cache=True)

@@ -93,8 +93,10 @@ def _age_or_gone(kind, y, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # p
 def _slope(kind, a, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
     """Per-cell growth rate d ln x / d age at age a (1/day)."""
     h = 1e-3 * st
-    return (_lx(kind, a + h, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
-            - _lx(kind, a - h, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)) / (2.0 * h)
+    return (
+        _lx(kind, a + h, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+        - _lx(kind, a - h, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+    ) / (2.0 * h)
 
 
 @numba.njit(cache=True)
@@ -104,7 +106,7 @@ def _binomial_inversion(s, n, p):  # pragma: no cover - jit
     q = 1.0 - p
     ratio = p / q
     a = (n + 1) * ratio
-    r = q ** n
+    r = q**n
     u = uniform(s)
     k = 0
     while u > r and k < n:
@@ -141,7 +143,7 @@ def _survivors(s, x, log_sf, q):  # pragma: no cover - jit
             out = min(max(out, 0.0), float(n))
         else:
             return mean
-    if out > 0.0 and q > 0.0 and out < 1000.0 and uniform(s) < q ** out:
+    if out > 0.0 and q > 0.0 and out < 1000.0 and uniform(s) < q**out:
         return 0.0
     return out
 
@@ -157,9 +159,39 @@ def _grow_seg(seg, n, rows):  # pragma: no cover - jit
 
 
 @numba.njit(cache=True)
-def _walk(kind, site, t_start, a_s, a_r, dorm_end, sampled, seg, n_seg,
-          bp, rate, kill_time, kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, t_remove, t_stop,
-          x0, q, s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
+def _walk(
+    kind,
+    site,
+    t_start,
+    a_s,
+    a_r,
+    dorm_end,
+    sampled,
+    seg,
+    n_seg,
+    bp,
+    rate,
+    kill_time,
+    kill_ls,
+    kill_chemo,
+    kill_u,
+    kill_ns,
+    kill_ref,
+    t_remove,
+    t_stop,
+    x0,
+    q,
+    s,
+    lp,
+    lc,
+    ll,
+    st,
+    st_low,
+    a_entry,
+    lq,
+    st_q,
+    a_p0,
+):  # pragma: no cover - jit
     """Append the path of one tumour from t_start; returns (seg, n_seg, t_end, K).
 
     t_end: day the tumour is gone (inf: alive at t_stop); K: mutations to resistance drawn.
@@ -185,8 +217,7 @@ def _walk(kind, site, t_start, a_s, a_r, dorm_end, sampled, seg, n_seg,
         if dormant and dorm_end < t1:
             t1 = dorm_end
         m = 0.0 if dormant else rate[i]
-        if (not closed and n_seg > first and seg[n_seg - 1, 2] == m
-                and seg[n_seg - 1, 5] == (1.0 if dormant else 0.0)):
+        if not closed and n_seg > first and seg[n_seg - 1, 2] == m and seg[n_seg - 1, 5] == (1.0 if dormant else 0.0):
             seg[n_seg - 1, 1] = t1
         else:
             seg = _grow_seg(seg, n_seg, _NCOL)
@@ -233,8 +264,11 @@ def _walk(kind, site, t_start, a_s, a_r, dorm_end, sampled, seg, n_seg,
                         if a_s > _ABSENT:
                             lse = ls
                             if kill_ns[k]:
-                                lse = (ls * _slope(kind, a_s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
-                                       / kill_ref[k])
+                                lse = (
+                                    ls
+                                    * _slope(kind, a_s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                                    / kill_ref[k]
+                                )
                             x = math.exp(_lx(kind, a_s, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
                             y = _survivors(s, x, lse, q)
                             a_s = _age_or_gone(kind, y, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
@@ -275,8 +309,9 @@ def _size(seg, lo, hi, t, kind, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0,
 
 
 @numba.njit(cache=True)
-def _first_reach(seg, lo, hi, thr, t_from, t_to, kind,
-                 lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover - jit
+def _first_reach(
+    seg, lo, hi, thr, t_from, t_to, kind, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0
+):  # pragma: no cover - jit
     """First t in [t_from, t_to] at which the tumour has >= thr cells (inf if none).
 
     Within a segment the size grows (or stays, dormant), so the crossing is bracketed by the
@@ -342,8 +377,28 @@ def _push_child(s, organ, time, comp_of, n, cum, t, t_tab, cdf_tab, comp, speed)
 
 
 @numba.njit(cache=True)
-def _seed(s, seg, lo, hi, comp, kind, scale, t_until, tH, H, hH, a_entry, cum, t_tab, cdf_tab, child_organ,
-          child_time, child_comp, n_child, speed):  # pragma: no cover - jit
+def _seed(
+    s,
+    seg,
+    lo,
+    hi,
+    comp,
+    kind,
+    scale,
+    t_until,
+    tH,
+    H,
+    hH,
+    a_entry,
+    cum,
+    t_tab,
+    cdf_tab,
+    child_organ,
+    child_time,
+    child_comp,
+    n_child,
+    speed,
+):  # pragma: no cover - jit
     """Poisson founding events of one component over its path; appends (organ, day, comp) and
     the establishment delay (child_time[:, 1]), drawn in the untreated engine's order.
 
@@ -372,7 +427,8 @@ def _seed(s, seg, lo, hi, comp, kind, scale, t_until, tH, H, hH, a_entry, cum, t
             a = off + hermite_inverse_one(tH, H, hH, target)
             tc = t0 + (a - a0) / m
             child_organ, child_time, child_comp, n_child = _push_child(
-                s, child_organ, child_time, child_comp, n_child, cum, tc, t_tab, cdf_tab, comp, speed)
+                s, child_organ, child_time, child_comp, n_child, cum, tc, t_tab, cdf_tab, comp, speed
+            )
             h0 = target
             a0 = a
             t0 = tc
@@ -382,14 +438,67 @@ def _seed(s, seg, lo, hi, comp, kind, scale, t_until, tH, H, hH, a_entry, cum, t
 
 
 @numba.njit(cache=True, nogil=True)
-def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondary, tc, Hc, hc, colony_totals,
-                           cum_colonies,
-                           t_tab, cdf_tab, sizes, out_t, lc, lp, ll, st, st_low, a_entry, lq, st_q, a_p0, entry_cells,
-                           x0p, x0c,
-                           q, detection, lethal, fail_cells, symptom_cells, max_colonies, seed_until, stop_at_death,
-                           snap, sums, squares, block, bps, rates, pdorms, escapes, kill_times, kill_ls, kill_chemo,
-                           kill_u, kill_ns, kill_ref, t_surgeries, node_organ, node_left, bursts, prim_scales,
-                           t_plan_ends, grids, speeds, colony_streams):  # pragma: no cover - jit
+def simulate_treated_batch(
+    states,
+    horizons,
+    tp,
+    Hp,
+    hp,
+    cum_primaries,
+    secondary,
+    tc,
+    Hc,
+    hc,
+    colony_totals,
+    cum_colonies,
+    t_tab,
+    cdf_tab,
+    sizes,
+    out_t,
+    lc,
+    lp,
+    ll,
+    st,
+    st_low,
+    a_entry,
+    lq,
+    st_q,
+    a_p0,
+    entry_cells,
+    x0p,
+    x0c,
+    q,
+    detection,
+    lethal,
+    fail_cells,
+    symptom_cells,
+    max_colonies,
+    seed_until,
+    stop_at_death,
+    snap,
+    sums,
+    squares,
+    block,
+    bps,
+    rates,
+    pdorms,
+    escapes,
+    kill_times,
+    kill_ls,
+    kill_chemo,
+    kill_u,
+    kill_ns,
+    kill_ref,
+    t_surgeries,
+    node_organ,
+    node_left,
+    bursts,
+    prim_scales,
+    t_plan_ends,
+    grids,
+    speeds,
+    colony_streams,
+):  # pragma: no cover - jit
     """Simulate patients with a plan; see :func:`metacascade.engines.stochastic.simulate_patients`.
 
     Per patient p (row p of each array): ``horizons`` (last model day), ``cum_primaries`` and
@@ -474,36 +583,90 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
         start = n_log
         n_seg = 0
         # -- the primary ---------------------------------------------------------------------------
-        seg, n_seg, p_end, kp = _walk(0, n_org, 0.0, 0.0, _ABSENT, -1.0, False, seg, n_seg, bp, rate,
-                                      kill_time, kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, t_surgery,
-                                      horizon, x0p, q, sp, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+        seg, n_seg, p_end, kp = _walk(
+            0,
+            n_org,
+            0.0,
+            0.0,
+            _ABSENT,
+            -1.0,
+            False,
+            seg,
+            n_seg,
+            bp,
+            rate,
+            kill_time,
+            kill_ls,
+            kill_chemo,
+            kill_u,
+            kill_ns,
+            kill_ref,
+            t_surgery,
+            horizon,
+            x0p,
+            q,
+            sp,
+            lp,
+            lc,
+            ll,
+            st,
+            st_low,
+            a_entry,
+            lq,
+            st_q,
+            a_p0,
+        )
         p_hi = n_seg
         n_clones[p] = kp
         primary_gone[p] = p_end
         if t_surgery < np.inf:
-            primary_at_surgery[p] = _size(seg, 0, p_hi, t_surgery, 0, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0,
-                                          True)
+            primary_at_surgery[p] = _size(
+                seg, 0, p_hi, t_surgery, 0, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True
+            )
         # seeding stops at an upper bound of the death day when nothing happens after death: first
         # the day the primary alone is lethal, then (as colonies accrue) the day those found so far are
         t_bound = min(seed_until, horizon)
         if stop_at_death:
-            t_bound = min(t_bound, _first_reach(seg, 0, p_hi, lethal, 0.0, horizon, 0, lp, lc, ll, st, st_low,
-                                                a_entry, lq, st_q, a_p0))
+            t_bound = min(
+                t_bound,
+                _first_reach(seg, 0, p_hi, lethal, 0.0, horizon, 0, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0),
+            )
         next_check = 256
         n_child = 0
         for comp in range(2):
-            c_org, c_time, c_comp, n_child = _seed(s, seg, 0, p_hi, comp, 0, prim_scales[p], t_bound, tp, Hp, hp,
-                                                   0.0, cum_primary, t_tab, cdf_tab, c_org, c_time, c_comp, n_child,
-                                                   speed)
+            c_org, c_time, c_comp, n_child = _seed(
+                s,
+                seg,
+                0,
+                p_hi,
+                comp,
+                0,
+                prim_scales[p],
+                t_bound,
+                tp,
+                Hp,
+                hp,
+                0.0,
+                cum_primary,
+                t_tab,
+                cdf_tab,
+                c_org,
+                c_time,
+                c_comp,
+                n_child,
+                speed,
+            )
         if burst > 0.0 and t_surgery <= t_bound and p_end >= t_surgery:
             # cells shed at the operation: each founds a colony with the routing probability
             n_b = _poisson(s, burst)
             for _ in range(n_b):
-                c_org, c_time, c_comp, n_child = _push_child(s, c_org, c_time, c_comp, n_child, cum_primary,
-                                                             t_surgery, t_tab, cdf_tab, 0, speed)
+                c_org, c_time, c_comp, n_child = _push_child(
+                    s, c_org, c_time, c_comp, n_child, cum_primary, t_surgery, t_tab, cdf_tab, 0, speed
+                )
         first = n_log
         log_int, log_time, ex_time, ex_int, n_log, overflow[p] = _log_children(
-            log_int, log_time, ex_time, ex_int, n_log, p, -1, 1, c_org, c_time, c_comp, n_child, start, max_colonies)
+            log_int, log_time, ex_time, ex_int, n_log, p, -1, 1, c_org, c_time, c_comp, n_child, start, max_colonies
+        )
         if colony_streams:
             for c in range(first, n_log):
                 ckey = _set_grow(ckey, c, child_key(pkey, c - first))
@@ -516,8 +679,25 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
                 org_b[:, :] = 0.0
                 _add_on_grid(seg, 0, p_hi, 0, n_org, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
                 for c in range(start, i):
-                    _add_on_grid(seg, ex_int[c, 2], seg_hi[c - start], 1, log_int[c, 2], grid, tot, org_b, lp, lc,
-                                 ll, st, st_low, a_entry, lq, st_q, a_p0)
+                    _add_on_grid(
+                        seg,
+                        ex_int[c, 2],
+                        seg_hi[c - start],
+                        1,
+                        log_int[c, 2],
+                        grid,
+                        tot,
+                        org_b,
+                        lp,
+                        lc,
+                        ll,
+                        st,
+                        st_low,
+                        a_entry,
+                        lq,
+                        st_q,
+                        a_p0,
+                    )
                 for g in range(n_g):
                     if grid[g] >= t_bound:
                         break
@@ -544,8 +724,11 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
             gone = np.inf
             # node dissection: a colony there at surgery is removed, or left with probability node_left
             # (drawn only then: a complete dissection uses no random number)
-            t_rm = t_surgery if org == node_organ and tf < t_surgery and (
-                node_left <= 0.0 or uniform(sc) >= node_left) else np.inf
+            t_rm = (
+                t_surgery
+                if org == node_organ and tf < t_surgery and (node_left <= 0.0 or uniform(sc) >= node_left)
+                else np.inf
+            )
             # kills and node dissection during the birth-death phase (colony of at most switch size)
             for k in range(kill_time.size):
                 tk = kill_time[k]
@@ -553,8 +736,10 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
                     continue
                 ls = kill_ls[k, org]
                 if ls < 0.0 and not (kill_chemo[k] and ex_int[i, 0] == 1):
-                    n_now = min(entry_cells, math.exp(_lx(1, speed * (tk - tf), lp, lc, ll, st, st_low, a_entry, lq,
-                                                          st_q, a_p0)))
+                    n_now = min(
+                        entry_cells,
+                        math.exp(_lx(1, speed * (tk - tf), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)),
+                    )
                     if uniform(sc) < math.exp(-n_now * math.exp(ls)):
                         gone = tk
                         break
@@ -588,13 +773,61 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
                 if res:
                     a_s0 = _ABSENT
                     a_r0 = a_entry
-                seg, n_seg, gone, kc = _walk(1, org, te, a_s0, a_r0,
-                                             t_grow, res, seg, n_seg, bp, rate, kill_time, kill_ls,
-                                             kill_chemo, kill_u, kill_ns, kill_ref, t_rm, horizon, x0c, q, sc,
-                                             lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                seg, n_seg, gone, kc = _walk(
+                    1,
+                    org,
+                    te,
+                    a_s0,
+                    a_r0,
+                    t_grow,
+                    res,
+                    seg,
+                    n_seg,
+                    bp,
+                    rate,
+                    kill_time,
+                    kill_ls,
+                    kill_chemo,
+                    kill_u,
+                    kill_ns,
+                    kill_ref,
+                    t_rm,
+                    horizon,
+                    x0c,
+                    q,
+                    sc,
+                    lp,
+                    lc,
+                    ll,
+                    st,
+                    st_low,
+                    a_entry,
+                    lq,
+                    st_q,
+                    a_p0,
+                )
             if stop_at_death and n_seg > lo:  # this colony alone bounds the death day
-                t_bound = min(t_bound, _first_reach(seg, lo, n_seg, min(lethal, fail_cells[org]), 0.0, t_bound, 1,
-                                                    lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
+                t_bound = min(
+                    t_bound,
+                    _first_reach(
+                        seg,
+                        lo,
+                        n_seg,
+                        min(lethal, fail_cells[org]),
+                        0.0,
+                        t_bound,
+                        1,
+                        lp,
+                        lc,
+                        ll,
+                        st,
+                        st_low,
+                        a_entry,
+                        lq,
+                        st_q,
+                        a_p0,
+                    ),
+                )
             n_clones[p] += kc
             ex_time[i, 0] = t_grow
             ex_time[i, 1] = gone
@@ -604,13 +837,45 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
             if secondary and colony_total[org] > 0.0 and n_seg > lo:
                 n_child = 0
                 for comp in range(2):
-                    c_org, c_time, c_comp, n_child = _seed(sc, seg, lo, n_seg, comp, 1, colony_total[org],
-                                                           t_bound, tc, Hc, hc, a_entry, cum_colony[org],
-                                                           t_tab, cdf_tab, c_org, c_time, c_comp, n_child, speed)
+                    c_org, c_time, c_comp, n_child = _seed(
+                        sc,
+                        seg,
+                        lo,
+                        n_seg,
+                        comp,
+                        1,
+                        colony_total[org],
+                        t_bound,
+                        tc,
+                        Hc,
+                        hc,
+                        a_entry,
+                        cum_colony[org],
+                        t_tab,
+                        cdf_tab,
+                        c_org,
+                        c_time,
+                        c_comp,
+                        n_child,
+                        speed,
+                    )
                 first = n_log
                 log_int, log_time, ex_time, ex_int, n_log, overflow[p] = _log_children(
-                    log_int, log_time, ex_time, ex_int, n_log, p, i - start, log_int[i, 3] + 1, c_org, c_time,
-                    c_comp, n_child, start, max_colonies)
+                    log_int,
+                    log_time,
+                    ex_time,
+                    ex_int,
+                    n_log,
+                    p,
+                    i - start,
+                    log_int[i, 3] + 1,
+                    c_org,
+                    c_time,
+                    c_comp,
+                    n_child,
+                    start,
+                    max_colonies,
+                )
                 if colony_streams:
                     for c in range(first, n_log):
                         ckey = _set_grow(ckey, c, child_key(ckey[i], c - first))
@@ -623,8 +888,25 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
         _add_on_grid(seg, 0, p_hi, 0, n_org, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
         for c in range(start, n_log):
             lo = ex_int[c, 2]
-            _add_on_grid(seg, lo, seg_hi[c - start], 1, log_int[c, 2], grid, tot, org_b, lp, lc, ll, st, st_low,
-                         a_entry, lq, st_q, a_p0)
+            _add_on_grid(
+                seg,
+                lo,
+                seg_hi[c - start],
+                1,
+                log_int[c, 2],
+                grid,
+                tot,
+                org_b,
+                lp,
+                lc,
+                ll,
+                st,
+                st_low,
+                a_entry,
+                lq,
+                st_q,
+                a_p0,
+            )
         t_death = np.inf
         why = 0
         for g in range(n_g):
@@ -641,10 +923,52 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
                 # and smooth in the interval, so it converges in a handful of evaluations
                 lo_t = grid[g - 1] if g > 0 else 0.0
                 hi_t = grid[g]
-                f_lo = _excess(lo_t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells, ob,
-                               lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
-                f_hi = _excess(hi_t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells, ob,
-                               lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                f_lo = _excess(
+                    lo_t,
+                    seg,
+                    p_hi,
+                    start,
+                    n_log,
+                    log_int,
+                    ex_int,
+                    seg_hi,
+                    n_org,
+                    lethal,
+                    fail_cells,
+                    ob,
+                    lp,
+                    lc,
+                    ll,
+                    st,
+                    st_low,
+                    a_entry,
+                    lq,
+                    st_q,
+                    a_p0,
+                )
+                f_hi = _excess(
+                    hi_t,
+                    seg,
+                    p_hi,
+                    start,
+                    n_log,
+                    log_int,
+                    ex_int,
+                    seg_hi,
+                    n_org,
+                    lethal,
+                    fail_cells,
+                    ob,
+                    lp,
+                    lc,
+                    ll,
+                    st,
+                    st_low,
+                    a_entry,
+                    lq,
+                    st_q,
+                    a_p0,
+                )
                 side = 0
                 for _ in range(200):
                     if hi_t - lo_t <= 1e-9 * max(1.0, hi_t) or not (f_lo < 0.0 <= f_hi):
@@ -653,8 +977,29 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
                     if not (lo_t < mid < hi_t) or side == 3:
                         mid = 0.5 * (lo_t + hi_t)
                         side = 0
-                    f_mid = _excess(mid, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells,
-                                    ob, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                    f_mid = _excess(
+                        mid,
+                        seg,
+                        p_hi,
+                        start,
+                        n_log,
+                        log_int,
+                        ex_int,
+                        seg_hi,
+                        n_org,
+                        lethal,
+                        fail_cells,
+                        ob,
+                        lp,
+                        lc,
+                        ll,
+                        st,
+                        st_low,
+                        a_entry,
+                        lq,
+                        st_q,
+                        a_p0,
+                    )
                     if f_mid >= 0.0:
                         hi_t, f_hi = mid, f_mid
                         if side == -1:
@@ -668,8 +1013,30 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
                     if abs(side) >= 3:
                         side = 3
                 t_death = hi_t
-                total = _excess(hi_t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells, ob,
-                                lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
+                total = _excess(
+                    hi_t,
+                    seg,
+                    p_hi,
+                    start,
+                    n_log,
+                    log_int,
+                    ex_int,
+                    seg_hi,
+                    n_org,
+                    lethal,
+                    fail_cells,
+                    ob,
+                    lp,
+                    lc,
+                    ll,
+                    st,
+                    st_low,
+                    a_entry,
+                    lq,
+                    st_q,
+                    a_p0,
+                    True,
+                )
                 why = 1
                 if total < lethal:  # not the total burden: the first organ past its failure size
                     for o in range(n_org):
@@ -689,8 +1056,28 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
                     hi_t = grid[g]
                     for _ in range(60):
                         mid = 0.5 * (lo_t + hi_t)
-                        if _organ_burden(mid, o, seg, start, n_log, log_int, ex_int, seg_hi, lp, lc, ll, st, st_low,
-                                         a_entry, lq, st_q, a_p0) >= symptom_cells[o]:
+                        if (
+                            _organ_burden(
+                                mid,
+                                o,
+                                seg,
+                                start,
+                                n_log,
+                                log_int,
+                                ex_int,
+                                seg_hi,
+                                lp,
+                                lc,
+                                ll,
+                                st,
+                                st_low,
+                                a_entry,
+                                lq,
+                                st_q,
+                                a_p0,
+                            )
+                            >= symptom_cells[o]
+                        ):
                             hi_t = mid
                         else:
                             lo_t = mid
@@ -701,8 +1088,24 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
         # -- detection: first time each tumour is detectable, and after the end of the plan ------------
         t_det_end = min(horizon, t_cut)
         if t_plan_end > -np.inf and p_end > t_plan_end:
-            recur[p, n_org] = _first_reach(seg, 0, p_hi, detection, max(t_plan_end, 0.0), t_det_end, 0,
-                                           lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+            recur[p, n_org] = _first_reach(
+                seg,
+                0,
+                p_hi,
+                detection,
+                max(t_plan_end, 0.0),
+                t_det_end,
+                0,
+                lp,
+                lc,
+                ll,
+                st,
+                st_low,
+                a_entry,
+                lq,
+                st_q,
+                a_p0,
+            )
         kept = 0
         for c in range(start, n_log):
             if log_time[c, 0] > t_cut:
@@ -712,14 +1115,31 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
             o = log_int[c, 2]
             lo = ex_int[c, 2]
             hi = seg_hi[c - start]
-            td = _first_reach(seg, lo, hi, detection, 0.0, t_det_end, 1,
-                              lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+            td = _first_reach(
+                seg, lo, hi, detection, 0.0, t_det_end, 1, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0
+            )
             ex_time[c, 2] = td
             if td < first_detect[p, o]:
                 first_detect[p, o] = td
             if t_plan_end > -np.inf and td < np.inf and ex_time[c, 1] > t_plan_end:
-                tr = _first_reach(seg, lo, hi, detection, max(t_plan_end, 0.0), t_det_end, 1, lp, lc, ll, st,
-                                  st_low, a_entry, lq, st_q, a_p0)
+                tr = _first_reach(
+                    seg,
+                    lo,
+                    hi,
+                    detection,
+                    max(t_plan_end, 0.0),
+                    t_det_end,
+                    1,
+                    lp,
+                    lc,
+                    ll,
+                    st,
+                    st_low,
+                    a_entry,
+                    lq,
+                    st_q,
+                    a_p0,
+                )
                 if tr < recur[p, o]:
                     recur[p, o] = tr
         n_colonies[p] = kept
@@ -749,11 +1169,13 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
                 m = seg[g, 2]
                 x = 0.0
                 if seg[g, 3] > _ABSENT:
-                    x += math.exp(_lx(1, seg[g, 3] + m * (tj - seg[g, 0]),
-                                      lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
+                    x += math.exp(
+                        _lx(1, seg[g, 3] + m * (tj - seg[g, 0]), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                    )
                 if seg[g, 4] > _ABSENT:
-                    x += math.exp(_lx(1, seg[g, 4] + m * (tj - seg[g, 0]),
-                                      lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
+                    x += math.exp(
+                        _lx(1, seg[g, 4] + m * (tj - seg[g, 0]), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                    )
                 if x <= 0.0:
                     continue
                 established[j, o] += 1
@@ -776,11 +1198,29 @@ def simulate_treated_batch(states, horizons, tp, Hp, hp, cum_primaries, secondar
         established[:, :] = 0
         founded[:, :] = 0
         burden[:, :] = 0.0
-    return (counts_at, established_at, burden_at, first_detect, death, n_colonies, overflow,
-            log_int[:n_log, 0].copy(), log_int[:n_log, 1].copy(), log_int[:n_log, 2].copy(),
-            log_int[:n_log, 3].copy(), log_time[:n_log, 0].copy(), log_time[:n_log, 1].copy(),
-            cause, recur, symptom, n_clones, ex_time[:n_log].copy(), ex_int[:n_log, :2].copy(), primary_gone,
-            primary_at_surgery)
+    return (
+        counts_at,
+        established_at,
+        burden_at,
+        first_detect,
+        death,
+        n_colonies,
+        overflow,
+        log_int[:n_log, 0].copy(),
+        log_int[:n_log, 1].copy(),
+        log_int[:n_log, 2].copy(),
+        log_int[:n_log, 3].copy(),
+        log_time[:n_log, 0].copy(),
+        log_time[:n_log, 1].copy(),
+        cause,
+        recur,
+        symptom,
+        n_clones,
+        ex_time[:n_log].copy(),
+        ex_int[:n_log, :2].copy(),
+        primary_gone,
+        primary_at_surgery,
+    )
 
 
 @numba.njit(cache=True)
@@ -793,12 +1233,27 @@ def _set_grow(arr, i, value):  # pragma: no cover - jit
 
 
 @numba.njit(cache=True)
-def _log_children(log_int, log_time, ex_time, ex_int, n_log, p, parent, generation, c_org, c_time, c_comp, n_child,
-                  start, max_colonies):  # pragma: no cover - jit
+def _log_children(
+    log_int,
+    log_time,
+    ex_time,
+    ex_int,
+    n_log,
+    p,
+    parent,
+    generation,
+    c_org,
+    c_time,
+    c_comp,
+    n_child,
+    start,
+    max_colonies,
+):  # pragma: no cover - jit
     """Log a tumour's n_child foundings; the last value is True when the patient passes max_colonies."""
     for c in range(n_child):
-        log_int, log_time = _append(log_int, log_time, n_log, p, parent, c_org[c], generation, c_time[c, 0],
-                                    c_time[c, 0] + c_time[c, 1])
+        log_int, log_time = _append(
+            log_int, log_time, n_log, p, parent, c_org[c], generation, c_time[c, 0], c_time[c, 0] + c_time[c, 1]
+        )
         ex_time, ex_int = _grow_extra(ex_time, ex_int, n_log)
         ex_int[n_log, 0] = c_comp[c]
         n_log += 1
@@ -819,8 +1274,9 @@ def _grow_extra(ex_time, ex_int, n):  # pragma: no cover - jit
 
 
 @numba.njit(cache=True)
-def _add_on_grid(seg, lo, hi, kind, organ, grid, tot, org_b,
-                 lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover
+def _add_on_grid(
+    seg, lo, hi, kind, organ, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0
+):  # pragma: no cover
     """Add a tumour's cells just before each grid time (left limits) to the totals."""
     n_g = grid.size
     g = 0
@@ -833,11 +1289,13 @@ def _add_on_grid(seg, lo, hi, kind, organ, grid, tot, org_b,
             m = seg[r, 2]
             x = 0.0
             if seg[r, 3] > _ABSENT:
-                x += math.exp(_lx(kind, seg[r, 3] + m * (grid[g] - t0),
-                                  lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
+                x += math.exp(
+                    _lx(kind, seg[r, 3] + m * (grid[g] - t0), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                )
             if seg[r, 4] > _ABSENT:
-                x += math.exp(_lx(kind, seg[r, 4] + m * (grid[g] - t0),
-                                  lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0))
+                x += math.exp(
+                    _lx(kind, seg[r, 4] + m * (grid[g] - t0), lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
+                )
             tot[g] += x
             if organ < org_b.shape[1]:
                 org_b[g, organ] += x
@@ -845,19 +1303,43 @@ def _add_on_grid(seg, lo, hi, kind, organ, grid, tot, org_b,
 
 
 @numba.njit(cache=True)
-def _organ_burden(t, o, seg, start, n_log, log_int, ex_int, seg_hi,
-                  lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0):  # pragma: no cover
+def _organ_burden(
+    t, o, seg, start, n_log, log_int, ex_int, seg_hi, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0
+):  # pragma: no cover
     b = 0.0
     for c in range(start, n_log):
         if log_int[c, 2] == o:
-            b += _size(seg, ex_int[c, 2], seg_hi[c - start], t, 1,
-                       lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)
+            b += _size(
+                seg, ex_int[c, 2], seg_hi[c - start], t, 1, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True
+            )
     return b
 
 
 @numba.njit(cache=True)
-def _excess(t, seg, p_hi, start, n_log, log_int, ex_int, seg_hi, n_org, lethal, fail_cells, ob,
-            lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, want_total=False):  # pragma: no cover - jit
+def _excess(
+    t,
+    seg,
+    p_hi,
+    start,
+    n_log,
+    log_int,
+    ex_int,
+    seg_hi,
+    n_org,
+    lethal,
+    fail_cells,
+    ob,
+    lp,
+    lc,
+    ll,
+    st,
+    st_low,
+    a_entry,
+    lq,
+    st_q,
+    a_p0,
+    want_total=False,
+):  # pragma: no cover - jit
     """max over the death criteria of ln(burden / threshold) at t (>= 0: dead), or with want_total
     the total burden; ob receives the organ burdens."""
     total = _size(seg, 0, p_hi, t, 0, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0, True)

@@ -65,6 +65,7 @@ __all__ = ["AccuracyWarning", "DeterministicSolution", "solve_deterministic"]
 class AccuracyWarning(UserWarning):
     """The engine stopped refining before reaching the requested accuracy."""
 
+
 FloatArray = NDArray[np.float64]
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(3)
@@ -117,8 +118,9 @@ def _extrapolated(solve_on: Callable[[int], FloatArray], n: int, cache: dict[int
     return table[0]
 
 
-def _interpolation_error(coarse_values: FloatArray, fine_values: FloatArray, horizon: float,
-                         floor: float = 0.0) -> FloatArray:
+def _interpolation_error(
+    coarse_values: FloatArray, fine_values: FloatArray, horizon: float, floor: float = 0.0
+) -> FloatArray:
     """Relative error of the coarse quintic spline at every node of the twice-finer grid.
 
     Even nodes measure the error of the node values, odd (new) ones the interpolation error,
@@ -137,8 +139,9 @@ def _interpolation_error(coarse_values: FloatArray, fine_values: FloatArray, hor
     return np.where(np.any(fine_values != 0, axis=0), error, 0.0)
 
 
-def _refine(solve_on: Callable[[int], FloatArray], horizon: float, rtol: float, n_initial: int,
-            n_max: int, floor: float = 0.0) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _refine(
+    solve_on: Callable[[int], FloatArray], horizon: float, rtol: float, n_initial: int, n_max: int, floor: float = 0.0
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Double the grid until the extrapolated values converge to ``rtol`` (or ``n_max``).
 
     Returns the grid, the values on it (first axis: nodes) and the error estimate of
@@ -156,17 +159,22 @@ def _refine(solve_on: Callable[[int], FloatArray], horizon: float, rtol: float, 
         if float(np.max(errors, initial=0.0)) <= rtol or 2 * n > n_max:
             break
     if not np.all(np.isfinite(previous)):
-        raise SimulationError("deterministic engine: the seeding rate overflowed; shorten horizon_days "
-                              "or lower the shedding coefficient m")
+        raise SimulationError(
+            "deterministic engine: the seeding rate overflowed; shorten horizon_days "
+            "or lower the shedding coefficient m"
+        )
     return np.linspace(0.0, horizon, n + 1), previous, errors
 
 
 def _warn_inaccurate(error: float, rtol: float, n_max: int, stacklevel: int) -> None:
     """AccuracyWarning if refinement stopped at ``n_max`` before reaching ``rtol``."""
     if error > rtol:
-        warnings.warn(f"deterministic engine: estimated relative error {error:.2g} exceeds rtol {rtol:g} at "
-                      f"n_max = {n_max} steps; raise n_max or loosen rtol", AccuracyWarning,
-                      stacklevel=stacklevel + 1)
+        warnings.warn(
+            f"deterministic engine: estimated relative error {error:.2g} exceeds rtol {rtol:g} at "
+            f"n_max = {n_max} steps; raise n_max or loosen rtol",
+            AccuracyWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def _burden(law: GrowthLaw, x0: float, grid: FloatArray, spline: BSpline, t: FloatArray) -> FloatArray:
@@ -188,7 +196,7 @@ def _burden(law: GrowthLaw, x0: float, grid: FloatArray, spline: BSpline, t: Flo
     positive = np.flatnonzero(t > 0)
     block = max(1, _BURDEN_BLOCK // max(nodes.size, 1))
     for start in range(0, positive.size, block):
-        idx = positive[start:start + block]
+        idx = positive[start : start + block]
         ti = t[idx]
         last = np.searchsorted(grid, ti, side="left") - 1  # s_K: the largest node < t
         full = np.repeat(grid[1:], 3)[None, :] < ti[:, None]
@@ -247,20 +255,27 @@ def _check_establishment(establishment: object, model: MetastasisModel) -> Estab
     if establishment is None:
         return None
     if not isinstance(establishment, Establishment):
-        raise ParameterError(f"establishment: got {type(establishment).__name__}, allowed an Establishment "
-                             f"(metacascade.model.establishment) or None")
+        raise ParameterError(
+            f"establishment: got {type(establishment).__name__}, allowed an Establishment "
+            f"(metacascade.model.establishment) or None"
+        )
     if establishment.colony_growth != model.colony_growth:
-        raise ParameterError(f"establishment.colony_growth: got {establishment.colony_growth!r}, must equal "
-                             f"model.colony_growth {model.colony_growth!r}")
+        raise ParameterError(
+            f"establishment.colony_growth: got {establishment.colony_growth!r}, must equal "
+            f"model.colony_growth {model.colony_growth!r}"
+        )
     if float(establishment.colony_size0) != model.colony_size0:
-        raise ParameterError(f"establishment.colony_size0: got {establishment.colony_size0!r}, must equal "
-                             f"model.colony_size0 {model.colony_size0!r}")
+        raise ParameterError(
+            f"establishment.colony_size0: got {establishment.colony_size0!r}, must equal "
+            f"model.colony_size0 {model.colony_size0!r}"
+        )
     return None if establishment.trivial else establishment
 
 
 @njit(cache=True)
-def _step_convolution(t: np.ndarray, H: np.ndarray, h: np.ndarray, s: np.ndarray, nodes: np.ndarray,
-                      weights: np.ndarray) -> np.ndarray:  # pragma: no cover - jit
+def _step_convolution(
+    t: np.ndarray, H: np.ndarray, h: np.ndarray, s: np.ndarray, nodes: np.ndarray, weights: np.ndarray
+) -> np.ndarray:  # pragma: no cover - jit
     r""":math:`\sum_k w_k G(s_i - \tau_k)` at every ``s_i``, ``G`` the tabulated cumulative (0 below 0).
 
     ``nodes`` (:math:`\tau_k`) ascending; ``t, H, h`` the table of
@@ -320,8 +335,9 @@ def _hermite_cells(x: FloatArray, y: FloatArray, dy_right: FloatArray, dy_left: 
     return c
 
 
-def _quintic_hermite_cells(x: FloatArray, y: FloatArray, dy: FloatArray, ddy_right: FloatArray,
-                           ddy_left: FloatArray) -> FloatArray:
+def _quintic_hermite_cells(
+    x: FloatArray, y: FloatArray, dy: FloatArray, ddy_right: FloatArray, ddy_left: FloatArray
+) -> FloatArray:
     """Power-basis coefficients (6, cells, n) of the quintic Hermite interpolant on every cell.
 
     Values and first derivatives are continuous; ``ddy_right[i]`` and ``ddy_left[i]`` are the
@@ -406,11 +422,13 @@ class _Entry:
         below = np.floor(position).astype(np.int64)
         sigma = position - below
         inside = below <= m
-        right = np.bincount(below[inside], weights=(h / 6.0) * jump[inside] * (1.0 - sigma[inside]) ** 3,
-                            minlength=m + 1)[: m + 1]
+        right = np.bincount(
+            below[inside], weights=(h / 6.0) * jump[inside] * (1.0 - sigma[inside]) ** 3, minlength=m + 1
+        )[: m + 1]
         inside = below + 1 <= m
-        left = np.bincount(below[inside] + 1, weights=(h / 6.0) * jump[inside] * sigma[inside] ** 3,
-                           minlength=m + 1)[: m + 1]
+        left = np.bincount(below[inside] + 1, weights=(h / 6.0) * jump[inside] * sigma[inside] ** 3, minlength=m + 1)[
+            : m + 1
+        ]
         k = smooth + left + right
         k[0] = smooth[0] + 2.0 * right[0]
         return k, 0.5 * smooth + left
@@ -479,14 +497,22 @@ class _Entry:
             x, e = np.concatenate(([0.0], x)), np.vstack((np.zeros((1, n)), e))
         x[-1] = horizon
         degree = max(piece.shape[0] for piece in pieces_n)
-        pieces_n = [np.concatenate((np.zeros((degree - piece.shape[0], *piece.shape[1:])), piece))
-                    for piece in pieces_n]
+        pieces_n = [
+            np.concatenate((np.zeros((degree - piece.shape[0], *piece.shape[1:])), piece)) for piece in pieces_n
+        ]
         return x, e, PPoly(np.concatenate(pieces_e, axis=1), x), PPoly(np.concatenate(pieces_n, axis=1), x)
 
 
-def _solve_entry(model: MetastasisModel, establishment: Establishment, horizon: float, p: FloatArray,
-                 factors: tuple[FloatArray, FloatArray] | None, rtol: float, n_initial: int,
-                 n_max: int) -> tuple[FloatArray, FloatArray, PPoly, PPoly, FloatArray]:
+def _solve_entry(
+    model: MetastasisModel,
+    establishment: Establishment,
+    horizon: float,
+    p: FloatArray,
+    factors: tuple[FloatArray, FloatArray] | None,
+    rtol: float,
+    n_initial: int,
+    n_max: int,
+) -> tuple[FloatArray, FloatArray, PPoly, PPoly, FloatArray]:
     """Founding rates by the refinement of (1), then the entry curves (see above).
 
     Returns the breakpoints, the entry rates there (nodes x organs), the entry rates and their
@@ -623,9 +649,15 @@ class DeterministicSolution:
         return ds
 
 
-def solve_deterministic(model: MetastasisModel, horizon: float, *, rtol: float = 1e-9,
-                        n_initial: int = 128, n_max: int = 4096,
-                        establishment: Establishment | None = None) -> DeterministicSolution:
+def solve_deterministic(
+    model: MetastasisModel,
+    horizon: float,
+    *,
+    rtol: float = 1e-9,
+    n_initial: int = 128,
+    n_max: int = 4096,
+    establishment: Establishment | None = None,
+) -> DeterministicSolution:
     r"""Solve the Iwata transport equation for ``model`` on ``[0, horizon]`` days.
 
     Parameters
@@ -672,14 +704,19 @@ def solve_deterministic(model: MetastasisModel, horizon: float, *, rtol: float =
     if delay is not None:
         one = np.ones((1, 1))
         grid, values, rate, cumulative, errors = _solve_entry(
-            model, delay, horizon, np.ones(1), (one, one) if model.secondary_seeding else None, rtol, n_initial,
-            n_max)
+            model, delay, horizon, np.ones(1), (one, one) if model.secondary_seeding else None, rtol, n_initial, n_max
+        )
         error = float(errors[0])
         _warn_inaccurate(error, rtol, n_max, stacklevel=2)
-        return DeterministicSolution(model=dataclasses.replace(model, colony_size0=delay.entry_cells),
-                                     horizon=horizon, grid=grid, birth_rate_grid=values[:, 0], error_estimate=error,
-                                     _spline=PPoly(rate.c[..., 0], rate.x),
-                                     _cumulative=PPoly(cumulative.c[..., 0], cumulative.x))
+        return DeterministicSolution(
+            model=dataclasses.replace(model, colony_size0=delay.entry_cells),
+            horizon=horizon,
+            grid=grid,
+            birth_rate_grid=values[:, 0],
+            error_estimate=error,
+            _spline=PPoly(rate.c[..., 0], rate.x),
+            _cumulative=PPoly(cumulative.c[..., 0], cumulative.x),
+        )
 
     def solve_on(m: int) -> FloatArray:
         f, k = _forcing_and_kernel(model, horizon, m)
@@ -689,5 +726,12 @@ def solve_deterministic(model: MetastasisModel, horizon: float, *, rtol: float =
     error = float(errors)
     _warn_inaccurate(error, rtol, n_max, stacklevel=2)
     spline = make_interp_spline(grid, values, k=5)
-    return DeterministicSolution(model=model, horizon=horizon, grid=grid, birth_rate_grid=values,
-                                 error_estimate=error, _spline=spline, _cumulative=spline.antiderivative())
+    return DeterministicSolution(
+        model=model,
+        horizon=horizon,
+        grid=grid,
+        birth_rate_grid=values,
+        error_estimate=error,
+        _spline=spline,
+        _cumulative=spline.antiderivative(),
+    )

@@ -158,8 +158,9 @@ def _seeding_weights(model: MetastasisModel, grid: LogSizeGrid, g0: float) -> tu
     return beta, beta * (w + slope_weights / (2.0 * h))
 
 
-def _assemble(model: MetastasisModel, grid: LogSizeGrid,
-              scheme: tuple[float, float, float]) -> tuple[sp.csr_matrix, FloatArray, float, FloatArray, float]:
+def _assemble(
+    model: MetastasisModel, grid: LogSizeGrid, scheme: tuple[float, float, float]
+) -> tuple[sp.csr_matrix, FloatArray, float, FloatArray, float]:
     """The linear system ``u' = A u + b f(t)``, ``u = (N_1..N_M, inflow, outflow)``.
 
     Returns ``A`` (CSR), ``b``, the inflow coefficients ``beta, omega`` (``B = beta f +
@@ -178,7 +179,8 @@ def _assemble(model: MetastasisModel, grid: LogSizeGrid,
     # Inflow ghost: N_0 = 3 n_b - 5/2 N_1 + 1/2 N_2, n_b = B / G_0 = (beta f + omega . N) / G_0.
     # Outflow ghost: N_{M+1} = 2 N_M - N_{M-1} (linear extrapolation; n ~ 0 there).
     ghost_low = sp.csr_matrix((_GHOST_B / g0) * omega[None, :]) + sp.csr_matrix(
-        ([_GHOST_1, _GHOST_2], ([0, 0], [0, 1])), shape=(1, m))
+        ([_GHOST_1, _GHOST_2], ([0, 0], [0, 1])), shape=(1, m)
+    )
     ghost_high = sp.csr_matrix(([-1.0, 2.0], ([0, 0], [m - 2, m - 1])), shape=(1, m))
     ext = sp.vstack([ghost_low, sp.identity(m, format="csr"), ghost_high], format="csr")
     ext_f = np.zeros(m + 2)
@@ -223,8 +225,16 @@ def _check_array(name: str, values: ArrayLike, *, positive: bool) -> FloatArray:
     return arr
 
 
-def _tables(model: MetastasisModel, grid: LogSizeGrid, beta: float, omega: FloatArray, g0: float,
-            times: FloatArray, sizes: FloatArray, states: FloatArray) -> dict[str, FloatArray]:
+def _tables(
+    model: MetastasisModel,
+    grid: LogSizeGrid,
+    beta: float,
+    omega: FloatArray,
+    g0: float,
+    times: FloatArray,
+    sizes: FloatArray,
+    states: FloatArray,
+) -> dict[str, FloatArray]:
     """Seeding rate, counts, burden and density from the cell averages at every time."""
     m, h = grid.n_cells, grid.width
     cells, inflow, outflow = states[:, :m], states[:, m], states[:, m + 1]
@@ -242,8 +252,9 @@ def _tables(model: MetastasisModel, grid: LogSizeGrid, beta: float, omega: Float
 
     # Burden: sum_j int_cell e^y (N_j + s_j (y - y_j)) dy, each integral in closed form.
     ec = np.exp(centres)
-    burden = (cells @ (ec * 2.0 * math.sinh(0.5 * h))
-              + slope @ (ec * (h * math.cosh(0.5 * h) - 2.0 * math.sinh(0.5 * h))))
+    burden = cells @ (ec * 2.0 * math.sinh(0.5 * h)) + slope @ (
+        ec * (h * math.cosh(0.5 * h) - 2.0 * math.sinh(0.5 * h))
+    )
     burden += outflow * math.exp(grid.y_high)  # ~0, or colonies within 1e-6 of the capacity
 
     # Colonies above y: the cells above the one holding y, the part of that cell above y (from
@@ -252,8 +263,7 @@ def _tables(model: MetastasisModel, grid: LogSizeGrid, beta: float, omega: Float
     j = np.clip(np.floor((y - grid.y_low) / h).astype(int), 0, m - 1)
     tail = h * np.concatenate([np.cumsum(cells[:, ::-1], axis=1)[:, ::-1], np.zeros((times.size, 1))], axis=1)
     d = y - centres[j]
-    part = ((grid.y_low + (j + 1) * h - y)[None, :] * cells[:, j]
-            + 0.5 * slope[:, j] * (0.25 * h * h - d * d)[None, :])
+    part = (grid.y_low + (j + 1) * h - y)[None, :] * cells[:, j] + 0.5 * slope[:, j] * (0.25 * h * h - d * d)[None, :]
     n_above = tail[:, j + 1] + part + outflow[:, None]
     n_above = np.where(y[None, :] <= grid.y_low, inflow[:, None], n_above)
     n_above = np.where(y[None, :] >= grid.y_high, outflow[:, None], n_above)
@@ -264,13 +274,27 @@ def _tables(model: MetastasisModel, grid: LogSizeGrid, beta: float, omega: Float
     for i in range(times.size):
         values = np.concatenate([[n_boundary[i]], cells[i], [cells[i, -1]]])
         density[i] = np.interp(y, knots, values, left=0.0, right=0.0) / sizes
-    return {"seeding_rate_per_day": seeding, "n_metastases": inflow, "burden_cells": burden,
-            "n_above": n_above, "density_per_cell": density}
+    return {
+        "seeding_rate_per_day": seeding,
+        "n_metastases": inflow,
+        "burden_cells": burden,
+        "n_above": n_above,
+        "density_per_cell": density,
+    }
 
 
-def solve_method_of_lines(model: MetastasisModel, times: ArrayLike, sizes: ArrayLike, *,
-                          n_cells: int = 1000, scheme: str = "kappa3", method: str = "DOP853",
-                          rtol: float = 1e-9, atol: float = 1e-14, margin: float = 0.05) -> xr.Dataset:
+def solve_method_of_lines(
+    model: MetastasisModel,
+    times: ArrayLike,
+    sizes: ArrayLike,
+    *,
+    n_cells: int = 1000,
+    scheme: str = "kappa3",
+    method: str = "DOP853",
+    rtol: float = 1e-9,
+    atol: float = 1e-14,
+    margin: float = 0.05,
+) -> xr.Dataset:
     r"""Solve the Iwata transport equation by finite volumes in log-size and tabulate it.
 
     Parameters
@@ -324,8 +348,9 @@ def solve_method_of_lines(model: MetastasisModel, times: ArrayLike, sizes: Array
     if isinstance(n_cells, bool) or not (isinstance(n_cells, (int, np.integer)) and n_cells >= 8):
         raise ParameterError(f"n_cells: got {n_cells!r}, allowed an integer >= 8")
     if not (0 < rtol < 1 and atol > 0 and 0 < margin <= 1):
-        raise ParameterError(f"rtol, atol, margin: got {rtol!r}, {atol!r}, {margin!r}; "
-                             "allowed 0 < rtol < 1, atol > 0, 0 < margin <= 1")
+        raise ParameterError(
+            f"rtol, atol, margin: got {rtol!r}, {atol!r}, {margin!r}; allowed 0 < rtol < 1, atol > 0, 0 < margin <= 1"
+        )
 
     grid = _domain(model, max(float(times.max()), 1e-9), int(n_cells), margin)
     a, b, beta, omega, g0 = _assemble(model, grid, SCHEMES[scheme])
@@ -339,8 +364,16 @@ def solve_method_of_lines(model: MetastasisModel, times: ArrayLike, sizes: Array
     n_rhs = 0
     if positive.size:
         jac = {"jac": a} if method in ("Radau", "BDF") else {}  # LSODA takes no sparse Jacobian
-        sol = solve_ivp(rhs, (0.0, float(positive[-1])), np.zeros(grid.n_cells + 2), method=method,
-                        t_eval=positive, rtol=rtol, atol=atol, **jac)
+        sol = solve_ivp(
+            rhs,
+            (0.0, float(positive[-1])),
+            np.zeros(grid.n_cells + 2),
+            method=method,
+            t_eval=positive,
+            rtol=rtol,
+            atol=atol,
+            **jac,
+        )
         if not sol.success:
             raise SimulationError(f"method of lines: time integration failed: {sol.message}")
         n_rhs = int(sol.nfev)
@@ -362,6 +395,12 @@ def solve_method_of_lines(model: MetastasisModel, times: ArrayLike, sizes: Array
     )
     ds["n_above"].attrs["description"] = "expected number of metastases larger than size_cells"
     ds["density_per_cell"].attrs["description"] = "expected size density of metastases (1/cell)"
-    ds.attrs.update(engine="method_of_lines", n_cells=grid.n_cells, scheme=scheme, method=method,
-                    n_rhs_evaluations=n_rhs, outflow=float(np.max(np.abs(states[:, -1]), initial=0.0)))
+    ds.attrs.update(
+        engine="method_of_lines",
+        n_cells=grid.n_cells,
+        scheme=scheme,
+        method=method,
+        n_rhs_evaluations=n_rhs,
+        outflow=float(np.max(np.abs(states[:, -1]), initial=0.0)),
+    )
     return ds

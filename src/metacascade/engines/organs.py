@@ -200,8 +200,9 @@ class OrganSolution:
         for name, value in per_size.items():
             data[name] = (("time_days", "organ", "size_cells"), value)
             data[f"{name}_total"] = (("time_days", "size_cells"), value.sum(axis=1))
-        ds = xr.Dataset(data, coords={"time_days": times - time_offset, "organ": list(self.organs),
-                                      "size_cells": sizes})
+        ds = xr.Dataset(
+            data, coords={"time_days": times - time_offset, "organ": list(self.organs), "size_cells": sizes}
+        )
         ds["n_above"].attrs["description"] = "expected number of metastases larger than size_cells, per organ"
         ds["density_per_cell"].attrs["description"] = "expected size density of metastases (1/cell), per organ"
         for name in (*per_time, *per_size):
@@ -211,6 +212,7 @@ class OrganSolution:
 
 
 # -- input checks ---------------------------------------------------------------------------------
+
 
 def _check_organs(organs: Sequence[str]) -> tuple[str, ...]:
     """Organ names as a tuple: a non-empty sequence of unique, non-empty strings."""
@@ -235,14 +237,15 @@ def _check_array(name: str, value: object, shape: tuple[int, ...], meaning: str)
     except (TypeError, ValueError):
         raise ParameterError(f"{name}: got {value!r}, allowed an array of numbers ({meaning})") from None
     expected = "(" + ", ".join("q" if s < 0 else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-    if a.ndim != len(shape) or any(s >= 0 and s != got for s, got in zip(shape, a.shape, strict=False)) \
-            or a.size == 0:
+    if a.ndim != len(shape) or any(s >= 0 and s != got for s, got in zip(shape, a.shape, strict=False)) or a.size == 0:
         raise ParameterError(f"{name}: got shape {a.shape}, allowed shape {expected} ({meaning})")
     bad = ~np.isfinite(a) | (a < 0)
     if np.any(bad):
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ParameterError(f"{name}: got {float(a[where])!r} at index {where if len(where) > 1 else where[0]}, "
-                             f"allowed finite numbers >= 0")
+        raise ParameterError(
+            f"{name}: got {float(a[where])!r} at index {where if len(where) > 1 else where[0]}, "
+            f"allowed finite numbers >= 0"
+        )
     return a
 
 
@@ -250,27 +253,45 @@ def _check_factors(colony_factors: object, n: int, secondary: bool) -> tuple[Flo
     """``(U, V)`` as arrays of shapes (n, q) and (q, n); None only without secondary seeding."""
     if colony_factors is None:
         if secondary:
-            raise ParameterError("colony_factors: got None, but model.secondary_seeding is True; pass (U, V) "
-                                 "with M = U @ V = R^T (the generic case U = M, V = identity), or build the "
-                                 "model with secondary_seeding=False")
+            raise ParameterError(
+                "colony_factors: got None, but model.secondary_seeding is True; pass (U, V) "
+                "with M = U @ V = R^T (the generic case U = M, V = identity), or build the "
+                "model with secondary_seeding=False"
+            )
         return None
-    if isinstance(colony_factors, np.ndarray) or not isinstance(colony_factors, Sequence) \
-            or len(colony_factors) != 2:
-        raise ParameterError(f"colony_factors: got {type(colony_factors).__name__}, allowed a pair (U, V) of "
-                             f"arrays of shapes ({n}, q) and (q, {n})")
-    u = _check_array("colony_factors[0] (U)", colony_factors[0], (n, -1),
-                     "n organs x q pools: probability that a cell drained to pool l founds a colony in organ j")
+    if isinstance(colony_factors, np.ndarray) or not isinstance(colony_factors, Sequence) or len(colony_factors) != 2:
+        raise ParameterError(
+            f"colony_factors: got {type(colony_factors).__name__}, allowed a pair (U, V) of "
+            f"arrays of shapes ({n}, q) and (q, {n})"
+        )
+    u = _check_array(
+        "colony_factors[0] (U)",
+        colony_factors[0],
+        (n, -1),
+        "n organs x q pools: probability that a cell drained to pool l founds a colony in organ j",
+    )
     q = u.shape[1]
-    v = _check_array("colony_factors[1] (V)", colony_factors[1], (q, n),
-                     "q pools x n organs, q the number of columns of U: fraction of cells shed in organ i "
-                     "that drain to pool l")
+    v = _check_array(
+        "colony_factors[1] (V)",
+        colony_factors[1],
+        (q, n),
+        "q pools x n organs, q the number of columns of U: fraction of cells shed in organ i that drain to pool l",
+    )
     return u, v
 
 
-def solve_organs(model: MetastasisModel, organs: Sequence[str], primary_routing: ArrayLike,
-                 colony_factors: tuple[ArrayLike, ArrayLike] | None, horizon: float, *, rtol: float = 1e-9,
-                 n_initial: int = 128, n_max: int = 4096,
-                 establishment: Establishment | None = None) -> OrganSolution:
+def solve_organs(
+    model: MetastasisModel,
+    organs: Sequence[str],
+    primary_routing: ArrayLike,
+    colony_factors: tuple[ArrayLike, ArrayLike] | None,
+    horizon: float,
+    *,
+    rtol: float = 1e-9,
+    n_initial: int = 128,
+    n_max: int = 4096,
+    establishment: Establishment | None = None,
+) -> OrganSolution:
     r"""Solve the organ-resolved Iwata renewal system for ``model`` on ``[0, horizon]`` days.
 
     Parameters
@@ -325,8 +346,12 @@ def solve_organs(model: MetastasisModel, organs: Sequence[str], primary_routing:
         raise ParameterError(f"model: got {type(model).__name__}, allowed a MetastasisModel")
     names = _check_organs(organs)
     n = len(names)
-    p = _check_array("primary_routing", primary_routing, (n,),
-                     "one probability per organ in `organs`: a shed cell founds a colony there")
+    p = _check_array(
+        "primary_routing",
+        primary_routing,
+        (n,),
+        "one probability per organ in `organs`: a shed cell founds a colony there",
+    )
     factors = _check_factors(colony_factors, n, model.secondary_seeding)
     horizon = _check_horizon(horizon)
     _check_rtol(rtol)
@@ -347,38 +372,80 @@ def solve_organs(model: MetastasisModel, organs: Sequence[str], primary_routing:
     spline = make_interp_spline(grid, values, k=5)  # one column per organ
 
     def solution(rates: FloatArray, column: BSpline, organ_error: float) -> DeterministicSolution:
-        return DeterministicSolution(model=model, horizon=horizon, grid=grid, birth_rate_grid=rates,
-                                     error_estimate=organ_error, _spline=column,
-                                     _cumulative=column.antiderivative())
+        return DeterministicSolution(
+            model=model,
+            horizon=horizon,
+            grid=grid,
+            birth_rate_grid=rates,
+            error_estimate=organ_error,
+            _spline=column,
+            _cumulative=column.antiderivative(),
+        )
 
     columns = [BSpline(spline.t, np.ascontiguousarray(spline.c[:, j]), spline.k) for j in range(n)]
-    per_organ = {name: solution(np.ascontiguousarray(values[:, j]), columns[j], float(errors[j]))
-                 for j, name in enumerate(names)}
+    per_organ = {
+        name: solution(np.ascontiguousarray(values[:, j]), columns[j], float(errors[j])) for j, name in enumerate(names)
+    }
     total_rates = values.sum(axis=1)
     total = solution(total_rates, make_interp_spline(grid, total_rates, k=5), error)
-    return OrganSolution(model=model, organs=names, horizon=horizon, grid=grid, birth_rate_grid=values,
-                         error_estimate=error, per_organ=per_organ, total=total, _spline=spline)
+    return OrganSolution(
+        model=model,
+        organs=names,
+        horizon=horizon,
+        grid=grid,
+        birth_rate_grid=values,
+        error_estimate=error,
+        per_organ=per_organ,
+        total=total,
+        _spline=spline,
+    )
 
 
-def _solve_delayed(model: MetastasisModel, establishment: Establishment, names: tuple[str, ...], p: FloatArray,
-                   factors: tuple[FloatArray, FloatArray] | None, horizon: float, rtol: float, n_initial: int,
-                   n_max: int) -> OrganSolution:
+def _solve_delayed(
+    model: MetastasisModel,
+    establishment: Establishment,
+    names: tuple[str, ...],
+    p: FloatArray,
+    factors: tuple[FloatArray, FloatArray] | None,
+    horizon: float,
+    rtol: float,
+    n_initial: int,
+    n_max: int,
+) -> OrganSolution:
     """:func:`solve_organs` with a non-trivial establishment phase (arguments checked)."""
     grid, values, rate, cumulative, errors = _solve_entry(
-        model, establishment, horizon, p, factors if model.secondary_seeding else None, rtol, n_initial, n_max)
+        model, establishment, horizon, p, factors if model.secondary_seeding else None, rtol, n_initial, n_max
+    )
     error = float(np.max(errors))
     _warn_inaccurate(error, rtol, n_max, stacklevel=3)
     entered = dataclasses.replace(model, colony_size0=establishment.entry_cells)
 
-    def solution(rates: FloatArray, coefficients: FloatArray, integral: FloatArray,
-                 organ_error: float) -> DeterministicSolution:
-        return DeterministicSolution(model=entered, horizon=horizon, grid=grid, birth_rate_grid=rates,
-                                     error_estimate=organ_error, _spline=PPoly(coefficients, rate.x),
-                                     _cumulative=PPoly(integral, cumulative.x))
+    def solution(
+        rates: FloatArray, coefficients: FloatArray, integral: FloatArray, organ_error: float
+    ) -> DeterministicSolution:
+        return DeterministicSolution(
+            model=entered,
+            horizon=horizon,
+            grid=grid,
+            birth_rate_grid=rates,
+            error_estimate=organ_error,
+            _spline=PPoly(coefficients, rate.x),
+            _cumulative=PPoly(integral, cumulative.x),
+        )
 
-    per_organ = {name: solution(np.ascontiguousarray(values[:, j]), rate.c[..., j], cumulative.c[..., j],
-                                float(errors[j]))
-                 for j, name in enumerate(names)}
+    per_organ = {
+        name: solution(np.ascontiguousarray(values[:, j]), rate.c[..., j], cumulative.c[..., j], float(errors[j]))
+        for j, name in enumerate(names)
+    }
     total = solution(values.sum(axis=1), rate.c.sum(axis=-1), cumulative.c.sum(axis=-1), error)
-    return OrganSolution(model=entered, organs=names, horizon=horizon, grid=grid, birth_rate_grid=values,
-                         error_estimate=error, per_organ=per_organ, total=total, _spline=rate)
+    return OrganSolution(
+        model=entered,
+        organs=names,
+        horizon=horizon,
+        grid=grid,
+        birth_rate_grid=values,
+        error_estimate=error,
+        per_organ=per_organ,
+        total=total,
+        _spline=rate,
+    )

@@ -139,15 +139,15 @@ class BranchingProcess:
         if not death < birth:
             raise ParameterError(
                 f"primary_death must be >= 0 and < primary_birth = {birth!r} (a growing primary), "
-                f"got {self.primary_death!r}")
+                f"got {self.primary_death!r}"
+            )
         _check_int("primary_cells0", self.primary_cells0, minimum=1)
         _check_rate("migration_per_cell", self.migration_per_cell, positive=False)
         _check_rate("colony_birth", self.colony_birth, positive=True)
         _check_rate("colony_death", self.colony_death, positive=False)
         _check_rate("colony_migration_per_cell", self.colony_migration_per_cell, positive=False)
         if self.primary not in ("stochastic", "deterministic"):
-            raise ParameterError(
-                f"primary must be 'stochastic' or 'deterministic', got {self.primary!r}")
+            raise ParameterError(f"primary must be 'stochastic' or 'deterministic', got {self.primary!r}")
 
     @property
     def primary_net_rate(self) -> float:
@@ -207,10 +207,22 @@ def _fenwick_build(weights: np.ndarray, count: int, capacity: int) -> np.ndarray
 
 
 @njit(cache=True)
-def _ssa_patient(rng: np.random.Generator, primary_birth: float, primary_death: float,
-                 primary_cells0: int, deterministic: bool, migration: float, colony_birth: float,
-                 colony_death: float, colony_migration: float, colony0: int, horizon: float,
-                 sizes: np.ndarray, max_cells: int, stop_at_largest: bool):  # pragma: no cover - jit
+def _ssa_patient(
+    rng: np.random.Generator,
+    primary_birth: float,
+    primary_death: float,
+    primary_cells0: int,
+    deterministic: bool,
+    migration: float,
+    colony_birth: float,
+    colony_death: float,
+    colony_migration: float,
+    colony0: int,
+    horizon: float,
+    sizes: np.ndarray,
+    max_cells: int,
+    stop_at_largest: bool,
+):  # pragma: no cover - jit
     r"""Simulate one patient exactly (Gillespie's direct method) up to ``horizon``.
 
     Reactions: primary birth / death / emission (propensities ``b X``, ``d X``, ``u X`` when the
@@ -353,8 +365,7 @@ def _ssa_patient(rng: np.random.Generator, primary_birth: float, primary_death: 
 
     primary_end = x0 * math.exp(lam * (t if capped else horizon)) if deterministic else float(x)
     t_end = t if capped else horizon
-    return (founded[:n_col].copy(), reach[:n_col].copy(), cells[:n_col].copy(), primary_end,
-            n_events, capped, t_end)
+    return (founded[:n_col].copy(), reach[:n_col].copy(), cells[:n_col].copy(), primary_end, n_events, capped, t_end)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,8 +523,7 @@ def _check_seed(seed: object) -> np.random.SeedSequence:
     if isinstance(seed, np.random.SeedSequence):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0:
-        raise ParameterError(
-            f"seed must be a non-negative integer or a numpy.random.SeedSequence, got {seed!r}")
+        raise ParameterError(f"seed must be a non-negative integer or a numpy.random.SeedSequence, got {seed!r}")
     return np.random.SeedSequence(int(seed))
 
 
@@ -528,8 +538,7 @@ def patient_seed(seed: int | np.random.SeedSequence, i: int) -> np.random.SeedSe
 
 def _child_seed(root: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
     """``root.spawn(n)[i]`` for any ``n > i``, without advancing ``root`` (no checks)."""
-    return np.random.SeedSequence(entropy=root.entropy, spawn_key=(*root.spawn_key, i),
-                                  pool_size=root.pool_size)
+    return np.random.SeedSequence(entropy=root.entropy, spawn_key=(*root.spawn_key, i), pool_size=root.pool_size)
 
 
 def _check_sizes(sizes: Sequence[int]) -> np.ndarray:
@@ -537,8 +546,7 @@ def _check_sizes(sizes: Sequence[int]) -> np.ndarray:
         values = list(sizes)
     except TypeError:
         raise ParameterError(f"sizes must be a sequence of integers >= 1, got {sizes!r}") from None
-    if not values or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or int(s) < 1
-                         for s in values):
+    if not values or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or int(s) < 1 for s in values):
         raise ParameterError(f"sizes must be a non-empty sequence of integers >= 1, got {sizes!r}")
     out = np.asarray([int(s) for s in values], dtype=np.int64)
     if np.any(np.diff(out) <= 0):
@@ -547,15 +555,26 @@ def _check_sizes(sizes: Sequence[int]) -> np.ndarray:
 
 
 def _check_horizon(horizon_days: object) -> float:
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, numbers.Real) \
-            or not math.isfinite(float(horizon_days)) or float(horizon_days) <= 0.0:
+    if (
+        isinstance(horizon_days, bool)
+        or not isinstance(horizon_days, numbers.Real)
+        or not math.isfinite(float(horizon_days))
+        or float(horizon_days) <= 0.0
+    ):
         raise ParameterError(f"horizon_days must be a finite number > 0 (days), got {horizon_days!r}")
     return float(horizon_days)
 
 
-def simulate_ssa(process: BranchingProcess, horizon_days: float, n_patients: int, *,
-                 seed: int | np.random.SeedSequence, sizes: Sequence[int] = _DEFAULT_SIZES,
-                 max_cells: int = 10**6, patient_indices: Sequence[int] | None = None) -> SSAResult:
+def simulate_ssa(
+    process: BranchingProcess,
+    horizon_days: float,
+    n_patients: int,
+    *,
+    seed: int | np.random.SeedSequence,
+    sizes: Sequence[int] = _DEFAULT_SIZES,
+    max_cells: int = 10**6,
+    patient_indices: Sequence[int] | None = None,
+) -> SSAResult:
     r"""Simulate a cohort of patients exactly with Gillespie's direct method.
 
     Parameters
@@ -611,20 +630,33 @@ def simulate_ssa(process: BranchingProcess, horizon_days: float, n_patients: int
             raw = list(patient_indices)
         except TypeError:
             raise ParameterError(
-                f"patient_indices must be a sequence of integers in [0, {n_patients}), "
-                f"got {patient_indices!r}") from None
-        if not raw or any(isinstance(i, bool) or not isinstance(i, numbers.Integral)
-                          or not 0 <= int(i) < n_patients for i in raw):
+                f"patient_indices must be a sequence of integers in [0, {n_patients}), got {patient_indices!r}"
+            ) from None
+        if not raw or any(
+            isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= int(i) < n_patients for i in raw
+        ):
             raise ParameterError(
                 f"patient_indices must be a non-empty sequence of integers in [0, {n_patients}), "
-                f"got {patient_indices!r}")
+                f"got {patient_indices!r}"
+            )
         indices = np.asarray([int(i) for i in raw], dtype=np.int64)
 
     deterministic = process.primary == "deterministic"
-    args = (float(process.primary_birth), float(process.primary_death), int(process.primary_cells0),
-            deterministic, float(process.migration_per_cell), float(process.colony_birth),
-            float(process.colony_death), float(process.colony_migration_per_cell), 0, horizon,
-            size_array, max_cells, False)
+    args = (
+        float(process.primary_birth),
+        float(process.primary_death),
+        int(process.primary_cells0),
+        deterministic,
+        float(process.migration_per_cell),
+        float(process.colony_birth),
+        float(process.colony_death),
+        float(process.colony_migration_per_cell),
+        0,
+        horizon,
+        size_array,
+        max_cells,
+        False,
+    )
 
     n_rows = indices.size
     n_sizes = size_array.size
@@ -647,7 +679,8 @@ def simulate_ssa(process: BranchingProcess, horizon_days: float, n_patients: int
             raise SimulationError(
                 f"patient {int(i)} exceeded max_cells = {max_cells} simulated cells at day "
                 f"{t_end:.6g} of horizon_days = {horizon:.6g}; the exact SSA is meant for small "
-                f"populations: shorten the horizon (or lower the rates), or raise max_cells")
+                f"populations: shorten the horizon (or lower the rates), or raise max_cells"
+            )
         n_founded[row] = founded.size
         if founded.size:
             first_reach[row] = reach.min(axis=0)
@@ -662,25 +695,37 @@ def simulate_ssa(process: BranchingProcess, horizon_days: float, n_patients: int
     wall = time.perf_counter() - start
 
     return SSAResult(
-        process=process, horizon_days=horizon, sizes=tuple(int(s) for s in size_array),
-        patients=_frozen(indices), first_reach=_frozen(first_reach), n_reached=_frozen(n_reached),
-        n_founded=_frozen(n_founded), n_alive_at_horizon=_frozen(n_alive),
-        colony_cells_at_horizon=_frozen(burden), primary_at_horizon=_frozen(primary_end),
-        n_events=_frozen(n_events), wall_seconds=wall,
+        process=process,
+        horizon_days=horizon,
+        sizes=tuple(int(s) for s in size_array),
+        patients=_frozen(indices),
+        first_reach=_frozen(first_reach),
+        n_reached=_frozen(n_reached),
+        n_founded=_frozen(n_founded),
+        n_alive_at_horizon=_frozen(n_alive),
+        colony_cells_at_horizon=_frozen(burden),
+        primary_at_horizon=_frozen(primary_end),
+        n_events=_frozen(n_events),
+        wall_seconds=wall,
         colony_patient=_frozen(np.repeat(np.arange(n_rows, dtype=np.int64), n_founded)),
         colony_founded_day=_frozen(np.concatenate(founded_parts) if founded_parts else np.empty(0)),
-        colony_reach_day=_frozen(np.concatenate(reach_parts) if reach_parts
-                                 else np.empty((0, n_sizes))),
-        colony_cells=_frozen(np.concatenate(cells_parts) if cells_parts
-                             else np.empty(0, dtype=np.int64)),
+        colony_reach_day=_frozen(np.concatenate(reach_parts) if reach_parts else np.empty((0, n_sizes))),
+        colony_cells=_frozen(np.concatenate(cells_parts) if cells_parts else np.empty(0, dtype=np.int64)),
     )
 
 
-def simulate_birth_death(birth: float, death: float, n0: int, horizon: float, n: int,
-                         seed: int | np.random.SeedSequence, *,
-                         sizes: Sequence[int] = _DEFAULT_SIZES,
-                         max_cells: int = 10**6,
-                         stop_at_largest: bool = False) -> BirthDeathResult:
+def simulate_birth_death(
+    birth: float,
+    death: float,
+    n0: int,
+    horizon: float,
+    n: int,
+    seed: int | np.random.SeedSequence,
+    *,
+    sizes: Sequence[int] = _DEFAULT_SIZES,
+    max_cells: int = 10**6,
+    stop_at_largest: bool = False,
+) -> BirthDeathResult:
     r"""Simulate ``n`` independent linear birth-death processes from ``n0`` cells, exactly.
 
     Uses the kernel of :func:`simulate_ssa` (one colony of ``n0`` cells at ``t = 0``, no
@@ -738,18 +783,26 @@ def simulate_birth_death(birth: float, death: float, n0: int, horizon: float, n:
     for i in range(n):
         rng = np.random.Generator(np.random.PCG64(_child_seed(root, i)))
         _, reach, cells, _, events, capped, t_end = _ssa_patient(
-            rng, 1.0, 0.0, 0, False, 0.0, b, d, 0.0, n0, horizon, size_array, max_cells,
-            stop_at_largest)
+            rng, 1.0, 0.0, 0, False, 0.0, b, d, 0.0, n0, horizon, size_array, max_cells, stop_at_largest
+        )
         if capped:
             raise SimulationError(
                 f"trajectory {i} exceeded max_cells = {max_cells} cells at day {t_end:.6g} of "
-                f"horizon = {horizon:.6g}: shorten the horizon or raise max_cells")
+                f"horizon = {horizon:.6g}: shorten the horizon or raise max_cells"
+            )
         cells_end[i] = cells[0]
         first_reach[i] = reach[0]
         n_events[i] = events
     wall = time.perf_counter() - start
-    return BirthDeathResult(birth=b, death=d, n0=n0, horizon_days=horizon,
-                            sizes=tuple(int(s) for s in size_array),
-                            cells_at_horizon=_frozen(cells_end), first_reach=_frozen(first_reach),
-                            n_events=_frozen(n_events), wall_seconds=wall,
-                            stopped_at_largest=bool(stop_at_largest))
+    return BirthDeathResult(
+        birth=b,
+        death=d,
+        n0=n0,
+        horizon_days=horizon,
+        sizes=tuple(int(s) for s in size_array),
+        cells_at_horizon=_frozen(cells_end),
+        first_reach=_frozen(first_reach),
+        n_events=_frozen(n_events),
+        wall_seconds=wall,
+        stopped_at_largest=bool(stop_at_largest),
+    )

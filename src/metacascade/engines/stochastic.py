@@ -141,10 +141,14 @@ class StochasticResult:
         """One row per patient: death day, colonies, metastases at the last snapshot, first
         detectable day (any organ and per organ). Days are model days minus ``time_offset``."""
         k_det = int(np.searchsorted(self.sizes, self.detection_cells))
-        df = pd.DataFrame({"patient": self.patient_indices,
-                           "death_day": self.death_day - time_offset,
-                           "n_colonies": self.n_colonies,
-                           "n_established": self.n_established_at[:, -1, :].sum(axis=1)})
+        df = pd.DataFrame(
+            {
+                "patient": self.patient_indices,
+                "death_day": self.death_day - time_offset,
+                "n_colonies": self.n_colonies,
+                "n_established": self.n_established_at[:, -1, :].sum(axis=1),
+            }
+        )
         if k_det < self.sizes.size and self.sizes[k_det] == self.detection_cells:
             df["n_detectable"] = self.n_above_at[:, -1, :, k_det].sum(axis=1)
         df["first_detectable_day"] = self.first_detectable.min(axis=1) - time_offset
@@ -175,12 +179,29 @@ class StochasticResult:
         for event, col in kinds:
             t = log[col].to_numpy()
             keep = np.isfinite(t) & (t <= self.horizon)
-            parts.append(pd.DataFrame({"patient": log["patient"].to_numpy()[keep], "day": t[keep] - time_offset,
-                                       "event": event, "organ": log["organ"].to_numpy()[keep],
-                                       "colony": log["colony"].to_numpy()[keep]}))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "patient": log["patient"].to_numpy()[keep],
+                        "day": t[keep] - time_offset,
+                        "event": event,
+                        "organ": log["organ"].to_numpy()[keep],
+                        "colony": log["colony"].to_numpy()[keep],
+                    }
+                )
+            )
         dead = np.isfinite(self.death_day)
-        parts.append(pd.DataFrame({"patient": self.patient_indices[dead], "day": self.death_day[dead] - time_offset,
-                                   "event": "death", "organ": None, "colony": -1}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "patient": self.patient_indices[dead],
+                    "day": self.death_day[dead] - time_offset,
+                    "event": "death",
+                    "organ": None,
+                    "colony": -1,
+                }
+            )
+        )
         out = pd.concat(parts, ignore_index=True)
         out["event"] = pd.Categorical(out["event"], ["seeding", "establishment", "detection", "eradication", "death"])
         return out.sort_values(["patient", "day", "event"], kind="stable").reset_index(drop=True)
@@ -192,8 +213,9 @@ def _drop_after_death(log: pd.DataFrame, idx: NDArray[np.int64], death: FloatArr
     keep = log["founded_day"].to_numpy() <= death[rows]
     kept = log.loc[keep].copy()
     new_id = kept.groupby("patient", sort=False).cumcount().to_numpy()
-    mapping = pd.Series(new_id,
-                        index=pd.MultiIndex.from_arrays([kept["patient"].to_numpy(), kept["colony"].to_numpy()]))
+    mapping = pd.Series(
+        new_id, index=pd.MultiIndex.from_arrays([kept["patient"].to_numpy(), kept["colony"].to_numpy()])
+    )
     parent = kept["parent"].to_numpy()
     has_parent = parent >= 0
     mapped = np.full(parent.size, -1, dtype=np.int64)
@@ -213,8 +235,7 @@ def routing_cumulative(r: ArrayLike) -> tuple[Any, FloatArray]:
     total = r.sum(axis=-1)
     n = r.shape[-1]
     safe = np.where(total > 0, total, 1.0)
-    cum = np.where((total > 0)[..., None], np.cumsum(r, axis=-1) / safe[..., None],
-                   np.linspace(1.0 / n, 1.0, n))
+    cum = np.where((total > 0)[..., None], np.cumsum(r, axis=-1) / safe[..., None], np.linspace(1.0 / n, 1.0, n))
     cum[..., -1] = 1.0
     return (float(total) if total.ndim == 0 else total), cum
 
@@ -226,9 +247,12 @@ def seeding_tables(model: MetastasisModel, entry_cells: float, table_horizon: fl
     ``entry_cells``) and of the primary, and the age step."""
     law = model.colony_growth
     prim = CumulativeRate.build(
-        lambda t: primary_total * np.asarray(model.primary_shedding.rate(model.primary_growth.solve(model.primary_size0,
-                                                                                                    t))),
-        table_horizon, _TABLE_STEPS)
+        lambda t: (
+            primary_total * np.asarray(model.primary_shedding.rate(model.primary_growth.solve(model.primary_size0, t)))
+        ),
+        table_horizon,
+        _TABLE_STEPS,
+    )
     shed = model.colony_shedding
     col = CumulativeRate.build(lambda a: np.asarray(shed.rate(law.solve(entry_cells, a))), table_horizon, _TABLE_STEPS)
     age = np.linspace(0.0, table_horizon, _TABLE_STEPS + 1)
@@ -250,17 +274,33 @@ def _check_times(times: ArrayLike, horizon: float) -> FloatArray:
     return t
 
 
-def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_routing: ArrayLike,
-                      colony_routing: ArrayLike | None, horizon: float, n_patients: int, *, seed: int,
-                      survival: float = 1.0, switch_cells: float = 1000.0, times: ArrayLike | None = None,
-                      sizes: ArrayLike = (1e6, 1e7, 1e8, 1e9), detection_cells: float = 6.5e7,
-                      lethal_cells: float = 1e12, patient_indices: ArrayLike | None = None,
-                      batch_size: int = 512, workers: int = 1, max_colonies: int = 1_000_000,
-                      establishment: Establishment | None = None, stop_at_death: bool = False,
-                      snapshot_times: ArrayLike | None = None,
-                      progress: Callable[[int], None] | None = None, plan: CompiledPlan | None = None,
-                      failure_cells: ArrayLike | None = None,
-                      symptom_cells: ArrayLike | None = None) -> StochasticResult:
+def simulate_patients(
+    model: MetastasisModel,
+    organs: Sequence[str],
+    primary_routing: ArrayLike,
+    colony_routing: ArrayLike | None,
+    horizon: float,
+    n_patients: int,
+    *,
+    seed: int,
+    survival: float = 1.0,
+    switch_cells: float = 1000.0,
+    times: ArrayLike | None = None,
+    sizes: ArrayLike = (1e6, 1e7, 1e8, 1e9),
+    detection_cells: float = 6.5e7,
+    lethal_cells: float = 1e12,
+    patient_indices: ArrayLike | None = None,
+    batch_size: int = 512,
+    workers: int = 1,
+    max_colonies: int = 1_000_000,
+    establishment: Establishment | None = None,
+    stop_at_death: bool = False,
+    snapshot_times: ArrayLike | None = None,
+    progress: Callable[[int], None] | None = None,
+    plan: CompiledPlan | None = None,
+    failure_cells: ArrayLike | None = None,
+    symptom_cells: ArrayLike | None = None,
+) -> StochasticResult:
     r"""Simulate ``n_patients`` virtual patients of ``model`` with organs and routing.
 
     Parameters
@@ -328,8 +368,9 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
     try:
         horizon = float(horizon)
     except (TypeError, ValueError):
-        raise ParameterError(f"horizon: got {horizon!r}, allowed a number of days in "
-                             f"(0, {MAX_HORIZON_DAYS:g}]") from None
+        raise ParameterError(
+            f"horizon: got {horizon!r}, allowed a number of days in (0, {MAX_HORIZON_DAYS:g}]"
+        ) from None
     if not (math.isfinite(horizon) and 0 < horizon <= MAX_HORIZON_DAYS):
         raise ParameterError(f"horizon: got {horizon!r}, allowed a number of days in (0, {MAX_HORIZON_DAYS:g}]")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -369,14 +410,15 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
 
     if establishment is None:
         establishment = Establishment(model.colony_growth, model.colony_size0, switch, survival)
-    elif (establishment.colony_growth != model.colony_growth
-          or establishment.colony_size0 != model.colony_size0):
+    elif establishment.colony_growth != model.colony_growth or establishment.colony_size0 != model.colony_size0:
         raise ParameterError("establishment: its colony_growth and colony_size0 must be the model's")
     entry = establishment.entry_cells
     size_arr = np.unique(np.asarray(sizes, dtype=float).ravel())
     if size_arr.size == 0 or not np.all(np.isfinite(size_arr)) or size_arr[0] < entry:
-        raise ParameterError(f"sizes: got {list(np.asarray(sizes).ravel())}, allowed finite sizes >= the switch "
-                             f"size {entry:g} cells (the hybrid resolves sizes only above it)")
+        raise ParameterError(
+            f"sizes: got {list(np.asarray(sizes).ravel())}, allowed finite sizes >= the switch "
+            f"size {entry:g} cells (the hybrid resolves sizes only above it)"
+        )
     t_out = _check_times(np.linspace(0.0, horizon, 121) if times is None else times, horizon)
     snap_times = np.atleast_1d(np.asarray(t_out[-1:] if snapshot_times is None else snapshot_times, dtype=float))
     if snap_times.ndim != 1 or not np.all(np.isin(snap_times, t_out)):
@@ -402,8 +444,19 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
     batches = [slice(a, min(a + batch_size, idx.size)) for a in range(0, idx.size, batch_size)]
 
     if treated:
-        extra = _treated_arguments(model, establishment, plan, failure_cells, symptom_cells, n_org, horizon, t_out,
-                                   total_p, float(detection_cells), float(lethal_cells))
+        extra = _treated_arguments(
+            model,
+            establishment,
+            plan,
+            failure_cells,
+            symptom_cells,
+            n_org,
+            horizon,
+            t_out,
+            total_p,
+            float(detection_cells),
+            float(lethal_cells),
+        )
 
     def run(sl: slice) -> tuple:
         n_blocks = -(-(sl.stop - sl.start) // _BLOCK)
@@ -411,24 +464,123 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
         acc_sq = np.zeros_like(acc_sum)
         if treated:
             n = sl.stop - sl.start
-            (bp, rate, pdorm, escape, kill_time, kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, t_surgery,
-             node_organ, node_left, burst, total, t_end) = extra["plan"]
+            (
+                bp,
+                rate,
+                pdorm,
+                escape,
+                kill_time,
+                kill_ls,
+                kill_chemo,
+                kill_u,
+                kill_ns,
+                kill_ref,
+                t_surgery,
+                node_organ,
+                node_left,
+                burst,
+                total,
+                t_end,
+            ) = extra["plan"]
             rows = lambda a: np.ascontiguousarray(np.broadcast_to(a, (n, *np.shape(a))), dtype=float)
-            return acc_sum, acc_sq, simulate_treated_batch(
-                states[sl], rows(horizon), prim.t, prim.H, prim.h, rows(cum_p), secondary and colony_total.any(),
-                col.t, col.H, col.h, rows(colony_total), rows(cum_r), establishment.t_table, establishment.cdf_table,
-                size_arr, t_out, logx_colony, logx_primary, extra["low"], step, extra["step_low"], extra["a_entry"],
-                extra["low_p"], extra["step_low_p"], extra["a_p0"], entry, 1.0, float(model.colony_size0), extra["q"],
-                float(detection_cells), float(lethal_cells), extra["fail"], extra["symptom"], max_colonies, seed_until,
-                bool(stop_at_death), snap, acc_sum, acc_sq, _BLOCK, rows(bp), rows(rate), rows(pdorm), rows(escape),
-                rows(kill_time), kill_ls, kill_chemo, kill_u, kill_ns, kill_ref, rows(t_surgery), node_organ,
-                node_left, rows(burst * total), rows(1.0), rows(t_end), rows(extra["grid"]), rows(1.0), False)
-        return acc_sum, acc_sq, simulate_batch(states[sl], horizon, prim.t, prim.H, prim.h, cum_p,
-                              secondary and colony_total.any(),
-                              col.t, col.H, col.h, colony_total, cum_r, establishment.t_table,
-                              establishment.cdf_table, tau, t_out, logx_colony,
-                              logx_primary, step, float(lethal_cells), max_colonies, seed_until,
-                              bool(stop_at_death), snap, acc_sum, acc_sq, _BLOCK)
+            return (
+                acc_sum,
+                acc_sq,
+                simulate_treated_batch(
+                    states[sl],
+                    rows(horizon),
+                    prim.t,
+                    prim.H,
+                    prim.h,
+                    rows(cum_p),
+                    secondary and colony_total.any(),
+                    col.t,
+                    col.H,
+                    col.h,
+                    rows(colony_total),
+                    rows(cum_r),
+                    establishment.t_table,
+                    establishment.cdf_table,
+                    size_arr,
+                    t_out,
+                    logx_colony,
+                    logx_primary,
+                    extra["low"],
+                    step,
+                    extra["step_low"],
+                    extra["a_entry"],
+                    extra["low_p"],
+                    extra["step_low_p"],
+                    extra["a_p0"],
+                    entry,
+                    1.0,
+                    float(model.colony_size0),
+                    extra["q"],
+                    float(detection_cells),
+                    float(lethal_cells),
+                    extra["fail"],
+                    extra["symptom"],
+                    max_colonies,
+                    seed_until,
+                    bool(stop_at_death),
+                    snap,
+                    acc_sum,
+                    acc_sq,
+                    _BLOCK,
+                    rows(bp),
+                    rows(rate),
+                    rows(pdorm),
+                    rows(escape),
+                    rows(kill_time),
+                    kill_ls,
+                    kill_chemo,
+                    kill_u,
+                    kill_ns,
+                    kill_ref,
+                    rows(t_surgery),
+                    node_organ,
+                    node_left,
+                    rows(burst * total),
+                    rows(1.0),
+                    rows(t_end),
+                    rows(extra["grid"]),
+                    rows(1.0),
+                    False,
+                ),
+            )
+        return (
+            acc_sum,
+            acc_sq,
+            simulate_batch(
+                states[sl],
+                horizon,
+                prim.t,
+                prim.H,
+                prim.h,
+                cum_p,
+                secondary and colony_total.any(),
+                col.t,
+                col.H,
+                col.h,
+                colony_total,
+                cum_r,
+                establishment.t_table,
+                establishment.cdf_table,
+                tau,
+                t_out,
+                logx_colony,
+                logx_primary,
+                step,
+                float(lethal_cells),
+                max_colonies,
+                seed_until,
+                bool(stop_at_death),
+                snap,
+                acc_sum,
+                acc_sq,
+                _BLOCK,
+            ),
+        )
 
     results: list[tuple] = []
     done = 0
@@ -455,14 +607,24 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
     overflow = np.concatenate([res[6] for res in results])
     if overflow.any():
         bad = idx[np.flatnonzero(overflow)[0]]
-        raise SimulationError(f"stochastic engine: patient {bad} founded more than max_colonies = {max_colonies} "
-                              "colonies; shorten horizon_days or raise max_colonies")
+        raise SimulationError(
+            f"stochastic engine: patient {bad} founded more than max_colonies = {max_colonies} "
+            "colonies; shorten horizon_days or raise max_colonies"
+        )
     at = [np.concatenate([res[i] for res in results]) for i in range(3)]
     cat = {i: np.concatenate([res[i] for res in results]) for i in (3, 4, 5, 6)}
-    sums = {"n_above": acc_sum[0], "n_established": acc_sum[1, ..., 0], "n_founded": acc_sum[2, ..., 0],
-            "burden": acc_sum[3, ..., 0]}
-    squares = {"n_above": acc_sq[0], "n_established": acc_sq[1, ..., 0], "n_founded": acc_sq[2, ..., 0],
-               "burden": acc_sq[3, ..., 0]}
+    sums = {
+        "n_above": acc_sum[0],
+        "n_established": acc_sum[1, ..., 0],
+        "n_founded": acc_sum[2, ..., 0],
+        "burden": acc_sum[3, ..., 0],
+    }
+    squares = {
+        "n_above": acc_sq[0],
+        "n_established": acc_sq[1, ..., 0],
+        "n_founded": acc_sq[2, ..., 0],
+        "burden": acc_sq[3, ..., 0],
+    }
     log_parts = []
     for sl, res in zip(batches, results):
         patient = idx[sl][res[7]]
@@ -470,9 +632,19 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
         if res[7].size:
             first = np.searchsorted(res[7], res[7], side="left")
             colony_local = np.arange(res[7].size) - first
-        log_parts.append(pd.DataFrame({
-            "patient": patient, "colony": colony_local, "parent": res[8], "organ_index": res[9],
-            "generation": res[10], "founded_day": res[11], "established_day": res[12]}))
+        log_parts.append(
+            pd.DataFrame(
+                {
+                    "patient": patient,
+                    "colony": colony_local,
+                    "parent": res[8],
+                    "organ_index": res[9],
+                    "generation": res[10],
+                    "founded_day": res[11],
+                    "established_day": res[12],
+                }
+            )
+        )
     log = pd.concat(log_parts, ignore_index=True) if log_parts else pd.DataFrame()
     log["organ"] = pd.Categorical.from_codes(log["organ_index"].to_numpy(), categories=list(names))
     est = log["established_day"].to_numpy()
@@ -491,27 +663,56 @@ def simulate_patients(model: MetastasisModel, organs: Sequence[str], primary_rou
         log["detectable_day"] = inf_after(ex_time[:, 2])
         log["resistant_founder"] = ex_int[:, 0].astype(bool)
         log["n_resistant_clones"] = ex_int[:, 1]
-        treated_out = {"cause_of_death": np.concatenate([res[13] for res in results]),
-                       "recurrence_day": np.concatenate([res[14] for res in results]),
-                       "symptom_day": np.concatenate([res[15] for res in results]),
-                       "n_resistant_clones": np.concatenate([res[16] for res in results]),
-                       "primary_gone_day": np.concatenate([res[19] for res in results]),
-                       "primary_cells_at_surgery": np.concatenate([res[20] for res in results]),
-                       "plan_end": plan.end_time if plan is not None else -math.inf}
+        treated_out = {
+            "cause_of_death": np.concatenate([res[13] for res in results]),
+            "recurrence_day": np.concatenate([res[14] for res in results]),
+            "symptom_day": np.concatenate([res[15] for res in results]),
+            "n_resistant_clones": np.concatenate([res[16] for res in results]),
+            "primary_gone_day": np.concatenate([res[19] for res in results]),
+            "primary_cells_at_surgery": np.concatenate([res[20] for res in results]),
+            "plan_end": plan.end_time if plan is not None else -math.inf,
+        }
     death = cat[4]
     if stop_at_death and len(log):
         log = _drop_after_death(log, idx, death)
     return StochasticResult(
-        organs=names, times=t_out, sizes=size_arr, snapshot_times=t_out[snap], detection_cells=float(detection_cells),
-        lethal_cells=float(lethal_cells), horizon=horizon, seed=int(seed), stop_at_death=bool(stop_at_death),
-        patient_indices=idx, n_above_at=at[0], n_established_at=at[1], burden_at=at[2], first_detectable=cat[3],
-        death_day=cat[4], n_colonies=cat[5], colony_log=log, establishment=establishment, sums=sums,
-        sums_of_squares=squares, **treated_out)
+        organs=names,
+        times=t_out,
+        sizes=size_arr,
+        snapshot_times=t_out[snap],
+        detection_cells=float(detection_cells),
+        lethal_cells=float(lethal_cells),
+        horizon=horizon,
+        seed=int(seed),
+        stop_at_death=bool(stop_at_death),
+        patient_indices=idx,
+        n_above_at=at[0],
+        n_established_at=at[1],
+        burden_at=at[2],
+        first_detectable=cat[3],
+        death_day=cat[4],
+        n_colonies=cat[5],
+        colony_log=log,
+        establishment=establishment,
+        sums=sums,
+        sums_of_squares=squares,
+        **treated_out,
+    )
 
 
-def _treated_arguments(model: MetastasisModel, establishment: Establishment, plan: CompiledPlan | None,
-                       failure_cells: ArrayLike | None, symptom_cells: ArrayLike | None, n_org: int, horizon: float,
-                       t_out: FloatArray, total_p: float, detection: float, lethal: float) -> dict:
+def _treated_arguments(
+    model: MetastasisModel,
+    establishment: Establishment,
+    plan: CompiledPlan | None,
+    failure_cells: ArrayLike | None,
+    symptom_cells: ArrayLike | None,
+    n_org: int,
+    horizon: float,
+    t_out: FloatArray,
+    total_p: float,
+    detection: float,
+    lethal: float,
+) -> dict:
     """Tables and plan arrays of the treated kernel (see engines/_treated_kernel.py)."""
     law = model.colony_growth
     entry = establishment.entry_cells
@@ -523,8 +724,9 @@ def _treated_arguments(model: MetastasisModel, establishment: Establishment, pla
     # the primary below its size at day 0 (after kills): its law from one cell
     plaw = model.primary_growth
     a_p0 = float(plaw.time_to_size(1.0, model.primary_size0)) if model.primary_size0 > 1.0 else 0.0
-    low_p = (np.log(np.asarray(plaw.solve(1.0, np.linspace(0.0, a_p0, n_low + 1)), dtype=float)) if a_p0 > 0
-             else np.zeros(2))
+    low_p = (
+        np.log(np.asarray(plaw.solve(1.0, np.linspace(0.0, a_p0, n_low + 1)), dtype=float)) if a_p0 > 0 else np.zeros(2)
+    )
 
     def per_organ(name: str, value: ArrayLike | None) -> FloatArray:
         if value is None:
@@ -536,9 +738,24 @@ def _treated_arguments(model: MetastasisModel, establishment: Establishment, pla
 
     if plan is None:
         bp = np.array([0.0, horizon])
-        plan_arrays = (bp, np.ones(1), np.zeros(1), np.zeros(1), np.zeros(0), np.zeros((0, n_org + 1)),
-                       np.zeros(0, dtype=np.bool_), np.zeros(0), np.zeros(0, dtype=np.bool_), np.ones(0),
-                       np.inf, -1, 0.0, 0.0, total_p, -np.inf)
+        plan_arrays = (
+            bp,
+            np.ones(1),
+            np.zeros(1),
+            np.zeros(1),
+            np.zeros(0),
+            np.zeros((0, n_org + 1)),
+            np.zeros(0, dtype=np.bool_),
+            np.zeros(0),
+            np.zeros(0, dtype=np.bool_),
+            np.ones(0),
+            np.inf,
+            -1,
+            0.0,
+            0.0,
+            total_p,
+            -np.inf,
+        )
     else:
         if plan.kill_log_sf.shape[1] != n_org + 1:
             raise ParameterError(f"plan: compiled for {plan.kill_log_sf.shape[1] - 1} organs, the run has {n_org}")
@@ -548,14 +765,37 @@ def _treated_arguments(model: MetastasisModel, establishment: Establishment, pla
         bp[-1] = horizon
         if np.any(plan.growth_rate > 1.0):
             raise ParameterError("plan: growth multipliers above 1 (faster than untreated) are not supported")
-        plan_arrays = (bp, plan.growth_rate, plan.dormancy_probability, plan.escape_rate, plan.kill_time,
-                       plan.kill_log_sf, plan.kill_chemo, plan.kill_mutation_rate, plan.kill_norton_simon,
-                       plan.kill_reference_rate, plan.surgery_time, plan.surgery_node_organ, plan.surgery_nodes_left,
-                       plan.burst_cells, total_p, plan.end_time)
+        plan_arrays = (
+            bp,
+            plan.growth_rate,
+            plan.dormancy_probability,
+            plan.escape_rate,
+            plan.kill_time,
+            plan.kill_log_sf,
+            plan.kill_chemo,
+            plan.kill_mutation_rate,
+            plan.kill_norton_simon,
+            plan.kill_reference_rate,
+            plan.surgery_time,
+            plan.surgery_node_organ,
+            plan.surgery_nodes_left,
+            plan.burst_cells,
+            total_p,
+            plan.end_time,
+        )
     # burdens only grow between breakpoints (kills, removals and speed changes happen at them), so the
     # first lethal (or failure, or symptom) crossing lies in the first interval whose end crosses
     grid = bp.copy()
-    return {"low": low, "step_low": step_low, "a_entry": a_entry, "low_p": low_p,
-            "step_low_p": a_p0 / n_low if a_p0 > 0 else 1.0, "a_p0": a_p0, "q": float(establishment.death_ratio),
-            "fail": per_organ("failure_cells", failure_cells), "symptom": per_organ("symptom_cells", symptom_cells),
-            "plan": plan_arrays, "grid": grid}
+    return {
+        "low": low,
+        "step_low": step_low,
+        "a_entry": a_entry,
+        "low_p": low_p,
+        "step_low_p": a_p0 / n_low if a_p0 > 0 else 1.0,
+        "a_p0": a_p0,
+        "q": float(establishment.death_ratio),
+        "fail": per_organ("failure_cells", failure_cells),
+        "symptom": per_organ("symptom_cells", symptom_cells),
+        "plan": plan_arrays,
+        "grid": grid,
+    }

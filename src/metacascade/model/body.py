@@ -175,7 +175,8 @@ class BodyGraph:
         if not np.all(np.isfinite(absorb)) or np.any(np.abs(absorb.sum(axis=1) - 1.0) > 1e-9):
             raise ParameterError(
                 "body graph: some cells circulate for ever (a closed loop of pools and organs with no "
-                "arrest and no loss in transit); give a positive arrest fraction or clearance_per_day")
+                "arrest and no loss in transit); give a positive arrest fraction or clearance_per_day"
+            )
         object.__setattr__(self, "_q", q)
         object.__setattr__(self, "_r", r)
         object.__setattr__(self, "_absorb", absorb)
@@ -190,8 +191,12 @@ class BodyGraph:
         if len(set(self.organs)) != len(self.organs) or len(set(self.pools)) != len(self.pools):
             raise ParameterError("body graph: organ and pool names must be unique")
         n = len(self.organs)
-        for name, seq in (("arrest", self.arrest), ("outflow", self.outflow),
-                          ("colony_drainage", self.colony_drainage), ("blood_borne", self.blood_borne)):
+        for name, seq in (
+            ("arrest", self.arrest),
+            ("outflow", self.outflow),
+            ("colony_drainage", self.colony_drainage),
+            ("blood_borne", self.blood_borne),
+        ):
             if len(seq) != n:
                 raise ParameterError(f"body graph: {name} has {len(seq)} entries for {n} organs")
         for organ, a in zip(self.organs, self.arrest):
@@ -231,7 +236,8 @@ class BodyGraph:
             if bb and organ not in reach:
                 raise ParameterError(
                     f"body graph: organ {organ!r} is marked blood_borne but cannot be reached from the venous "
-                    "blood; add an edge that leads to it (e.g. a share of pools.arterial.to)")
+                    "blood; add an edge that leads to it (e.g. a share of pools.arterial.to)"
+                )
 
     # -- structure ------------------------------------------------------------------------------
     @property
@@ -353,14 +359,24 @@ class BodyGraph:
             v[drain_pools.index(pool), i] = 1.0
         u = np.stack([found[self.states.index(p)] for p in drain_pools], axis=1)
         colony = (u @ v).T
-        return Routing(organs=self.organs, primary=primary, colony=colony, factors=(u, v),
-                       primary_arrest=entry @ arrest, primary_dead=float(entry @ self._absorb[:, -1]))
+        return Routing(
+            organs=self.organs,
+            primary=primary,
+            colony=colony,
+            factors=(u, v),
+            primary_arrest=entry @ arrest,
+            primary_dead=float(entry @ self._absorb[:, -1]),
+        )
 
     # -- changes --------------------------------------------------------------------------------
-    def with_changes(self, *, arrest: Mapping[str, float] | None = None,
-                     clearance_per_day: float | None = None,
-                     early_survival: float | None = None,
-                     shares: Mapping[str, Mapping[str, float]] | None = None) -> BodyGraph:
+    def with_changes(
+        self,
+        *,
+        arrest: Mapping[str, float] | None = None,
+        clearance_per_day: float | None = None,
+        early_survival: float | None = None,
+        shares: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> BodyGraph:
         """A copy with some values replaced (validated again)."""
         new_arrest = np.array(self.arrest, dtype=float)
         for organ, value in (arrest or {}).items():
@@ -372,9 +388,13 @@ class BodyGraph:
             if pool not in self.pools:
                 raise ParameterError(f"shares: {_names('pool', pool, self.pools)}")
             new_shares[self.pools.index(pool)] = {**new_shares[self.pools.index(pool)], **dict(to)}
-        return replace(self, arrest=new_arrest, shares=tuple(new_shares),
-                       clearance_per_day=self.clearance_per_day if clearance_per_day is None else clearance_per_day,
-                       early_survival=self.early_survival if early_survival is None else early_survival)
+        return replace(
+            self,
+            arrest=new_arrest,
+            shares=tuple(new_shares),
+            clearance_per_day=self.clearance_per_day if clearance_per_day is None else clearance_per_day,
+            early_survival=self.early_survival if early_survival is None else early_survival,
+        )
 
     def without_edge(self, pool: str, destination: str) -> BodyGraph:
         """A copy without the edge ``pool -> destination``; the pool's other shares are rescaled
@@ -384,8 +404,9 @@ class BodyGraph:
             raise ParameterError(f"pool: {_names('pool', pool, self.pools)}")
         to = dict(self.shares[self.pools.index(pool)])
         if destination not in to:
-            raise ParameterError(f"destination: pool {pool!r} has no edge to {destination!r}; "
-                                 f"its edges go to: {', '.join(to)}")
+            raise ParameterError(
+                f"destination: pool {pool!r} has no edge to {destination!r}; its edges go to: {', '.join(to)}"
+            )
         del to[destination]
         total = sum(to.values())
         if total <= 0:
@@ -435,11 +456,14 @@ def _from_dict(raw: Mapping[str, Any], source: str) -> BodyGraph:
         raise DataError(format_validation_error(exc, _Body, source)) from None
     organs = tuple(body.organs)
     pools = tuple(body.pools)
-    descriptions = {**{k: v.description for k, v in body.organs.items()},
-                    **{k: v.description for k, v in body.pools.items()}}
+    descriptions = {
+        **{k: v.description for k, v in body.organs.items()},
+        **{k: v.description for k, v in body.pools.items()},
+    }
     try:
         return BodyGraph(
-            organs=organs, pools=pools,
+            organs=organs,
+            pools=pools,
             arrest=np.array([o.arrest for o in body.organs.values()]),
             outflow=tuple(o.outflow for o in body.organs.values()),
             colony_drainage=tuple(o.colony_drainage or o.outflow for o in body.organs.values()),

@@ -70,8 +70,10 @@ def death_ratio_for_survival(survival: float, x0: int, n_switch: int) -> float:
     with at least that probability); 1 gives ``q = 0`` (pure birth).
     """
     if not (x0 / n_switch < survival <= 1.0):
-        raise ParameterError(f"early_survival: got {survival!r}, allowed ({x0 / n_switch:g}, 1] for colonies of "
-                             f"{x0} founding cell(s) and switch_cells = {n_switch} (lower it, or raise switch_cells)")
+        raise ParameterError(
+            f"early_survival: got {survival!r}, allowed ({x0 / n_switch:g}, 1] for colonies of "
+            f"{x0} founding cell(s) and switch_cells = {n_switch} (lower it, or raise switch_cells)"
+        )
     if survival == 1.0:
         return 0.0
 
@@ -148,13 +150,16 @@ class Establishment:
             set_("sd_exact", 0.0)
             return
         if x0 != round(x0) or n_sw != round(n_sw):
-            raise ParameterError(f"switch_cells: got {self.switch_cells!r} with colony_size0 {self.colony_size0!r}; "
-                                 "the birth-death phase needs whole numbers of cells")
+            raise ParameterError(
+                f"switch_cells: got {self.switch_cells!r} with colony_size0 {self.colony_size0!r}; "
+                "the birth-death phase needs whole numbers of cells"
+            )
         if n_sw > MAX_SWITCH_CELLS:
             raise ParameterError(f"switch_cells: got {self.switch_cells!r}, allowed at most {MAX_SWITCH_CELLS}")
         if n_sw >= self.colony_growth.capacity:
-            raise ParameterError(f"switch_cells: got {n_sw:g}, must be below the colony growth capacity "
-                                 f"{self.colony_growth.capacity:g}")
+            raise ParameterError(
+                f"switch_cells: got {n_sw:g}, must be below the colony growth capacity {self.colony_growth.capacity:g}"
+            )
         x0_i, n_i = int(x0), int(n_sw)
         q = death_ratio_for_survival(float(self.survival), x0_i, n_i)
         set_("death_ratio", q)
@@ -176,8 +181,10 @@ class Establishment:
         n = np.arange(1, n_switch, dtype=float)
         r = np.asarray(self.colony_growth.specific_rate(n), dtype=float)
         if not np.all(np.isfinite(r) & (r > 0)):
-            raise ParameterError("switch_cells: the colony growth law does not grow at every size below "
-                                 f"switch_cells = {n_switch} (its per-cell rate must be > 0 there)")
+            raise ParameterError(
+                "switch_cells: the colony growth law does not grow at every size below "
+                f"switch_cells = {n_switch} (its per-cell rate must be > 0 there)"
+            )
         b = r / (1.0 - q)
         d = q * b
         h = _h(q, np.arange(0, n_switch + 1, dtype=float), n_switch)
@@ -266,8 +273,9 @@ class Establishment:
         return self.quantile(rng.random(size))
 
 
-def with_dormancy(establishment: Establishment, probability: float, escape_rate: float,
-                  n_table: int | None = None) -> Establishment:
+def with_dormancy(
+    establishment: Establishment, probability: float, escape_rate: float, n_table: int | None = None
+) -> Establishment:
     r"""The law of :math:`T + D`: establishment followed by immune dormancy.
 
     A colony that reaches the switch size (after its birth-death phase, time :math:`T`) is held

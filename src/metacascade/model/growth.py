@@ -52,8 +52,9 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 
 
-def _check(name: str, value: float, *, low: float = 0.0, strict: bool = True,
-           high: float = math.inf, high_strict: bool = False) -> float:
+def _check(
+    name: str, value: float, *, low: float = 0.0, strict: bool = True, high: float = math.inf, high_strict: bool = False
+) -> float:
     """Return ``value`` as float or raise a ParameterError naming the field and the range."""
     try:
         v = float(value)
@@ -268,8 +269,9 @@ class PowerLaw(GrowthLaw):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "coefficient", _check("coefficient", self.coefficient))
-        object.__setattr__(self, "gamma",
-                           _check("gamma", self.gamma, low=0.0, strict=False, high=1.0, high_strict=True))
+        object.__setattr__(
+            self, "gamma", _check("gamma", self.gamma, low=0.0, strict=False, high=1.0, high_strict=True)
+        )
 
     def rate(self, x: ArrayLike) -> FloatArray:
         return _out(self.coefficient * np.asarray(x, dtype=float) ** self.gamma)

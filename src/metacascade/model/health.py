@@ -135,10 +135,16 @@ class OrganHealth:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 raise ParameterError(f"organs.{self.organ}.{name}: got {v!r}, allowed a finite number > 0")
         g = self.symptom_fraction
-        if g is not None and (isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g)
-                              or not 0 < g <= self.failure_fraction):
-            raise ParameterError(f"organs.{self.organ}.symptom_fraction: got {g!r}, allowed a number in "
-                                 f"(0, failure_fraction = {self.failure_fraction:g}]")
+        if g is not None and (
+            isinstance(g, bool)
+            or not isinstance(g, (int, float))
+            or not math.isfinite(g)
+            or not 0 < g <= self.failure_fraction
+        ):
+            raise ParameterError(
+                f"organs.{self.organ}.symptom_fraction: got {g!r}, allowed a number in "
+                f"(0, failure_fraction = {self.failure_fraction:g}]"
+            )
 
     @property
     def volume_cm3(self) -> float:
@@ -252,8 +258,9 @@ def _from_dict(raw: Mapping[str, Any], source: str) -> _Table:
     except ValidationError as exc:
         raise DataError(format_validation_error(exc, _File, source)) from None
     rows = {name: o.model_dump() for name, o in data.organs.items()}
-    table = _Table(source=source, organs=tuple(data.organs), rows=rows,
-                   total_mass_g=data.reference_body.total_mass_g.model_dump())
+    table = _Table(
+        source=source, organs=tuple(data.organs), rows=rows, total_mass_g=data.reference_body.total_mass_g.model_dump()
+    )
     for organ in table.organs:  # validate every organ for both sexes now, with the file's name
         for sex in SEXES:
             try:
@@ -271,9 +278,19 @@ def _build(table: _Table, organ: str, sex: str) -> OrganHealth:
     g = row["symptom_fraction"]
     if g is None and row["symptom_volume_cm3"] is not None:
         g = row["symptom_volume_cm3"] / volume_cm3
-    return OrganHealth(organ=organ, sex=sex, mass_g=mass, density_g_cm3=density, vital=row["vital"],
-                       failure_fraction=f, symptom_fraction=g, consequence=row["consequence"],
-                       symptom=row["symptom"], source=row["source"], status=row["status"])
+    return OrganHealth(
+        organ=organ,
+        sex=sex,
+        mass_g=mass,
+        density_g_cm3=density,
+        vital=row["vital"],
+        failure_fraction=f,
+        symptom_fraction=g,
+        consequence=row["consequence"],
+        symptom=row["symptom"],
+        source=row["source"],
+        status=row["status"],
+    )
 
 
 @lru_cache(maxsize=1)
@@ -330,8 +347,9 @@ def reference_body_mass_g(sex: str = "male", *, path: str | Path | None = None) 
     return _table(path).total_mass_g[_sex(sex)]
 
 
-def organ_health(organs: Iterable[str] | str | None = None, path: str | Path | None = None, *,
-                 sex: str = "male") -> tuple[OrganHealth, ...]:
+def organ_health(
+    organs: Iterable[str] | str | None = None, path: str | Path | None = None, *, sex: str = "male"
+) -> tuple[OrganHealth, ...]:
     """One :class:`OrganHealth` per organ, in the order given.
 
     Parameters
@@ -354,24 +372,27 @@ def organ_health(organs: Iterable[str] | str | None = None, path: str | Path | N
     return tuple(_build(table, organ, s) for organ in _organ_tuple(organs, table))
 
 
-def failure_cells(organs: Iterable[str] | str, cells_per_mm3: float, *, path: str | Path | None = None,
-                  sex: str = "male") -> NDArray[np.float64]:
+def failure_cells(
+    organs: Iterable[str] | str, cells_per_mm3: float, *, path: str | Path | None = None, sex: str = "male"
+) -> NDArray[np.float64]:
     """Per organ, the burden (cells) at which it fails and kills: :math:`f_j V_j c`; ``inf`` for
     non-vital organs."""
     c = _density(cells_per_mm3)
     return np.array([h.failure_cells(c) for h in organ_health(organs, path, sex=sex)], dtype=float)
 
 
-def symptom_cells(organs: Iterable[str] | str, cells_per_mm3: float, *, path: str | Path | None = None,
-                  sex: str = "male") -> NDArray[np.float64]:
+def symptom_cells(
+    organs: Iterable[str] | str, cells_per_mm3: float, *, path: str | Path | None = None, sex: str = "male"
+) -> NDArray[np.float64]:
     """Per organ, the burden (cells) at which its symptom appears: :math:`g_j V_j c`; ``inf``
     where none is modelled."""
     c = _density(cells_per_mm3)
     return np.array([h.symptom_cells(c) for h in organ_health(organs, path, sex=sex)], dtype=float)
 
 
-def organ_function(burden_cells: ArrayLike, organ: str, cells_per_mm3: float, *,
-                   path: str | Path | None = None, sex: str = "male") -> NDArray[np.float64] | float:
+def organ_function(
+    burden_cells: ArrayLike, organ: str, cells_per_mm3: float, *, path: str | Path | None = None, sex: str = "male"
+) -> NDArray[np.float64] | float:
     r"""Remaining function of ``organ`` with ``burden_cells`` tumour cells in it.
 
     .. math:: F = \max\!\left(0,\; 1 - \frac{N / c}{f\,V}\right)
@@ -385,10 +406,10 @@ def organ_function(burden_cells: ArrayLike, organ: str, cells_per_mm3: float, *,
     return h.function(burden_cells, cells_per_mm3)
 
 
-def cause_of_death_labels(organs: Iterable[str] | str | None = None, *,
-                          path: str | Path | None = None) -> tuple[str | None, ...]:
+def cause_of_death_labels(
+    organs: Iterable[str] | str | None = None, *, path: str | Path | None = None
+) -> tuple[str | None, ...]:
     """Per organ, the cause-of-death label when it fails (its ``consequence``), or None for a
     non-vital organ. A death from the total burden is labelled :data:`BURDEN_DEATH_LABEL`."""
     table = _table(path)
-    return tuple(table.rows[o]["consequence"] if table.rows[o]["vital"] else None
-                 for o in _organ_tuple(organs, table))
+    return tuple(table.rows[o]["consequence"] if table.rows[o]["vital"] else None for o in _organ_tuple(organs, table))

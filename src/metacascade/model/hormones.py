@@ -155,8 +155,7 @@ class HormoneLevels:
 
     def filled(self, reference: HormoneLevels) -> HormoneLevels:
         """A copy whose ``None`` fields are taken from ``reference``."""
-        return HormoneLevels(**{f: (v if v is not None else getattr(reference, f))
-                                for f, v in self.as_dict().items()})
+        return HormoneLevels(**{f: (v if v is not None else getattr(reference, f)) for f, v in self.as_dict().items()})
 
 
 @dataclass(frozen=True)
@@ -227,10 +226,13 @@ class HormoneSensitivity:
             raise ParameterError(f"HormoneSensitivity.ec50: got {self.ec50!r}, allowed a finite level > 0")
         if _real("HormoneSensitivity.hill", self.hill, "a finite Hill coefficient > 0") <= 0:
             raise ParameterError(f"HormoneSensitivity.hill: got {self.hill!r}, allowed a finite Hill coefficient > 0")
-        if self.reference_level is not None and _real(
-                "HormoneSensitivity.reference_level", self.reference_level, "a finite level > 0") <= 0:
+        if (
+            self.reference_level is not None
+            and _real("HormoneSensitivity.reference_level", self.reference_level, "a finite level > 0") <= 0
+        ):
             raise ParameterError(
-                f"HormoneSensitivity.reference_level: got {self.reference_level!r}, allowed a finite level > 0")
+                f"HormoneSensitivity.reference_level: got {self.reference_level!r}, allowed a finite level > 0"
+            )
 
     def occupancy(self, level: ArrayLike) -> NDArray[np.float64] | float:
         """:math:`s(L) = L^h / (L^h + \\mathrm{EC}_{50}^h)`, in [0, 1] (0 at L = 0)."""
@@ -243,8 +245,7 @@ class HormoneSensitivity:
         """:math:`m(L) = (1 - w) + w\\,s(L)`."""
         return (1.0 - self.w) + self.w * self.occupancy(level)
 
-    def growth_multiplier(self, level: ArrayLike,
-                          reference_level: float | None = None) -> NDArray[np.float64] | float:
+    def growth_multiplier(self, level: ArrayLike, reference_level: float | None = None) -> NDArray[np.float64] | float:
         """:math:`H(L) = m(L) / m(L_\\mathrm{ref})`: the factor on the preset's growth rate.
 
         Parameters
@@ -262,15 +263,18 @@ class HormoneSensitivity:
         """
         ref = self.reference_level if reference_level is None else reference_level
         if ref is None:
-            raise ParameterError("reference_level: got None and the sensitivity has no default; "
-                                 "give the level at which the multiplier is 1 (> 0)")
+            raise ParameterError(
+                "reference_level: got None and the sensitivity has no default; "
+                "give the level at which the multiplier is 1 (> 0)"
+            )
         ref = _real("reference_level", ref, "a finite level > 0")
         if ref <= 0:
             raise ParameterError(f"reference_level: got {ref!r}, allowed a finite level > 0")
         denominator = self.unnormalised(ref)
         if denominator <= 0:  # w = 1 and s(ref) underflows to 0
-            raise ParameterError(f"reference_level: got {ref!r}; with w = 1 the response there is 0, "
-                                 "choose a higher reference level")
+            raise ParameterError(
+                f"reference_level: got {ref!r}; with w = 1 the response there is 0, choose a higher reference level"
+            )
         return self.unnormalised(level) / denominator
 
     @staticmethod
@@ -306,8 +310,9 @@ class EndocrineAgent:
     def __post_init__(self) -> None:
         f = _real(f"agents.{self.name}.estradiol_factor", self.estradiol_factor, "a finite factor >= 0")
         if f < 0:
-            raise ParameterError(f"agents.{self.name}.estradiol_factor: got {self.estradiol_factor!r}, "
-                                 "allowed a finite factor >= 0")
+            raise ParameterError(
+                f"agents.{self.name}.estradiol_factor: got {self.estradiol_factor!r}, allowed a finite factor >= 0"
+            )
 
 
 @dataclass(frozen=True)
@@ -418,10 +423,11 @@ def _from_dict(raw: Mapping[str, Any], source: str) -> HormoneData:
         @model_validator(mode="after")
         def _same_length(self) -> _EBCTCG:
             n = len(self.period_start_years)
-            if not (len(self.period_end_years) == len(self.recurrence_rr)
-                    == len(self.breast_cancer_mortality_rr) == n):
-                raise ValueError("period_start_years, period_end_years, recurrence_rr and "
-                                 "breast_cancer_mortality_rr need the same length")
+            if not (len(self.period_end_years) == len(self.recurrence_rr) == len(self.breast_cancer_mortality_rr) == n):
+                raise ValueError(
+                    "period_start_years, period_end_years, recurrence_rr and "
+                    "breast_cancer_mortality_rr need the same length"
+                )
             return self
 
     class _File(BaseModel):
@@ -438,37 +444,70 @@ def _from_dict(raw: Mapping[str, Any], source: str) -> HormoneData:
     missing = [h for h in HORMONES if h not in data.hormones]
     extra = [h for h in data.hormones if h not in FIELD_OF]
     if missing or extra:
-        raise DataError(f"{source}: hormones: " + "; ".join(
-            ([f"missing table(s) {', '.join('hormones.' + h for h in missing)}"] if missing else [])
-            + ([f"unknown hormone(s) {', '.join(extra)}; allowed: {', '.join(HORMONES)}"] if extra else [])))
+        raise DataError(
+            f"{source}: hormones: "
+            + "; ".join(
+                ([f"missing table(s) {', '.join('hormones.' + h for h in missing)}"] if missing else [])
+                + ([f"unknown hormone(s) {', '.join(extra)}; allowed: {', '.join(HORMONES)}"] if extra else [])
+            )
+        )
     ranges: dict[tuple[str, str], HormoneRange] = {}
     for h, spec in data.hormones.items():
         for group in _GROUPS:
             r = getattr(spec, group)
             if r.high > spec.impossible:
-                raise DataError(f"{source}: hormones.{h}.{group}.high: {r.high} is above "
-                                f"hormones.{h}.impossible = {spec.impossible}")
-            ranges[(h, group)] = HormoneRange(hormone=h, group=group, unit=spec.unit, low=r.low, high=r.high,
-                                              reference=r.reference, impossible=spec.impossible,
-                                              source=r.source, status=r.status)
+                raise DataError(
+                    f"{source}: hormones.{h}.{group}.high: {r.high} is above "
+                    f"hormones.{h}.impossible = {spec.impossible}"
+                )
+            ranges[(h, group)] = HormoneRange(
+                hormone=h,
+                group=group,
+                unit=spec.unit,
+                low=r.low,
+                high=r.high,
+                reference=r.reference,
+                impossible=spec.impossible,
+                source=r.source,
+                status=r.status,
+            )
     sensitivities, calibrations = {}, {}
     for name, s in data.sensitivities.items():
         if s.hormone not in FIELD_OF:
             raise DataError(f"{source}: sensitivities.{name}.hormone: {_names('hormone', s.hormone, HORMONES)}")
-        sensitivities[name] = HormoneSensitivity(hormone=s.hormone, w=s.w, ec50=s.ec50, hill=s.hill,
-                                                 reference_level=s.reference_level,
-                                                 source=s.source, status=s.status)
+        sensitivities[name] = HormoneSensitivity(
+            hormone=s.hormone,
+            w=s.w,
+            ec50=s.ec50,
+            hill=s.hill,
+            reference_level=s.reference_level,
+            source=s.source,
+            status=s.status,
+        )
         if s.calibration is not None:
             calibrations[name] = s.calibration.model_dump()
-    agents = {name: EndocrineAgent(name=name, estradiol_factor=a.estradiol_factor, source=a.source,
-                                   status=a.status) for name, a in data.agents.items()}
+    agents = {
+        name: EndocrineAgent(name=name, estradiol_factor=a.estradiol_factor, source=a.source, status=a.status)
+        for name, a in data.agents.items()
+    }
     e = data.ebctcg
-    ebctcg = EBCTCGReference(comparison=e.comparison, period_start_years=tuple(e.period_start_years),
-                             period_end_years=tuple(e.period_end_years), recurrence_rr=tuple(e.recurrence_rr),
-                             breast_cancer_mortality_rr=tuple(e.breast_cancer_mortality_rr),
-                             source=e.source, status=e.status)
-    return HormoneData(ranges=ranges, sensitivities=sensitivities, agents=agents, ebctcg=ebctcg,
-                       calibrations=calibrations, source=source)
+    ebctcg = EBCTCGReference(
+        comparison=e.comparison,
+        period_start_years=tuple(e.period_start_years),
+        period_end_years=tuple(e.period_end_years),
+        recurrence_rr=tuple(e.recurrence_rr),
+        breast_cancer_mortality_rr=tuple(e.breast_cancer_mortality_rr),
+        source=e.source,
+        status=e.status,
+    )
+    return HormoneData(
+        ranges=ranges,
+        sensitivities=sensitivities,
+        agents=agents,
+        ebctcg=ebctcg,
+        calibrations=calibrations,
+        source=source,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -513,19 +552,22 @@ def _group(sex: str, menopausal_status: str | None) -> str:
             raise ParameterError(f"menopausal_status: got {menopausal_status!r} for sex 'male', allowed: None")
         return "male"
     if menopausal_status not in MENOPAUSAL_STATUSES:
-        raise ParameterError(f"menopausal_status: got {menopausal_status!r} for sex 'female', "
-                             f"allowed: {', '.join(MENOPAUSAL_STATUSES)}")
+        raise ParameterError(
+            f"menopausal_status: got {menopausal_status!r} for sex 'female', allowed: {', '.join(MENOPAUSAL_STATUSES)}"
+        )
     return f"female_{menopausal_status}"
 
 
-def physiological_range(hormone: str, sex: str, menopausal_status: str | None = None, *,
-                        path: str | Path | None = None) -> HormoneRange:
+def physiological_range(
+    hormone: str, sex: str, menopausal_status: str | None = None, *, path: str | Path | None = None
+) -> HormoneRange:
     """The physiological range of ``hormone`` for a sex (and, for women, menopausal status)."""
     return load_hormone_data(path).range(hormone, _group(sex, menopausal_status))
 
 
-def reference_levels(sex: str, menopausal_status: str | None = None, *,
-                     path: str | Path | None = None) -> HormoneLevels:
+def reference_levels(
+    sex: str, menopausal_status: str | None = None, *, path: str | Path | None = None
+) -> HormoneLevels:
     """The reference level of every hormone for a group.
 
     Parameters
@@ -537,8 +579,9 @@ def reference_levels(sex: str, menopausal_status: str | None = None, *,
     return HormoneLevels(**{FIELD_OF[h]: data.range(h, group).reference for h in HORMONES})
 
 
-def check_levels(levels: HormoneLevels, sex: str, menopausal_status: str | None = None, *,
-                 path: str | Path | None = None) -> list[str]:
+def check_levels(
+    levels: HormoneLevels, sex: str, menopausal_status: str | None = None, *, path: str | Path | None = None
+) -> list[str]:
     """Validate a patient's hormone levels.
 
     Raises
@@ -568,14 +611,19 @@ def check_levels(levels: HormoneLevels, sex: str, menopausal_status: str | None 
         if v < 0:
             raise ParameterError(f"{name}: got {value!r}, allowed {allowed}")
         if v > r.impossible:
-            raise ParameterError(f"{name}: got {value!r}, allowed {allowed} (above {r.impossible:g} {r.unit} "
-                                 "a value cannot be physiological: check the units)")
+            raise ParameterError(
+                f"{name}: got {value!r}, allowed {allowed} (above {r.impossible:g} {r.unit} "
+                "a value cannot be physiological: check the units)"
+            )
         if v < r.low:
-            warnings.append(f"{name} = {v:g} {r.unit} is below the physiological range {r.low:g}-{r.high:g} "
-                            f"{r.unit} for {who}")
+            warnings.append(
+                f"{name} = {v:g} {r.unit} is below the physiological range {r.low:g}-{r.high:g} {r.unit} for {who}"
+            )
         elif v > r.high:
-            warnings.append(f"{name} = {v:g} {r.unit} is above the physiological range {r.low:g}-{r.high:g} "
-                            f"{r.unit} for {who} (check the value and its units)")
+            warnings.append(
+                f"{name} = {v:g} {r.unit} is above the physiological range {r.low:g}-{r.high:g} "
+                f"{r.unit} for {who} (check the value and its units)"
+            )
     return warnings
 
 
@@ -597,8 +645,9 @@ def endocrine_agent(name: str, *, path: str | Path | None = None) -> EndocrineAg
         raise ParameterError(f"agent: {_names('endocrine agent', name, data.agents)}") from None
 
 
-def effective_level(level: float, agents: Iterable[EndocrineAgent | str] = (), *,
-                    path: str | Path | None = None) -> float:
+def effective_level(
+    level: float, agents: Iterable[EndocrineAgent | str] = (), *, path: str | Path | None = None
+) -> float:
     """The effective estradiol level under endocrine agents, :math:`L \\prod_k f_k`.
 
     Parameters

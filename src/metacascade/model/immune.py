@@ -176,11 +176,13 @@ class KuznetsovParameters:
 
     def __post_init__(self) -> None:
         for name in ("s", "p", "m"):
-            object.__setattr__(self, name, _check(name, getattr(self, name), positive=False,
-                                                  allowed="a finite number >= 0"))
+            object.__setattr__(
+                self, name, _check(name, getattr(self, name), positive=False, allowed="a finite number >= 0")
+            )
         for name in ("g", "d", "a", "b", "n"):
-            object.__setattr__(self, name, _check(name, getattr(self, name), positive=True,
-                                                  allowed="a finite number > 0"))
+            object.__setattr__(
+                self, name, _check(name, getattr(self, name), positive=True, allowed="a finite number > 0")
+            )
 
     @property
     def capacity_cells(self) -> float:
@@ -203,9 +205,16 @@ class KuznetsovParameters:
         c = _check("cell_scale", cell_scale, positive=True, allowed="a finite number > 0")
         rate = self.n * c  # 1/t0, per day
         return NondimensionalParameters(
-            sigma=self.s / (self.n * c * c), rho=self.p / rate, eta=self.g / c, mu=self.m / self.n,
-            delta=self.d / rate, alpha=self.a / rate, beta=self.b * c, cell_scale=c,
-            time_scale_days=1.0 / rate)
+            sigma=self.s / (self.n * c * c),
+            rho=self.p / rate,
+            eta=self.g / c,
+            mu=self.m / self.n,
+            delta=self.d / rate,
+            alpha=self.a / rate,
+            beta=self.b * c,
+            cell_scale=c,
+            time_scale_days=1.0 / rate,
+        )
 
     def with_immunity(self, immunocompetence: float, killing: float = 1.0) -> KuznetsovParameters:
         """A copy with the effector influx ``s`` and the kill rate ``n`` rescaled.
@@ -223,10 +232,10 @@ class KuznetsovParameters:
         ParameterError
             If a factor is not finite or is negative (``killing`` must also be non-zero).
         """
-        c = _check("immunocompetence", immunocompetence, positive=False,
-                   allowed="a finite number >= 0 (1 = normal immunity)")
-        k = _check("killing", killing, positive=True,
-                   allowed="a finite number > 0 (1 = normal kill rate)")
+        c = _check(
+            "immunocompetence", immunocompetence, positive=False, allowed="a finite number >= 0 (1 = normal immunity)"
+        )
+        k = _check("killing", killing, positive=True, allowed="a finite number > 0 (1 = normal kill rate)")
         return replace(self, s=self.s * c, n=self.n * k)
 
 
@@ -262,10 +271,12 @@ def jacobian(t: float, y: ArrayLike, params: KuznetsovParameters) -> FloatArray:
     """
     e, tum = (float(v) for v in np.asarray(y, dtype=float))
     q = params
-    return np.array([
-        [q.p * tum / (q.g + tum) - q.m * tum - q.d, q.p * e * q.g / (q.g + tum) ** 2 - q.m * e],
-        [-q.n * tum, q.a * (1.0 - 2.0 * q.b * tum) - q.n * e],
-    ])
+    return np.array(
+        [
+            [q.p * tum / (q.g + tum) - q.m * tum - q.d, q.p * e * q.g / (q.g + tum) ** 2 - q.m * e],
+            [-q.n * tum, q.a * (1.0 - 2.0 * q.b * tum) - q.n * e],
+        ]
+    )
 
 
 def _scaled_rhs(t: float, u: FloatArray, params: KuznetsovParameters) -> FloatArray:
@@ -322,12 +333,14 @@ def tumour_polynomial(params: KuznetsovParameters, cell_scale: float = CELL_SCAL
     :math:`C_0 = \eta(\sigma/\alpha - \delta)`. Highest power first, for ``numpy.roots``.
     """
     q = params.nondimensional(cell_scale)
-    return np.array([
-        q.mu * q.beta,
-        -q.mu + (q.mu * q.eta + q.delta - q.rho) * q.beta,
-        q.sigma / q.alpha + q.rho - q.mu * q.eta - q.delta + q.delta * q.eta * q.beta,
-        q.eta * (q.sigma / q.alpha - q.delta),
-    ])
+    return np.array(
+        [
+            q.mu * q.beta,
+            -q.mu + (q.mu * q.eta + q.delta - q.rho) * q.beta,
+            q.sigma / q.alpha + q.rho - q.mu * q.eta - q.delta + q.delta * q.eta * q.beta,
+            q.eta * (q.sigma / q.alpha - q.delta),
+        ]
+    )
 
 
 def _admissible_roots(params: KuznetsovParameters) -> list[float]:
@@ -356,8 +369,13 @@ def _polish(params: KuznetsovParameters, e0: float, t0: float) -> tuple[float, f
     Returns None if neither the refined nor the starting point is an equilibrium to 1e-8
     relative (a near-double root of ``numpy.roots`` just past a saddle-node is a complex pair).
     """
-    u, _, ier, _ = fsolve(lambda u: _scaled_rhs(0.0, u, params), [e0 / CELL_SCALE, t0 / CELL_SCALE],
-                          fprime=lambda u: _scaled_jac(0.0, u, params), xtol=1e-14, full_output=True)
+    u, _, ier, _ = fsolve(
+        lambda u: _scaled_rhs(0.0, u, params),
+        [e0 / CELL_SCALE, t0 / CELL_SCALE],
+        fprime=lambda u: _scaled_jac(0.0, u, params),
+        xtol=1e-14,
+        full_output=True,
+    )
     candidates = [(e0, t0)]
     if ier == 1 and np.all(np.isfinite(u)):
         candidates.insert(0, (float(u[0] * CELL_SCALE), float(u[1] * CELL_SCALE)))
@@ -452,8 +470,12 @@ def dormancy_state(params: KuznetsovParameters) -> DormancyState:
         return next((q.T for q in eqs if q.kind == kind), None)
 
     dormant = first("dormant")
-    return DormancyState(dormant_cells=dormant, escape_threshold_cells=first("saddle"),
-                         escaped_cells=first("escape"), exists=dormant is not None)
+    return DormancyState(
+        dormant_cells=dormant,
+        escape_threshold_cells=first("saddle"),
+        escaped_cells=first("escape"),
+        exists=dormant is not None,
+    )
 
 
 # --------------------------------------------------------------------------- bifurcation
@@ -469,8 +491,13 @@ def _has(params: KuznetsovParameters, kind: str) -> bool:
     return any(q.kind == kind for q in equilibria(params))
 
 
-def critical_immunocompetence(params: KuznetsovParameters, *, state: Literal["dormant", "escape"] = "dormant",
-                              max_immunocompetence: float = 10.0, n_grid: int = 400) -> float | None:
+def critical_immunocompetence(
+    params: KuznetsovParameters,
+    *,
+    state: Literal["dormant", "escape"] = "dormant",
+    max_immunocompetence: float = 10.0,
+    n_grid: int = 400,
+) -> float | None:
     r"""Immunocompetence (factor on ``s``) at which a stable tumour state appears or vanishes.
 
     The dormant state and the escaped state each end in a saddle-node (fold) bifurcation where
@@ -568,16 +595,24 @@ def _outcome(params: KuznetsovParameters, e_end: float, t_end: float) -> tuple[s
         return ("dormant" if t_end < 0.5 * params.capacity_cells else "escape"), False
 
     def dist(q: Equilibrium) -> float:
-        return (abs(math.log10(max(e_end, 1.0)) - math.log10(max(q.E, 1.0)))
-                + abs(math.log10(t_end + 1.0) - math.log10(q.T + 1.0)))
+        return abs(math.log10(max(e_end, 1.0)) - math.log10(max(q.E, 1.0))) + abs(
+            math.log10(t_end + 1.0) - math.log10(q.T + 1.0)
+        )
 
     near = min(stable, key=dist)
     settled = abs(e_end - near.E) <= 0.01 * near.E and abs(t_end - near.T) <= 0.01 * max(near.T, 1.0)
     return ("eliminated" if near.kind == "tumour-free" else near.kind), settled
 
 
-def simulate(params: KuznetsovParameters, E0: float, T0: float, t_end_days: float,
-             t_eval: ArrayLike | None = None, *, rtol: float = 1e-10) -> KuznetsovTrajectory:
+def simulate(
+    params: KuznetsovParameters,
+    E0: float,
+    T0: float,
+    t_end_days: float,
+    t_eval: ArrayLike | None = None,
+    *,
+    rtol: float = 1e-10,
+) -> KuznetsovTrajectory:
     """Integrate the model from ``(E0, T0)`` cells for ``t_end_days`` days (stiff LSODA).
 
     The state is integrated in units of 1e6 cells with the analytic Jacobian, ``rtol`` (default
@@ -595,8 +630,17 @@ def simulate(params: KuznetsovParameters, E0: float, T0: float, t_end_days: floa
     e0 = _check("E0", E0, positive=False, allowed="a finite number of cells >= 0")
     tum0 = _check("T0", T0, positive=False, allowed="a finite number of cells >= 0")
     t_end = _check("t_end_days", t_end_days, positive=True, allowed="a finite number of days > 0")
-    sol = solve_ivp(_scaled_rhs, (0.0, t_end), [e0 / CELL_SCALE, tum0 / CELL_SCALE], method="LSODA",
-                    args=(params,), jac=_scaled_jac, rtol=rtol, atol=1e-12, dense_output=t_eval is not None)
+    sol = solve_ivp(
+        _scaled_rhs,
+        (0.0, t_end),
+        [e0 / CELL_SCALE, tum0 / CELL_SCALE],
+        method="LSODA",
+        args=(params,),
+        jac=_scaled_jac,
+        rtol=rtol,
+        atol=1e-12,
+        dense_output=t_eval is not None,
+    )
     if not sol.success:
         raise SimulationError(f"Kuznetsov model from E0={E0:g}, T0={T0:g}: {sol.message}")
     end = sol.y[:, -1] * CELL_SCALE  # the last step lands on t_end exactly
@@ -609,8 +653,15 @@ def simulate(params: KuznetsovParameters, E0: float, T0: float, t_end_days: floa
     return KuznetsovTrajectory(t=t, E=e, T=tum, outcome=outcome, settled=settled)
 
 
-def separatrix_size(params: KuznetsovParameters, E0: float, *, t_end_days: float = 3000.0,
-                    low_cells: float = 1.0, high_cells: float | None = None, rtol: float = 1e-6) -> float | None:
+def separatrix_size(
+    params: KuznetsovParameters,
+    E0: float,
+    *,
+    t_end_days: float = 3000.0,
+    low_cells: float = 1.0,
+    high_cells: float | None = None,
+    rtol: float = 1e-6,
+) -> float | None:
     """Initial tumour size (cells) separating escape from no escape for ``E0`` effector cells.
 
     Bisection on ``log T0`` between ``low_cells`` and ``high_cells`` (default the carrying
@@ -628,8 +679,11 @@ def separatrix_size(params: KuznetsovParameters, E0: float, *, t_end_days: float
         no escape state, or escape whatever the size).
     """
     lo = _check("low_cells", low_cells, positive=True, allowed="a finite number of cells > 0")
-    hi = params.capacity_cells if high_cells is None else _check(
-        "high_cells", high_cells, positive=True, allowed="a finite number of cells > 0")
+    hi = (
+        params.capacity_cells
+        if high_cells is None
+        else _check("high_cells", high_cells, positive=True, allowed="a finite number of cells > 0")
+    )
     if hi <= lo:
         raise ParameterError(f"high_cells: got {hi:g}; allowed: a number > low_cells = {lo:g}")
 

@@ -60,8 +60,10 @@ class CumulativeRate:
         values = np.asarray(rate(nodes), dtype=float)
         h = np.asarray(rate(t), dtype=float)
         if not (np.all(np.isfinite(values)) and np.all(np.isfinite(h))):
-            raise ParameterError("seeding rate: not finite on [0, t_end] (the growth or shedding overflowed; "
-                                 "shorten the horizon or lower the shedding coefficient)")
+            raise ParameterError(
+                "seeding rate: not finite on [0, t_end] (the growth or shedding overflowed; "
+                "shorten the horizon or lower the shedding coefficient)"
+            )
         if np.any(values < 0) or np.any(h < 0):
             raise ParameterError("seeding rate: negative somewhere on [0, t_end]; allowed rates >= 0")
         panels = 0.5 * step * values @ _GL_W
@@ -102,8 +104,12 @@ def _hermite_one(t: np.ndarray, H: np.ndarray, h: np.ndarray, s: float) -> float
     u = (s - t[i]) / step
     u2 = u * u
     u3 = u2 * u
-    return ((2 * u3 - 3 * u2 + 1) * H[i] + (u3 - 2 * u2 + u) * step * h[i]
-            + (-2 * u3 + 3 * u2) * H[i + 1] + (u3 - u2) * step * h[i + 1])
+    return (
+        (2 * u3 - 3 * u2 + 1) * H[i]
+        + (u3 - 2 * u2 + u) * step * h[i]
+        + (-2 * u3 + 3 * u2) * H[i + 1]
+        + (u3 - u2) * step * h[i + 1]
+    )
 
 
 @numba.njit(cache=True)
@@ -141,8 +147,12 @@ def hermite_inverse_one(t: np.ndarray, H: np.ndarray, h: np.ndarray, y: float) -
             a = s
         step = t[1] - t[0]
         u = (s - t[lo]) / step
-        d = ((6 * u * u - 6 * u) * H[lo] / step + (3 * u * u - 4 * u + 1) * h[lo]
-             + (-6 * u * u + 6 * u) * H[hi] / step + (3 * u * u - 2 * u) * h[hi])
+        d = (
+            (6 * u * u - 6 * u) * H[lo] / step
+            + (3 * u * u - 4 * u + 1) * h[lo]
+            + (-6 * u * u + 6 * u) * H[hi] / step
+            + (3 * u * u - 2 * u) * h[hi]
+        )
         s_new = s - f / d if d > 0 else 0.5 * (a + b)
         if not (a < s_new < b):
             s_new = 0.5 * (a + b)

@@ -92,16 +92,18 @@ class Population:
     @property
     def nodal_shared(self) -> bool:
         """The regional nodes share the founding multiplier of every other organ (u_n = u)."""
-        return (self.nodal_sd_log is None or self.nodal_sd_log == self.dissemination_sd_log) \
-            and self.nodal_correlation == 1.0
+        return (
+            self.nodal_sd_log is None or self.nodal_sd_log == self.dissemination_sd_log
+        ) and self.nodal_correlation == 1.0
 
     @property
     def nodal_sd(self) -> float:
         """Standard deviation of ln u_n (that of ln u when unset)."""
         return self.dissemination_sd_log if self.nodal_sd_log is None else float(self.nodal_sd_log)
 
-    def joint_nodes(self, n: int = 321, m: int = 41, z_max: float = 8.0
-                    ) -> tuple[FloatArray, FloatArray, FloatArray, float]:
+    def joint_nodes(
+        self, n: int = 321, m: int = 41, z_max: float = 8.0
+    ) -> tuple[FloatArray, FloatArray, FloatArray, float]:
         r"""Quadrature over competent patients of :math:`(\ln w, \ln w_n)` = (ln u/v, ln u_n/v).
 
         Returns flat arrays ``log_w``, ``log_w_nodal``, ``weights`` (summing to 1) and the

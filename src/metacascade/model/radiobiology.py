@@ -95,8 +95,7 @@ def _array(name: str, value: ArrayLike, *, strict: bool = False) -> FloatArray:
     bad = ~np.isfinite(a) | (a <= 0.0 if strict else a < 0.0)
     if bad.any():
         first = a[bad].flat[0] if a.ndim else a
-        raise ParameterError(f"{name}: got {float(first)!r}, allowed finite numbers "
-                             f"{'>' if strict else '>='} 0")
+        raise ParameterError(f"{name}: got {float(first)!r}, allowed finite numbers {'>' if strict else '>='} 0")
     return a
 
 
@@ -111,8 +110,9 @@ def _count(name: str, value: Any) -> int:
     return int(v)
 
 
-def validate_fractions(dose_per_fraction_gy: float, n_fractions: int, start_day: float = 0.0,
-                       fractions_per_week: int = 5) -> tuple[float, int, float, int]:
+def validate_fractions(
+    dose_per_fraction_gy: float, n_fractions: int, start_day: float = 0.0, fractions_per_week: int = 5
+) -> tuple[float, int, float, int]:
     """Check a fractionation schedule; return it as ``(float, int, float, int)``.
 
     Parameters
@@ -141,8 +141,9 @@ def validate_fractions(dose_per_fraction_gy: float, n_fractions: int, start_day:
 
 
 # -- linear-quadratic model -----------------------------------------------------------------------
-def lq_surviving_fraction(dose_per_fraction_gy: ArrayLike, n_fractions: ArrayLike,
-                          alpha_per_gy: float, beta_per_gy2: float) -> FloatArray | float:
+def lq_surviving_fraction(
+    dose_per_fraction_gy: ArrayLike, n_fractions: ArrayLike, alpha_per_gy: float, beta_per_gy2: float
+) -> FloatArray | float:
     r"""Clonogen surviving fraction after ``n`` LQ fractions of ``d`` Gy.
 
     .. math:: S = \exp\bigl(-n(\alpha d + \beta d^2)\bigr)
@@ -174,8 +175,7 @@ def lq_surviving_fraction(dose_per_fraction_gy: ArrayLike, n_fractions: ArrayLik
     return float(out) if out.ndim == 0 else out
 
 
-def bed(dose_per_fraction_gy: ArrayLike, n_fractions: ArrayLike,
-        alpha_beta_gy: float) -> FloatArray | float:
+def bed(dose_per_fraction_gy: ArrayLike, n_fractions: ArrayLike, alpha_beta_gy: float) -> FloatArray | float:
     r"""Biologically effective dose, Gy (Fowler 1989).
 
     .. math:: \mathrm{BED} = n d \Bigl(1 + \frac{d}{\alpha/\beta}\Bigr)
@@ -195,8 +195,7 @@ def bed(dose_per_fraction_gy: ArrayLike, n_fractions: ArrayLike,
     return float(out) if out.ndim == 0 else out
 
 
-def eqd2(dose_per_fraction_gy: ArrayLike, n_fractions: ArrayLike,
-         alpha_beta_gy: float) -> FloatArray | float:
+def eqd2(dose_per_fraction_gy: ArrayLike, n_fractions: ArrayLike, alpha_beta_gy: float) -> FloatArray | float:
     r"""Equivalent total dose in 2 Gy fractions, Gy.
 
     .. math:: \mathrm{EQD2} = \frac{\mathrm{BED}}{1 + 2/(\alpha/\beta)}
@@ -223,8 +222,9 @@ def tcp_poisson(clonogens: ArrayLike, surviving_fraction: ArrayLike) -> FloatArr
     return float(out) if out.ndim == 0 else out
 
 
-def dose_per_fraction_for_tcp(tcp: float, clonogens: float, n_fractions: float,
-                              alpha_per_gy: float, beta_per_gy2: float) -> float:
+def dose_per_fraction_for_tcp(
+    tcp: float, clonogens: float, n_fractions: float, alpha_per_gy: float, beta_per_gy2: float
+) -> float:
     r"""The dose per fraction (Gy) at which ``n`` LQ fractions give the target TCP.
 
     Inverts :math:`\exp(-N e^{-n(\alpha d + \beta d^2)}) = \mathrm{TCP}`: with
@@ -254,8 +254,7 @@ def dose_per_fraction_for_tcp(tcp: float, clonogens: float, n_fractions: float,
 
 
 # -- repopulation ---------------------------------------------------------------------------------
-def repopulation_log_gain(elapsed_days: ArrayLike, kickoff_days: float,
-                          doubling_days: float) -> FloatArray | float:
+def repopulation_log_gain(elapsed_days: ArrayLike, kickoff_days: float, doubling_days: float) -> FloatArray | float:
     r"""Natural-log gain of clonogens by accelerated repopulation (Withers 1988).
 
     .. math:: G(T) = \ln 2\,\frac{\max(0, T - T_k)}{T_p}
@@ -278,8 +277,9 @@ def repopulation_log_gain(elapsed_days: ArrayLike, kickoff_days: float,
     return float(out) if out.ndim == 0 else out
 
 
-def repopulation_dose_gy(elapsed_days: ArrayLike, kickoff_days: float, doubling_days: float,
-                         alpha_per_gy: float) -> FloatArray | float:
+def repopulation_dose_gy(
+    elapsed_days: ArrayLike, kickoff_days: float, doubling_days: float, alpha_per_gy: float
+) -> FloatArray | float:
     r"""Repopulation in dose units: the dose (Gy) whose linear kill equals the clonogen gain.
 
     .. math:: D_{rep}(T) = \frac{\ln 2\,\max(0, T - T_k)}{\alpha\,T_p}
@@ -293,8 +293,15 @@ def repopulation_dose_gy(elapsed_days: ArrayLike, kickoff_days: float, doubling_
 
 
 # -- schedules ------------------------------------------------------------------------------------
-_WEEK_PATTERNS = {1: (0,), 2: (0, 3), 3: (0, 2, 4), 4: (0, 1, 3, 4), 5: (0, 1, 2, 3, 4),
-                  6: (0, 1, 2, 3, 4, 5), 7: (0, 1, 2, 3, 4, 5, 6)}
+_WEEK_PATTERNS = {
+    1: (0,),
+    2: (0, 3),
+    3: (0, 2, 4),
+    4: (0, 1, 3, 4),
+    5: (0, 1, 2, 3, 4),
+    6: (0, 1, 2, 3, 4, 5),
+    7: (0, 1, 2, 3, 4, 5, 6),
+}
 
 
 def fraction_days(n_fractions: int, start_day: float = 0.0, fractions_per_week: int = 5) -> FloatArray:
@@ -363,16 +370,15 @@ class RadiosensitivityParameters:
         """``beta = alpha / (alpha/beta)``, Gy^-2."""
         return self.alpha_per_gy / self.alpha_beta_gy
 
-    def surviving_fraction(self, dose_per_fraction_gy: ArrayLike, n_fractions: ArrayLike, *,
-                           elapsed_days: ArrayLike | None = None) -> FloatArray | float:
+    def surviving_fraction(
+        self, dose_per_fraction_gy: ArrayLike, n_fractions: ArrayLike, *, elapsed_days: ArrayLike | None = None
+    ) -> FloatArray | float:
         r"""LQ surviving fraction, times the repopulation gain :math:`e^{G(T)}` when
         ``elapsed_days`` (``T``, days since the first fraction) is given."""
-        s = lq_surviving_fraction(dose_per_fraction_gy, n_fractions, self.alpha_per_gy,
-                                  self.beta_per_gy2)
+        s = lq_surviving_fraction(dose_per_fraction_gy, n_fractions, self.alpha_per_gy, self.beta_per_gy2)
         if elapsed_days is None:
             return s
-        out = np.asarray(s) * np.exp(repopulation_log_gain(elapsed_days, self.kickoff_days,
-                                                           self.doubling_days))
+        out = np.asarray(s) * np.exp(repopulation_log_gain(elapsed_days, self.kickoff_days, self.doubling_days))
         return float(out) if out.ndim == 0 else out
 
 
@@ -395,8 +401,7 @@ def _parse(raw: Mapping[str, Any], source: str) -> dict[str, RadiosensitivityPar
             raise DataError(f"{source}: {cancer}: expected a table of parameters, got {entry!r}")
         unknown = sorted(set(entry) - set(_ENTRY_KEYS))
         if unknown:
-            raise DataError(f"{source}: {cancer}.{unknown[0]}: unknown key; allowed keys: "
-                            f"{', '.join(_ENTRY_KEYS)}")
+            raise DataError(f"{source}: {cancer}.{unknown[0]}: unknown key; allowed keys: {', '.join(_ENTRY_KEYS)}")
         merged = {**defaults, **entry}
         for key in ("alpha_per_gy", "alpha_beta_gy", "kickoff_days", "doubling_days"):
             if key not in merged:
@@ -405,17 +410,21 @@ def _parse(raw: Mapping[str, Any], source: str) -> dict[str, RadiosensitivityPar
                 raise DataError(f"{source}: {cancer}.{key}: expected a number, got {merged[key]!r}")
         try:
             out[cancer] = RadiosensitivityParameters(
-                cancer=cancer, alpha_per_gy=float(merged["alpha_per_gy"]),
+                cancer=cancer,
+                alpha_per_gy=float(merged["alpha_per_gy"]),
                 alpha_beta_gy=float(merged["alpha_beta_gy"]),
                 kickoff_days=float(merged["kickoff_days"]),
                 doubling_days=float(merged["doubling_days"]),
-                source=str(merged.get("source", "")), status=str(merged.get("status", "")))
+                source=str(merged.get("source", "")),
+                status=str(merged.get("status", "")),
+            )
         except ParameterError as exc:
             raise DataError(f"{source}: {cancer}.{exc}") from None
     for alias, target in aliases.items():
         if target not in out:
-            raise DataError(f"{source}: aliases.{alias}: unknown tumour type {target!r}; "
-                            f"allowed: {', '.join(sorted(out))}")
+            raise DataError(
+                f"{source}: aliases.{alias}: unknown tumour type {target!r}; allowed: {', '.join(sorted(out))}"
+            )
         out[alias] = out[target]
     return out
 
@@ -473,6 +482,8 @@ def radiosensitivity(cancer: str, path: str | Path | None = None) -> Radiosensit
     if cancer not in table:
         from metacascade._messages import did_you_mean
 
-        raise ParameterError(f"cancer: unknown tumour type {cancer!r}{did_you_mean(str(cancer), table)}; "
-                             f"allowed: {', '.join(sorted(table))}")
+        raise ParameterError(
+            f"cancer: unknown tumour type {cancer!r}{did_you_mean(str(cancer), table)}; "
+            f"allowed: {', '.join(sorted(table))}"
+        )
     return table[cancer]

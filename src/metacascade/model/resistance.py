@@ -56,8 +56,15 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 
 
-def _check_array(name: str, value: ArrayLike, *, low: float = 0.0, strict: bool = False,
-                 high: float = math.inf, high_strict: bool = False) -> FloatArray:
+def _check_array(
+    name: str,
+    value: ArrayLike,
+    *,
+    low: float = 0.0,
+    strict: bool = False,
+    high: float = math.inf,
+    high_strict: bool = False,
+) -> FloatArray:
     try:
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -66,13 +73,15 @@ def _check_array(name: str, value: ArrayLike, *, low: float = 0.0, strict: bool 
     if bad.any():
         lo = f"{'>' if strict else '>='} {low:g}"
         hi = "" if math.isinf(high) else f" and {'<' if high_strict else '<='} {high:g}"
-        raise ParameterError(f"{name}: got {float(a[bad].flat[0]) if a.ndim else float(a)!r}, "
-                             f"allowed finite numbers {lo}{hi}")
+        raise ParameterError(
+            f"{name}: got {float(a[bad].flat[0]) if a.ndim else float(a)!r}, allowed finite numbers {lo}{hi}"
+        )
     return a
 
 
-def goldie_coldman_p0(n_cells: ArrayLike, mutation_rate: ArrayLike, n0: ArrayLike = 1.0,
-                      death_ratio: ArrayLike = 0.0) -> FloatArray | float:
+def goldie_coldman_p0(
+    n_cells: ArrayLike, mutation_rate: ArrayLike, n0: ArrayLike = 1.0, death_ratio: ArrayLike = 0.0
+) -> FloatArray | float:
     r"""Probability that a tumour grown from ``n0`` to ``n_cells`` holds no resistant cell.
 
     .. math:: P_0 = \exp\Bigl(-\frac{u\,(N - n_0)}{1 - q}\Bigr)
@@ -183,8 +192,7 @@ def _poisson(s: np.ndarray, lam: float) -> int:  # pragma: no cover - jit
             return int(k)
         if k < 0.0 or (us < 0.013 and v > us):
             continue
-        if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
-                <= -lam + k * loglam - math.lgamma(k + 1.0)):
+        if math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <= -lam + k * loglam - math.lgamma(k + 1.0):
             return int(k)
 
 
@@ -204,8 +212,9 @@ def _geometric(s: np.ndarray, p: float) -> int:  # pragma: no cover - jit
 
 
 @numba.njit(cache=True)
-def sample_resistance(s: np.ndarray, u: float, x0: float, x: float,
-                      kmax: int) -> tuple[int, int]:  # pragma: no cover - jit
+def sample_resistance(
+    s: np.ndarray, u: float, x0: float, x: float, kmax: int
+) -> tuple[int, int]:  # pragma: no cover - jit
     r"""Resistance acquired while a pure-birth tumour grew from ``x0`` to ``x`` cells.
 
     Callable from other numba kernels. ``s`` is a xoshiro256** state (uint64[4], see
@@ -273,8 +282,9 @@ def _sample_batch(states: np.ndarray, u: float, x0: float, x: float, kmax: int):
     return ks, rs
 
 
-def sample_resistance_many(seed: int, n: int, u: float, x0: float, x: float,
-                           kmax: int = 64) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def sample_resistance_many(
+    seed: int, n: int, u: float, x0: float, x: float, kmax: int = 64
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """``n`` independent draws of :func:`sample_resistance` (mutation counts, resistant cells).
 
     Draw ``i`` uses the stream of patient ``i`` of a run seeded ``seed``

@@ -56,8 +56,18 @@ from numpy.typing import NDArray
 from metacascade.errors import ParameterError
 
 __all__ = [
-    "Surgery", "Chemotherapy", "Radiotherapy", "Endocrine", "Immunotherapy", "Treatment",
-    "TREATMENT_KINDS", "CompiledPlan", "HostTimeline", "compile_plan", "check_plan", "radiotherapy_days",
+    "Surgery",
+    "Chemotherapy",
+    "Radiotherapy",
+    "Endocrine",
+    "Immunotherapy",
+    "Treatment",
+    "TREATMENT_KINDS",
+    "CompiledPlan",
+    "HostTimeline",
+    "compile_plan",
+    "check_plan",
+    "radiotherapy_days",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -91,8 +101,9 @@ class Surgery:
     def __post_init__(self) -> None:
         object.__setattr__(self, "day", _finite("day", self.day))
         object.__setattr__(self, "shed_cells", _finite("shed_cells", self.shed_cells))
-        object.__setattr__(self, "nodes_left_fraction",
-                           _finite("surgery.nodes_left_fraction", self.nodes_left_fraction, high=1.0))
+        object.__setattr__(
+            self, "nodes_left_fraction", _finite("surgery.nodes_left_fraction", self.nodes_left_fraction, high=1.0)
+        )
 
     @property
     def end_day(self) -> float:
@@ -121,8 +132,11 @@ class Chemotherapy:
             raise ParameterError(f"cycles: got {self.cycles!r}, allowed a whole number >= 1")
         object.__setattr__(self, "interval_days", _finite("interval_days", self.interval_days, strict=True))
         object.__setattr__(self, "log_kill", _finite("log_kill", self.log_kill, high=30.0))
-        object.__setattr__(self, "site_log_kill", tuple((str(k), _finite(f"site_log_kill.{k}", v, high=30.0))
-                                                        for k, v in dict(self.site_log_kill).items()))
+        object.__setattr__(
+            self,
+            "site_log_kill",
+            tuple((str(k), _finite(f"site_log_kill.{k}", v, high=30.0)) for k, v in dict(self.site_log_kill).items()),
+        )
         object.__setattr__(self, "reference_cells", _finite("reference_cells", self.reference_cells, low=1.0))
         object.__setattr__(self, "mutation_rate", _finite("mutation_rate", self.mutation_rate, high=1.0))
         object.__setattr__(self, "myelosuppression", _finite("myelosuppression", self.myelosuppression, high=1.0))
@@ -164,8 +178,11 @@ class Radiotherapy:
         if not self.sites:
             raise ParameterError("sites: allowed a non-empty list of 'primary' and organ names")
         object.__setattr__(self, "sites", tuple(str(s) for s in self.sites))
-        object.__setattr__(self, "dose_per_fraction_gy",
-                           _finite("dose_per_fraction_gy", self.dose_per_fraction_gy, strict=True, high=100.0))
+        object.__setattr__(
+            self,
+            "dose_per_fraction_gy",
+            _finite("dose_per_fraction_gy", self.dose_per_fraction_gy, strict=True, high=100.0),
+        )
         for name, low in (("fractions", 1), ("fractions_per_week", 1)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
@@ -264,8 +281,10 @@ def check_plan(plan: Sequence[Treatment], organs: Sequence[str]) -> None:
     allowed = (PRIMARY, *organs)
     surgeries = [i for i, t in enumerate(plan) if isinstance(t, Surgery)]
     if len(surgeries) > 1:
-        raise ParameterError(f"treatment[{surgeries[1]}]: a second surgery; the primary is removed once "
-                             f"(treatment[{surgeries[0]}]); allowed: one surgery entry")
+        raise ParameterError(
+            f"treatment[{surgeries[1]}]: a second surgery; the primary is removed once "
+            f"(treatment[{surgeries[0]}]); allowed: one surgery entry"
+        )
     t_surgery = plan[surgeries[0]].day if surgeries else math.inf
     for i, t in enumerate(plan):
         if isinstance(t, Radiotherapy):
@@ -273,18 +292,24 @@ def check_plan(plan: Sequence[Treatment], organs: Sequence[str]) -> None:
                 if s not in allowed:
                     from metacascade._messages import did_you_mean
 
-                    raise ParameterError(f"treatment[{i}].sites: unknown site {s!r}{did_you_mean(s, allowed)}; "
-                                         f"allowed: {', '.join(allowed)}")
+                    raise ParameterError(
+                        f"treatment[{i}].sites: unknown site {s!r}{did_you_mean(s, allowed)}; "
+                        f"allowed: {', '.join(allowed)}"
+                    )
             if PRIMARY in t.sites and t.day >= t_surgery:
-                raise ParameterError(f"treatment[{i}].sites: radiotherapy of the primary on day {t.day:g}, after "
-                                     f"its surgery on day {t_surgery:g}; allowed: before the surgery, or organ sites")
+                raise ParameterError(
+                    f"treatment[{i}].sites: radiotherapy of the primary on day {t.day:g}, after "
+                    f"its surgery on day {t_surgery:g}; allowed: before the surgery, or organ sites"
+                )
         if isinstance(t, Chemotherapy):
             for s, _ in t.site_log_kill:
                 if s not in allowed:
                     from metacascade._messages import did_you_mean
 
-                    raise ParameterError(f"treatment[{i}].site_log_kill: unknown site {s!r}"
-                                         f"{did_you_mean(s, allowed)}; allowed: {', '.join(allowed)}")
+                    raise ParameterError(
+                        f"treatment[{i}].site_log_kill: unknown site {s!r}"
+                        f"{did_you_mean(s, allowed)}; allowed: {', '.join(allowed)}"
+                    )
         for j in range(i):
             u = plan[j]
             if type(u) is not type(t) or isinstance(t, Surgery):
@@ -294,8 +319,10 @@ def check_plan(plan: Sequence[Treatment], organs: Sequence[str]) -> None:
             a0, a1 = _window(u)
             b0, b1 = _window(t)
             if b0 <= a1 and a0 <= b1:
-                raise ParameterError(f"treatment[{i}]: {t.kind} on days {b0:g}-{b1:g} overlaps treatment[{j}] "
-                                     f"({a0:g}-{a1:g}); allowed: courses of the same kind one after another")
+                raise ParameterError(
+                    f"treatment[{i}]: {t.kind} on days {b0:g}-{b1:g} overlaps treatment[{j}] "
+                    f"({a0:g}-{a1:g}); allowed: courses of the same kind one after another"
+                )
 
 
 @dataclass(frozen=True)
@@ -350,12 +377,22 @@ class CompiledPlan:
     @property
     def trivial(self) -> bool:
         """True when nothing changes the untreated process."""
-        return (self.kill_time.size == 0 and not math.isfinite(self.surgery_time)
-                and bool(np.all(self.growth_rate == 1.0)) and bool(np.all(self.dormancy_probability == 0.0)))
+        return (
+            self.kill_time.size == 0
+            and not math.isfinite(self.surgery_time)
+            and bool(np.all(self.growth_rate == 1.0))
+            and bool(np.all(self.dormancy_probability == 0.0))
+        )
 
 
-def compile_plan(plan: Sequence[Treatment], organs: Sequence[str], diagnosis_time: float, horizon: float,
-                 host: HostTimeline, specific_rate: Callable[[float], float] | None = None) -> CompiledPlan:
+def compile_plan(
+    plan: Sequence[Treatment],
+    organs: Sequence[str],
+    diagnosis_time: float,
+    horizon: float,
+    host: HostTimeline,
+    specific_rate: Callable[[float], float] | None = None,
+) -> CompiledPlan:
     """Compile ``plan`` (days since diagnosis) into model time (``diagnosis_time`` + day).
 
     ``specific_rate(x)``: per-cell growth rate of a tumour of ``x`` cells (Norton-Simon only).
@@ -387,13 +424,16 @@ def compile_plan(plan: Sequence[Treatment], organs: Sequence[str], diagnosis_tim
                 ls[site_index[s]] = -v * math.log(10.0)
             ref = float(specific_rate(t.reference_cells)) if (t.norton_simon and specific_rate) else 1.0
             if t.norton_simon and not (specific_rate and ref > 0):
-                raise ParameterError("chemotherapy.norton_simon: the growth law has no positive growth rate at "
-                                     f"reference_cells = {t.reference_cells:g}")
+                raise ParameterError(
+                    "chemotherapy.norton_simon: the growth law has no positive growth rate at "
+                    f"reference_cells = {t.reference_cells:g}"
+                )
             for d in t.dose_days:
                 kills.append((diagnosis_time + d, order, ls, True, t.mutation_rate, t.norton_simon, ref))
                 if t.myelosuppression > 0:
-                    windows_immune.append((diagnosis_time + d, diagnosis_time + d + t.recovery_days,
-                                           1.0 - t.myelosuppression))
+                    windows_immune.append(
+                        (diagnosis_time + d, diagnosis_time + d + t.recovery_days, 1.0 - t.myelosuppression)
+                    )
         elif isinstance(t, Radiotherapy):
             for d, lsf in zip(t.fraction_days, t.log_surviving_fraction()):
                 ls = np.zeros(n_sites)
@@ -429,15 +469,23 @@ def compile_plan(plan: Sequence[Treatment], organs: Sequence[str], diagnosis_tim
     kills = sorted((k for k in kills if k[0] <= horizon), key=lambda k: (k[0], k[1]))
     n_k = len(kills)
     return CompiledPlan(
-        breakpoints=bp, growth_rate=rate, dormancy_probability=p_d, escape_rate=esc,
+        breakpoints=bp,
+        growth_rate=rate,
+        dormancy_probability=p_d,
+        escape_rate=esc,
         kill_time=np.array([k[0] for k in kills], dtype=float),
         kill_log_sf=np.array([k[2] for k in kills], dtype=float).reshape(n_k, n_sites),
         kill_chemo=np.array([k[3] for k in kills], dtype=bool),
         kill_mutation_rate=np.array([k[4] for k in kills], dtype=float),
         kill_norton_simon=np.array([k[5] for k in kills], dtype=bool),
         kill_reference_rate=np.array([k[6] for k in kills], dtype=float),
-        surgery_time=surgery_time if surgery_time <= horizon else math.inf, surgery_node_organ=node_organ,
-        burst_cells=burst, end_time=end, entries=tuple(plan), surgery_nodes_left=nodes_left)
+        surgery_time=surgery_time if surgery_time <= horizon else math.inf,
+        surgery_node_organ=node_organ,
+        burst_cells=burst,
+        end_time=end,
+        entries=tuple(plan),
+        surgery_nodes_left=nodes_left,
+    )
 
 
 def no_host() -> HostTimeline:

@@ -153,8 +153,9 @@ def _parse(text: str, source: str) -> dict[str, Preset]:
         _check_dormancy(p.dormancy, f"{source} [{name}].dormancy")
         d = p.model_dump()
         d["population_spec"] = d.pop("population")
-        presets[name] = Preset(name=name, **{**d, "references": tuple(p.references),
-                                             "hormone_sensitivity": tuple(p.hormone_sensitivity)})
+        presets[name] = Preset(
+            name=name, **{**d, "references": tuple(p.references), "hormone_sensitivity": tuple(p.hormone_sensitivity)}
+        )
     return presets
 
 
@@ -169,8 +170,9 @@ def _check_dormancy(d: dict[str, float], where: str) -> None:
         raise DataError(f"{where}.escape_per_day: got {d['escape_per_day']!r}, allowed a rate > 0 (per day)")
 
 
-def load_calibrated(text: str | None = None, source: str = "metacascade/presets/calibrated.toml"
-                    ) -> dict[str, dict[str, Any]]:
+def load_calibrated(
+    text: str | None = None, source: str = "metacascade/presets/calibrated.toml"
+) -> dict[str, dict[str, Any]]:
     """Calibrated soils, population and intervals per preset (``calibrated.toml`` when ``text``
     is None; empty if the file is absent)."""
     if text is None:
@@ -200,11 +202,17 @@ def load_calibrated(text: str | None = None, source: str = "metacascade/presets/
         for site, value in c.soil.items():
             if not (0.0 <= float(value) <= 1.0):
                 raise DataError(f"{source} [{name}].soil.{site}: got {value!r}, allowed a probability in [0, 1]")
-        out[name] = {"soil": dict(c.soil), "population": dict(c.population),
-                     "intervals": {k: (float(v[0]), float(v[1])) for k, v in c.intervals.items()},
-                     "loglik": float(c.loglik), "n_obs": int(c.n_obs), "shedding": dict(c.shedding),
-                     "dormancy": dict(c.dormancy), "seer": dict(c.seer),
-                     "nodes": dict(c.nodes)}
+        out[name] = {
+            "soil": dict(c.soil),
+            "population": dict(c.population),
+            "intervals": {k: (float(v[0]), float(v[1])) for k, v in c.intervals.items()},
+            "loglik": float(c.loglik),
+            "n_obs": int(c.n_obs),
+            "shedding": dict(c.shedding),
+            "dormancy": dict(c.dormancy),
+            "seer": dict(c.seer),
+            "nodes": dict(c.nodes),
+        }
     return out
 
 
@@ -217,11 +225,17 @@ def load_presets() -> dict[str, Preset]:
     out = {}
     for name, p in presets.items():
         f = fitted.get(name, {})
-        out[name] = replace(p, fitted_soil=f.get("soil", {}), fitted_population=f.get("population", {}),
-                            intervals=f.get("intervals", {}), shedding={**p.shedding, **f.get("shedding", {})},
-                            shedding_spec=dict(p.shedding), dormancy={**p.dormancy, **f.get("dormancy", {})},
-                            seer_m1_operated_odds=float(f.get("seer", {}).get("m1_operated_odds", 1.0)),
-                            node_residual_fraction=float(f.get("nodes", {}).get("residual_fraction", 1.0)))
+        out[name] = replace(
+            p,
+            fitted_soil=f.get("soil", {}),
+            fitted_population=f.get("population", {}),
+            intervals=f.get("intervals", {}),
+            shedding={**p.shedding, **f.get("shedding", {})},
+            shedding_spec=dict(p.shedding),
+            dormancy={**p.dormancy, **f.get("dormancy", {})},
+            seer_m1_operated_odds=float(f.get("seer", {}).get("m1_operated_odds", 1.0)),
+            node_residual_fraction=float(f.get("nodes", {}).get("residual_fraction", 1.0)),
+        )
         out[name].population  # noqa: B018 - validates the values
     return out
 
@@ -237,6 +251,8 @@ def get_preset(name: str) -> Preset:
 
     presets = load_presets()
     if name not in presets:
-        raise ScenarioError(f"patient.cancer: unknown preset {name!r}{did_you_mean(name, presets)}; "
-                            f"allowed: {', '.join(sorted(presets))}")
+        raise ScenarioError(
+            f"patient.cancer: unknown preset {name!r}{did_you_mean(name, presets)}; "
+            f"allowed: {', '.join(sorted(presets))}"
+        )
     return presets[name]

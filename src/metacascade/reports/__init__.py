@@ -17,5 +17,4 @@ from metacascade.reports.report import (
     report_content,
 )
 
-__all__ = ["build_report", "render_html", "report_content", "FORMATS", "LANGUAGES", "REPORT_SECTIONS",
-           "ReportError"]
+__all__ = ["build_report", "render_html", "report_content", "FORMATS", "LANGUAGES", "REPORT_SECTIONS", "ReportError"]

@@ -12,8 +12,17 @@ import base64
 from dataclasses import dataclass
 from typing import ClassVar
 
-__all__ = ["Paragraph", "Subheading", "Table", "Preformatted", "Figure", "ReferenceList", "Section",
-           "ReportContent", "Block"]
+__all__ = [
+    "Paragraph",
+    "Subheading",
+    "Table",
+    "Preformatted",
+    "Figure",
+    "ReferenceList",
+    "Section",
+    "ReportContent",
+    "Block",
+]
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,16 @@ from metacascade.reports.document import ReportContent
 
 __all__ = ["write_pdf"]
 
-_REPLACE = {"\u2265": ">=", "\u2264": "<=", "\u2248": "~", "\u2192": "->", "\u2212": "-", "\u03b1": "alpha",
-            "\u03c3": "sigma", "\u03ba": "kappa"}
+_REPLACE = {
+    "\u2265": ">=",
+    "\u2264": "<=",
+    "\u2248": "~",
+    "\u2192": "->",
+    "\u2212": "-",
+    "\u03b1": "alpha",
+    "\u03c3": "sigma",
+    "\u03ba": "kappa",
+}
 _CELL_SIZE = 7.5  # points, table cells
 _PAD = 2 * 3.0 + 1.0  # left and right cell padding, plus a point of slack
 _PRE_WIDTH = 100  # characters per line of the scenario text (Courier 7 pt fits about 110 on A4)
@@ -68,22 +76,40 @@ def _styles() -> dict[str, Any]:
     body = ParagraphStyle("body", parent=base["BodyText"], fontSize=9.5, leading=12.5, spaceAfter=5)
     return {
         "title": ParagraphStyle("title", parent=base["Title"], fontSize=18, leading=22, spaceAfter=4),
-        "subtitle": ParagraphStyle("subtitle", parent=body, fontSize=11, leading=14,
-                                   textColor=colors.HexColor("#444444")),
-        "h1": ParagraphStyle("h1", parent=base["Heading1"], fontSize=14, leading=17, spaceBefore=12, spaceAfter=6,
-                             textColor=colors.HexColor("#2a5d8f")),
+        "subtitle": ParagraphStyle(
+            "subtitle", parent=body, fontSize=11, leading=14, textColor=colors.HexColor("#444444")
+        ),
+        "h1": ParagraphStyle(
+            "h1",
+            parent=base["Heading1"],
+            fontSize=14,
+            leading=17,
+            spaceBefore=12,
+            spaceAfter=6,
+            textColor=colors.HexColor("#2a5d8f"),
+        ),
         "h2": ParagraphStyle("h2", parent=base["Heading2"], fontSize=11, leading=14, spaceBefore=8, spaceAfter=4),
         "body": body,
-        "emph": ParagraphStyle("emph", parent=body, fontName="Helvetica-Oblique", backColor=colors.HexColor("#fff6e0"),
-                               borderPadding=4, spaceBefore=4, spaceAfter=8),
-        "caption": ParagraphStyle("caption", parent=body, fontName="Helvetica-Bold", fontSize=8.5, leading=11,
-                                  spaceAfter=3),
+        "emph": ParagraphStyle(
+            "emph",
+            parent=body,
+            fontName="Helvetica-Oblique",
+            backColor=colors.HexColor("#fff6e0"),
+            borderPadding=4,
+            spaceBefore=4,
+            spaceAfter=8,
+        ),
+        "caption": ParagraphStyle(
+            "caption", parent=body, fontName="Helvetica-Bold", fontSize=8.5, leading=11, spaceAfter=3
+        ),
         "figcaption": ParagraphStyle("figcaption", parent=body, fontSize=8.5, leading=11, alignment=1),
         "cell": ParagraphStyle("cell", parent=body, fontSize=_CELL_SIZE, leading=9, spaceAfter=0),
-        "cell_num": ParagraphStyle("cell_num", parent=body, fontSize=_CELL_SIZE, leading=9, spaceAfter=0,
-                                   alignment=TA_RIGHT),
-        "head": ParagraphStyle("head", parent=body, fontName="Helvetica-Bold", fontSize=_CELL_SIZE, leading=9,
-                               spaceAfter=0),
+        "cell_num": ParagraphStyle(
+            "cell_num", parent=body, fontSize=_CELL_SIZE, leading=9, spaceAfter=0, alignment=TA_RIGHT
+        ),
+        "head": ParagraphStyle(
+            "head", parent=body, fontName="Helvetica-Bold", fontSize=_CELL_SIZE, leading=9, spaceAfter=0
+        ),
         "pre": ParagraphStyle("pre", parent=body, fontName="Courier", fontSize=7, leading=8.5),
         "ref": ParagraphStyle("ref", parent=body, fontSize=8.5, leading=11, leftIndent=14, firstLineIndent=-14),
     }
@@ -119,17 +145,25 @@ def _table(block: Any, st: dict[str, Any], width: float) -> list[Any]:
     if block.caption:
         out.append(Paragraph(_para(block.caption), st["caption"]))
     head = [Paragraph(_para(c), st["head"]) for c in block.columns]
-    rows = [[Paragraph(_para(c), st["cell_num"] if block.is_numeric(j) else st["cell"]) for j, c in enumerate(r)]
-            for r in block.rows]
+    rows = [
+        [Paragraph(_para(c), st["cell_num"] if block.is_numeric(j) else st["cell"]) for j, c in enumerate(r)]
+        for r in block.rows
+    ]
     table = Table([head, *rows], colWidths=_col_widths(block, width), repeatRows=1, hAlign="LEFT")
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#c9d3dd")),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f7f9fb")]),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#c9d3dd")),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f7f9fb")]),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     out.append(table)
     return out
 
@@ -156,14 +190,28 @@ def write_pdf(doc: ReportContent, path: str | Path) -> None:
 
     st = _styles()
     margin = 18 * mm
-    pdf = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
-                            bottomMargin=margin, title=_clean(f"{doc.title}: {doc.subtitle}"), author="metacascade",
-                            subject=_clean(doc.disclaimer), creator="metacascade", lang=doc.lang)
+    pdf = SimpleDocTemplate(
+        str(path),
+        pagesize=A4,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin,
+        title=_clean(f"{doc.title}: {doc.subtitle}"),
+        author="metacascade",
+        subject=_clean(doc.disclaimer),
+        creator="metacascade",
+        lang=doc.lang,
+    )
     width = A4[0] - 2 * margin
     max_height = (A4[1] - 2 * margin) * 0.6
-    story: list[Any] = [Paragraph(_para(doc.title), st["title"]), Paragraph(_para(doc.subtitle), st["subtitle"]),
-                        Paragraph(_para(doc.source), st["body"]), Paragraph(_para(doc.disclaimer), st["emph"]),
-                        Spacer(1, 4)]
+    story: list[Any] = [
+        Paragraph(_para(doc.title), st["title"]),
+        Paragraph(_para(doc.subtitle), st["subtitle"]),
+        Paragraph(_para(doc.source), st["body"]),
+        Paragraph(_para(doc.disclaimer), st["emph"]),
+        Spacer(1, 4),
+    ]
     for section in doc.sections:
         story.append(Paragraph(_para(section.title), st["h1"]))
         for block in section.blocks:

@@ -22,8 +22,7 @@ from metacascade.reports.document import ReportContent
 from metacascade.reports.i18n import LANGUAGES
 from metacascade.reports.run_folder import ReportError, load_run_folder
 
-__all__ = ["build_report", "render_html", "report_content", "FORMATS", "LANGUAGES", "REPORT_SECTIONS",
-           "ReportError"]
+__all__ = ["build_report", "render_html", "report_content", "FORMATS", "LANGUAGES", "REPORT_SECTIONS", "ReportError"]
 
 FORMATS = ("html", "pdf")
 
@@ -37,8 +36,13 @@ def _check(name: str, value: Any, allowed: tuple[str, ...]) -> None:
 def _environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    return Environment(loader=PackageLoader("metacascade.reports", "templates"), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False)
+    return Environment(
+        loader=PackageLoader("metacascade.reports", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
 
 
 def render_html(doc: ReportContent) -> str:
@@ -63,8 +67,13 @@ def _target(run_dir: Path, out: str | Path | None, name: str) -> Path:
     return out
 
 
-def build_report(run_dir: str | Path, *, fmt: Literal["html", "pdf"] = "html", lang: Literal["en", "it"] = "en",
-                 out: str | Path | None = None) -> Path:
+def build_report(
+    run_dir: str | Path,
+    *,
+    fmt: Literal["html", "pdf"] = "html",
+    lang: Literal["en", "it"] = "en",
+    out: str | Path | None = None,
+) -> Path:
     """Write the report of the run folder ``run_dir`` and return its path.
 
     Parameters

@@ -16,8 +16,19 @@ from metacascade.reports.document import Paragraph, Section, Table
 from metacascade.reports.i18n import fmt_ci, fmt_day, fmt_number, fmt_p_value, fmt_percent, fmt_ratio, t
 from metacascade.reports.run_folder import RunFolder
 
-__all__ = ["results_section", "tables_section", "stochastic_organs", "eradicated_colonies", "median_text", "hr_text",
-           "events_text", "horizon_phrase", "horizon_words", "KM_YEARS", "ENDPOINTS"]
+__all__ = [
+    "results_section",
+    "tables_section",
+    "stochastic_organs",
+    "eradicated_colonies",
+    "median_text",
+    "hr_text",
+    "events_text",
+    "horizon_phrase",
+    "horizon_words",
+    "KM_YEARS",
+    "ENDPOINTS",
+]
 
 KM_YEARS = ("1y", "3y", "5y", "10y")
 ENDPOINTS = ("os", "mfs", "dm")
@@ -42,18 +53,33 @@ def _deterministic_results(run: RunFolder, lang: str) -> list[Any]:
     s = run.summary
     d, h = s["at_diagnosis"], s["at_horizon"]
     rows = []
-    for key, label, fmt in (("primary_diameter_mm", "r.primary_mm", fmt_number),
-                            ("n_metastases", "r.n_mets", fmt_number), ("n_detectable", "r.n_det", fmt_number),
-                            ("p_any_detectable", "r.p_det", fmt_percent),
-                            ("n_above_1e6_cells", "r.n_1e6", fmt_number), ("burden_cells", "r.burden", fmt_number)):
+    for key, label, fmt in (
+        ("primary_diameter_mm", "r.primary_mm", fmt_number),
+        ("n_metastases", "r.n_mets", fmt_number),
+        ("n_detectable", "r.n_det", fmt_number),
+        ("p_any_detectable", "r.p_det", fmt_percent),
+        ("n_above_1e6_cells", "r.n_1e6", fmt_number),
+        ("burden_cells", "r.burden", fmt_number),
+    ):
         rows.append((t(label, lang), fmt(d.get(key), lang), fmt(h.get(key), lang)))
-    key_table = Table((t("col.quantity", lang), t("col.at_diagnosis", lang),
-                       t("col.at_horizon", lang, day=fmt_day(h["days_since_diagnosis"], lang))), tuple(rows),
-                      caption=t("r.key", lang), numeric=(False, True, True))
-    timing = tuple((t(label, lang), _day_or_never(s.get(f"days_since_diagnosis_{key}"), lang)) for label, key in
-                   (("r.first_founded", "expected_first_metastasis_founded"),
-                    ("r.first_det", "expected_first_detectable_metastasis"),
-                    ("r.lethal", "lethal_burden_untreated")))
+    key_table = Table(
+        (
+            t("col.quantity", lang),
+            t("col.at_diagnosis", lang),
+            t("col.at_horizon", lang, day=fmt_day(h["days_since_diagnosis"], lang)),
+        ),
+        tuple(rows),
+        caption=t("r.key", lang),
+        numeric=(False, True, True),
+    )
+    timing = tuple(
+        (t(label, lang), _day_or_never(s.get(f"days_since_diagnosis_{key}"), lang))
+        for label, key in (
+            ("r.first_founded", "expected_first_metastasis_founded"),
+            ("r.first_det", "expected_first_detectable_metastasis"),
+            ("r.lethal", "lethal_burden_untreated"),
+        )
+    )
     return [key_table, Table((t("col.quantity", lang), t("col.value", lang)), timing, numeric=(False, True))]
 
 
@@ -62,13 +88,28 @@ def _deterministic_organs(run: RunFolder, lang: str) -> Table:
     h = s["at_horizon"]
     first = s.get("days_since_diagnosis_detectable_metastasis_more_likely_than_not", {})
     organs = sorted(h["organs"], key=lambda o: -(h["organs"][o]["n_metastases"] or 0.0))
-    rows = tuple((i18n.organ_label(o, lang), fmt_number(h["organs"][o]["n_metastases"], lang),
-                  fmt_percent(h["organs"][o]["p_detectable"], lang), fmt_number(h["organs"][o]["burden_cells"], lang),
-                  _day_or_beyond(first.get(o), h["days_since_diagnosis"], lang)) for o in organs)
-    return Table((t("col.organ", lang), t("col.n_mets", lang), t("col.p_det", lang), t("col.burden", lang),
-                  t("col.first_det", lang)), rows,
-                 caption=t("t.organs_det", lang, day=fmt_day(h["days_since_diagnosis"], lang)),
-                 numeric=(False, True, True, True, True))
+    rows = tuple(
+        (
+            i18n.organ_label(o, lang),
+            fmt_number(h["organs"][o]["n_metastases"], lang),
+            fmt_percent(h["organs"][o]["p_detectable"], lang),
+            fmt_number(h["organs"][o]["burden_cells"], lang),
+            _day_or_beyond(first.get(o), h["days_since_diagnosis"], lang),
+        )
+        for o in organs
+    )
+    return Table(
+        (
+            t("col.organ", lang),
+            t("col.n_mets", lang),
+            t("col.p_det", lang),
+            t("col.burden", lang),
+            t("col.first_det", lang),
+        ),
+        rows,
+        caption=t("t.organs_det", lang, day=fmt_day(h["days_since_diagnosis"], lang)),
+        numeric=(False, True, True, True, True),
+    )
 
 
 # -- stochastic -------------------------------------------------------------------------------------------
@@ -81,14 +122,16 @@ def horizon_words(run: RunFolder, lang: str) -> tuple[str, str | None]:
     sc = run.scenario
     pt = run.table("patients", columns=["death_day"])
     if pt is not None:
-        return horizon_phrase(sc.engine.horizon_days, pt["death_day"].to_numpy(dtype=float), sc.engine.stop_at_death,
-                              lang)
+        return horizon_phrase(
+            sc.engine.horizon_days, pt["death_day"].to_numpy(dtype=float), sc.engine.stop_at_death, lang
+        )
     share = float(run.summary.get("days_since_diagnosis_death", {}).get("fraction", 0.0))
     return horizon_phrase(sc.engine.horizon_days, None, sc.engine.stop_at_death, lang, share=share)
 
 
-def horizon_phrase(horizon_days: float, death_days: np.ndarray | None, stop_at_death: bool, lang: str, *,
-                   share: float | None = None) -> tuple[str, str | None]:
+def horizon_phrase(
+    horizon_days: float, death_days: np.ndarray | None, stop_at_death: bool, lang: str, *, share: float | None = None
+) -> tuple[str, str | None]:
     """The words of :func:`horizon_words` from the horizon (days since diagnosis), the patients' days
     of death since diagnosis (inf or NaN: alive; None: unknown, then ``share`` = the fraction who died
     before the horizon) and whether the engine stopped each patient at death."""
@@ -122,8 +165,10 @@ def stochastic_organs(run: RunFolder) -> dict[str, dict[str, float]]:
     if df is None or "n_established_mean" not in df:
         return {}
     last = df[df["time_days"] == df["time_days"].max()]
-    return {str(r.organ): {"n_mean": float(r.n_established_mean), "burden_mean": float(r.burden_mean)}
-            for r in last.itertuples()}
+    return {
+        str(r.organ): {"n_mean": float(r.n_established_mean), "burden_mean": float(r.burden_mean)}
+        for r in last.itertuples()
+    }
 
 
 def eradicated_colonies(run: RunFolder) -> int | None:
@@ -137,16 +182,29 @@ def _stochastic_results(run: RunFolder, lang: str) -> list[Any]:
     rows = []
     for label, key in (("r.est_mean", "metastases_established_at"),):
         d, h = s[key + "_diagnosis"], s[key + "_horizon"]
-        rows.append((t(label, lang), f"{fmt_number(d['mean'], lang)} ({fmt_number(d['se'], lang)})",
-                     f"{fmt_number(h['mean'], lang)} ({fmt_number(h['se'], lang)})"))
+        rows.append(
+            (
+                t(label, lang),
+                f"{fmt_number(d['mean'], lang)} ({fmt_number(d['se'], lang)})",
+                f"{fmt_number(h['mean'], lang)} ({fmt_number(h['se'], lang)})",
+            )
+        )
         rows.append((t("r.est_none", lang), fmt_percent(d["p_zero"], lang), fmt_percent(h["p_zero"], lang)))
     d, h = s["metastases_detectable_at_diagnosis"], s["metastases_detectable_at_horizon"]
     rows.append((t("r.det_mean", lang), fmt_number(d["mean"], lang), fmt_number(h["mean"], lang)))
     at, note = horizon_words(run, lang)
-    blocks: list[Any] = [Table((t("col.quantity", lang), t("col.at_diagnosis", lang), at[:1].upper() + at[1:]),
-                               tuple(rows), caption=_with_note(t("r.key", lang), note), numeric=(False, True, True))]
-    facts = [(t("r.det_frac", lang), _with_median(s["days_since_diagnosis_first_detectable_metastasis"], lang)),
-             (t("r.deaths", lang), _with_median(s["days_since_diagnosis_death"], lang))]
+    blocks: list[Any] = [
+        Table(
+            (t("col.quantity", lang), t("col.at_diagnosis", lang), at[:1].upper() + at[1:]),
+            tuple(rows),
+            caption=_with_note(t("r.key", lang), note),
+            numeric=(False, True, True),
+        )
+    ]
+    facts = [
+        (t("r.det_frac", lang), _with_median(s["days_since_diagnosis_first_detectable_metastasis"], lang)),
+        (t("r.deaths", lang), _with_median(s["days_since_diagnosis_death"], lang)),
+    ]
     if s.get("plan_end_days_since_diagnosis") is not None:
         facts.append((t("r.recurrence", lang), _with_median(s["days_since_diagnosis_recurrence_after_plan"], lang)))
     if s.get("treatment"):
@@ -161,8 +219,9 @@ def _stochastic_results(run: RunFolder, lang: str) -> list[Any]:
         rows = tuple((i18n.cause_label(k, lang), fmt_percent(v / n, lang)) for k, v in s["cause_of_death"].items())
         blocks.append(Table((t("r.causes", lang), t("col.patients", lang)), rows, numeric=(False, True)))
     if "stage_at_surgery" in s:
-        rows = tuple((k, fmt_percent(v / n, lang)) for k, v in sorted(s["stage_at_surgery"].items(),
-                                                                      key=lambda kv: -kv[1]))
+        rows = tuple(
+            (k, fmt_percent(v / n, lang)) for k, v in sorted(s["stage_at_surgery"].items(), key=lambda kv: -kv[1])
+        )
         blocks.append(Table((t("r.stage", lang), t("col.patients", lang)), rows, numeric=(False, True)))
     return blocks
 
@@ -177,15 +236,31 @@ def _stochastic_organs_table(run: RunFolder, lang: str) -> Table:
     for o in order:
         q = per[o]["days_since_diagnosis_first_detectable"]
         m = means.get(o, {})
-        rows.append((i18n.organ_label(o, lang), fmt_number(m.get("n_mean"), lang),
-                     fmt_number(m.get("burden_mean"), lang),
-                     fmt_percent(per[o]["p_metastasis_at_diagnosis"], lang),
-                     fmt_percent(per[o]["p_metastasis_at_horizon"], lang), fmt_percent(q.get("fraction"), lang),
-                     _day_or_beyond(q.get("q50"), run.scenario.engine.horizon_days, lang)))
-    return Table((t("col.organ", lang), t("col.mean_mets", lang), t("col.burden", lang), t("col.p_met_diag", lang),
-                  t("col.p_met_hor", lang), t("col.p_det", lang), t("col.first_det", lang)), tuple(rows),
-                 caption=_with_note(t("t.organs_sto", lang, at=at), note),
-                 numeric=(False,) + (True,) * 6)
+        rows.append(
+            (
+                i18n.organ_label(o, lang),
+                fmt_number(m.get("n_mean"), lang),
+                fmt_number(m.get("burden_mean"), lang),
+                fmt_percent(per[o]["p_metastasis_at_diagnosis"], lang),
+                fmt_percent(per[o]["p_metastasis_at_horizon"], lang),
+                fmt_percent(q.get("fraction"), lang),
+                _day_or_beyond(q.get("q50"), run.scenario.engine.horizon_days, lang),
+            )
+        )
+    return Table(
+        (
+            t("col.organ", lang),
+            t("col.mean_mets", lang),
+            t("col.burden", lang),
+            t("col.p_met_diag", lang),
+            t("col.p_met_hor", lang),
+            t("col.p_det", lang),
+            t("col.first_det", lang),
+        ),
+        tuple(rows),
+        caption=_with_note(t("t.organs_sto", lang, at=at), note),
+        numeric=(False,) + (True,) * 6,
+    )
 
 
 # -- cohort -----------------------------------------------------------------------------------------------
@@ -217,7 +292,8 @@ def hr_text(hr: dict[str, Any], lang: str) -> str:
 
 def rmst_text(rm: dict[str, Any], lang: str) -> str:
     """``+35.2 (12.1–58.3)``: the RMST difference in days with its interval."""
-    return f"{fmt_number(rm.get('difference_days'), lang)} ({fmt_ci(rm.get('ci_lower'), rm.get('ci_upper'), lang, fmt_number)})"
+    ci = fmt_ci(rm.get("ci_lower"), rm.get("ci_upper"), lang, fmt_number)
+    return f"{fmt_number(rm.get('difference_days'), lang)} ({ci})"
 
 
 def events_text(arm: dict[str, Any], lang: str) -> str:
@@ -231,22 +307,61 @@ def _cohort_results(run: RunFolder, lang: str) -> list[Any]:
     rows = []
     for arm in s["arms"]:
         os_, dm, mfs = ep["os"]["arms"][arm], ep["dm"]["arms"][arm], ep["mfs"]["arms"][arm]
-        rows.append((arm, fmt_day(os_["n"], lang), events_text(os_, lang), events_text(dm, lang),
-                     median_text(os_, lang, with_ci=False), _km(os_, "5y", lang), _km(mfs, "5y", lang)))
-    blocks: list[Any] = [Table((t("col.arm", lang), t("col.patients", lang), t("r.deaths_arm", lang),
-                                t("r.dm_arm", lang), t("r.median_os", lang), t("r.os5", lang), t("r.mfs5", lang)),
-                               tuple(rows), caption=t("r.arms", lang), numeric=(False,) + (True,) * 6)]
+        rows.append(
+            (
+                arm,
+                fmt_day(os_["n"], lang),
+                events_text(os_, lang),
+                events_text(dm, lang),
+                median_text(os_, lang, with_ci=False),
+                _km(os_, "5y", lang),
+                _km(mfs, "5y", lang),
+            )
+        )
+    blocks: list[Any] = [
+        Table(
+            (
+                t("col.arm", lang),
+                t("col.patients", lang),
+                t("r.deaths_arm", lang),
+                t("r.dm_arm", lang),
+                t("r.median_os", lang),
+                t("r.os5", lang),
+                t("r.mfs5", lang),
+            ),
+            tuple(rows),
+            caption=t("r.arms", lang),
+            numeric=(False,) + (True,) * 6,
+        )
+    ]
     comp_rows = []
     for endpoint in ENDPOINTS:
         for arm, c in (ep.get(endpoint, {}).get("comparisons") or {}).items():
             hr, lr, rm = c.get("hazard_ratio") or {}, c.get("logrank") or {}, c.get("rmst_difference") or {}
-            comp_rows.append((i18n.endpoint_label(endpoint, lang), t("vs", lang, arm=arm, ref=c.get("reference")),
-                              hr_text(hr, lang), fmt_p_value(lr.get("p_value"), lang), rmst_text(rm, lang)))
+            comp_rows.append(
+                (
+                    i18n.endpoint_label(endpoint, lang),
+                    t("vs", lang, arm=arm, ref=c.get("reference")),
+                    hr_text(hr, lang),
+                    fmt_p_value(lr.get("p_value"), lang),
+                    rmst_text(rm, lang),
+                )
+            )
     if comp_rows:
-        blocks.append(Table((t("col.endpoint", lang), t("col.comparison", lang), t("col.hr", lang),
-                             t("col.logrank", lang), t("col.rmst_diff", lang)), tuple(comp_rows),
-                            caption=t("r.comparisons", lang, ref=s.get("control", s["arms"][0])),
-                            numeric=(False, False, True, True, True)))
+        blocks.append(
+            Table(
+                (
+                    t("col.endpoint", lang),
+                    t("col.comparison", lang),
+                    t("col.hr", lang),
+                    t("col.logrank", lang),
+                    t("col.rmst_diff", lang),
+                ),
+                tuple(comp_rows),
+                caption=t("r.comparisons", lang, ref=s.get("control", s["arms"][0])),
+                numeric=(False, False, True, True, True),
+            )
+        )
     return blocks
 
 
@@ -256,40 +371,77 @@ def _cohort_tables(run: RunFolder, lang: str) -> list[Any]:
     km_cols = tuple(t("col.km", lang, years=y[:-1]) for y in KM_YEARS)
     for endpoint in ENDPOINTS:
         arms = s["endpoints"].get(endpoint, {}).get("arms") or {}
-        rows = tuple((arm, fmt_day(a["n"], lang), fmt_day(a["events"], lang), median_text(a, lang),
-                      *(_km(a, y, lang) for y in KM_YEARS), fmt_number(a.get("rmst_days"), lang))
-                     for arm, a in arms.items())
-        blocks.append(Table((t("col.arm", lang), t("col.n", lang), t("col.events", lang), t("col.median", lang),
-                             *km_cols, t("col.rmst", lang)), rows,
-                            caption=t("t.km", lang, endpoint=i18n.endpoint_label(endpoint, lang)),
-                            numeric=(False,) + (True,) * (4 + len(KM_YEARS))))
+        rows = tuple(
+            (
+                arm,
+                fmt_day(a["n"], lang),
+                fmt_day(a["events"], lang),
+                median_text(a, lang),
+                *(_km(a, y, lang) for y in KM_YEARS),
+                fmt_number(a.get("rmst_days"), lang),
+            )
+            for arm, a in arms.items()
+        )
+        blocks.append(
+            Table(
+                (
+                    t("col.arm", lang),
+                    t("col.n", lang),
+                    t("col.events", lang),
+                    t("col.median", lang),
+                    *km_cols,
+                    t("col.rmst", lang),
+                ),
+                rows,
+                caption=t("t.km", lang, endpoint=i18n.endpoint_label(endpoint, lang)),
+                numeric=(False,) + (True,) * (4 + len(KM_YEARS)),
+            )
+        )
     organs = s.get("organs") or {}
     if organs:
         arms = list(organs)
         ref = organs[arms[0]]
-        order = [o for o in sorted(ref, key=lambda o: -max(organs[a].get(o, 0.0) for a in arms))
-                 if max(organs[a].get(o, 0.0) for a in arms) > 0]
-        rows = tuple((i18n.organ_label(o, lang), *(fmt_percent(organs[a].get(o, 0.0), lang) for a in arms))
-                     for o in order)
-        blocks.append(Table((t("col.organ", lang), *arms), rows, caption=t("t.organs_cohort", lang),
-                            numeric=(False,) + (True,) * len(arms)))
+        order = [
+            o
+            for o in sorted(ref, key=lambda o: -max(organs[a].get(o, 0.0) for a in arms))
+            if max(organs[a].get(o, 0.0) for a in arms) > 0
+        ]
+        rows = tuple(
+            (i18n.organ_label(o, lang), *(fmt_percent(organs[a].get(o, 0.0), lang) for a in arms)) for o in order
+        )
+        blocks.append(
+            Table(
+                (t("col.organ", lang), *arms),
+                rows,
+                caption=t("t.organs_cohort", lang),
+                numeric=(False,) + (True,) * len(arms),
+            )
+        )
     causes = s.get("cause_of_death") or {}
     if causes:
         arms = list(causes)
         labels = list(dict.fromkeys(k for a in arms for k in causes[a]))
         n = {a: sum(causes[a].values()) or 1 for a in arms}
-        rows = tuple((i18n.cause_label(k, lang), *(fmt_percent(causes[a].get(k, 0) / n[a], lang) for a in arms))
-                     for k in labels)
-        blocks.append(Table((t("r.causes", lang), *arms), rows, caption=t("t.causes_cohort", lang),
-                            numeric=(False,) + (True,) * len(arms)))
+        rows = tuple(
+            (i18n.cause_label(k, lang), *(fmt_percent(causes[a].get(k, 0) / n[a], lang) for a in arms)) for k in labels
+        )
+        blocks.append(
+            Table(
+                (t("r.causes", lang), *arms),
+                rows,
+                caption=t("t.causes_cohort", lang),
+                numeric=(False,) + (True,) * len(arms),
+            )
+        )
     return blocks
 
 
 # -- sections ---------------------------------------------------------------------------------------------
 def results_section(run: RunFolder, lang: str) -> Section:
     """Key numbers at diagnosis and at the horizon (single runs) or per arm and comparisons (cohorts)."""
-    build = {"deterministic": _deterministic_results, "stochastic": _stochastic_results,
-             "cohort": _cohort_results}[run.kind]
+    build = {"deterministic": _deterministic_results, "stochastic": _stochastic_results, "cohort": _cohort_results}[
+        run.kind
+    ]
     return Section("results", t("section.results", lang), tuple(build(run, lang)))
 
 
@@ -304,4 +456,3 @@ def tables_section(run: RunFolder, lang: str) -> Section:
     if not blocks:
         blocks = [Paragraph(t("t.none", lang))]
     return Section("tables", t("section.tables", lang), tuple(blocks))
-

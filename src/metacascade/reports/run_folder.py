@@ -30,8 +30,10 @@ from metacascade.scenario import Scenario, parse_scenario
 __all__ = ["ReportError", "RunFolder", "RUN_KINDS", "kind_of", "load_run_folder"]
 
 RUN_KINDS = ("deterministic", "stochastic", "cohort")
-_ALLOWED = ("allowed: a run folder written by `metacascade run` (summary.json, scenario.toml) or by "
-            "`metacascade cohort` (manifest.json with status 'complete')")
+_ALLOWED = (
+    "allowed: a run folder written by `metacascade run` (summary.json, scenario.toml) or by "
+    "`metacascade cohort` (manifest.json with status 'complete')"
+)
 _COHORT_KEYS = ("scenario_sha256", "arms", "n_chunks")
 
 
@@ -141,20 +143,24 @@ def load_run_folder(run_dir: str | Path) -> RunFolder:
         if kind == "cohort":
             status = manifest.get("status")
             if status != "complete":
-                n_done = len(list((path / "parts").glob("chunk-*.patients.parquet"))) if (path / "parts").is_dir() \
-                    else 0
+                n_done = (
+                    len(list((path / "parts").glob("chunk-*.patients.parquet"))) if (path / "parts").is_dir() else 0
+                )
                 raise ReportError(
                     f"run_dir: {str(path)!r} holds an unfinished cohort (manifest.json status {status!r}, "
                     f"{n_done} of {manifest.get('n_chunks')} chunks done); allowed: status 'complete'. Resume it "
-                    f"with `metacascade cohort SCENARIO --out {path}` and build the report afterwards")
+                    f"with `metacascade cohort SCENARIO --out {path}` and build the report afterwards"
+                )
     if not (path / "summary.json").is_file():
         raise ReportError(f"run_dir: {str(path)!r} holds no summary.json; {_ALLOWED}")
     summary = _read_json(path / "summary.json", path)
     if kind is None:
         kind = kind_of(summary, None, _has_table(path, "patients"))
         if kind is None:
-            raise ReportError(f"run_dir: {str(path)!r}: summary.json is not that of a metacascade run (no engine "
-                              f"'stochastic' with a patients table, no at_diagnosis/at_horizon); {_ALLOWED}")
+            raise ReportError(
+                f"run_dir: {str(path)!r}: summary.json is not that of a metacascade run (no engine "
+                f"'stochastic' with a patients table, no at_diagnosis/at_horizon); {_ALLOWED}"
+            )
     if kind == "cohort" and "endpoints" not in summary:
         raise ReportError(f"run_dir: {str(path)!r}: summary.json of the cohort has no 'endpoints'; {_ALLOWED}")
     text = None
@@ -167,7 +173,15 @@ def load_run_folder(run_dir: str | Path) -> RunFolder:
     try:
         scenario = parse_scenario(text, str(path / "scenario.toml"))
     except MetacascadeError as exc:
-        raise ReportError(f"run_dir: {str(path)!r}: the run's scenario cannot be read back ({exc}); "
-                          f"{_ALLOWED}") from None
-    return RunFolder(path=path, kind=kind, summary=summary, scenario_text=text, scenario=scenario,
-                     manifest=manifest, figures=_figures(path, kind))
+        raise ReportError(
+            f"run_dir: {str(path)!r}: the run's scenario cannot be read back ({exc}); {_ALLOWED}"
+        ) from None
+    return RunFolder(
+        path=path,
+        kind=kind,
+        summary=summary,
+        scenario_text=text,
+        scenario=scenario,
+        manifest=manifest,
+        figures=_figures(path, kind),
+    )

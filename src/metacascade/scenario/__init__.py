@@ -27,10 +27,24 @@ from metacascade.presets import get_preset
 from metacascade.scenario.schema import ScenarioSchema
 
 __all__ = [
-    "Scenario", "Patient", "EngineSettings", "OutputSettings",
-    "load_scenario", "parse_scenario", "default_scenario", "example_scenario_text",
-    "diameter_to_cells", "cells_to_diameter", "model_from_preset", "establishment_of",
-    "HostSettings", "CohortSettings", "compiled_plan", "delay_of", "organ_thresholds", "routing_at",
+    "Scenario",
+    "Patient",
+    "EngineSettings",
+    "OutputSettings",
+    "load_scenario",
+    "parse_scenario",
+    "default_scenario",
+    "example_scenario_text",
+    "diameter_to_cells",
+    "cells_to_diameter",
+    "model_from_preset",
+    "establishment_of",
+    "HostSettings",
+    "CohortSettings",
+    "compiled_plan",
+    "delay_of",
+    "organ_thresholds",
+    "routing_at",
 ]
 
 
@@ -50,10 +64,15 @@ def model_from_preset(preset: Any) -> MetastasisModel:
     """The preset's metastatic process with no overrides (primary from one cell at ``t = 0``)."""
     law = make_growth_law(preset.growth_law, **preset.growth)
     primary = PowerShedding(m=preset.shedding["m"], alpha=preset.shedding["alpha"])
-    return MetastasisModel(primary_growth=law, colony_growth=law, primary_shedding=primary,
-                           colony_shedding=colony_shedding_of(preset, primary),
-                           primary_size0=1.0, colony_size0=preset.colony_size0_cells,
-                           secondary_seeding=preset.secondary_seeding)
+    return MetastasisModel(
+        primary_growth=law,
+        colony_growth=law,
+        primary_shedding=primary,
+        colony_shedding=colony_shedding_of(preset, primary),
+        primary_size0=1.0,
+        colony_size0=preset.colony_size0_cells,
+        secondary_seeding=preset.secondary_seeding,
+    )
 
 
 def colony_shedding_of(preset: Any, primary: PowerShedding) -> PowerShedding:
@@ -75,8 +94,12 @@ def establishment_of(scenario: Scenario) -> Any:
     from metacascade.model.establishment import Establishment
 
     try:
-        return Establishment(scenario.model.colony_growth, scenario.model.colony_size0,
-                             scenario.engine.switch_cells, scenario.early_survival)
+        return Establishment(
+            scenario.model.colony_growth,
+            scenario.model.colony_size0,
+            scenario.engine.switch_cells,
+            scenario.early_survival,
+        )
     except ParameterError as exc:
         field = "engine.switch_cells" if str(exc).startswith("switch_cells") else "model"
         raise ScenarioError(f"{scenario.source}: {field}: {exc}") from None
@@ -192,16 +215,21 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
     except ParameterError as exc:
         raise ScenarioError(f"{source}: model.growth: {exc}") from None
     try:
-        shedding = PowerShedding(m=pick("shedding_m", preset.shedding["m"]),
-                                 alpha=pick("shedding_alpha", preset.shedding["alpha"]))
+        shedding = PowerShedding(
+            m=pick("shedding_m", preset.shedding["m"]), alpha=pick("shedding_alpha", preset.shedding["alpha"])
+        )
         cells_per_mm3 = pick("cells_per_mm3", preset.cells_per_mm3)
         primary_cells = diameter_to_cells(schema.patient.primary_diameter_mm, cells_per_mm3)
         own = ov.shedding_m is not None or ov.shedding_alpha is not None  # the user's law seeds colonies too
-        model = MetastasisModel(primary_growth=law, colony_growth=law, primary_shedding=shedding,
-                                colony_shedding=shedding if own else colony_shedding_of(preset, shedding),
-                                primary_size0=1.0,
-                                colony_size0=pick("colony_size0_cells", preset.colony_size0_cells),
-                                secondary_seeding=pick("secondary_seeding", preset.secondary_seeding))
+        model = MetastasisModel(
+            primary_growth=law,
+            colony_growth=law,
+            primary_shedding=shedding,
+            colony_shedding=shedding if own else colony_shedding_of(preset, shedding),
+            primary_size0=1.0,
+            colony_size0=pick("colony_size0_cells", preset.colony_size0_cells),
+            secondary_seeding=pick("secondary_seeding", preset.secondary_seeding),
+        )
     except ParameterError as exc:
         raise ScenarioError(f"{source}: model: {exc}") from None
     sens, levels, multiplier, warn = _hormones(schema, preset, source)
@@ -209,24 +237,35 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
         from metacascade.model.growth import TimeScaled
 
         law = TimeScaled(law, multiplier)
-        model = MetastasisModel(primary_growth=law, colony_growth=law, primary_shedding=model.primary_shedding,
-                                colony_shedding=model.colony_shedding, primary_size0=1.0,
-                                colony_size0=model.colony_size0, secondary_seeding=model.secondary_seeding)
+        model = MetastasisModel(
+            primary_growth=law,
+            colony_growth=law,
+            primary_shedding=model.primary_shedding,
+            colony_shedding=model.colony_shedding,
+            primary_size0=1.0,
+            colony_size0=model.colony_size0,
+            secondary_seeding=model.secondary_seeding,
+        )
     if not primary_cells < law.capacity:
         cap_mm = float(cells_to_diameter(law.capacity, cells_per_mm3))
         raise ScenarioError(
             f"{source}: patient.primary_diameter_mm: {schema.patient.primary_diameter_mm:g} mm "
             f"({primary_cells:.3g} cells) is not below the growth law's capacity ({law.capacity:.3g} cells "
-            f"= {cap_mm:.1f} mm); allowed: 0 < primary_diameter_mm < {cap_mm:.1f}")
+            f"= {cap_mm:.1f} mm); allowed: 0 < primary_diameter_mm < {cap_mm:.1f}"
+        )
     if primary_cells < 1.0:
-        raise ScenarioError(f"{source}: patient.primary_diameter_mm: {schema.patient.primary_diameter_mm:g} mm "
-                            "is less than one cell; allowed: a clinically measurable size")
+        raise ScenarioError(
+            f"{source}: patient.primary_diameter_mm: {schema.patient.primary_diameter_mm:g} mm "
+            "is less than one cell; allowed: a clinically measurable size"
+        )
     organs, routing = _routing(schema, preset, source)
     plan = _plan(schema.treatment, preset, organs, source, "treatment")
     cohort = _cohort(schema, preset, organs, source, plan, sens)
     if plan and schema.engine.kind != "stochastic":
-        raise ScenarioError(f"{source}: treatment: a treatment plan needs engine.kind = 'stochastic' (virtual "
-                            "patients); the deterministic engine computes the untreated expectation")
+        raise ScenarioError(
+            f"{source}: treatment: a treatment plan needs engine.kind = 'stochastic' (virtual "
+            "patients); the deterministic engine computes the untreated expectation"
+        )
     lethal = pick("lethal_burden_cells", preset.lethal_burden_cells)
     age = float(law.time_to_size(1.0, primary_cells))
     detection_mm = pick("detection_diameter_mm", preset.detection_diameter_mm)
@@ -235,11 +274,17 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
         sizes = [10.0**k for k in range(int(math.log10(law.capacity)) + 1) if 10.0**k < law.capacity]
     return Scenario(
         source=source,
-        patient=Patient(cancer=schema.patient.cancer, primary_diameter_mm=schema.patient.primary_diameter_mm,
-                        primary_cells=primary_cells, age_of_primary_days=age, sex=schema.patient.sex,
-                        menopausal_status=schema.patient.menopausal_status,
-                        immunocompetence=schema.patient.immunocompetence, hormone_levels=levels,
-                        growth_multiplier=multiplier),
+        patient=Patient(
+            cancer=schema.patient.cancer,
+            primary_diameter_mm=schema.patient.primary_diameter_mm,
+            primary_cells=primary_cells,
+            age_of_primary_days=age,
+            sex=schema.patient.sex,
+            menopausal_status=schema.patient.menopausal_status,
+            immunocompetence=schema.patient.immunocompetence,
+            hormone_levels=levels,
+            growth_multiplier=multiplier,
+        ),
         model=model,
         cells_per_mm3=cells_per_mm3,
         detection_cells=diameter_to_cells(detection_mm, cells_per_mm3),
@@ -247,11 +292,19 @@ def _build(schema: ScenarioSchema, source: str) -> Scenario:
         routing=routing,
         early_survival=_early_survival(schema, preset),
         lethal_burden_cells=float(lethal),
-        engine=EngineSettings(**{**schema.engine.model_dump(),
-                                 "rtol": schema.engine.rtol or (1e-6 if preset.whole_body else 1e-9),
-                                 "switch_cells": schema.engine.switch_cells or (1000.0 if preset.whole_body else 1.0)}),
-        output=OutputSettings(n_times=schema.output.n_times, sizes_cells=tuple(sorted(set(sizes))),
-                              format=schema.output.format, figure=schema.output.figure),
+        engine=EngineSettings(
+            **{
+                **schema.engine.model_dump(),
+                "rtol": schema.engine.rtol or (1e-6 if preset.whole_body else 1e-9),
+                "switch_cells": schema.engine.switch_cells or (1000.0 if preset.whole_body else 1.0),
+            }
+        ),
+        output=OutputSettings(
+            n_times=schema.output.n_times,
+            sizes_cells=tuple(sorted(set(sizes))),
+            format=schema.output.format,
+            figure=schema.output.figure,
+        ),
         references=preset.references,
         raw=schema.model_dump(mode="json", exclude_none=True),
         host=_host(schema, preset),
@@ -283,32 +336,50 @@ def _population(schema: ScenarioSchema, preset: Any) -> Any:
     sec = schema.population
     if not sec.vary:
         return Population()
-    given = {k: getattr(sec, k) for k in ("competent_fraction", "dissemination_sd_log", "growth_sd_log",
-                                          "nodal_sd_log", "nodal_correlation")
-             if getattr(sec, k) is not None}
+    given = {
+        k: getattr(sec, k)
+        for k in ("competent_fraction", "dissemination_sd_log", "growth_sd_log", "nodal_sd_log", "nodal_correlation")
+        if getattr(sec, k) is not None
+    }
     return _replace(preset.population, **given)
 
 
-def _cohort(schema: ScenarioSchema, preset: Any, organs: tuple[str, ...], source: str, plan: tuple[Any, ...],
-            sens: tuple[Any, ...]) -> CohortSettings | None:
+def _cohort(
+    schema: ScenarioSchema,
+    preset: Any,
+    organs: tuple[str, ...],
+    source: str,
+    plan: tuple[Any, ...],
+    sens: tuple[Any, ...],
+) -> CohortSettings | None:
     """The ``[cohort]`` section with its arms' plans checked (None without one)."""
     c = schema.cohort
     if c is None:
         return None
     if "estradiol_pmol_l" in c.vary and not any(sv.hormone == "estradiol" for sv in sens):
-        raise ScenarioError(f"{source}: cohort.vary.estradiol_pmol_l: preset {preset.name!r} is not estradiol-"
-                            "sensitive; allowed only with a hormone-sensitive preset (e.g. breast_er_positive)")
+        raise ScenarioError(
+            f"{source}: cohort.vary.estradiol_pmol_l: preset {preset.name!r} is not estradiol-"
+            "sensitive; allowed only with a hormone-sensitive preset (e.g. breast_er_positive)"
+        )
     if c.arm:
-        arms = tuple((a.name, _plan(a.treatment, preset, organs, source, f"cohort.arm[{i}] ({a.name}).treatment"))
-                     for i, a in enumerate(c.arm))
+        arms = tuple(
+            (a.name, _plan(a.treatment, preset, organs, source, f"cohort.arm[{i}] ({a.name}).treatment"))
+            for i, a in enumerate(c.arm)
+        )
     else:
         arms = (("control" if not plan else "treatment", plan),)
-    return CohortSettings(n_patients=c.n_patients, follow_up_days=float(c.follow_up_days or schema.engine.horizon_days),
-                          chunk_size=c.chunk_size, vary=dict(c.vary), arms=arms)
+    return CohortSettings(
+        n_patients=c.n_patients,
+        follow_up_days=float(c.follow_up_days or schema.engine.horizon_days),
+        chunk_size=c.chunk_size,
+        vary=dict(c.vary),
+        arms=arms,
+    )
 
 
-def _hormones(schema: ScenarioSchema, preset: Any, source: str) -> tuple[tuple[Any, ...], dict[str, float] | None,
-                                                                       float, tuple[str, ...]]:
+def _hormones(
+    schema: ScenarioSchema, preset: Any, source: str
+) -> tuple[tuple[Any, ...], dict[str, float] | None, float, tuple[str, ...]]:
     """The preset's hormone sensitivities, the patient's levels, the growth multiplier, warnings."""
     from metacascade.model.hormones import FIELD_OF, HormoneLevels, check_levels, hormone_sensitivity, reference_levels
 
@@ -319,9 +390,12 @@ def _hormones(schema: ScenarioSchema, preset: Any, source: str) -> tuple[tuple[A
     warn: list[str] = []
     try:
         if given:
-            warn = [f"{source}: patient.{w}" if not w.startswith("patient.") else f"{source}: {w}"
-                    for w in check_levels(HormoneLevels(**given), sex, status or ("postmenopausal" if sex == "female"
-                                                                                   else None))]
+            warn = [
+                f"{source}: patient.{w}" if not w.startswith("patient.") else f"{source}: {w}"
+                for w in check_levels(
+                    HormoneLevels(**given), sex, status or ("postmenopausal" if sex == "female" else None)
+                )
+            ]
         sens = tuple(hormone_sensitivity(name) for name in preset.hormone_sensitivity)
     except ParameterError as exc:
         raise ScenarioError(f"{source}: patient: {exc}") from None
@@ -348,31 +422,57 @@ def _plan(entries: Any, preset: Any, organs: tuple[str, ...], source: str, field
     for i, e in enumerate(entries):
         try:
             if e.kind == "surgery":
-                out.append(tr.Surgery(day=e.day, nodes=e.nodes, shed_cells=e.shed_cells,
-                                      nodes_left_fraction=e.nodes_left_fraction))
+                out.append(
+                    tr.Surgery(
+                        day=e.day, nodes=e.nodes, shed_cells=e.shed_cells, nodes_left_fraction=e.nodes_left_fraction
+                    )
+                )
             elif e.kind == "chemotherapy":
-                out.append(tr.Chemotherapy(day=e.day, cycles=e.cycles, interval_days=e.interval_days,
-                                           log_kill=e.log_kill, site_log_kill=tuple(e.site_log_kill.items()),
-                                           norton_simon=e.norton_simon, reference_cells=e.reference_cells,
-                                           mutation_rate=e.mutation_rate, myelosuppression=e.myelosuppression,
-                                           recovery_days=e.recovery_days))
+                out.append(
+                    tr.Chemotherapy(
+                        day=e.day,
+                        cycles=e.cycles,
+                        interval_days=e.interval_days,
+                        log_kill=e.log_kill,
+                        site_log_kill=tuple(e.site_log_kill.items()),
+                        norton_simon=e.norton_simon,
+                        reference_cells=e.reference_cells,
+                        mutation_rate=e.mutation_rate,
+                        myelosuppression=e.myelosuppression,
+                        recovery_days=e.recovery_days,
+                    )
+                )
             elif e.kind == "radiotherapy":
                 from metacascade.model.radiobiology import radiosensitivity
 
                 rs = radiosensitivity(preset.name)
-                out.append(tr.Radiotherapy(
-                    day=e.day, sites=tuple(e.sites), dose_per_fraction_gy=e.dose_per_fraction_gy,
-                    fractions=e.fractions, fractions_per_week=e.fractions_per_week,
-                    alpha_per_gy=e.alpha_per_gy or rs.alpha_per_gy, alpha_beta_gy=e.alpha_beta_gy or rs.alpha_beta_gy,
-                    kickoff_days=(e.kickoff_days if e.kickoff_days is not None else rs.kickoff_days)
-                    if e.repopulation else None,
-                    doubling_days=e.doubling_days or rs.doubling_days))
+                out.append(
+                    tr.Radiotherapy(
+                        day=e.day,
+                        sites=tuple(e.sites),
+                        dose_per_fraction_gy=e.dose_per_fraction_gy,
+                        fractions=e.fractions,
+                        fractions_per_week=e.fractions_per_week,
+                        alpha_per_gy=e.alpha_per_gy or rs.alpha_per_gy,
+                        alpha_beta_gy=e.alpha_beta_gy or rs.alpha_beta_gy,
+                        kickoff_days=(e.kickoff_days if e.kickoff_days is not None else rs.kickoff_days)
+                        if e.repopulation
+                        else None,
+                        doubling_days=e.doubling_days or rs.doubling_days,
+                    )
+                )
             elif e.kind == "endocrine":
                 from metacascade.model.hormones import endocrine_agent
 
                 agent = endocrine_agent(e.agent)
-                out.append(tr.Endocrine(day=e.day, agent=agent.name, duration_days=e.duration_days,
-                                        estradiol_factor=agent.estradiol_factor))
+                out.append(
+                    tr.Endocrine(
+                        day=e.day,
+                        agent=agent.name,
+                        duration_days=e.duration_days,
+                        estradiol_factor=agent.estradiol_factor,
+                    )
+                )
             else:
                 out.append(tr.Immunotherapy(day=e.day, duration_days=e.duration_days, killing_factor=e.killing_factor))
         except ParameterError as exc:
@@ -411,12 +511,19 @@ def compiled_plan(scenario: Scenario, horizon: float) -> Any:
         escape = host.dormancy_escape_per_day * sc.patient.growth_multiplier
         return host.dormancy_probability, escape / (kappa * killing)
 
-    timeline = HostTimeline(growth_multiplier=growth_multiplier, dormancy=dormancy,
-                            immunocompetence=sc.patient.immunocompetence)
+    timeline = HostTimeline(
+        growth_multiplier=growth_multiplier, dormancy=dormancy, immunocompetence=sc.patient.immunocompetence
+    )
     law = sc.model.primary_growth
     try:
-        return compile_plan(sc.plan, sc.organs, sc.patient.age_of_primary_days, horizon, timeline,
-                            specific_rate=lambda x: float(law.specific_rate(x)))
+        return compile_plan(
+            sc.plan,
+            sc.organs,
+            sc.patient.age_of_primary_days,
+            horizon,
+            timeline,
+            specific_rate=lambda x: float(law.specific_rate(x)),
+        )
     except ParameterError as exc:
         raise ScenarioError(f"{sc.source}: treatment: {exc}") from None
 
@@ -473,8 +580,14 @@ _BODY_KEYS = ("routes", "soil", "arrest", "clearance_per_day", "early_survival")
 
 def _single_organ_routing(organ: str) -> Routing:
     one = np.ones((1, 1))
-    return Routing(organs=(organ,), primary=np.ones(1), colony=one, factors=(one, one.copy()),
-                   primary_arrest=np.ones(1), primary_dead=0.0)
+    return Routing(
+        organs=(organ,),
+        primary=np.ones(1),
+        colony=one,
+        factors=(one, one.copy()),
+        primary_arrest=np.ones(1),
+        primary_dead=0.0,
+    )
 
 
 def _early_survival(schema: ScenarioSchema, preset: Any) -> float:
@@ -486,15 +599,18 @@ def _early_survival(schema: ScenarioSchema, preset: Any) -> float:
     return float(default_body_graph().early_survival if value is None else value)
 
 
-def _routing(schema: ScenarioSchema, preset: Any, source: str,
-             immunocompetence: float | None = None) -> tuple[tuple[str, ...], Routing]:
+def _routing(
+    schema: ScenarioSchema, preset: Any, source: str, immunocompetence: float | None = None
+) -> tuple[tuple[str, ...], Routing]:
     """The organs and routing of a scenario: the body graph with the preset's and the file's values."""
     ov = schema.model
     given = [k for k in _BODY_KEYS if getattr(ov, k) is not None]
     if not preset.whole_body:
         if given:
-            raise ScenarioError(f"{source}: model.{given[0]}: preset {preset.name!r} has no body graph (one organ, "
-                                "Iwata 2000); choose a whole-body preset to set routes, soil or arrest")
+            raise ScenarioError(
+                f"{source}: model.{given[0]}: preset {preset.name!r} has no body graph (one organ, "
+                "Iwata 2000); choose a whole-body preset to set routes, soil or arrest"
+            )
         return ("liver",), _single_organ_routing("liver")
     from metacascade.presets import SITE_GROUPS
 
@@ -506,8 +622,7 @@ def _routing(schema: ScenarioSchema, preset: Any, source: str,
         clearance = (body.clearance_per_day if clearance is None else clearance) * (1.0 - f_nk + f_nk * kappa)
     if ov.arrest is not None or clearance is not None or ov.early_survival is not None:
         try:
-            body = body.with_changes(arrest=ov.arrest, clearance_per_day=clearance,
-                                     early_survival=ov.early_survival)
+            body = body.with_changes(arrest=ov.arrest, clearance_per_day=clearance, early_survival=ov.early_survival)
         except ParameterError as exc:
             raise ScenarioError(f"{source}: model.{exc}") from None
     soil = preset.resolved_soil()

@@ -6,8 +6,19 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["ScenarioSchema", "PatientSection", "ModelSection", "EngineSection", "OutputSection", "HostSection",
-           "TreatmentEntry", "CohortSection", "ArmSection", "DistributionSpec", "VARIABLE_PARAMETERS"]
+__all__ = [
+    "ScenarioSchema",
+    "PatientSection",
+    "ModelSection",
+    "EngineSection",
+    "OutputSection",
+    "HostSection",
+    "TreatmentEntry",
+    "CohortSection",
+    "ArmSection",
+    "DistributionSpec",
+    "VARIABLE_PARAMETERS",
+]
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
@@ -22,10 +33,14 @@ class PatientSection(BaseModel):
     # with menopausal_status given, that group's reference level (metacascade/data/hormones.toml).
     sex: Literal["female", "male"] | None = Field(default=None, description="sets the physiological hormone ranges")
     menopausal_status: Literal["premenopausal", "postmenopausal"] | None = Field(
-        default=None, description="women only: the hormone reference levels and ranges of that group")
+        default=None, description="women only: the hormone reference levels and ranges of that group"
+    )
     immunocompetence: float = Field(default=1.0, ge=0, le=10, description="1 = normal immunity")
-    estradiol_pmol_l: float | None = Field(default=None, ge=0, description="serum estradiol (pmol/L); default: the "
-                                           "preset's reference level (growth as fitted)")
+    estradiol_pmol_l: float | None = Field(
+        default=None,
+        ge=0,
+        description="serum estradiol (pmol/L); default: the preset's reference level (growth as fitted)",
+    )
     free_t4_pmol_l: float | None = Field(default=None, ge=0, description="serum free T4 (pmol/L)")
     free_t3_pmol_l: float | None = Field(default=None, ge=0, description="serum free T3 (pmol/L)")
     prolactin_ng_ml: float | None = Field(default=None, ge=0, description="serum prolactin (ng/mL)")
@@ -35,14 +50,18 @@ class ModelSection(BaseModel):
     """``[model]``: overrides of the preset's values."""
 
     model_config = _STRICT
-    growth_law: str | None = Field(default=None, description="gompertz, exponential, logistic, power_law or "
-                                                            "von_bertalanffy")
-    growth: dict[str, float] | None = Field(default=None, description="parameters of the growth law, e.g. "
-                                                                  "{ a_per_day = 0.004, b_cells = 3e12 }")
-    shedding_m: float | None = Field(default=None, ge=0, description="shedding rate m of d(X) = m X^alpha "
-                                                                   "(per day per cell^alpha)")
-    shedding_alpha: float | None = Field(default=None, ge=0, le=1.5, description="shedding exponent alpha "
-                                                                               "(2/3 surface, 1 volume)")
+    growth_law: str | None = Field(
+        default=None, description="gompertz, exponential, logistic, power_law or von_bertalanffy"
+    )
+    growth: dict[str, float] | None = Field(
+        default=None, description="parameters of the growth law, e.g. { a_per_day = 0.004, b_cells = 3e12 }"
+    )
+    shedding_m: float | None = Field(
+        default=None, ge=0, description="shedding rate m of d(X) = m X^alpha (per day per cell^alpha)"
+    )
+    shedding_alpha: float | None = Field(
+        default=None, ge=0, le=1.5, description="shedding exponent alpha (2/3 surface, 1 volume)"
+    )
     secondary_seeding: bool | None = Field(default=None, description="metastases found metastases")
     colony_size0_cells: float | None = Field(default=None, ge=1, description="cells that found a colony")
     cells_per_mm3: float | None = Field(default=None, gt=0, description="tumour cell density (1e6 = 1e9 per cm^3)")
@@ -52,33 +71,47 @@ class ModelSection(BaseModel):
     routes: dict[str, float] | None = Field(default=None, description="entry route -> share (sum 1)")
     soil: dict[str, float] | None = Field(default=None, description="organ (or 'bone') -> colonisation efficiency")
     arrest: dict[str, float] | None = Field(default=None, description="organ -> arrest fraction")
-    clearance_per_day: float | None = Field(default=None, ge=0, description="rate k of the transit survival "
-                                                                          "exp(-k t) of circulating cells")
-    early_survival: float | None = Field(default=None, ge=0, le=1, description="probability that a founded colony "
-                                                                             "escapes early extinction")
+    clearance_per_day: float | None = Field(
+        default=None, ge=0, description="rate k of the transit survival exp(-k t) of circulating cells"
+    )
+    early_survival: float | None = Field(
+        default=None, ge=0, le=1, description="probability that a founded colony escapes early extinction"
+    )
 
 
 class EngineSection(BaseModel):
     """``[engine]``: which engine and how far."""
 
     model_config = _STRICT
-    kind: Literal["deterministic", "stochastic"] = Field(default="deterministic", description="expected values, or "
-                                                         "virtual patients (needed for a treatment plan)")
+    kind: Literal["deterministic", "stochastic"] = Field(
+        default="deterministic", description="expected values, or virtual patients (needed for a treatment plan)"
+    )
     seed: int = Field(default=2000, ge=0, description="seed of every random draw (stochastic engine, cohorts)")
     horizon_days: float = Field(default=365.0, gt=0, le=36500, description="days simulated after diagnosis")
     # The hybrid process (both engines): a new colony is a birth-death process up to switch_cells
     # cells, then grows deterministically. None: 1000 for whole-body presets, 1 (no birth-death
     # phase, Iwata's process) for one-organ presets.
-    switch_cells: float | None = Field(default=None, ge=1, le=100_000, description="size at which a colony's "
-                                       "birth-death phase ends (default 1000 whole body, 1 one organ)")
+    switch_cells: float | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="size at which a colony's birth-death phase ends (default 1000 whole body, 1 one organ)",
+    )
     # Stochastic engine only:
     n_patients: int = Field(default=1000, ge=1, le=100_000_000, description="virtual patients (stochastic engine)")
-    stop_at_death: bool = Field(default=True, description="end each virtual patient at death (false: follow to "
-                                                          "the horizon, the process the deterministic engine averages)")
+    stop_at_death: bool = Field(
+        default=True,
+        description="end each virtual patient at death (false: follow to "
+        "the horizon, the process the deterministic engine averages)",
+    )
     workers: int = Field(default=1, ge=1, le=1024, description="threads for the virtual patients")
     # None: 1e-9 for one-organ presets, 1e-6 for whole-body presets (18 organs; see bench/body.py)
-    rtol: float | None = Field(default=None, ge=1e-13, le=1e-3, description="relative tolerance of the "
-                               "deterministic engine (default 1e-9 one organ, 1e-6 whole body)")
+    rtol: float | None = Field(
+        default=None,
+        ge=1e-13,
+        le=1e-3,
+        description="relative tolerance of the deterministic engine (default 1e-9 one organ, 1e-6 whole body)",
+    )
 
 
 class OutputSection(BaseModel):
@@ -87,7 +120,8 @@ class OutputSection(BaseModel):
     model_config = _STRICT
     n_times: int = Field(default=121, ge=2, le=100_000, description="output times from the first cell to the horizon")
     sizes_cells: list[Annotated[float, Field(gt=0)]] | None = Field(
-        default=None, min_length=1, max_length=100_000, description="sizes of the size distribution (cells)")
+        default=None, min_length=1, max_length=100_000, description="sizes of the size distribution (cells)"
+    )
     format: Literal["parquet", "csv"] = Field(default="parquet", description="format of the tables")
     figure: bool = Field(default=True, description="write figure.png and body_map.png")
 
@@ -97,20 +131,34 @@ class HostSection(BaseModel):
 
     model_config = _STRICT
     # probability that a colony reaching the switch size is held dormant by immunity (0: none)
-    dormancy_probability: float = Field(default=0.0, ge=0, le=1, description="probability that a colony reaching "
-                                        "the switch size is held dormant by immunity")
+    dormancy_probability: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="probability that a colony reaching the switch size is held dormant by immunity",
+    )
     # escape rate of a dormant colony at normal immunity: 1/730 per day, the BCL1 dormancy mean
     # first-passage time of 730 days (Vitetta ES et al. 1997, as used with Kuznetsov 1994; R2)
-    dormancy_escape_per_day: float = Field(default=1.0 / 730.0, gt=0, le=100, description="escape rate of a dormant "
-                                           "colony at normal immunity (1/730: BCL1, Kuznetsov 1994), on the "
-                                           "tumour's clock: a patient growing v times faster escapes v times faster")
+    dormancy_escape_per_day: float = Field(
+        default=1.0 / 730.0,
+        gt=0,
+        le=100,
+        description="escape rate of a dormant "
+        "colony at normal immunity (1/730: BCL1, Kuznetsov 1994), on the "
+        "tumour's clock: a patient growing v times faster escapes v times faster",
+    )
     # share of the clearance of circulating cells due to NK cells, scaled by immunocompetence (GK)
-    nk_clearance_fraction: float = Field(default=0.5, ge=0, le=1, description="share of the clearance of "
-                                         "circulating cells due to NK cells, scaled by immunocompetence")
+    nk_clearance_fraction: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="share of the clearance of circulating cells due to NK cells, scaled by immunocompetence",
+    )
     # death when a vital organ fails (data/organ_health.toml), besides the lethal total burden; off by
     # default so that scenarios written before it (no treatment) give the same results
-    organ_failure: bool = Field(default=False, description="death also when a vital organ fails "
-                                                           "(data/organ_health.toml)")
+    organ_failure: bool = Field(
+        default=False, description="death also when a vital organ fails (data/organ_health.toml)"
+    )
 
 
 class _Entry(BaseModel):
@@ -121,9 +169,15 @@ class _Entry(BaseModel):
 class SurgeryEntry(_Entry):
     kind: Literal["surgery"]
     nodes: bool = Field(default=False, description="also remove the colonies in the regional lymph nodes")
-    nodes_left_fraction: float = Field(default=0.0, ge=0, le=1, description=(
-        "with nodes: the fraction of regional-node colonies the dissection leaves (each colony stays with "
-        "this probability; 0: complete dissection)"))
+    nodes_left_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description=(
+            "with nodes: the fraction of regional-node colonies the dissection leaves (each colony stays with "
+            "this probability; 0: complete dissection)"
+        ),
+    )
     shed_cells: float = Field(default=0.0, ge=0, le=1e12, description="perioperative burst of shed cells")
 
 
@@ -133,24 +187,28 @@ class ChemotherapyEntry(_Entry):
     interval_days: float = Field(default=21.0, gt=0, le=3650, description="days between doses")
     log_kill: float = Field(default=1.0, ge=0, le=30, description="log10 kill of sensitive cells per dose")
     site_log_kill: dict[str, Annotated[float, Field(ge=0, le=30)]] = Field(
-        default_factory=dict, description="organ -> log kill where the drug penetrates poorly (e.g. brain)")
+        default_factory=dict, description="organ -> log kill where the drug penetrates poorly (e.g. brain)"
+    )
     norton_simon: bool = Field(default=False, description="kill proportional to the per-cell growth rate")
     reference_cells: float = Field(default=1e9, ge=1, description="size at which Norton-Simon kill equals log_kill")
-    mutation_rate: float = Field(default=1e-6, ge=0, le=1, description="resistance mutations per division "
-                                                                     "(Goldie-Coldman)")
+    mutation_rate: float = Field(
+        default=1e-6, ge=0, le=1, description="resistance mutations per division (Goldie-Coldman)"
+    )
     myelosuppression: float = Field(default=0.0, ge=0, le=1, description="fall of immunocompetence per dose")
     recovery_days: float = Field(default=21.0, ge=0, le=3650, description="recovery time of immunity after a dose")
 
 
 class RadiotherapyEntry(_Entry):
     kind: Literal["radiotherapy"]
-    sites: list[str] = Field(default_factory=lambda: ["primary"], min_length=1,
-                             description="irradiated sites: primary and/or organ names")
+    sites: list[str] = Field(
+        default_factory=lambda: ["primary"], min_length=1, description="irradiated sites: primary and/or organ names"
+    )
     dose_per_fraction_gy: float = Field(default=2.0, gt=0, le=100, description="dose per fraction (Gy)")
     fractions: int = Field(default=30, ge=1, le=1000, description="number of fractions")
     fractions_per_week: int = Field(default=5, ge=1, le=7, description="fractions per week (Monday first)")
-    alpha_per_gy: float | None = Field(default=None, gt=0, le=10, description="LQ alpha per Gy "
-                                       "(default: data/radiobiology.toml)")
+    alpha_per_gy: float | None = Field(
+        default=None, gt=0, le=10, description="LQ alpha per Gy (default: data/radiobiology.toml)"
+    )
     alpha_beta_gy: float | None = Field(default=None, gt=0, le=1000, description="LQ alpha/beta (Gy)")
     repopulation: bool = Field(default=True, description="accelerated repopulation after the kick-off")
     kickoff_days: float | None = Field(default=None, ge=0, le=3650, description="start of repopulation (days)")
@@ -169,8 +227,10 @@ class ImmunotherapyEntry(_Entry):
     killing_factor: float = Field(default=2.0, ge=1, le=1000, description="factor on the effectors' kill rate")
 
 
-TreatmentEntry = Annotated[SurgeryEntry | ChemotherapyEntry | RadiotherapyEntry | EndocrineEntry | ImmunotherapyEntry,
-                           Field(discriminator="kind")]
+TreatmentEntry = Annotated[
+    SurgeryEntry | ChemotherapyEntry | RadiotherapyEntry | EndocrineEntry | ImmunotherapyEntry,
+    Field(discriminator="kind"),
+]
 
 
 #: Patient parameters a cohort can vary (``[cohort.vary]``) -> what they are.
@@ -194,7 +254,8 @@ class DistributionSpec(BaseModel):
 
     model_config = _STRICT
     distribution: Literal["lognormal", "normal", "uniform", "fixed"] = Field(
-        default="lognormal", description="the family; each takes its own parameters")
+        default="lognormal", description="the family; each takes its own parameters"
+    )
     median: float | None = Field(default=None, gt=0, description="lognormal: median")
     sd_log: float | None = Field(default=None, ge=0, description="standard deviation of ln(value); >= 0")
     mean: float | None = Field(default=None, description="normal: mean")
@@ -207,17 +268,27 @@ class DistributionSpec(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> DistributionSpec:
-        need = {"lognormal": ("median", "sd_log"), "normal": ("mean", "sd"), "uniform": ("low", "high"),
-                "fixed": ("value",)}[self.distribution]
+        need = {
+            "lognormal": ("median", "sd_log"),
+            "normal": ("mean", "sd"),
+            "uniform": ("low", "high"),
+            "fixed": ("value",),
+        }[self.distribution]
         missing = [k for k in need if getattr(self, k) is None]
         if missing:
-            raise ValueError(f"distribution {self.distribution!r} needs {' and '.join(need)}; missing "
-                             f"{', '.join(missing)}")
-        others = [k for k in ("median", "sd_log", "mean", "sd", "low", "high", "value")
-                  if k not in need and getattr(self, k) is not None]
+            raise ValueError(
+                f"distribution {self.distribution!r} needs {' and '.join(need)}; missing {', '.join(missing)}"
+            )
+        others = [
+            k
+            for k in ("median", "sd_log", "mean", "sd", "low", "high", "value")
+            if k not in need and getattr(self, k) is not None
+        ]
         if others:
-            raise ValueError(f"{', '.join(others)}: not a parameter of distribution {self.distribution!r} "
-                             f"(it takes {' and '.join(need)})")
+            raise ValueError(
+                f"{', '.join(others)}: not a parameter of distribution {self.distribution!r} "
+                f"(it takes {' and '.join(need)})"
+            )
         if self.distribution == "uniform" and not self.low < self.high:  # type: ignore[operator]
             raise ValueError(f"uniform: low = {self.low} must be below high = {self.high}")
         if self.min is not None and self.max is not None and not self.min < self.max:
@@ -229,10 +300,12 @@ class ArmSection(BaseModel):
     """``[[cohort.arm]]``: a treatment arm (an empty ``treatment`` list is a control arm)."""
 
     model_config = _STRICT
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,39}$",
-                      description="letters, digits and _ . + - (at most 40, no spaces)")
-    treatment: list[TreatmentEntry] = Field(default_factory=list, max_length=1000,
-                                            description="the arm's plan (entries as [[treatment]])")
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,39}$", description="letters, digits and _ . + - (at most 40, no spaces)"
+    )
+    treatment: list[TreatmentEntry] = Field(
+        default_factory=list, max_length=1000, description="the arm's plan (entries as [[treatment]])"
+    )
 
 
 class CohortSection(BaseModel):
@@ -240,11 +313,13 @@ class CohortSection(BaseModel):
 
     model_config = _STRICT
     n_patients: int = Field(default=1000, ge=1, le=100_000_000, description="patients per arm (>= 1)")
-    follow_up_days: float | None = Field(default=None, gt=0, le=36500,
-                                         description="days of follow-up after diagnosis (default engine.horizon_days)")
+    follow_up_days: float | None = Field(
+        default=None, gt=0, le=36500, description="days of follow-up after diagnosis (default engine.horizon_days)"
+    )
     chunk_size: int = Field(default=1000, ge=1, le=1_000_000, description="patients per Parquet part")
-    vary: dict[str, DistributionSpec] = Field(default_factory=dict, description="parameter -> distribution "
-                                                                            "(see [cohort.vary])")
+    vary: dict[str, DistributionSpec] = Field(
+        default_factory=dict, description="parameter -> distribution (see [cohort.vary])"
+    )
     arm: list[ArmSection] = Field(default_factory=list, max_length=100, description="the arms (see [[cohort.arm]])")
 
     @model_validator(mode="after")
@@ -253,8 +328,10 @@ class CohortSection(BaseModel):
 
         for key in self.vary:
             if key not in VARIABLE_PARAMETERS:
-                raise ValueError(f"vary.{key}: unknown parameter{did_you_mean(key, VARIABLE_PARAMETERS)}; allowed: "
-                                 f"{', '.join(VARIABLE_PARAMETERS)}")
+                raise ValueError(
+                    f"vary.{key}: unknown parameter{did_you_mean(key, VARIABLE_PARAMETERS)}; allowed: "
+                    f"{', '.join(VARIABLE_PARAMETERS)}"
+                )
         names = [a.name for a in self.arm]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -271,17 +348,20 @@ class PopulationSection(BaseModel):
     # cohorts draw every patient's founding and growth multipliers from the population (off by
     # default: with the calibrated spreads some patients found hundreds of thousands of colonies
     # over a long follow-up, which makes a cohort slow; [cohort.vary] shedding/growth_rate work as before)
-    cohort_draws: bool = Field(default=False, description="cohorts draw founding and growth multipliers from the "
-                                                          "population")
-    competent_fraction: float | None = Field(default=None, gt=0, le=1, description="fraction of tumours that can "
-                                                                                 "found colonies")
-    dissemination_sd_log: float | None = Field(default=None, ge=0, le=50, description="sd of ln(founding "
-                                                                                   "multiplier)")
+    cohort_draws: bool = Field(
+        default=False, description="cohorts draw founding and growth multipliers from the population"
+    )
+    competent_fraction: float | None = Field(
+        default=None, gt=0, le=1, description="fraction of tumours that can found colonies"
+    )
+    dissemination_sd_log: float | None = Field(default=None, ge=0, le=50, description="sd of ln(founding multiplier)")
     growth_sd_log: float | None = Field(default=None, ge=0, le=5, description="sd of ln(growth-speed multiplier)")
-    nodal_sd_log: float | None = Field(default=None, ge=0, le=50, description="sd of ln(regional-node founding "
-                                                                           "multiplier); unset: the distant one")
-    nodal_correlation: float | None = Field(default=None, ge=-1, le=1, description="correlation of the nodal and "
-                                                                                 "distant ln multipliers")
+    nodal_sd_log: float | None = Field(
+        default=None, ge=0, le=50, description="sd of ln(regional-node founding multiplier); unset: the distant one"
+    )
+    nodal_correlation: float | None = Field(
+        default=None, ge=-1, le=1, description="correlation of the nodal and distant ln multipliers"
+    )
 
 
 class ScenarioSchema(BaseModel):

@@ -123,13 +123,17 @@ def _hormones(data: str | Path | None = None, figure_dir: str | Path | None = No
     return validate_hormone_effects(data=data, figure_dir=figure_dir)
 
 
-CASES: dict[str, Callable[..., ValidationReport]] = {"iwata2000": _iwata, "kuznetsov1994": _kuznetsov,
-                                                     "hormones": _hormones}
+CASES: dict[str, Callable[..., ValidationReport]] = {
+    "iwata2000": _iwata,
+    "kuznetsov1994": _kuznetsov,
+    "hormones": _hormones,
+}
 
 
 def run_case(name: str, **kwargs: Any) -> ValidationReport:
     """Run the case called ``name``."""
     if name not in CASES:
-        raise MetacascadeError(f"validate: unknown case {name!r}{did_you_mean(name, CASES)}; "
-                               f"allowed: {', '.join(CASES)}")
+        raise MetacascadeError(
+            f"validate: unknown case {name!r}{did_you_mean(name, CASES)}; allowed: {', '.join(CASES)}"
+        )
     return CASES[name](**kwargs)

@@ -41,8 +41,15 @@ from typing import Any
 from metacascade.errors import MetacascadeError
 from metacascade.validation import ValidationReport, ValidationRow
 
-__all__ = ["CANCER", "DIAMETER_MM", "HormoneEffect", "hormone_effects", "levels_of", "scenario_text",
-           "validate_hormone_effects"]
+__all__ = [
+    "CANCER",
+    "DIAMETER_MM",
+    "HormoneEffect",
+    "hormone_effects",
+    "levels_of",
+    "scenario_text",
+    "validate_hormone_effects",
+]
 
 CANCER = "breast_er_positive"
 DIAMETER_MM = 20.0
@@ -65,9 +72,9 @@ RAISED_FREE_T3_X_UPPER_LIMIT = 2.0
 RAISED_PROLACTIN_NG_ML = 200.0
 _RAISED_WHY = {
     "free_t3": "2 x the upper reference limit: more than half of newly diagnosed Graves' patients are above it "
-               "(Laurberg 2014 J Thyroid Res 2014:165487)",
+    "(Laurberg 2014 J Thyroid Res 2014:165487)",
     "prolactin": "200 ng/mL, 'comparable to circulating blood levels in hyperprolactinemic states' "
-                 "(Manni 1986 Cancer Res pp. 1669-1672)",
+    "(Manni 1986 Cancer Res pp. 1669-1672)",
 }
 
 # Published numbers the prolactin dose-response is checked against (data/hormones.toml comments).
@@ -100,8 +107,13 @@ class HormoneEffect:
 def scenario_text(levels: dict[str, float] | None = None) -> str:
     """The scenario TOML: ``breast_er_positive``, 20 mm, a postmenopausal woman, ``levels``
     (scenario field -> value) set, the other hormones at their reference."""
-    lines = ["[patient]", f'cancer = "{CANCER}"', f"primary_diameter_mm = {DIAMETER_MM!r}", f'sex = "{SEX}"',
-             f'menopausal_status = "{MENOPAUSAL_STATUS}"']
+    lines = [
+        "[patient]",
+        f'cancer = "{CANCER}"',
+        f"primary_diameter_mm = {DIAMETER_MM!r}",
+        f'sex = "{SEX}"',
+        f'menopausal_status = "{MENOPAUSAL_STATUS}"',
+    ]
     lines += [f"{name} = {float(value)!r}" for name, value in (levels or {}).items()]
     return "\n".join(lines) + "\n"
 
@@ -117,9 +129,11 @@ def levels_of(hormone: str) -> list[tuple[str, float, str]]:
     if src.startswith("as female_premenopausal"):
         src = f"{physiological_range(hormone, 'female', 'premenopausal').source}; postmenopausal: {src}"
     raised = RAISED_FREE_T3_X_UPPER_LIMIT * r.high if hormone == "free_t3" else RAISED_PROLACTIN_NG_ML
-    return [("reference", r.reference, f"range reference, data/hormones.toml: {src}"),
-            ("high-normal", r.high, f"upper end of the physiological range, data/hormones.toml: {src}"),
-            ("raised", raised, _RAISED_WHY[hormone])]
+    return [
+        ("reference", r.reference, f"range reference, data/hormones.toml: {src}"),
+        ("high-normal", r.high, f"upper end of the physiological range, data/hormones.toml: {src}"),
+        ("raised", raised, _RAISED_WHY[hormone]),
+    ]
 
 
 def _effect(hormone: str, label: str, level: float, cache: dict[Any, Any]) -> HormoneEffect:
@@ -141,11 +155,18 @@ def _effect(hormone: str, label: str, level: float, cache: dict[Any, Any]) -> Ho
     sens = hormone_sensitivity(SENSITIVITY[hormone])
     declared = any(sv == sens for sv in sc.hormone_sensitivity)
     closed = float(sens.growth_multiplier(level)) if declared else 1.0
-    return HormoneEffect(hormone=hormone, label=label, level=float(level), unit=r.unit,
-                         growth_multiplier=float(sc.patient.growth_multiplier), closed_form_multiplier=closed,
-                         p_detectable_distant=float(pop["p_detectable_distant_metastasis"]),
-                         p_occult_distant=float(pop["p_occult_distant_colony"]),
-                         time_to_detection_days=t, warnings=tuple(sc.warnings))
+    return HormoneEffect(
+        hormone=hormone,
+        label=label,
+        level=float(level),
+        unit=r.unit,
+        growth_multiplier=float(sc.patient.growth_multiplier),
+        closed_form_multiplier=closed,
+        p_detectable_distant=float(pop["p_detectable_distant_metastasis"]),
+        p_occult_distant=float(pop["p_occult_distant_colony"]),
+        time_to_detection_days=t,
+        warnings=tuple(sc.warnings),
+    )
 
 
 def hormone_effects(hormones: tuple[str, ...] = ("free_t3", "prolactin")) -> list[HormoneEffect]:
@@ -171,45 +192,70 @@ def _check_rows() -> tuple[list[ValidationRow], list[str]]:
     prl = hormone_sensitivity("prolactin")
     for level, ratio, se in MANNI1986:
         got = float(prl.unnormalised(level) / prl.unnormalised(0.0))
-        rows.append(ValidationRow(
-            quantity=f"prolactin {level:g} ng/mL: colony formation / control (m(L)/m(0))",
-            published=ratio, reproduced=got, interval=(ratio - se, ratio + se), passed=bool(abs(got - ratio) <= se),
-            tolerance="within 1 SE of Manni 1986 Cancer Res pp. 1669-1672 (17 breast carcinomas, soft agar); "
-                      "the two points the EC50 and w were fitted to"))
+        rows.append(
+            ValidationRow(
+                quantity=f"prolactin {level:g} ng/mL: colony formation / control (m(L)/m(0))",
+                published=ratio,
+                reproduced=got,
+                interval=(ratio - se, ratio + se),
+                passed=bool(abs(got - ratio) <= se),
+                tolerance="within 1 SE of Manni 1986 Cancer Res pp. 1669-1672 (17 breast carcinomas, soft agar); "
+                "the two points the EC50 and w were fitted to",
+            )
+        )
     lo, hi = _quartile_medians(*TWOROGER2013_CUTPOINTS_NG_ML)
     got = float(prl.growth_multiplier(hi, lo))
     rr, ci = TWOROGER2013_ER_POSITIVE
-    rows.append(ValidationRow(
-        quantity=f"prolactin top vs bottom quartile (medians {hi:.2f} vs {lo:.2f} ng/mL): growth ratio vs ER+ RR",
-        published=rr, reproduced=got, interval=ci, passed=bool(ci[0] <= got <= ci[1]),
-        tolerance="within the 95% CI of Tworoger 2013 Cancer Res 73:4810 (ER+, all women; out of sample; "
-                  "reading: risk ratio as growth ratio, D/GK)"))
+    rows.append(
+        ValidationRow(
+            quantity=f"prolactin top vs bottom quartile (medians {hi:.2f} vs {lo:.2f} ng/mL): growth ratio vs ER+ RR",
+            published=rr,
+            reproduced=got,
+            interval=ci,
+            passed=bool(ci[0] <= got <= ci[1]),
+            tolerance="within the 95% CI of Tworoger 2013 Cancer Res 73:4810 (ER+, all women; out of sample; "
+            "reading: risk ratio as growth ratio, D/GK)",
+        )
+    )
     rr_pm, ci_pm = TWOROGER2013_ER_POSITIVE_POSTMENOPAUSAL
-    rows.append(ValidationRow(
-        quantity="prolactin top vs bottom quartile: growth ratio vs ER+ RR, postmenopausal women",
-        published=rr_pm, reproduced=got, interval=ci_pm, passed=None,
-        tolerance="information (Tworoger 2013, subgroup; the dose-response is not menopause-specific)"))
+    rows.append(
+        ValidationRow(
+            quantity="prolactin top vs bottom quartile: growth ratio vs ER+ RR, postmenopausal women",
+            published=rr_pm,
+            reproduced=got,
+            interval=ci_pm,
+            passed=None,
+            tolerance="information (Tworoger 2013, subgroup; the dose-response is not menopause-specific)",
+        )
+    )
     if not ci_pm[0] <= got <= ci_pm[1]:
-        notes.append(f"The prolactin dose-response (from Manni 1986) gives a top/bottom-quartile growth ratio of "
-                     f"{got:.3f}: inside the 95% CI of Tworoger 2013's ER+ RR for all women ({ci[0]}-{ci[1]}), "
-                     f"below the postmenopausal ER+ subgroup's ({ci_pm[0]}-{ci_pm[1]}).")
+        notes.append(
+            f"The prolactin dose-response (from Manni 1986) gives a top/bottom-quartile growth ratio of "
+            f"{got:.3f}: inside the 95% CI of Tworoger 2013's ER+ RR for all women ({ci[0]}-{ci[1]}), "
+            f"below the postmenopausal ER+ subgroup's ({ci_pm[0]}-{ci_pm[1]})."
+        )
     t3 = hormone_sensitivity("thyroid_t3")
     r = physiological_range("free_t3", SEX, MENOPAUSAL_STATUS)
     mean, sd = 0.5 * (r.low + r.high), (r.high - r.low) / (2.0 * NormalDist().inv_cdf(0.975))
     z = NormalDist().inv_cdf(0.875)
     got_t3 = float(t3.growth_multiplier(mean + z * sd, mean - z * sd))
     rr3, ci3 = TOSOVIC2010_TOTAL_T3
-    rows.append(ValidationRow(
-        quantity=f"free T3 top vs bottom quartile (medians {mean + z * sd:.3f} vs {mean - z * sd:.3f} pmol/L): "
-                 "growth ratio vs total-T3 RR",
-        published=rr3, reproduced=got_t3, interval=ci3, passed=None,
-        tolerance="information (Tosovic 2010 Breast Cancer Res 12:R33 measured TOTAL T3; the form cannot reach "
-                  "1.87 (w capped at 1); free T3 was not associated with risk, Tosovic 2012/2015)"))
+    rows.append(
+        ValidationRow(
+            quantity=f"free T3 top vs bottom quartile (medians {mean + z * sd:.3f} vs {mean - z * sd:.3f} pmol/L): "
+            "growth ratio vs total-T3 RR",
+            published=rr3,
+            reproduced=got_t3,
+            interval=ci3,
+            passed=None,
+            tolerance="information (Tosovic 2010 Breast Cancer Res 12:R33 measured TOTAL T3; the form cannot reach "
+            "1.87 (w capped at 1); free T3 was not associated with risk, Tosovic 2012/2015)",
+        )
+    )
     return rows, notes
 
 
-def validate_hormone_effects(data: str | Path | None = None,
-                             figure_dir: str | Path | None = None) -> ValidationReport:
+def validate_hormone_effects(data: str | Path | None = None, figure_dir: str | Path | None = None) -> ValidationReport:
     """Growth multiplier, P(distant metastasis / occult colony at diagnosis) and time to relapse
     of ``breast_er_positive`` at 20 mm for reference, high-normal and raised free T3 and prolactin.
 
@@ -222,8 +268,10 @@ def validate_hormone_effects(data: str | Path | None = None,
     rows: list[ValidationRow] = []
     notes: list[str] = []
     if data is not None:
-        notes.append(f"--data {data} ignored: this case has no observed data file (its inputs are data/hormones.toml "
-                     "and the preset)")
+        notes.append(
+            f"--data {data} ignored: this case has no observed data file (its inputs are data/hormones.toml "
+            "and the preset)"
+        )
     if figure_dir is not None:
         notes.append(f"--figures {figure_dir} ignored: this case draws no figure")
     for hormone in FIELDS:
@@ -232,22 +280,42 @@ def validate_hormone_effects(data: str | Path | None = None,
         name = _LABEL[hormone]
         for e, (_, _, why) in zip(mine, levels_of(hormone)):
             at = f"{name} {e.level:.4g} {e.unit} ({e.label})"
-            rows.append(ValidationRow(
-                quantity=f"{at}: growth multiplier", published=e.closed_form_multiplier,
-                reproduced=e.growth_multiplier, passed=None,
-                tolerance="information; 'published' = closed form m(L)/m(L_ref) of data/hormones.toml"))
-            rows.append(ValidationRow(
-                quantity=f"{at}: P(detectable distant metastasis at diagnosis)", published=base.p_detectable_distant,
-                reproduced=e.p_detectable_distant, passed=None,
-                tolerance="information; 'published' = the value at the reference level"))
-            rows.append(ValidationRow(
-                quantity=f"{at}: P(occult distant colony at diagnosis)", published=base.p_occult_distant,
-                reproduced=e.p_occult_distant, passed=None,
-                tolerance="information; 'published' = the value at the reference level"))
-            rows.append(ValidationRow(
-                quantity=f"{at}: days for a colony founded at diagnosis (1000 cells) to reach 5 mm",
-                published=base.time_to_detection_days / e.growth_multiplier, reproduced=e.time_to_detection_days,
-                passed=None, tolerance="information; 'published' = reference time / growth multiplier (time scaling)"))
+            rows.append(
+                ValidationRow(
+                    quantity=f"{at}: growth multiplier",
+                    published=e.closed_form_multiplier,
+                    reproduced=e.growth_multiplier,
+                    passed=None,
+                    tolerance="information; 'published' = closed form m(L)/m(L_ref) of data/hormones.toml",
+                )
+            )
+            rows.append(
+                ValidationRow(
+                    quantity=f"{at}: P(detectable distant metastasis at diagnosis)",
+                    published=base.p_detectable_distant,
+                    reproduced=e.p_detectable_distant,
+                    passed=None,
+                    tolerance="information; 'published' = the value at the reference level",
+                )
+            )
+            rows.append(
+                ValidationRow(
+                    quantity=f"{at}: P(occult distant colony at diagnosis)",
+                    published=base.p_occult_distant,
+                    reproduced=e.p_occult_distant,
+                    passed=None,
+                    tolerance="information; 'published' = the value at the reference level",
+                )
+            )
+            rows.append(
+                ValidationRow(
+                    quantity=f"{at}: days for a colony founded at diagnosis (1000 cells) to reach 5 mm",
+                    published=base.time_to_detection_days / e.growth_multiplier,
+                    reproduced=e.time_to_detection_days,
+                    passed=None,
+                    tolerance="information; 'published' = reference time / growth multiplier (time scaling)",
+                )
+            )
             notes.append(f"{at}: level source: {why}")
             notes += [f"{at}: scenario warning: {w}" for w in e.warnings]
     check_rows, check_notes = _check_rows()
@@ -255,26 +323,37 @@ def validate_hormone_effects(data: str | Path | None = None,
     notes += check_notes
     t3, prl = hormone_sensitivity("thyroid_t3"), hormone_sensitivity("prolactin")
     notes += [
-        ("Scaling identity (model/population.py): at a given primary size the population quantities depend on "
-        "the founding multiplier over the growth multiplier. A hormone that speeds growth by H at an unchanged "
-        "founding rate per day acts, at diagnosis, like founding 1/H times as often: the primary reached 20 mm "
-        "sooner and shed fewer cells on the way, so P(detectable distant metastasis) and P(occult distant colony) "
-        "at diagnosis FALL as the level rises, while the colonies present grow H times faster and reach 5 mm "
-        "H times sooner (time to relapse x 1/H). A hormonal effect on shedding or colonisation is not modelled."),
-        (f"free T3 dose-response (thyroid_t3: w = {t3.w:g}, EC50 = {t3.ec50:g} pmol/L, h = {t3.hill:g}) is a GK "
-        "placeholder: no published free-T3 growth effect size was found; the prospective free-T3 study found no "
-        "association with risk (Tosovic 2012 Int J Cancer, 2015 Cancer Causes Control), the positive one is for "
-        "total T3 (Tosovic 2010). Its effects here are an upper end, not an estimate."),
-        (f"prolactin dose-response (w = {prl.w:g}, EC50 = {prl.ec50:g} ng/mL, h = {prl.hill:g} GK) is derived from "
-        "colony formation of 17 human breast carcinomas at 20 and 200 ng/mL (Manni 1986), read as a growth ratio."),
-        ("Time to relapse is the median patient's (growth_sd_log spreads patients around it); every patient's "
-        "scales by the same 1/H."),
+        (
+            "Scaling identity (model/population.py): at a given primary size the population quantities depend on "
+            "the founding multiplier over the growth multiplier. A hormone that speeds growth by H at an unchanged "
+            "founding rate per day acts, at diagnosis, like founding 1/H times as often: the primary reached 20 mm "
+            "sooner and shed fewer cells on the way, so P(detectable distant metastasis) and P(occult distant colony) "
+            "at diagnosis FALL as the level rises, while the colonies present grow H times faster and reach 5 mm "
+            "H times sooner (time to relapse x 1/H). A hormonal effect on shedding or colonisation is not modelled."
+        ),
+        (
+            f"free T3 dose-response (thyroid_t3: w = {t3.w:g}, EC50 = {t3.ec50:g} pmol/L, h = {t3.hill:g}) is a GK "
+            "placeholder: no published free-T3 growth effect size was found; the prospective free-T3 study found no "
+            "association with risk (Tosovic 2012 Int J Cancer, 2015 Cancer Causes Control), the positive one is for "
+            "total T3 (Tosovic 2010). Its effects here are an upper end, not an estimate."
+        ),
+        (
+            f"prolactin dose-response (w = {prl.w:g}, EC50 = {prl.ec50:g} ng/mL, h = {prl.hill:g} GK) is derived from "
+            "colony formation of 17 human breast carcinomas at 20 and 200 ng/mL (Manni 1986), read as a growth ratio."
+        ),
+        (
+            "Time to relapse is the median patient's (growth_sd_log spreads patients around it); every patient's "
+            "scales by the same 1/H."
+        ),
     ]
     return ValidationReport(
-        case="hormones", title=f"free T3 and prolactin: growth, metastasis at diagnosis and relapse time "
-                               f"({CANCER}, {DIAMETER_MM:g} mm, {MENOPAUSAL_STATUS})",
+        case="hormones",
+        title=f"free T3 and prolactin: growth, metastasis at diagnosis and relapse time "
+        f"({CANCER}, {DIAMETER_MM:g} mm, {MENOPAUSAL_STATUS})",
         reference="sensitivities thyroid_t3 and prolactin of data/hormones.toml (Manni 1986 Cancer Res "
-                  "pp. 1669-1672; Tworoger 2013 Cancer Res 73:4810; Tosovic 2010 Breast Cancer Res 12:R33)",
+        "pp. 1669-1672; Tworoger 2013 Cancer Res 73:4810; Tosovic 2010 Breast Cancer Res 12:R33)",
         data_source="metacascade/data/hormones.toml; presets breast_er_positive and presets/calibrated.toml "
-                    "(population at diagnosis)",
-        rows=tuple(rows), notes=tuple(notes))
+        "(population at diagnosis)",
+        rows=tuple(rows),
+        notes=tuple(notes),
+    )

@@ -26,8 +26,15 @@ __all__ = ["SMALL", "hybrid_small", "ssa_small"]
 #: The small case: the branching process (rates per day), horizon (days), the size compared
 #: (cells), the default switch size of the hybrid and the number of SSA patients of the test.
 SMALL: dict[str, Any] = {
-    "process": dict(primary_birth=0.02, primary_death=0.01, primary_cells0=1000, migration_per_cell=2e-4,
-                    colony_birth=0.2, colony_death=0.1, primary="deterministic"),
+    "process": dict(
+        primary_birth=0.02,
+        primary_death=0.01,
+        primary_cells0=1000,
+        migration_per_cell=2e-4,
+        colony_birth=0.2,
+        colony_death=0.1,
+        primary="deterministic",
+    ),
     "horizon": 80.0,
     "size": 1000,
     "switch": 100,
@@ -35,8 +42,9 @@ SMALL: dict[str, Any] = {
 }
 
 
-def hybrid_small(n: int, seed: int, switch: int, process: dict[str, Any] | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def hybrid_small(
+    n: int, seed: int, switch: int, process: dict[str, Any] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The small case with the hybrid engine: per patient, the first day a metastasis reaches
     ``SMALL["size"]`` cells (inf: never) and the number at that size at the horizon.
     ``process``: the rates of ``SMALL["process"]`` (read when called), or others."""
@@ -45,17 +53,33 @@ def hybrid_small(n: int, seed: int, switch: int, process: dict[str, Any] | None 
     lam_c = p["colony_birth"] - p["colony_death"]
     q = p["colony_death"] / p["colony_birth"]
     survival = (1 - q) / (1 - q**switch)  # gambler's ruin: a founder reaches the switch size
-    model = MetastasisModel(primary_growth=Exponential(lam_p), colony_growth=Exponential(lam_c),
-                            primary_shedding=PowerShedding(m=p["migration_per_cell"], alpha=1.0),
-                            primary_size0=float(p["primary_cells0"]), colony_size0=1.0, secondary_seeding=False)
+    model = MetastasisModel(
+        primary_growth=Exponential(lam_p),
+        colony_growth=Exponential(lam_c),
+        primary_shedding=PowerShedding(m=p["migration_per_cell"], alpha=1.0),
+        primary_size0=float(p["primary_cells0"]),
+        colony_size0=1.0,
+        secondary_seeding=False,
+    )
     size = float(SMALL["size"])
-    res = simulate_patients(model, ["site"], [survival], None, SMALL["horizon"], n, seed=seed, survival=survival,
-                            switch_cells=switch, sizes=[size], detection_cells=size, lethal_cells=1e15)
+    res = simulate_patients(
+        model,
+        ["site"],
+        [survival],
+        None,
+        SMALL["horizon"],
+        n,
+        seed=seed,
+        survival=survival,
+        switch_cells=switch,
+        sizes=[size],
+        detection_cells=size,
+        lethal_cells=1e15,
+    )
     return res.first_detectable[:, 0], res.n_above_at[:, -1, 0, 0]
 
 
 def ssa_small(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The small case with the exact SSA: the same two quantities as :func:`hybrid_small`."""
-    res = simulate_ssa(BranchingProcess(**SMALL["process"]), SMALL["horizon"], n, seed=seed,
-                       sizes=(SMALL["size"],))
+    res = simulate_ssa(BranchingProcess(**SMALL["process"]), SMALL["horizon"], n, seed=seed, sizes=(SMALL["size"],))
     return res.first_reach[:, 0], res.n_reached[:, 0]

@@ -40,8 +40,15 @@ from metacascade.presets import get_preset, load_presets
 
 __all__ = ["TARGETS", "preset_report", "validate_presets"]
 
-TARGETS = {"stage_abs": 0.05, "autopsy_mae": 0.05, "r2_margin": 0.02, "bin_se": 3.0, "bin_abs": 0.01, "bin_min_n": 100,
-           "relapse_abs": 0.10}
+TARGETS = {
+    "stage_abs": 0.05,
+    "autopsy_mae": 0.05,
+    "r2_margin": 0.02,
+    "bin_se": 3.0,
+    "bin_abs": 0.01,
+    "bin_min_n": 100,
+    "relapse_abs": 0.10,
+}
 STATE_DIAMETERS_MM = (10.0, 20.0, 30.0, 50.0)
 
 
@@ -89,8 +96,9 @@ def preset_report(name: str) -> dict[str, Any]:
     secondary = None
     if preset.secondary_seeding and resected_sizes(preset, data) is None:
         secondary = secondary_factors(preset, soils_from_sites(preset, site_soil), pop)
-    ll, pred = log_likelihood(preset, data, site_soil, pop, secondary, m1_odds=odds,
-                              node_residual=preset.node_residual_fraction)
+    ll, pred = log_likelihood(
+        preset, data, site_soil, pop, secondary, m1_odds=odds, node_residual=preset.node_residual_fraction
+    )
     misses: list[str] = []
     # autopsy
     sites: dict[str, Any] = {}
@@ -99,8 +107,14 @@ def preset_report(name: str) -> dict[str, Any]:
         obs = float(k / data.autopsy_n)
         mod = float(pred.site(site))
         diffs.append(mod - obs)
-        sites[site] = {"observed": obs, "n": int(data.autopsy_n), "count": int(k), "model": mod,
-                       "difference": mod - obs, "disibio_column": col}
+        sites[site] = {
+            "observed": obs,
+            "n": int(data.autopsy_n),
+            "count": int(k),
+            "model": mod,
+            "difference": mod - obs,
+            "disibio_column": col,
+        }
     mae = float(np.mean(np.abs(diffs)))
     top_obs = sorted(sites, key=lambda s: -sites[s]["observed"])[:3]
     top_mod = sorted(sites, key=lambda s: -sites[s]["model"])[:3]
@@ -111,10 +125,16 @@ def preset_report(name: str) -> dict[str, Any]:
     history = (preset.calibration or {}).get("autopsy_history", "resected")
     out: dict[str, Any] = {
         "description": preset.description,
-        "autopsy": {"source": "DiSibio G, French SW. Arch Pathol Lab Med 2008;132:931-939, Figure 1; rows "
-                              + ", ".join(data.autopsy_rows) + f" (n = {data.autopsy_n})",
-                    "history": history, "sites": sites, "mae": mae, "top3_observed": top_obs,
-                    "top3_model": top_mod},
+        "autopsy": {
+            "source": "DiSibio G, French SW. Arch Pathol Lab Med 2008;132:931-939, Figure 1; rows "
+            + ", ".join(data.autopsy_rows)
+            + f" (n = {data.autopsy_n})",
+            "history": history,
+            "sites": sites,
+            "mae": mae,
+            "top3_observed": top_obs,
+            "top3_model": top_mod,
+        },
     }
     # SEER
     if data.seer_n.size:
@@ -124,17 +144,29 @@ def preset_report(name: str) -> dict[str, Any]:
         model = np.asarray(operated_m1(population_m1, odds), float)
         n = data.seer_n
         se = np.sqrt(np.maximum(obs * (1 - obs), 1.0 / n) / n)
-        lo, hi = stats.beta.ppf(0.025, data.seer_k, n - data.seer_k + 1), stats.beta.ppf(0.975, data.seer_k + 1,
-                                                                                          n - data.seer_k)
+        lo, hi = (
+            stats.beta.ppf(0.025, data.seer_k, n - data.seer_k + 1),
+            stats.beta.ppf(0.975, data.seer_k + 1, n - data.seer_k),
+        )
         bins = []
         bad = []
         for i in range(n.size):
             ok = bool(abs(model[i] - obs[i]) <= TARGETS["bin_se"] * se[i] + TARGETS["bin_abs"])
             gated = bool(n[i] >= TARGETS["bin_min_n"])
-            bins.append({"size_cm": float(data.seer_diameter_mm[i] / 10), "n": int(n[i]), "m1": int(data.seer_k[i]),
-                         "observed": float(obs[i]), "ci_low": float(np.nan_to_num(lo[i])),
-                         "ci_high": float(np.nan_to_num(hi[i], nan=1.0)), "model": float(model[i]),
-                         "model_population": float(population_m1[i]), "within": ok, "gated": gated})
+            bins.append(
+                {
+                    "size_cm": float(data.seer_diameter_mm[i] / 10),
+                    "n": int(n[i]),
+                    "m1": int(data.seer_k[i]),
+                    "observed": float(obs[i]),
+                    "ci_low": float(np.nan_to_num(lo[i])),
+                    "ci_high": float(np.nan_to_num(hi[i], nan=1.0)),
+                    "model": float(model[i]),
+                    "model_population": float(population_m1[i]),
+                    "within": ok,
+                    "gated": gated,
+                }
+            )
             if gated and not ok:
                 bad.append(f"{data.seer_diameter_mm[i] / 10:g} cm")
         r2 = _r2(obs, model, n)
@@ -144,10 +176,17 @@ def preset_report(name: str) -> dict[str, Any]:
         peer_r2 = float(peer_rows["r2"].min()) if len(peer_rows) else float("nan")
         chi2 = float(np.sum((data.seer_k - n * model) ** 2 / np.maximum(n * model * (1 - model), 1e-12)))
         dof = max(int(n.size) - 2, 1)
-        out["seer"] = {"cancer": data.seer_cancer, "bins": bins, "r2": r2,
-                       "r2_peer_statistic": _peer_stat(obs, model), "peer_r2": peer_r2,
-                       "m1_operated_odds": odds,
-                       "chi2": chi2, "dof": dof, "p_value": float(stats.chi2.sf(chi2, dof))}
+        out["seer"] = {
+            "cancer": data.seer_cancer,
+            "bins": bins,
+            "r2": r2,
+            "r2_peer_statistic": _peer_stat(obs, model),
+            "peer_r2": peer_r2,
+            "m1_operated_odds": odds,
+            "chi2": chi2,
+            "dof": dof,
+            "p_value": float(stats.chi2.sf(chi2, dof)),
+        }
         stat = out["seer"]["r2_peer_statistic"]
         if math.isfinite(peer_r2) and not stat >= peer_r2 - TARGETS["r2_margin"]:
             misses.append(f"SEER sqrt(cor) {stat:.3f} < peer {peer_r2:.3f} - {TARGETS['r2_margin']}")
@@ -179,12 +218,17 @@ def preset_report(name: str) -> dict[str, Any]:
     out["parameters"] = params
     # state at diagnosis
     curves = preset_curves(preset)
-    st = predict_population(curves, soils_from_sites(preset, site_soil), pop,
-                            np.asarray(STATE_DIAMETERS_MM), resected_at_mm=resected_sizes(preset, data))
-    out["at_diagnosis"] = {f"{d:g}mm": {"p_detectable_distant": float(a), "p_occult_distant": float(b),
-                                          "p_regional_node": float(c)}
-                           for d, a, b, c in zip(STATE_DIAMETERS_MM, st.m1_at_size, st.occult_at_size,
-                                                 st.node_at_size)}
+    st = predict_population(
+        curves,
+        soils_from_sites(preset, site_soil),
+        pop,
+        np.asarray(STATE_DIAMETERS_MM),
+        resected_at_mm=resected_sizes(preset, data),
+    )
+    out["at_diagnosis"] = {
+        f"{d:g}mm": {"p_detectable_distant": float(a), "p_occult_distant": float(b), "p_regional_node": float(c)}
+        for d, a, b, c in zip(STATE_DIAMETERS_MM, st.m1_at_size, st.occult_at_size, st.node_at_size)
+    }
     rel = relapse_report(preset, data, site_soil, pop, curves)
     if rel is not None:
         out["relapse"] = rel
@@ -199,9 +243,11 @@ def preset_report(name: str) -> dict[str, Any]:
     if early is not None:
         out["early_seeding"] = early
         if not early["within"]:
-            misses.append(f"early seeding ({early['source']}): model {100 * early['model_low']:.0f}-"
-                          f"{100 * early['model_high']:.0f}% vs {100 * early['observed']:.0f}% "
-                          f"(95% {100 * early['ci_low']:.0f}-{100 * early['ci_high']:.0f}%)")
+            misses.append(
+                f"early seeding ({early['source']}): model {100 * early['model_low']:.0f}-"
+                f"{100 * early['model_high']:.0f}% vs {100 * early['observed']:.0f}% "
+                f"(95% {100 * early['ci_low']:.0f}-{100 * early['ci_high']:.0f}%)"
+            )
     out["loglik"] = ll
     out["misses"] = misses
     out["passed"] = not misses
@@ -234,17 +280,36 @@ def relapse_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any
     columns = ["time_years", "value", "n", "ci_low", "ci_high"]
     for i, (yr, v, n, lo, hi) in enumerate(curve[columns].itertuples(index=False)):
         obs = 1.0 - float(v)
-        half = (float(hi) - float(lo)) / 2 if np.isfinite(lo) and np.isfinite(hi) else (
-            1.96 * math.sqrt(max(obs * (1 - obs), 1e-4) / n) if np.isfinite(n) and n > 0 else 0.0)
+        half = (
+            (float(hi) - float(lo)) / 2
+            if np.isfinite(lo) and np.isfinite(hi)
+            else (1.96 * math.sqrt(max(obs * (1 - obs), 1e-4) / n) if np.isfinite(n) and n > 0 else 0.0)
+        )
         model = float(pred.cumulative[i])
         ok = abs(model - obs) <= half + TARGETS["relapse_abs"]
-        points.append({"years": float(yr), "observed": obs, "half_width_95": half,
-                       "n": float(n) if np.isfinite(n) else None, "model": model, "within": bool(ok)})
+        points.append(
+            {
+                "years": float(yr),
+                "observed": obs,
+                "half_width_95": half,
+                "n": float(n) if np.isfinite(n) else None,
+                "model": model,
+                "within": bool(ok),
+            }
+        )
         if not ok:
             misses.append(f"{yr:g} y model {100 * model:.0f}% vs {100 * obs:.0f}%")
-    return {"source": str(curve["source"].iloc[0]), "file": t["file"], "subgroup": t["subgroup"], "nodes": t["nodes"],
-            "endpoint": t["endpoint"], "diameter_mm": diameter, "diameter_source": t["diameter_source"],
-            "points": points, "misses": misses}
+    return {
+        "source": str(curve["source"].iloc[0]),
+        "file": t["file"],
+        "subgroup": t["subgroup"],
+        "nodes": t["nodes"],
+        "endpoint": t["endpoint"],
+        "diameter_mm": diameter,
+        "diameter_source": t["diameter_source"],
+        "points": points,
+        "misses": misses,
+    }
 
 
 def stage_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any, curves: Any) -> dict[str, Any] | None:
@@ -263,8 +328,9 @@ def stage_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any, 
     if rows.empty:
         return None
     d = rows["size_mm_model"].to_numpy(float)
-    pred = predict_population(curves, soils_from_sites(preset, site_soil), pop, d,
-                              resected_at_mm=resected_sizes(preset, data))
+    pred = predict_population(
+        curves, soils_from_sites(preset, site_soil), pop, d, resected_at_mm=resected_sizes(preset, data)
+    )
     points, misses = [], []
     for (_, r), n0m0, m1, node in zip(rows.iterrows(), pred.n0m0_at_size, pred.m1_at_size, pred.node_at_size):
         obs = float(r["value"])
@@ -273,10 +339,21 @@ def stage_report(preset: Any, data: Any, site_soil: dict[str, float], pop: Any, 
         else:
             half = 1.96 * math.sqrt(max(obs * (1 - obs), 1e-4) / float(r["n"]))
             model, ok = float(m1), bool(abs(m1 - obs) <= half + TARGETS["stage_abs"])
-        points.append({"quantity": str(r["quantity"]), "size_mm_low": _float(r["size_mm_low"]),
-                       "size_mm_high": _float(r["size_mm_high"]), "size_mm_model": float(r["size_mm_model"]),
-                       "observed": obs, "model": model, "model_n0m0": float(n0m0), "model_m1": float(m1),
-                       "model_node": float(node), "source": str(r["source"]), "within": ok})
+        points.append(
+            {
+                "quantity": str(r["quantity"]),
+                "size_mm_low": _float(r["size_mm_low"]),
+                "size_mm_high": _float(r["size_mm_high"]),
+                "size_mm_model": float(r["size_mm_model"]),
+                "observed": obs,
+                "model": model,
+                "model_n0m0": float(n0m0),
+                "model_m1": float(m1),
+                "model_node": float(node),
+                "source": str(r["source"]),
+                "within": ok,
+            }
+        )
         if not ok:
             what = "N0 M0" if r["quantity"] == "fraction_stage_one" else "M1"
             misses.append(f"{r['size_mm_model']:g} mm {what} model {100 * model:.0f}% vs {100 * obs:.0f}%")
@@ -319,10 +396,21 @@ def early_seeding_report(preset: Any, data: Any, curves: Any) -> dict[str, Any] 
     sync = early_founded_share(curves, d, cells, 0.0)
     meta = early_founded_share(curves, d, cells, EARLY_SEEDING_METACHRONOUS_YEARS)
     m_lo, m_hi = min(sync, meta), max(sync, meta)
-    return {"source": str(r["source"]), "primary_volume_cm3": float(r["primary_volume_cm3"]), "diameter_mm": d,
-            "observed": k / n, "patients_early": k, "patients_evaluable": n, "ci_low": lo, "ci_high": hi,
-            "model_synchronous": sync, "model_metachronous": meta, "model_low": m_lo, "model_high": m_hi,
-            "within": bool(m_hi >= lo and m_lo <= hi)}
+    return {
+        "source": str(r["source"]),
+        "primary_volume_cm3": float(r["primary_volume_cm3"]),
+        "diameter_mm": d,
+        "observed": k / n,
+        "patients_early": k,
+        "patients_evaluable": n,
+        "ci_low": lo,
+        "ci_high": hi,
+        "model_synchronous": sync,
+        "model_metachronous": meta,
+        "model_low": m_lo,
+        "model_high": m_hi,
+        "within": bool(m_hi >= lo and m_lo <= hi),
+    }
 
 
 def validate_presets(names: list[str] | None = None, figure_dir: str | Path | None = None) -> dict[str, Any]:
@@ -359,17 +447,31 @@ def write_figures(report: dict[str, Any], figure_dir: str | Path) -> list[Path]:
         if r.get("seer"):
             b = r["seer"]["bins"]
             sz = [v["size_cm"] for v in b]
-            axes[1].errorbar(sz, [100 * v["observed"] for v in b],
-                             yerr=[[100 * (v["observed"] - v["ci_low"]) for v in b],
-                                   [100 * (v["ci_high"] - v["observed"]) for v in b]], fmt="o", ms=3,
-                             label=f"SEER ({r['seer']['cancer']})")
+            axes[1].errorbar(
+                sz,
+                [100 * v["observed"] for v in b],
+                yerr=[
+                    [100 * (v["observed"] - v["ci_low"]) for v in b],
+                    [100 * (v["ci_high"] - v["observed"]) for v in b],
+                ],
+                fmt="o",
+                ms=3,
+                label=f"SEER ({r['seer']['cancer']})",
+            )
             axes[1].plot(sz, [100 * v["model"] for v in b], "-", label=f"model (r2 {r['seer']['r2']:.2f})")
             axes[1].set_xlabel("primary diameter at diagnosis (cm)")
             axes[1].set_ylabel("% M1 at diagnosis")
             axes[1].legend()
         else:
-            axes[1].text(0.5, 0.5, r.get("when", "no SEER curve"), ha="center", va="center", wrap=True,
-                         transform=axes[1].transAxes)
+            axes[1].text(
+                0.5,
+                0.5,
+                r.get("when", "no SEER curve"),
+                ha="center",
+                va="center",
+                wrap=True,
+                transform=axes[1].transAxes,
+            )
             axes[1].set_axis_off()
         fig.tight_layout()
         path = out / f"preset_{name}.png"

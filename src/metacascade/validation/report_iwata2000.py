@@ -20,8 +20,10 @@ from metacascade.validation.iwata2000 import (
 
 __all__ = ["validate_iwata2000", "plot_fit"]
 
-_REFERENCE = ("Iwata K, Kawasaki K, Shigesada N. J Theor Biol 2000;203:177-186 "
-              "(published a, b, m, alpha; tolerances from docs/science/iwata2000.md)")
+_REFERENCE = (
+    "Iwata K, Kawasaki K, Shigesada N. J Theor Biol 2000;203:177-186 "
+    "(published a, b, m, alpha; tolerances from docs/science/iwata2000.md)"
+)
 
 
 def _rows(fit: IwataFit, gated: bool, label: str) -> list[ValidationRow]:
@@ -29,8 +31,16 @@ def _rows(fit: IwataFit, gated: bool, label: str) -> list[ValidationRow]:
     for name in ("a", "b", "m", "alpha"):
         pub, rep = getattr(PUBLISHED, name), getattr(fit.parameters, name)
         ok, tol = within_tolerance(name, pub, rep)
-        rows.append(ValidationRow(quantity=f"{name} ({label})", published=pub, reproduced=rep, tolerance=tol,
-                                  passed=ok if gated else None, interval=fit.interval(name)))
+        rows.append(
+            ValidationRow(
+                quantity=f"{name} ({label})",
+                published=pub,
+                reproduced=rep,
+                tolerance=tol,
+                passed=ok if gated else None,
+                interval=fit.interval(name),
+            )
+        )
     return rows
 
 
@@ -44,16 +54,23 @@ def plot_fit(data: CumulativeSizeData, fit: IwataFit, path: str | Path) -> Path:
     from metacascade.io import atomic_write
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5), constrained_layout=True)
-    sizes = np.logspace(np.log10(data.table["size_cells"].min()) - 0.5,
-                        np.log10(min(fit.parameters.b, data.table["size_cells"].max() * 10)) - 0.01, 200)
+    sizes = np.logspace(
+        np.log10(data.table["size_cells"].min()) - 0.5,
+        np.log10(min(fit.parameters.b, data.table["size_cells"].max() * 10)) - 0.01,
+        200,
+    )
     for k, (day, grp) in enumerate(data.table.groupby("exam_day")):
         colour = f"C{k}"
-        ax.loglog(grp["size_cells"], grp["n_larger"].where(grp["n_larger"] > 0), "o", color=colour,
-                  label=f"data, day {day:g}")
+        ax.loglog(
+            grp["size_cells"], grp["n_larger"].where(grp["n_larger"] > 0), "o", color=colour, label=f"data, day {day:g}"
+        )
         model = predict_cumulative(fit.parameters, np.full(sizes.size, day), sizes)
         ax.loglog(sizes, np.where(model > 0, model, np.nan), "-", color=colour, label=f"fit, day {day:g}")
-    ax.set(xlabel="metastasis size x (cells)", ylabel="number of metastases larger than x",
-           title="Iwata 2000 model: cumulative size distributions")
+    ax.set(
+        xlabel="metastasis size x (cells)",
+        ylabel="number of metastases larger than x",
+        title="Iwata 2000 model: cumulative size distributions",
+    )
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
     out = atomic_write(Path(path), lambda p: fig.savefig(p, format="png", dpi=120))
@@ -96,6 +113,12 @@ def validate_iwata2000(data: str | Path | None = None, figure_dir: str | Path | 
         plotted = rounded
     if figure_dir is not None:
         figures.append(str(plot_fit(plotted, fit, Path(figure_dir) / "iwata2000_fit.png")))
-    return ValidationReport(case="iwata2000", title="Iwata 2000 hepatocellular carcinoma: colony size distribution",
-                            reference=_REFERENCE, data_source=source, rows=tuple(rows), notes=tuple(notes),
-                            figures=tuple(figures))
+    return ValidationReport(
+        case="iwata2000",
+        title="Iwata 2000 hepatocellular carcinoma: colony size distribution",
+        reference=_REFERENCE,
+        data_source=source,
+        rows=tuple(rows),
+        notes=tuple(notes),
+        figures=tuple(figures),
+    )

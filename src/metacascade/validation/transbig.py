@@ -31,16 +31,35 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["DAYS_PER_YEAR", "HAZARD_INTERVALS", "TIMES_YEARS", "TransbigSummary", "CSV_PATH",
-           "load_transbig", "transbig_summary", "write_transbig_csv", "read_transbig_csv"]
+__all__ = [
+    "DAYS_PER_YEAR",
+    "HAZARD_INTERVALS",
+    "TIMES_YEARS",
+    "TransbigSummary",
+    "CSV_PATH",
+    "load_transbig",
+    "transbig_summary",
+    "write_transbig_csv",
+    "read_transbig_csv",
+]
 
 DAYS_PER_YEAR = 365.25
 TIMES_YEARS: tuple[float, ...] = (2.0, 5.0, 10.0, 15.0)
 HAZARD_INTERVALS: tuple[tuple[float, float], ...] = ((0.0, 2.0), (2.0, 5.0), (5.0, 10.0), (10.0, 15.0))
 GROUPS: tuple[str, ...] = ("all", "ER+", "ER-")
 CSV_PATH = Path(__file__).resolve().parent.parent / "data" / "natural_history" / "transbig_dmfs.csv"
-CSV_COLUMNS = ["quantity", "group", "time_low_years", "time_high_years", "value", "ci_low", "ci_high",
-               "n", "events", "person_years"]
+CSV_COLUMNS = [
+    "quantity",
+    "group",
+    "time_low_years",
+    "time_high_years",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "events",
+    "person_years",
+]
 _DECIMALS = 6
 
 
@@ -51,7 +70,8 @@ def _sksurv():
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
         raise ImportError(
             "transbig_summary needs scikit-survival, which ships the GSE7390 (TRANSBIG) data set: "
-            "pip install 'scikit-survival>=0.23,<1' (or pip install -e '.[validation]')") from exc
+            "pip install 'scikit-survival>=0.23,<1' (or pip install -e '.[validation]')"
+        ) from exc
     return sksurv.__version__, load_breast_cancer
 
 
@@ -63,14 +83,16 @@ def load_transbig() -> tuple[pd.DataFrame, str]:
     unexpected = set(er) - {"positive", "negative"}
     if unexpected:
         raise ValueError(f"unexpected ER codes in the sksurv breast_cancer data: {sorted(unexpected)}")
-    df = pd.DataFrame({
-        "time_years": np.asarray(y["t.tdm"], dtype=float) / DAYS_PER_YEAR,
-        "event": np.asarray(y["e.tdm"], dtype=bool),
-        "er": np.where(er == "positive", "ER+", "ER-"),
-        "size_mm": np.asarray(x["size"], dtype=float) * 10.0,
-        "age": np.asarray(x["age"], dtype=float),
-        "grade": x["grade"].astype(str).to_numpy(),
-    })
+    df = pd.DataFrame(
+        {
+            "time_years": np.asarray(y["t.tdm"], dtype=float) / DAYS_PER_YEAR,
+            "event": np.asarray(y["e.tdm"], dtype=bool),
+            "er": np.where(er == "positive", "ER+", "ER-"),
+            "size_mm": np.asarray(x["size"], dtype=float) * 10.0,
+            "age": np.asarray(x["age"], dtype=float),
+            "grade": x["grade"].astype(str).to_numpy(),
+        }
+    )
     return df, version
 
 
@@ -97,15 +119,35 @@ class TransbigSummary:
             rows.append(dict(quantity="n_patients", group=r.group, value=r.n, n=r.n, events=r.events))
             rows.append(dict(quantity="n_distant_metastases", group=r.group, value=r.events, n=r.n, events=r.events))
             rows.append(dict(quantity="median_tumour_size_mm", group=r.group, value=r.median_size_mm, n=r.n))
-            rows.append(dict(quantity="median_follow_up_years_reverse_km", group=r.group,
-                             value=r.median_follow_up_years, n=r.n))
+            rows.append(
+                dict(quantity="median_follow_up_years_reverse_km", group=r.group, value=r.median_follow_up_years, n=r.n)
+            )
         for r in self.dmfs.itertuples(index=False):
-            rows.append(dict(quantity="dmfs_km", group=r.group, time_low_years=0.0, time_high_years=r.time_years,
-                             value=r.dmfs, ci_low=r.ci_low, ci_high=r.ci_high, n=r.n_at_risk, events=r.events_by_t))
+            rows.append(
+                dict(
+                    quantity="dmfs_km",
+                    group=r.group,
+                    time_low_years=0.0,
+                    time_high_years=r.time_years,
+                    value=r.dmfs,
+                    ci_low=r.ci_low,
+                    ci_high=r.ci_high,
+                    n=r.n_at_risk,
+                    events=r.events_by_t,
+                )
+            )
         for r in self.hazards.itertuples(index=False):
-            rows.append(dict(quantity="annual_hazard_distant_metastasis", group=r.group,
-                             time_low_years=r.time_low_years, time_high_years=r.time_high_years,
-                             value=r.hazard_per_year, events=r.events, person_years=r.person_years))
+            rows.append(
+                dict(
+                    quantity="annual_hazard_distant_metastasis",
+                    group=r.group,
+                    time_low_years=r.time_low_years,
+                    time_high_years=r.time_high_years,
+                    value=r.hazard_per_year,
+                    events=r.events,
+                    person_years=r.person_years,
+                )
+            )
         out = pd.DataFrame(rows, columns=CSV_COLUMNS)
         num = [c for c in CSV_COLUMNS if c not in ("quantity", "group")]
         out[num] = out[num].astype(float).round(_DECIMALS)
@@ -146,21 +188,48 @@ def transbig_summary(data: pd.DataFrame | None = None) -> TransbigSummary:
         g = groups[name]
         t = g["time_years"].to_numpy(dtype=float)
         e = g["event"].to_numpy(dtype=bool)
-        cohort_rows.append(dict(group=name, n=len(g), events=int(e.sum()),
-                                median_size_mm=float(np.median(g["size_mm"])),
-                                median_follow_up_years=_reverse_km_median(t, e)))
+        cohort_rows.append(
+            dict(
+                group=name,
+                n=len(g),
+                events=int(e.sum()),
+                median_size_mm=float(np.median(g["size_mm"])),
+                median_follow_up_years=_reverse_km_median(t, e),
+            )
+        )
         for tt in TIMES_YEARS:
             s, lo, hi = _km_at(t, e, tt)
-            dmfs_rows.append(dict(group=name, time_years=tt, dmfs=s, ci_low=lo, ci_high=hi,
-                                  n_at_risk=int((t >= tt).sum()), events_by_t=int((e & (t <= tt)).sum())))
+            dmfs_rows.append(
+                dict(
+                    group=name,
+                    time_years=tt,
+                    dmfs=s,
+                    ci_low=lo,
+                    ci_high=hi,
+                    n_at_risk=int((t >= tt).sum()),
+                    events_by_t=int((e & (t <= tt)).sum()),
+                )
+            )
         for a, b in HAZARD_INTERVALS:
             py = float(np.clip(np.minimum(t, b) - a, 0.0, None).sum())
             ev = int((e & (t > a) & (t <= b)).sum())
-            hz_rows.append(dict(group=name, time_low_years=a, time_high_years=b, events=ev, person_years=py,
-                                hazard_per_year=ev / py if py > 0 else float("nan")))
-    return TransbigSummary(dmfs=pd.DataFrame(dmfs_rows), hazards=pd.DataFrame(hz_rows),
-                           cohort=pd.DataFrame(cohort_rows), sksurv_version=sk_version,
-                           lifelines_version=lifelines.__version__)
+            hz_rows.append(
+                dict(
+                    group=name,
+                    time_low_years=a,
+                    time_high_years=b,
+                    events=ev,
+                    person_years=py,
+                    hazard_per_year=ev / py if py > 0 else float("nan"),
+                )
+            )
+    return TransbigSummary(
+        dmfs=pd.DataFrame(dmfs_rows),
+        hazards=pd.DataFrame(hz_rows),
+        cohort=pd.DataFrame(cohort_rows),
+        sksurv_version=sk_version,
+        lifelines_version=lifelines.__version__,
+    )
 
 
 def _header(summary: TransbigSummary) -> str:
@@ -205,11 +274,13 @@ def _format(summary: TransbigSummary) -> str:
     d["dmfs (95% CI)"] = [f"{r.dmfs:.3f} ({r.ci_low:.3f}-{r.ci_high:.3f})" for r in d.itertuples()]
     h = summary.hazards.copy()
     h["interval"] = [f"{a:g}-{b:g} y" for a, b in zip(h.time_low_years, h.time_high_years)]
-    return "\n\n".join([
-        summary.cohort.to_string(index=False),
-        d[["group", "time_years", "dmfs (95% CI)", "n_at_risk", "events_by_t"]].to_string(index=False),
-        h[["group", "interval", "events", "person_years", "hazard_per_year"]].to_string(index=False),
-    ])
+    return "\n\n".join(
+        [
+            summary.cohort.to_string(index=False),
+            d[["group", "time_years", "dmfs (95% CI)", "n_at_risk", "events_by_t"]].to_string(index=False),
+            h[["group", "interval", "events", "person_years", "hazard_per_year"]].to_string(index=False),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,8 +33,13 @@ def cohort_text(raw: dict[str, Any], n_patients: Any) -> str:
     editor's value, ``n_patients`` per arm, follow-up = the engine's horizon."""
     import tomli_w
 
-    if isinstance(n_patients, bool) or not isinstance(n_patients, int | float) or not math.isfinite(n_patients) \
-            or n_patients < 1 or n_patients != int(n_patients):
+    if (
+        isinstance(n_patients, bool)
+        or not isinstance(n_patients, int | float)
+        or not math.isfinite(n_patients)
+        or n_patients < 1
+        or n_patients != int(n_patients)
+    ):
         raise ParameterError(f"cohort.n_patients: got {n_patients!r}; allowed a whole number >= 1")
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     plan = raw.pop("treatment", [])
@@ -47,10 +52,21 @@ def cohort_text(raw: dict[str, Any], n_patients: Any) -> str:
     if plan:
         arms.append({"name": "plan", "treatment": plan})
     n = int(n_patients)
-    raw["cohort"] = {"n_patients": n, "follow_up_days": horizon, "chunk_size": max(50, -(-n // 8)),
-                     "vary": {"primary_diameter_mm": {"distribution": "lognormal", "median": median, "sd_log": 0.3,
-                                                      "min": min(1.0, median), "max": max(200.0, median)}},
-                     "arm": arms}
+    raw["cohort"] = {
+        "n_patients": n,
+        "follow_up_days": horizon,
+        "chunk_size": max(50, -(-n // 8)),
+        "vary": {
+            "primary_diameter_mm": {
+                "distribution": "lognormal",
+                "median": median,
+                "sd_log": 0.3,
+                "min": min(1.0, median),
+                "max": max(200.0, median),
+            }
+        },
+        "arm": arms,
+    }
     result = forms.validate(raw)
     if not result.ok:
         raise ParameterError("; ".join([*result.general, *(f"{k}: {v}" for k, v in result.errors.items())]))
@@ -63,14 +79,24 @@ def download_links(store: RunStore, name: str, lang: str):  # -> dash component
 
     base = store.path(name)
     figures = sorted(p.relative_to(base).as_posix() for p in [*base.glob("*.png"), *base.glob("figures/*.png")])
-    items = [html.A(t(lang, "scenario_file"), href=f"/download/{name}/scenario.toml", download="scenario.toml",
-                    id="dl-scenario"),
-             html.A(t(lang, "tables"), href=f"/download/{name}/tables.zip", download=f"{name}-tables.zip",
-                    id="dl-tables"),
-             html.A(f"{t(lang, 'report')} (HTML)", href=f"/report/{name}?lang={lang}&format=html",
-                    download=f"{name}-report.{lang}.html", id="dl-report"),
-             html.A(f"{t(lang, 'report')} (PDF)", href=f"/report/{name}?lang={lang}&format=pdf",
-                    download=f"{name}-report.{lang}.pdf", id="dl-report-pdf")]
+    items = [
+        html.A(
+            t(lang, "scenario_file"), href=f"/download/{name}/scenario.toml", download="scenario.toml", id="dl-scenario"
+        ),
+        html.A(t(lang, "tables"), href=f"/download/{name}/tables.zip", download=f"{name}-tables.zip", id="dl-tables"),
+        html.A(
+            f"{t(lang, 'report')} (HTML)",
+            href=f"/report/{name}?lang={lang}&format=html",
+            download=f"{name}-report.{lang}.html",
+            id="dl-report",
+        ),
+        html.A(
+            f"{t(lang, 'report')} (PDF)",
+            href=f"/report/{name}?lang={lang}&format=pdf",
+            download=f"{name}-report.{lang}.pdf",
+            id="dl-report-pdf",
+        ),
+    ]
     items += [html.A(f, href=f"/download/{name}/{f}", download=f.replace("/", "-")) for f in figures]
     return html.Div([html.B(t(lang, "downloads") + ": "), *items])
 
@@ -124,8 +150,9 @@ def register(server, store: RunStore, jobs: JobManager) -> None:  # server: flas
     def run(name: str):
         if store.kind(name) is None:
             return error(404, f"run {name!r}: no such finished run")
-        return jsonify({"name": name, "kind": store.kind(name), "status": store.status(name),
-                        "summary": store.summary(name)})
+        return jsonify(
+            {"name": name, "kind": store.kind(name), "status": store.status(name), "summary": store.summary(name)}
+        )
 
     @server.post("/api/validate")
     def validate():
@@ -178,8 +205,12 @@ def register(server, store: RunStore, jobs: JobManager) -> None:  # server: flas
 
         if store.kind(name) is None:
             return error(404, f"run {name!r}: no such finished run")
-        return send_file(io.BytesIO(tables_zip(store, name)), mimetype="application/zip", as_attachment=True,
-                         download_name=f"{name}-tables.zip")
+        return send_file(
+            io.BytesIO(tables_zip(store, name)),
+            mimetype="application/zip",
+            as_attachment=True,
+            download_name=f"{name}-tables.zip",
+        )
 
     @server.get("/download/<name>/<path:relative>")
     def download(name: str, relative: str):

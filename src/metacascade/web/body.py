@@ -64,8 +64,8 @@ def _xy(polys: tuple[np.ndarray, ...]) -> tuple[list[float | None], list[float |
     xs: list[float | None] = []
     ys: list[float | None] = []
     for p in polys:
-        xs.extend(np.round(p[:, 0], 3).tolist() + [None])
-        ys.extend(np.round(p[:, 1], 3).tolist() + [None])
+        xs.extend([*np.round(p[:, 0], 3).tolist(), None])
+        ys.extend([*np.round(p[:, 1], 3).tolist(), None])
     return xs, ys
 
 
@@ -84,10 +84,17 @@ def _colour(value: float | None, vmin: float, vmax: float) -> str:
     return to_hex(colormaps["Reds"](CMAP_FLOOR + (1.0 - CMAP_FLOOR) * frac))
 
 
-def body_map_figure(values: Mapping[str, float], hover: Mapping[str, str] | None = None, *,
-                    title: str = "", vmin: float | None = None, vmax: float | None = None,
-                    colorbar_label: str = "cells", primary: str | None = None,
-                    primary_label: str | None = None):  # -> plotly.graph_objects.Figure
+def body_map_figure(
+    values: Mapping[str, float],
+    hover: Mapping[str, str] | None = None,
+    *,
+    title: str = "",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    colorbar_label: str = "cells",
+    primary: str | None = None,
+    primary_label: str | None = None,
+):  # -> plotly.graph_objects.Figure
     """The body map with every organ shaded by ``values[organ]`` (log scale, like the static map).
 
     Organs missing from ``values`` are grey (not modelled); a value of 0 is white. ``hover[organ]``
@@ -111,33 +118,83 @@ def body_map_figure(values: Mapping[str, float], hover: Mapping[str, str] | None
     for organ, _z, polys in organ_outlines():
         xs, ys = _xy(polys)
         if organ == "silhouette":
-            fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", fillcolor=SILHOUETTE_COLOR,
-                                     line={"width": 0}, hoverinfo="skip", showlegend=False, name="body"))
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    fill="toself",
+                    mode="lines",
+                    fillcolor=SILHOUETTE_COLOR,
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    showlegend=False,
+                    name="body",
+                )
+            )
             continue
         value = values.get(organ)
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, fill="toself", mode="lines", name=organ, showlegend=False,
-            fillcolor=_colour(value, bottom, top), line={"color": EDGE_COLOR, "width": 0.6},
-            hoveron="fills", hoverinfo="text", text=hover.get(organ, organ.replace("_", " ")),
-            meta={"organ": organ, "value": value}))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                fill="toself",
+                mode="lines",
+                name=organ,
+                showlegend=False,
+                fillcolor=_colour(value, bottom, top),
+                line={"color": EDGE_COLOR, "width": 0.6},
+                hoveron="fills",
+                hoverinfo="text",
+                text=hover.get(organ, organ.replace("_", " ")),
+                meta={"organ": organ, "value": value},
+            )
+        )
     site = primary_site(primary) if primary else None
     if site is not None:
         x, y = PRIMARY_SITES[site]
         text = primary_label or f"primary: {site}"
-        fig.add_trace(go.Scatter(
-            x=[x], y=[y], mode="markers", name=text, showlegend=True, hoverinfo="text", text=text,
-            marker={"symbol": "star", "size": 17, "color": PRIMARY_COLOR, "line": {"color": "white", "width": 1}},
-            meta={"primary": site}))
+        fig.add_trace(
+            go.Scatter(
+                x=[x],
+                y=[y],
+                mode="markers",
+                name=text,
+                showlegend=True,
+                hoverinfo="text",
+                text=text,
+                marker={"symbol": "star", "size": 17, "color": PRIMARY_COLOR, "line": {"color": "white", "width": 1}},
+                meta={"primary": site},
+            )
+        )
     # the colour scale as an invisible marker trace with a colour bar
-    fig.add_trace(go.Scatter(
-        x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
-        marker={"colorscale": "Reds", "cmin": math.log10(bottom), "cmax": math.log10(top), "color": [0.0],
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            hoverinfo="skip",
+            showlegend=False,
+            marker={
+                "colorscale": "Reds",
+                "cmin": math.log10(bottom),
+                "cmax": math.log10(top),
+                "color": [0.0],
                 "showscale": True,
-                "colorbar": {"title": {"text": f"log10 {colorbar_label}"}, "thickness": 12, "len": 0.6}}))
+                "colorbar": {"title": {"text": f"log10 {colorbar_label}"}, "thickness": 12, "len": 0.6},
+            },
+        )
+    )
     fig.update_layout(
-        title={"text": title, "x": 0.5}, height=620, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        plot_bgcolor="white", paper_bgcolor="white", hovermode="closest", dragmode=False, showlegend=site is not None,
+        title={"text": title, "x": 0.5},
+        height=620,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        hovermode="closest",
+        dragmode=False,
+        showlegend=site is not None,
         legend={"x": 0.01, "y": 0.01, "xanchor": "left", "yanchor": "bottom", "bgcolor": "rgba(255,255,255,0)"},
         xaxis={"visible": False, "range": [-4.6, 4.6], "fixedrange": True},
-        yaxis={"visible": False, "range": [-0.2, 20.4], "scaleanchor": "x", "fixedrange": True})
+        yaxis={"visible": False, "range": [-0.2, 20.4], "scaleanchor": "x", "fixedrange": True},
+    )
     return fig

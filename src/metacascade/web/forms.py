@@ -31,21 +31,47 @@ from metacascade.scenario.schema import (
     SurgeryEntry,
 )
 
-__all__ = ["FieldSpec", "SECTIONS", "TREATMENTS", "field_specs", "collect", "validate", "Validation", "describe",
-           "field_message"]
+__all__ = [
+    "FieldSpec",
+    "SECTIONS",
+    "TREATMENTS",
+    "field_specs",
+    "collect",
+    "validate",
+    "Validation",
+    "describe",
+    "field_message",
+]
 
 #: The editor's sections: name -> (schema model, fields shown).
 SECTIONS: dict[str, tuple[type[BaseModel], tuple[str, ...]]] = {
-    "patient": (PatientSection, ("cancer", "primary_diameter_mm", "sex", "menopausal_status", "immunocompetence",
-                                 "estradiol_pmol_l", "free_t4_pmol_l", "free_t3_pmol_l", "prolactin_ng_ml")),
-    "host": (HostSection, ("dormancy_probability", "dormancy_escape_per_day", "nk_clearance_fraction",
-                           "organ_failure")),
+    "patient": (
+        PatientSection,
+        (
+            "cancer",
+            "primary_diameter_mm",
+            "sex",
+            "menopausal_status",
+            "immunocompetence",
+            "estradiol_pmol_l",
+            "free_t4_pmol_l",
+            "free_t3_pmol_l",
+            "prolactin_ng_ml",
+        ),
+    ),
+    "host": (
+        HostSection,
+        ("dormancy_probability", "dormancy_escape_per_day", "nk_clearance_fraction", "organ_failure"),
+    ),
     "engine": (EngineSection, ("kind", "horizon_days", "n_patients", "seed")),
 }
 #: Treatment kinds of the timeline -> their schema model.
 TREATMENTS: dict[str, type[BaseModel]] = {
-    "surgery": SurgeryEntry, "chemotherapy": ChemotherapyEntry, "radiotherapy": RadiotherapyEntry,
-    "endocrine": EndocrineEntry, "immunotherapy": ImmunotherapyEntry,
+    "surgery": SurgeryEntry,
+    "chemotherapy": ChemotherapyEntry,
+    "radiotherapy": RadiotherapyEntry,
+    "endocrine": EndocrineEntry,
+    "immunotherapy": ImmunotherapyEntry,
 }
 
 
@@ -224,8 +250,10 @@ def validate(raw: dict[str, Any], *, known_fields: tuple[str, ...] = ()) -> Vali
     return Validation(True, text, {}, ())
 
 
-_NOT_A_NUMBER = ("Input should be a valid number, unable to parse string as a number",
-                 "Input should be a valid integer, unable to parse string as an integer")
+_NOT_A_NUMBER = (
+    "Input should be a valid number, unable to parse string as a number",
+    "Input should be a valid integer, unable to parse string as an integer",
+)
 
 
 def field_message(msg: str, lang: str = "en") -> str:
@@ -236,7 +264,7 @@ def field_message(msg: str, lang: str = "en") -> str:
         return t(lang, "required")
     for long in _NOT_A_NUMBER:
         if msg.startswith(long):
-            return t(lang, "not_a_number") + msg[len(long):]
+            return t(lang, "not_a_number") + msg[len(long) :]
     return msg
 
 

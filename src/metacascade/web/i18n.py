@@ -58,9 +58,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "tables": "Tables (zip)",
         "scenario_file": "Scenario (TOML)",
         "figures": "Figures",
-        "cohort_intro": ("A virtual trial of the scenario above: every patient (primary size varied "
-                         "log-normally) is simulated in two matched arms, without treatment (control) and "
-                         "with the treatment timeline."),
+        "cohort_intro": (
+            "A virtual trial of the scenario above: every patient (primary size varied "
+            "log-normally) is simulated in two matched arms, without treatment (control) and "
+            "with the treatment timeline."
+        ),
         "n_patients": "patients per arm",
         "run_cohort": "Run cohort",
         "km_title": "Kaplan-Meier: overall survival by arm",
@@ -140,9 +142,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "tables": "Tabelle (zip)",
         "scenario_file": "Scenario (TOML)",
         "figures": "Figure",
-        "cohort_intro": ("Uno studio virtuale dello scenario qui sopra: ogni paziente (dimensione del primario "
-                         "variata in modo log-normale) è simulato in due bracci appaiati, senza trattamento "
-                         "(controllo) e con il piano di trattamento."),
+        "cohort_intro": (
+            "Uno studio virtuale dello scenario qui sopra: ogni paziente (dimensione del primario "
+            "variata in modo log-normale) è simulato in due bracci appaiati, senza trattamento "
+            "(controllo) e con il piano di trattamento."
+        ),
         "n_patients": "pazienti per braccio",
         "run_cohort": "Esegui la coorte",
         "km_title": "Kaplan-Meier: sopravvivenza globale per braccio",
@@ -180,28 +184,65 @@ _TEXT: dict[str, dict[str, str]] = {
 
 #: Italian names of the primary sites of metacascade.bodymap.PRIMARY_SITES (the body map's star).
 _SITES_IT = {
-    "brain (cerebellum)": "encefalo (cervelletto)", "head and neck": "testa e collo", "oesophagus": "esofago",
-    "lung": "polmone", "breast": "mammella", "liver": "fegato", "stomach": "stomaco", "pancreas": "pancreas",
-    "kidney": "rene", "colon": "colon", "rectum": "retto", "ovary": "ovaio", "uterus": "utero",
-    "cervix": "cervice uterina", "bladder": "vescica", "prostate": "prostata", "skin": "cute",
+    "brain (cerebellum)": "encefalo (cervelletto)",
+    "head and neck": "testa e collo",
+    "oesophagus": "esofago",
+    "lung": "polmone",
+    "breast": "mammella",
+    "liver": "fegato",
+    "stomach": "stomaco",
+    "pancreas": "pancreas",
+    "kidney": "rene",
+    "colon": "colon",
+    "rectum": "retto",
+    "ovary": "ovaio",
+    "uterus": "utero",
+    "cervix": "cervice uterina",
+    "bladder": "vescica",
+    "prostate": "prostata",
+    "skin": "cute",
 }
 
 _LABELS_IT = {
-    "cancer": "tipo di tumore", "primary_diameter_mm": "diametro del primario (mm)", "sex": "sesso",
-    "menopausal_status": "stato menopausale", "immunocompetence": "immunocompetenza (1 = normale)",
-    "estradiol_pmol_l": "estradiolo (pmol/L)", "free_t4_pmol_l": "FT4 (pmol/L)", "free_t3_pmol_l": "FT3 (pmol/L)",
-    "prolactin_ng_ml": "prolattina (ng/mL)", "dormancy_probability": "probabilità di dormienza",
+    "cancer": "tipo di tumore",
+    "primary_diameter_mm": "diametro del primario (mm)",
+    "sex": "sesso",
+    "menopausal_status": "stato menopausale",
+    "immunocompetence": "immunocompetenza (1 = normale)",
+    "estradiol_pmol_l": "estradiolo (pmol/L)",
+    "free_t4_pmol_l": "FT4 (pmol/L)",
+    "free_t3_pmol_l": "FT3 (pmol/L)",
+    "prolactin_ng_ml": "prolattina (ng/mL)",
+    "dormancy_probability": "probabilità di dormienza",
     "dormancy_escape_per_day": "fuga dalla dormienza (al giorno)",
-    "nk_clearance_fraction": "quota di eliminazione da cellule NK", "organ_failure": "morte per insufficienza d'organo",
-    "kind": "tipo", "horizon_days": "orizzonte (giorni)", "n_patients": "numero di pazienti", "seed": "seme casuale",
-    "day": "giorno", "nodes": "linfonodi regionali", "shed_cells": "cellule disseminate all'intervento",
-    "cycles": "cicli", "interval_days": "intervallo (giorni)", "log_kill": "log-kill per ciclo",
-    "norton_simon": "Norton-Simon", "reference_cells": "cellule di riferimento", "mutation_rate": "tasso di mutazione",
-    "myelosuppression": "mielosoppressione", "recovery_days": "recupero (giorni)", "sites": "sedi",
-    "dose_per_fraction_gy": "dose per frazione (Gy)", "fractions": "frazioni",
-    "fractions_per_week": "frazioni a settimana", "alpha_per_gy": "alfa (1/Gy)", "alpha_beta_gy": "alfa/beta (Gy)",
-    "repopulation": "ripopolamento", "kickoff_days": "inizio ripopolamento (giorni)",
-    "doubling_days": "tempo di raddoppio (giorni)", "agent": "farmaco", "duration_days": "durata (giorni)",
+    "nk_clearance_fraction": "quota di eliminazione da cellule NK",
+    "organ_failure": "morte per insufficienza d'organo",
+    "kind": "tipo",
+    "horizon_days": "orizzonte (giorni)",
+    "n_patients": "numero di pazienti",
+    "seed": "seme casuale",
+    "day": "giorno",
+    "nodes": "linfonodi regionali",
+    "shed_cells": "cellule disseminate all'intervento",
+    "cycles": "cicli",
+    "interval_days": "intervallo (giorni)",
+    "log_kill": "log-kill per ciclo",
+    "norton_simon": "Norton-Simon",
+    "reference_cells": "cellule di riferimento",
+    "mutation_rate": "tasso di mutazione",
+    "myelosuppression": "mielosoppressione",
+    "recovery_days": "recupero (giorni)",
+    "sites": "sedi",
+    "dose_per_fraction_gy": "dose per frazione (Gy)",
+    "fractions": "frazioni",
+    "fractions_per_week": "frazioni a settimana",
+    "alpha_per_gy": "alfa (1/Gy)",
+    "alpha_beta_gy": "alfa/beta (Gy)",
+    "repopulation": "ripopolamento",
+    "kickoff_days": "inizio ripopolamento (giorni)",
+    "doubling_days": "tempo di raddoppio (giorni)",
+    "agent": "farmaco",
+    "duration_days": "durata (giorni)",
     "killing_factor": "fattore di uccisione",
 }
 
@@ -232,8 +273,14 @@ def label(lang: str, name: str) -> str:
     if lang == "it" and name in _LABELS_IT:
         return _LABELS_IT[name]
     text = name.replace("_", " ")
-    for suffix, unit in ((" mm", " (mm)"), (" days", " (days)"), (" gy", " (Gy)"), (" pmol l", " (pmol/L)"),
-                         (" ng ml", " (ng/mL)"), (" per day", " (per day)")):
+    for suffix, unit in (
+        (" mm", " (mm)"),
+        (" days", " (days)"),
+        (" gy", " (Gy)"),
+        (" pmol l", " (pmol/L)"),
+        (" ng ml", " (ng/mL)"),
+        (" per day", " (per day)"),
+    ):
         if text.endswith(suffix):
             return text[: -len(suffix)] + unit
     return text

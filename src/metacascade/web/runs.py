@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,9 @@ class Cancelled(MetacascadeError):
 def check_run_name(name: Any) -> str:
     """``name`` if it is a valid run name, else a ParameterError that says what is allowed."""
     if not isinstance(name, str) or not RUN_NAME.match(name) or ".." in name:
-        raise ParameterError(f"run name: got {name!r}; allowed 1-64 letters, digits, '_', '.', '-' "
-                             "(no '/', no leading '.', no '..')")
+        raise ParameterError(
+            f"run name: got {name!r}; allowed 1-64 letters, digits, '_', '.', '-' (no '/', no leading '.', no '..')"
+        )
     return name
 
 
@@ -65,8 +66,10 @@ class RunStore:
     def file(self, name: str, relative: str) -> Path:
         """A downloadable file of run ``name`` (ParameterError for a name outside the allowed set)."""
         if not isinstance(relative, str) or not DOWNLOADABLE.match(relative):
-            raise ParameterError(f"file: got {relative!r}; allowed a table, figure, summary, scenario or report "
-                                 "file name of the run (.toml .json .parquet .csv .png .svg .html .pdf)")
+            raise ParameterError(
+                f"file: got {relative!r}; allowed a table, figure, summary, scenario or report "
+                "file name of the run (.toml .json .parquet .csv .png .svg .html .pdf)"
+            )
         base = self.path(name)
         p = (base / relative).resolve()
         if base not in p.parents:
@@ -109,8 +112,15 @@ class RunStore:
             kind = self.kind(p.name)
             if kind is None:
                 continue
-            rows.append({"name": p.name, "kind": kind, "status": self.status(p.name),
-                         "cancer": self.cancer(p.name), "modified": p.stat().st_mtime})
+            rows.append(
+                {
+                    "name": p.name,
+                    "kind": kind,
+                    "status": self.status(p.name),
+                    "cancer": self.cancer(p.name),
+                    "modified": p.stat().st_mtime,
+                }
+            )
         return sorted(rows, key=lambda r: -r["modified"])
 
     def summary(self, name: str) -> dict[str, Any]:
@@ -150,7 +160,7 @@ class RunStore:
     def new_name(self, prefix: str) -> str:
         """A fresh run name: ``prefix-YYYYmmdd-HHMMSS-xxxx`` (UTC), the prefix saying what ran
         (``breast_er_positive-stochastic``); characters a name cannot hold become ``_``."""
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", prefix).strip("._-")[:40] or "run"
         return check_run_name(f"{prefix}-{stamp}-{uuid.uuid4().hex[:4]}")
 
@@ -175,9 +185,20 @@ class Job:
         elapsed = (self.finished or time.time()) - self.started
         rate = self.done / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate > 0 and self.state == "running" else None
-        return {"id": self.id, "name": self.name, "kind": self.kind, "engine": self.engine, "total": self.total,
-                "done": self.done, "state": self.state, "message": self.message, "elapsed_s": elapsed, "rate_per_s": rate,
-                "eta_s": eta, "fraction": self.done / self.total if self.total else 1.0}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "engine": self.engine,
+            "total": self.total,
+            "done": self.done,
+            "state": self.state,
+            "message": self.message,
+            "elapsed_s": elapsed,
+            "rate_per_s": rate,
+            "eta_s": eta,
+            "fraction": self.done / self.total if self.total else 1.0,
+        }
 
 
 class JobManager:
@@ -213,8 +234,10 @@ class JobManager:
         with self._lock:
             running = sum(j.state == "running" for j in self._jobs.values())
             if running >= self.max_running:
-                raise ParameterError(f"runs: {running} already running; at most {self.max_running} at once "
-                                     "(wait for one to finish or cancel it)")
+                raise ParameterError(
+                    f"runs: {running} already running; at most {self.max_running} at once "
+                    "(wait for one to finish or cancel it)"
+                )
             self._jobs[job.id] = job
 
         def target() -> None:
@@ -225,7 +248,7 @@ class JobManager:
                 job.state, job.message = "cancelled", "cancelled by the user"
             except MetacascadeError as exc:
                 job.state, job.message = "failed", str(exc)
-            except Exception as exc:  # noqa: BLE001 - a background thread must report, not die silently
+            except Exception as exc:
                 job.state, job.message = "failed", f"{type(exc).__name__}: {exc}"
             finally:
                 job.finished = time.time()
@@ -235,8 +258,10 @@ class JobManager:
 
     def _check_size(self, n: int, what: str) -> None:
         if n > self.max_patients:
-            raise ParameterError(f"{what}: got {n} patients; the web app runs at most {self.max_patients} "
-                                 "(use the command line for larger runs)")
+            raise ParameterError(
+                f"{what}: got {n} patients; the web app runs at most {self.max_patients} "
+                "(use the command line for larger runs)"
+            )
 
     def start_run(self, scenario_text: str, name: str | None = None) -> Job:
         """Run one scenario (deterministic or stochastic engine) in the background."""
@@ -291,8 +316,9 @@ class JobManager:
         out = self.store.path(name)
         if out.exists() and self.store.status(name) == "complete":
             raise ParameterError(f"run name: {name!r} is a finished run; choose another")
-        job = Job(id=uuid.uuid4().hex[:12], name=name, kind="cohort", total=sc.cohort.n_patients * n_arms,
-                  engine="cohort")
+        job = Job(
+            id=uuid.uuid4().hex[:12], name=name, kind="cohort", total=sc.cohort.n_patients * n_arms, engine="cohort"
+        )
 
         def progress(done: int, total: int) -> None:
             job.done, job.total = int(done), int(total)

@@ -16,7 +16,17 @@ import pandas as pd
 from metacascade.web.i18n import label, site_label, t
 from metacascade.web.runs import RunStore
 
-__all__ = ["RunView", "MISSING", "fmt", "load_view", "body_frame", "burden_figure", "sizes_figure", "km_figure", "treatment_bands"]
+__all__ = [
+    "RunView",
+    "MISSING",
+    "fmt",
+    "load_view",
+    "body_frame",
+    "burden_figure",
+    "sizes_figure",
+    "km_figure",
+    "treatment_bands",
+]
 
 
 #: The lethal burden of a run folder whose summary does not say (the presets' usual value).
@@ -91,13 +101,25 @@ def _cached(root: str, name: str, stamp: float) -> RunView:
         burden = _pivot(organs_df, "burden_mean", times, organs)
         primary = None
         per = summary.get("organs", {})
-        first_detectable = {o: per.get(o, {}).get("days_since_diagnosis_first_detectable", {}).get("q50")
-                            for o in organs}
+        first_detectable = {
+            o: per.get(o, {}).get("days_since_diagnosis_first_detectable", {}).get("q50") for o in organs
+        }
         if sizes is not None:
             sizes = sizes.rename(columns={"n_above_mean": "n_above"})
-    return RunView(name=name, kind=kind, times=times, organs=organs, count=count, burden=burden, primary=primary,
-                   first_detectable=first_detectable, sizes=sizes, bands=treatment_bands(store.scenario_text(name)),
-                   cancer=str(summary.get("cancer", "")), lethal_cells=_lethal(summary))
+    return RunView(
+        name=name,
+        kind=kind,
+        times=times,
+        organs=organs,
+        count=count,
+        burden=burden,
+        primary=primary,
+        first_detectable=first_detectable,
+        sizes=sizes,
+        bands=treatment_bands(store.scenario_text(name)),
+        cancer=str(summary.get("cancer", "")),
+        lethal_cells=_lethal(summary),
+    )
 
 
 def _lethal(summary: dict[str, Any]) -> float:
@@ -142,14 +164,23 @@ def body_frame(view: RunView, k: int, lang: str):  # -> go.Figure
     hover = {}
     for j, o in enumerate(view.organs):
         first = view.first_detectable.get(o)
-        hover[o] = (f"<b>{label(lang, o)}</b><br>{t(lang, 'colonies')}: {fmt(view.count[k, j])}"
-                    f"<br>{t(lang, 'burden')}: {fmt(view.burden[k, j])} {t(lang, 'cells')}"
-                    f"<br>{t(lang, 'first_detection')}: {fmt(first) if first is not None else t(lang, 'none_yet')}")
+        hover[o] = (
+            f"<b>{label(lang, o)}</b><br>{t(lang, 'colonies')}: {fmt(view.count[k, j])}"
+            f"<br>{t(lang, 'burden')}: {fmt(view.burden[k, j])} {t(lang, 'cells')}"
+            f"<br>{t(lang, 'first_detection')}: {fmt(first) if first is not None else t(lang, 'none_yet')}"
+        )
     title = f"{t(lang, 'body_map')} · {t(lang, 'time').split('(')[0].strip()} {view.times[k]:.0f}"
     site = primary_site(view.cancer)
-    fig = body_map_figure(values, hover, title=title, vmin=vmin, vmax=vmax,
-                          colorbar_label=f"{t(lang, 'cells')} (1 … {t(lang, 'lethal')} {vmax:.0e})".replace("e+", "e"),
-                          primary=site, primary_label=site and f"{t(lang, 'primary')}: {site_label(lang, site)}")
+    fig = body_map_figure(
+        values,
+        hover,
+        title=title,
+        vmin=vmin,
+        vmax=vmax,
+        colorbar_label=f"{t(lang, 'cells')} (1 … {t(lang, 'lethal')} {vmax:.0e})".replace("e+", "e"),
+        primary=site,
+        primary_label=site and f"{t(lang, 'primary')}: {site_label(lang, site)}",
+    )
     fig.update_layout(meta={"day": float(view.times[k]), "values": values})
     return fig
 
@@ -158,8 +189,13 @@ def body_frame(view: RunView, k: int, lang: str):  # -> go.Figure
 #: "10B" cells), which are no unit of a count and read the same in no language.
 SCIENTIFIC = {"exponentformat": "power", "showexponent": "all"}
 
-_BAND_COLOURS = {"surgery": "#444444", "chemotherapy": "#1f77b4", "radiotherapy": "#ff7f0e",
-                 "endocrine": "#2ca02c", "immunotherapy": "#9467bd"}
+_BAND_COLOURS = {
+    "surgery": "#444444",
+    "chemotherapy": "#1f77b4",
+    "radiotherapy": "#ff7f0e",
+    "endocrine": "#2ca02c",
+    "immunotherapy": "#9467bd",
+}
 
 
 def burden_figure(view: RunView, lang: str, day: float | None = None):  # -> go.Figure
@@ -171,22 +207,36 @@ def burden_figure(view: RunView, lang: str, day: float | None = None):  # -> go.
     if view.primary is not None:
         fig.add_trace(go.Scatter(x=view.times, y=view.primary, name=t(lang, "primary"), mode="lines"))
     total = np.nansum(view.burden, axis=1)
-    fig.add_trace(go.Scatter(x=view.times, y=np.where(total > 0, total, np.nan), name=t(lang, "metastases"),
-                             mode="lines"))
+    fig.add_trace(
+        go.Scatter(x=view.times, y=np.where(total > 0, total, np.nan), name=t(lang, "metastases"), mode="lines")
+    )
     for kind, start, end in view.bands:
         colour = _BAND_COLOURS.get(kind, "#888888")
         if end > start:
-            fig.add_vrect(x0=start, x1=end, fillcolor=colour, opacity=0.12, line_width=0,
-                          annotation_text=label(lang, kind), annotation_position="top left")
+            fig.add_vrect(
+                x0=start,
+                x1=end,
+                fillcolor=colour,
+                opacity=0.12,
+                line_width=0,
+                annotation_text=label(lang, kind),
+                annotation_position="top left",
+            )
         else:
             fig.add_vline(x=start, line_color=colour, line_dash="dash", annotation_text=label(lang, kind))
     if day is not None:
         fig.add_vline(x=day, line_color="#d62728", line_width=1)
     top = np.nanmax([np.nanmax(total), np.nanmax(view.primary) if view.primary is not None else 1.0, 10.0])
     fig.update_yaxes(range=[0.0, math.log10(top) + 0.3], **SCIENTIFIC)  # from one cell up
-    fig.update_layout(title=t(lang, "burden_plot"), xaxis_title=t(lang, "time"), yaxis_title=t(lang, "cells"),
-                      yaxis_type="log", height=360, margin={"l": 60, "r": 20, "t": 50, "b": 50},
-                      legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(
+        title=t(lang, "burden_plot"),
+        xaxis_title=t(lang, "time"),
+        yaxis_title=t(lang, "cells"),
+        yaxis_type="log",
+        height=360,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        legend={"orientation": "h", "y": -0.25},
+    )
     return fig
 
 
@@ -203,13 +253,20 @@ def sizes_figure(view: RunView, k: int, lang: str):  # -> go.Figure
             if rows["n_above"].max() <= 0:
                 continue
             top = max(top, float(rows["n_above"].max()))
-            fig.add_trace(go.Scatter(x=rows["size_cells"], y=rows["n_above"], name=label(lang, str(organ)),
-                                     mode="lines+markers"))
+            fig.add_trace(
+                go.Scatter(x=rows["size_cells"], y=rows["n_above"], name=label(lang, str(organ)), mode="lines+markers")
+            )
     fig.update_yaxes(range=[-4, math.log10(top) + 0.3], **SCIENTIFIC)  # from 1e-4 colonies (expected numbers) up
     fig.update_xaxes(**SCIENTIFIC)
-    fig.update_layout(title=t(lang, "sizes_plot"), xaxis_type="log", yaxis_type="log", height=360,
-                      xaxis_title=t(lang, "cells"), yaxis_title=f"{t(lang, 'colonies')} ≥ x",
-                      margin={"l": 60, "r": 20, "t": 50, "b": 50})
+    fig.update_layout(
+        title=t(lang, "sizes_plot"),
+        xaxis_type="log",
+        yaxis_type="log",
+        height=360,
+        xaxis_title=t(lang, "cells"),
+        yaxis_title=f"{t(lang, 'colonies')} ≥ x",
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+    )
     return fig
 
 
@@ -225,13 +282,28 @@ def km_figure(patients: pd.DataFrame, lang: str, endpoint: str = "os"):  # -> go
         sf, ci = km.survival_function_, km.confidence_interval_
         colour = palette[i % len(palette)]
         x = sf.index.to_numpy()
-        fig.add_trace(go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[ci.iloc[:, 1], ci.iloc[::-1, 0]], fill="toself",
-                                 line={"width": 0}, fillcolor=colour, opacity=0.15, hoverinfo="skip",
-                                 showlegend=False, line_shape="hv"))
+        fig.add_trace(
+            go.Scatter(
+                x=np.r_[x, x[::-1]],
+                y=np.r_[ci.iloc[:, 1], ci.iloc[::-1, 0]],
+                fill="toself",
+                line={"width": 0},
+                fillcolor=colour,
+                opacity=0.15,
+                hoverinfo="skip",
+                showlegend=False,
+                line_shape="hv",
+            )
+        )
         fig.add_trace(go.Scatter(x=x, y=sf.iloc[:, 0], name=str(arm), line={"color": colour}, line_shape="hv"))
-    fig.update_layout(title=t(lang, "km_title" if endpoint == "os" else "km_mfs"), xaxis_title=t(lang, "years"),
-                      yaxis_title=t(lang, "survival"), yaxis_range=[0, 1.02], height=380,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 50})
+    fig.update_layout(
+        title=t(lang, "km_title" if endpoint == "os" else "km_mfs"),
+        xaxis_title=t(lang, "years"),
+        yaxis_title=t(lang, "survival"),
+        yaxis_range=[0, 1.02],
+        height=380,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+    )
     return fig
 
 
@@ -242,9 +314,19 @@ def cohort_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
     for arm, s in os_.get("arms", {}).items():
         comp = os_.get("comparisons", {}).get(arm, {})
         hr, rm = comp.get("hazard_ratio", {}), comp.get("rmst_difference", {})
-        rows.append({"arm": arm, "n": s.get("n"), "events": s.get("events"), "median_days": s.get("median_days"),
-                     "hr": hr.get("hr"), "hr_ci": [hr.get("ci_lower"), hr.get("ci_upper")] if hr else None,
-                     "p_value": hr.get("p_value"), "proportional": hr.get("proportional"),
-                     "ph_p_value": hr.get("ph_p_value"), "rmst_diff": rm.get("difference_days"),
-                     "rmst_ci": [rm.get("ci_lower"), rm.get("ci_upper")] if rm else None})
+        rows.append(
+            {
+                "arm": arm,
+                "n": s.get("n"),
+                "events": s.get("events"),
+                "median_days": s.get("median_days"),
+                "hr": hr.get("hr"),
+                "hr_ci": [hr.get("ci_lower"), hr.get("ci_upper")] if hr else None,
+                "p_value": hr.get("p_value"),
+                "proportional": hr.get("proportional"),
+                "ph_p_value": hr.get("ph_p_value"),
+                "rmst_diff": rm.get("difference_days"),
+                "rmst_ci": [rm.get("ci_lower"), rm.get("ci_upper")] if rm else None,
+            }
+        )
     return rows

@@ -32,15 +32,14 @@ from metacascade.scenario import diameter_to_cells, model_from_preset
 __all__ = ["AutopsyPrediction", "predict_autopsy"]
 
 
-
 @dataclass(frozen=True)
 class AutopsyPrediction:
     """The model's autopsy findings for one preset."""
 
     cancer: str
     death_day: float
-    expected: dict[str, float]        # expected metastases above autopsy size, per organ
-    probability: dict[str, float]     # P(at least one), per organ
+    expected: dict[str, float]  # expected metastases above autopsy size, per organ
+    probability: dict[str, float]  # P(at least one), per organ
 
     def site_probability(self, site: str) -> float:
         """P(at least one metastasis) in an autopsy site (organ groups summed)."""
@@ -55,8 +54,14 @@ def _establishment(law: Any, x0: float, switch_cells: float, survival: float) ->
     return Establishment(law, x0, switch_cells, survival)
 
 
-def predict_autopsy(preset: Preset, *, soil: dict[str, float] | None = None, body: BodyGraph | None = None,
-                    rtol: float = 1e-7, switch_cells: float = 1000.0) -> AutopsyPrediction:
+def predict_autopsy(
+    preset: Preset,
+    *,
+    soil: dict[str, float] | None = None,
+    body: BodyGraph | None = None,
+    rtol: float = 1e-7,
+    switch_cells: float = 1000.0,
+) -> AutopsyPrediction:
     """Expected metastases per organ at death for ``preset`` (untreated natural history).
 
     ``soil`` replaces the preset's resolved soils (organ -> efficiency); ``body`` the shipped
@@ -68,19 +73,28 @@ def predict_autopsy(preset: Preset, *, soil: dict[str, float] | None = None, bod
 
     body = default_body_graph() if body is None else body
     if preset.routes is None:
-        raise CalibrationError(f"preset {preset.name!r} has no body routes; "
-                               "autopsy frequencies need a whole-body preset")
+        raise CalibrationError(
+            f"preset {preset.name!r} has no body routes; autopsy frequencies need a whole-body preset"
+        )
     model = model_from_preset(preset)
     routing = body.routing(preset.resolved_soil() if soil is None else soil, preset.routes)
     law = model.primary_growth
     lethal = preset.lethal_burden_cells
     if not lethal < law.capacity:
-        raise CalibrationError(f"preset {preset.name!r}: lethal_burden_cells {lethal:g} must be below the growth "
-                               f"capacity {law.capacity:g}")
+        raise CalibrationError(
+            f"preset {preset.name!r}: lethal_burden_cells {lethal:g} must be below the growth capacity {law.capacity:g}"
+        )
     t_up = float(law.time_to_size(model.primary_size0, lethal))
     est = _establishment(model.colony_growth, model.colony_size0, float(switch_cells), float(body.early_survival))
-    sol = solve_organs(model, body.organs, routing.primary, routing.factors, t_up, rtol=rtol,
-                       establishment=None if est.trivial else est)
+    sol = solve_organs(
+        model,
+        body.organs,
+        routing.primary,
+        routing.factors,
+        t_up,
+        rtol=rtol,
+        establishment=None if est.trivial else est,
+    )
 
     def excess(t: float) -> float:
         return float(sol.total.primary_size(t) + sol.total.burden(t)) - lethal
@@ -89,5 +103,9 @@ def predict_autopsy(preset: Preset, *, soil: dict[str, float] | None = None, bod
     x_autopsy = diameter_to_cells(preset.autopsy_detection_diameter_mm, preset.cells_per_mm3)
     lam = np.atleast_1d(sol.n_above(t_death, x_autopsy)).ravel()
     expected = dict(zip(body.organs, map(float, lam)))
-    return AutopsyPrediction(cancer=preset.name, death_day=t_death, expected=expected,
-                             probability={o: float(-math.expm1(-v)) for o, v in expected.items()})
+    return AutopsyPrediction(
+        cancer=preset.name,
+        death_day=t_death,
+        expected=expected,
+        probability={o: float(-math.expm1(-v)) for o, v in expected.items()},
+    )

@@ -61,8 +61,14 @@ __all__ = ["PARAMETER_SLOTS", "CohortRun", "cohort_spec", "draw_parameters", "ru
 #: Random stream of each varied parameter: ``SeedSequence(seed, spawn_key=(2**40 + slot,))`` (patient
 #: streams use keys below 1e8), one uniform per patient in patient order, so that a patient's
 #: values depend neither on the cohort size nor on the chunking.
-PARAMETER_SLOTS = {"primary_diameter_mm": 0, "growth_rate": 1, "shedding": 2, "immunocompetence": 3,
-                   "estradiol_pmol_l": 4, "age_years": 5}
+PARAMETER_SLOTS = {
+    "primary_diameter_mm": 0,
+    "growth_rate": 1,
+    "shedding": 2,
+    "immunocompetence": 3,
+    "estradiol_pmol_l": 4,
+    "age_years": 5,
+}
 _PARAM_KEY = 1 << 40
 _COMPETENCE_SLOT = 16  # the population's competence draw (metacascade.model.population)
 _NODAL_SLOT = 17  # the population's own normal of the nodal founding multiplier
@@ -93,12 +99,12 @@ def _distribution(name: str, spec: Any) -> Any:
 
 
 def _point(spec: Any) -> float:
-    return float({"lognormal": spec.median, "normal": spec.mean, "fixed": spec.value}.get(spec.distribution,
-                                                                                          math.nan))
+    return float({"lognormal": spec.median, "normal": spec.mean, "fixed": spec.value}.get(spec.distribution, math.nan))
 
 
-def draw_parameter(name: str, spec: Any, u: np.ndarray, lower: float | None = None,
-                   upper: float | None = None) -> np.ndarray:
+def draw_parameter(
+    name: str, spec: Any, u: np.ndarray, lower: float | None = None, upper: float | None = None
+) -> np.ndarray:
     """Values of parameter ``name`` for uniforms ``u`` by inversion of the spec's distribution
     truncated to [min, max] (and to the model's bounds ``lower``/``upper``).
 
@@ -120,11 +126,13 @@ def draw_parameter(name: str, spec: Any, u: np.ndarray, lower: float | None = No
         x = np.asarray(dist.ppf(c_lo + u * (c_hi - c_lo)), dtype=float)
         x = np.clip(x, lo, hi)
     if name in _POSITIVE and np.any(x <= 0):
-        raise ParameterError(f"{field}: values must be > 0; give min > 0 (a {spec.distribution} distribution "
-                             "reaches 0 or below)")
+        raise ParameterError(
+            f"{field}: values must be > 0; give min > 0 (a {spec.distribution} distribution reaches 0 or below)"
+        )
     if name in _NONNEGATIVE and np.any(x < 0):
-        raise ParameterError(f"{field}: values must be >= 0; give min = 0 (a {spec.distribution} distribution "
-                             "goes below 0)")
+        raise ParameterError(
+            f"{field}: values must be >= 0; give min = 0 (a {spec.distribution} distribution goes below 0)"
+        )
     if not np.all(np.isfinite(x)):
         raise ParameterError(f"{field}: drew a value that is not finite; give finite min/max")
     return x
@@ -140,16 +148,23 @@ def draw_parameters(scenario: Any, n: int | None = None) -> dict[str, np.ndarray
     n = c.n_patients if n is None else n
     law = sc.model.primary_growth
     level = (sc.patient.hormone_levels or {}).get("estradiol")
-    base = {"primary_diameter_mm": sc.patient.primary_diameter_mm, "growth_rate": 1.0, "shedding": 1.0,
-            "immunocompetence": sc.patient.immunocompetence, "estradiol_pmol_l": level, "age_years": math.nan}
+    base = {
+        "primary_diameter_mm": sc.patient.primary_diameter_mm,
+        "growth_rate": 1.0,
+        "shedding": 1.0,
+        "immunocompetence": sc.patient.immunocompetence,
+        "estradiol_pmol_l": level,
+        "age_years": math.nan,
+    }
     cap_mm = float(cells_to_diameter(law.capacity, sc.cells_per_mm3))
     one_cell = float(cells_to_diameter(1.0, sc.cells_per_mm3))
     bounds = {"primary_diameter_mm": (one_cell, cap_mm * (1.0 - 1e-9)), "immunocompetence": (0.0, 10.0)}
     out = {}
 
     def uniforms(slot: int) -> np.ndarray:
-        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(sc.engine.seed,
-                                                                           spawn_key=(_PARAM_KEY + slot,)))).random(n)
+        return np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(sc.engine.seed, spawn_key=(_PARAM_KEY + slot,)))
+        ).random(n)
 
     pop = sc.population if sc.population_cohort_draws else None
     u_max = _founding_cap(sc) if pop is not None and not pop.trivial and "shedding" not in c.vary else math.inf
@@ -169,8 +184,9 @@ def draw_parameters(scenario: Any, n: int | None = None) -> dict[str, np.ndarray
     # patient's nodal routing: u_n / u, from the shedding draw's normal and one of its own
     out["nodal_factor"] = np.ones(n)
     if pop is not None and not pop.nodal_shared and "shedding" not in c.vary:
-        out["nodal_factor"] = pop.nodal_factor(_population_z(uniforms(PARAMETER_SLOTS["shedding"])),
-                                               _population_z(uniforms(_NODAL_SLOT)))
+        out["nodal_factor"] = pop.nodal_factor(
+            _population_z(uniforms(PARAMETER_SLOTS["shedding"])), _population_z(uniforms(_NODAL_SLOT))
+        )
     return out
 
 
@@ -252,8 +268,10 @@ def _setup(text: str, source: str) -> _Setup:
 
     sc = parse_scenario(text, source)
     if sc.cohort is None:
-        raise ScenarioError(f"{source}: cohort: the scenario has no [cohort] section; add one (see "
-                            "`metacascade scenario init --cohort`)")
+        raise ScenarioError(
+            f"{source}: cohort: the scenario has no [cohort] section; add one (see "
+            "`metacascade scenario init --cohort`)"
+        )
     c = sc.cohort
     params = draw_parameters(sc)
     law = sc.model.primary_growth
@@ -262,35 +280,62 @@ def _setup(text: str, source: str) -> _Setup:
         if sv.hormone == "estradiol":
             ref = (sc.patient.hormone_levels or {}).get("estradiol", sv.reference_level)
             speed *= np.asarray(sv.growth_multiplier(params["estradiol_pmol_l"]), dtype=float) / float(
-                sv.growth_multiplier(ref))
+                sv.growth_multiplier(ref)
+            )
     cells = diameter_to_cells(params["primary_diameter_mm"], sc.cells_per_mm3)
     diagnosis = np.asarray(law.time_to_size(1.0, cells), dtype=float) / speed
     if not np.all(np.isfinite(diagnosis)):
-        raise ScenarioError(f"{source}: cohort.vary: some patients' primary never reaches its diameter at "
-                            "diagnosis (a growth factor of 0?)")
+        raise ScenarioError(
+            f"{source}: cohort.vary: some patients' primary never reaches its diameter at "
+            "diagnosis (a growth factor of 0?)"
+        )
     table_horizon = float(np.max(speed * (diagnosis + c.follow_up_days)))
     if not table_horizon <= MAX_HORIZON_DAYS * 10:
-        raise ScenarioError(f"{source}: cohort: the fastest patient's tumour age at the end of follow-up "
-                            f"({table_horizon:.4g} days of growth) is too long; bound growth_rate with max")
+        raise ScenarioError(
+            f"{source}: cohort: the fastest patient's tumour age at the end of follow-up "
+            f"({table_horizon:.4g} days of growth) is too long; bound growth_rate with max"
+        )
     establishment = establishment_of(sc)
     total_p, _ = routing_cumulative(sc.routing.primary)
     tables = seeding_tables(sc.model, establishment.entry_cells, table_horizon, total_p)
     fail, symptom = organ_thresholds(sc)
     n_org = len(sc.organs)
-    extra = _treated_arguments(sc.model, establishment, None, fail, symptom, n_org, table_horizon,
-                               np.array([0.0]), total_p, float(sc.detection_cells), float(sc.lethal_burden_cells))
+    extra = _treated_arguments(
+        sc.model,
+        establishment,
+        None,
+        fail,
+        symptom,
+        n_org,
+        table_horizon,
+        np.array([0.0]),
+        total_p,
+        float(sc.detection_cells),
+        float(sc.lethal_burden_cells),
+    )
     recorder = HostTimeline(growth_multiplier=lambda f: f, dormancy=lambda k, f: (k, f), immunocompetence=1.0)
     arms = []
     for name, entries in c.arms:
         try:
-            cp = compile_plan(entries, sc.organs, 0.0, c.follow_up_days, recorder,
-                              specific_rate=lambda x: float(law.specific_rate(x)))
+            cp = compile_plan(
+                entries, sc.organs, 0.0, c.follow_up_days, recorder, specific_rate=lambda x: float(law.specific_rate(x))
+            )
         except ParameterError as exc:
             raise ScenarioError(f"{source}: cohort.arm {name!r}: {exc}") from None
         arms.append(_Arm(name, cp, tuple(entries)))
-    return _Setup(sc=sc, params=params, speed=speed, diagnosis=diagnosis, table_horizon=table_horizon,
-                  tables=tables, extra=extra, total_p_ref=float(total_p), arms=tuple(arms),
-                  establishment=establishment, sha256=_scenario_hash(text))
+    return _Setup(
+        sc=sc,
+        params=params,
+        speed=speed,
+        diagnosis=diagnosis,
+        table_horizon=table_horizon,
+        tables=tables,
+        extra=extra,
+        total_p_ref=float(total_p),
+        arms=tuple(arms),
+        establishment=establishment,
+        sha256=_scenario_hash(text),
+    )
 
 
 def _dormancy(sc: Any, kappa: np.ndarray, killing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -311,8 +356,9 @@ def _dormancy(sc: Any, kappa: np.ndarray, killing: np.ndarray) -> tuple[np.ndarr
         exists[sel] = ex
     with np.errstate(divide="ignore"):
         # on the tumour's own clock (scenario.compiled_plan): the scenario patient's growth multiplier
-        esc = np.where(exists, host.dormancy_escape_per_day * sc.patient.growth_multiplier
-                       / np.where(prod > 0, prod, 1.0), np.inf)
+        esc = np.where(
+            exists, host.dormancy_escape_per_day * sc.patient.growth_multiplier / np.where(prod > 0, prod, 1.0), np.inf
+        )
     return np.where(exists, host.dormancy_probability, 0.0), esc
 
 
@@ -370,8 +416,10 @@ def simulate_chunk(text: str, source: str, chunk: int) -> tuple[pd.DataFrame, pd
     if secondary:
         col_tot, cum_r = routing_cumulative(col_r)
     else:
-        col_tot, cum_r = np.zeros((n, n_org)), np.ascontiguousarray(np.broadcast_to(
-            np.linspace(1.0 / n_org, 1.0, n_org), (n, n_org, n_org)))
+        col_tot, cum_r = (
+            np.zeros((n, n_org)),
+            np.ascontiguousarray(np.broadcast_to(np.linspace(1.0 / n_org, 1.0, n_org), (n, n_org, n_org))),
+        )
     prim_scale = shed * (total_p / st.total_p_ref if st.total_p_ref > 0 else 0.0)
     col_tot = np.ascontiguousarray(col_tot * shed[:, None])
     cum_p = np.ascontiguousarray(cum_p)
@@ -394,8 +442,9 @@ def simulate_chunk(text: str, source: str, chunk: int) -> tuple[pd.DataFrame, pd
         for sv in sens:
             for j, f in enumerate(cp.growth_rate):
                 if f != 1.0:
-                    factor[:, j + 1] *= (np.asarray(sv.growth_multiplier(estradiol * f), dtype=float)
-                                         / np.asarray(sv.growth_multiplier(estradiol), dtype=float))
+                    factor[:, j + 1] *= np.asarray(sv.growth_multiplier(estradiol * f), dtype=float) / np.asarray(
+                        sv.growth_multiplier(estradiol), dtype=float
+                    )
         rates = np.ascontiguousarray(g[:, None] * factor)
         kap = kappa[:, None] * np.concatenate(([1.0], cp.dormancy_probability))[None, :]
         kil = np.broadcast_to(np.concatenate(([1.0], cp.escape_rate))[None, :], kap.shape)
@@ -408,27 +457,81 @@ def simulate_chunk(text: str, source: str, chunk: int) -> tuple[pd.DataFrame, pd
         n_blocks = -(-n // _BLOCK)
         sums = np.zeros((n_blocks, 4, 1, n_org, 1))
         res = simulate_treated_batch(
-            states, horizons, prim.t, prim.H, prim.h, cum_p, secondary and bool(np.any(col_tot > 0)), col.t, col.H,
-            col.h, col_tot, cum_r, est.t_table, est.cdf_table, np.array([float(sc.detection_cells)]), np.array([0.0]),
-            logx_colony, logx_primary, ex["low"], step, ex["step_low"], ex["a_entry"], ex["low_p"],
-            ex["step_low_p"], ex["a_p0"], est.entry_cells, 1.0, float(sc.model.colony_size0), ex["q"],
-            float(sc.detection_cells), float(sc.lethal_burden_cells), ex["fail"], ex["symptom"], _MAX_COLONIES,
-            np.inf, True, np.array([0], dtype=np.int64), sums, np.zeros_like(sums), _BLOCK, bps, rates, pdorm,
-            escape, kill_times, cp.kill_log_sf, cp.kill_chemo, cp.kill_mutation_rate, cp.kill_norton_simon,
-            cp.kill_reference_rate, t_surg, cp.surgery_node_organ, cp.surgery_nodes_left, bursts, prim_scale,
-            t_end, bps, g, _COLONY_STREAMS)
+            states,
+            horizons,
+            prim.t,
+            prim.H,
+            prim.h,
+            cum_p,
+            secondary and bool(np.any(col_tot > 0)),
+            col.t,
+            col.H,
+            col.h,
+            col_tot,
+            cum_r,
+            est.t_table,
+            est.cdf_table,
+            np.array([float(sc.detection_cells)]),
+            np.array([0.0]),
+            logx_colony,
+            logx_primary,
+            ex["low"],
+            step,
+            ex["step_low"],
+            ex["a_entry"],
+            ex["low_p"],
+            ex["step_low_p"],
+            ex["a_p0"],
+            est.entry_cells,
+            1.0,
+            float(sc.model.colony_size0),
+            ex["q"],
+            float(sc.detection_cells),
+            float(sc.lethal_burden_cells),
+            ex["fail"],
+            ex["symptom"],
+            _MAX_COLONIES,
+            np.inf,
+            True,
+            np.array([0], dtype=np.int64),
+            sums,
+            np.zeros_like(sums),
+            _BLOCK,
+            bps,
+            rates,
+            pdorm,
+            escape,
+            kill_times,
+            cp.kill_log_sf,
+            cp.kill_chemo,
+            cp.kill_mutation_rate,
+            cp.kill_norton_simon,
+            cp.kill_reference_rate,
+            t_surg,
+            cp.surgery_node_organ,
+            cp.surgery_nodes_left,
+            bursts,
+            prim_scale,
+            t_end,
+            bps,
+            g,
+            _COLONY_STREAMS,
+        )
         if res[6].any():
             bad = int(idx[np.flatnonzero(res[6])[0]])
-            raise SimulationError(f"cohort arm {arm.name!r}: patient {bad} founded more than {_MAX_COLONIES} colonies; "
-                                  "shorten follow_up_days or bound the shedding/growth distributions with max")
+            raise SimulationError(
+                f"cohort arm {arm.name!r}: patient {bad} founded more than {_MAX_COLONIES} colonies; "
+                "shorten follow_up_days or bound the shedding/growth distributions with max"
+            )
         pt, ev = _tables(sc, arm, idx, par, d, F, res)
         patients.append(pt)
         events.append(ev)
     return pd.concat(patients, ignore_index=True), pd.concat(events, ignore_index=True)
 
 
-def _tables(sc: Any, arm: _Arm, idx: np.ndarray, par: dict, d: np.ndarray, F: float,
-            res: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _tables(
+    sc: Any, arm: _Arm, idx: np.ndarray, par: dict, d: np.ndarray, F: float, res: tuple
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The patients and events tables of one arm of a chunk (days since diagnosis)."""
     from metacascade.workflows.stochastic_run import cause_labels
 
@@ -450,21 +553,30 @@ def _tables(sc: Any, arm: _Arm, idx: np.ndarray, par: dict, d: np.ndarray, F: fl
     rec_seen = np.isfinite(rec) & (rec <= os_days)
     gone_rel = gone - d
     cols: dict[str, Any] = {
-        "arm": np.full(n, arm.name, dtype=object), "patient": idx,
-        "age_years": par["age_years"], "primary_diameter_mm": par["primary_diameter_mm"],
-        "growth_factor": par["growth_rate"], "shedding_factor": par["shedding"],
-        "immunocompetence": par["immunocompetence"], "estradiol_pmol_l": par["estradiol_pmol_l"],
+        "arm": np.full(n, arm.name, dtype=object),
+        "patient": idx,
+        "age_years": par["age_years"],
+        "primary_diameter_mm": par["primary_diameter_mm"],
+        "growth_factor": par["growth_rate"],
+        "shedding_factor": par["shedding"],
+        "immunocompetence": par["immunocompetence"],
+        "estradiol_pmol_l": par["estradiol_pmol_l"],
         "primary_age_days": d,
-        "os_days": os_days, "os_event": died,
-        "mfs_days": np.where(dm_event, dm_first, os_days), "mfs_event": dm_event | died,
-        "dm_days": np.where(dm_event, dm_first, os_days), "dm_event": dm_event,
+        "os_days": os_days,
+        "os_event": died,
+        "mfs_days": np.where(dm_event, dm_first, os_days),
+        "mfs_event": dm_event | died,
+        "dm_days": np.where(dm_event, dm_first, os_days),
+        "dm_event": dm_event,
         "cause_of_death": np.where(died, labels[cause], "alive"),
         "dead_before_diagnosis": died & (death_rel < 0),
         "m1_at_diagnosis": np.any(seen[:, distant] & (met_raw[:, distant] <= 0), axis=1),
         "recurrence_days": np.where(rec_seen, np.maximum(rec, 0.0), np.nan),
-        "primary_removed_days": np.where(np.isfinite(gone_rel) & (gone_rel <= os_days), np.maximum(gone_rel, 0.0),
-                                         np.nan),
-        "n_colonies": n_col, "n_resistant_clones": n_clones,
+        "primary_removed_days": np.where(
+            np.isfinite(gone_rel) & (gone_rel <= os_days), np.maximum(gone_rel, 0.0), np.nan
+        ),
+        "n_colonies": n_col,
+        "n_resistant_clones": n_clones,
     }
     for j, o in enumerate(organs):
         cols[f"met_days__{o}"] = met[:, j]
@@ -497,13 +609,21 @@ def _tables(sc: Any, arm: _Arm, idx: np.ndarray, par: dict, d: np.ndarray, F: fl
     add(died, os_days, "death", None)
     add(~died, os_days, "censored", None)
     if rows_p:
-        ev = pd.DataFrame({"arm": arm.name, "patient": np.concatenate(rows_p), "day": np.concatenate(rows_day),
-                           "event": np.concatenate(rows_ev), "organ": np.concatenate(rows_org),
-                           "end_day": np.concatenate(rows_end)})
+        ev = pd.DataFrame(
+            {
+                "arm": arm.name,
+                "patient": np.concatenate(rows_p),
+                "day": np.concatenate(rows_day),
+                "event": np.concatenate(rows_ev),
+                "organ": np.concatenate(rows_org),
+                "end_day": np.concatenate(rows_end),
+            }
+        )
         ev = ev.sort_values(["patient", "day", "event"], kind="stable").reset_index(drop=True)
     else:
-        ev = pd.DataFrame({"arm": [], "patient": np.zeros(0, np.int64), "day": [], "event": [], "organ": [],
-                           "end_day": []})
+        ev = pd.DataFrame(
+            {"arm": [], "patient": np.zeros(0, np.int64), "day": [], "event": [], "organ": [], "end_day": []}
+        )
     return pt, ev
 
 
@@ -539,8 +659,9 @@ def cohort_spec(path_or_text: str | Path, source: str | None = None) -> tuple[st
         text, source = str(path_or_text), source or "<scenario>"
     sc = parse_scenario(text, source)
     if sc.cohort is None:
-        raise ScenarioError(f"{source}: cohort: the scenario has no [cohort] section (n_patients, arms, vary); "
-                            "add one to run a cohort")
+        raise ScenarioError(
+            f"{source}: cohort: the scenario has no [cohort] section (n_patients, arms, vary); add one to run a cohort"
+        )
     return text, source
 
 
@@ -562,14 +683,23 @@ def _connect(scheduler: str) -> Any:
     try:
         return Client(scheduler, timeout="5s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise CohortError(f"--scheduler: cannot reach the dask scheduler at {scheduler!r} ({exc}); start one "
-                          "(`dask scheduler` and `dask worker ADDRESS`) or leave out --scheduler to run "
-                          "locally") from None
+        raise CohortError(
+            f"--scheduler: cannot reach the dask scheduler at {scheduler!r} ({exc}); start one "
+            "(`dask scheduler` and `dask worker ADDRESS`) or leave out --scheduler to run "
+            "locally"
+        ) from None
 
 
-def run_cohort(scenario: str | Path, out: str | Path, *, workers: int = 1, scheduler: str | None = None,
-               progress: Callable[[int, int], None] | None = None, figures: bool = True,
-               source: str | None = None) -> CohortRun:
+def run_cohort(
+    scenario: str | Path,
+    out: str | Path,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    figures: bool = True,
+    source: str | None = None,
+) -> CohortRun:
     """Run (or resume) the cohort of ``scenario`` (a path, or TOML text) into the folder ``out``.
 
     Parameters
@@ -608,24 +738,37 @@ def run_cohort(scenario: str | Path, out: str | Path, *, workers: int = 1, sched
         raise CohortError(str(exc)) from None
     manifest_path = out / "manifest.json"
     n_chunks = -(-c.n_patients // c.chunk_size)
-    identity = {"scenario_sha256": st.sha256, "n_patients": c.n_patients, "chunk_size": c.chunk_size,
-                "n_chunks": n_chunks, "arms": [a.name for a in st.arms], "seed": sc.engine.seed,
-                "metacascade_version": __version__}
+    identity = {
+        "scenario_sha256": st.sha256,
+        "n_patients": c.n_patients,
+        "chunk_size": c.chunk_size,
+        "n_chunks": n_chunks,
+        "arms": [a.name for a in st.arms],
+        "seed": sc.engine.seed,
+        "metacascade_version": __version__,
+    }
     if manifest_path.exists():
         try:
             old = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise CohortError(f"--out: {manifest_path} is unreadable ({exc}); use a new folder") from None
         if old.get("scenario_sha256") != st.sha256 or old.get("chunk_size") != c.chunk_size:
-            raise CohortError(f"--out: {out} holds a run of another scenario (sha256 "
-                              f"{str(old.get('scenario_sha256'))[:12]}); use a new folder or delete it")
+            raise CohortError(
+                f"--out: {out} holds a run of another scenario (sha256 "
+                f"{str(old.get('scenario_sha256'))[:12]}); use a new folder or delete it"
+            )
         if old.get("status") == "complete":
             return CohortRun(out, old, json.loads((out / "summary.json").read_text(encoding="utf-8")))
     elif out.exists() and any(out.iterdir()):
         raise CohortError(f"--out: {out} is not empty and holds no cohort run; use a new or empty folder")
     (out / "parts").mkdir(parents=True, exist_ok=True)
-    manifest = {**identity, "status": "incomplete", "source": source, "scenario": text,
-                "note": "unfinished: run the same command again to resume; parts/ holds the finished chunks"}
+    manifest = {
+        **identity,
+        "status": "incomplete",
+        "source": source,
+        "scenario": text,
+        "note": "unfinished: run the same command again to resume; parts/ holds the finished chunks",
+    }
     write_json(manifest, manifest_path)
     atomic_write(out / "scenario.toml", lambda p: p.write_text(text, encoding="utf-8"))
 
@@ -651,8 +794,10 @@ def run_cohort(scenario: str | Path, out: str | Path, *, workers: int = 1, sched
             try:
                 from distributed import as_completed as dask_completed
 
-                futures = {client.submit(simulate_chunk, text, source, k, pure=False, key=f"mc-{st.sha256[:12]}-{k}"): k
-                           for k in todo}
+                futures = {
+                    client.submit(simulate_chunk, text, source, k, pure=False, key=f"mc-{st.sha256[:12]}-{k}"): k
+                    for k in todo
+                }
                 for fut in dask_completed(list(futures), loop=client.loop):
                     finished(futures[fut], fut.result())
             finally:
@@ -674,6 +819,7 @@ def run_cohort(scenario: str | Path, out: str | Path, *, workers: int = 1, sched
 
     # merge the parts in chunk order (streamed: one part in memory at a time)
     for what in ("patients", "events"):
+
         def merge(tmp: Path, what: str = what) -> None:
             writer = None
             try:
@@ -685,20 +831,38 @@ def run_cohort(scenario: str | Path, out: str | Path, *, workers: int = 1, sched
             finally:
                 if writer is not None:
                     writer.close()
+
         atomic_write(out / f"{what}.parquet", merge)
     organs = list(sc.organs)
-    cols = ["arm", "patient", "os_days", "os_event", "mfs_days", "mfs_event", "dm_days", "dm_event",
-            "cause_of_death"] + [f"met_days__{o}" for o in organs]
+    cols = [
+        "arm",
+        "patient",
+        "os_days",
+        "os_event",
+        "mfs_days",
+        "mfs_event",
+        "dm_days",
+        "dm_event",
+        "cause_of_death",
+    ] + [f"met_days__{o}" for o in organs]
     patients = pd.read_parquet(out / "patients.parquet", columns=cols)
     arms = [a.name for a in st.arms]
     summary = survival_summary(patients, arms, c.follow_up_days)
-    summary["cohort"] = {"n_patients": c.n_patients, "arms": arms, "follow_up_days": c.follow_up_days,
-                         "vary": {k: v.model_dump(exclude_none=True) for k, v in c.vary.items()},
-                         "population": None if sc.population is None else dataclasses.asdict(sc.population)}
-    summary["organs"] = {a: {o: float(np.mean(np.isfinite(g[f"met_days__{o}"].to_numpy()))) for o in organs}
-                         for a, g in patients.groupby("arm", sort=False)}
-    summary["cause_of_death"] = {a: {k: int(v) for k, v in g["cause_of_death"].value_counts().items()}
-                                 for a, g in patients.groupby("arm", sort=False)}
+    summary["cohort"] = {
+        "n_patients": c.n_patients,
+        "arms": arms,
+        "follow_up_days": c.follow_up_days,
+        "vary": {k: v.model_dump(exclude_none=True) for k, v in c.vary.items()},
+        "population": None if sc.population is None else dataclasses.asdict(sc.population),
+    }
+    summary["organs"] = {
+        a: {o: float(np.mean(np.isfinite(g[f"met_days__{o}"].to_numpy()))) for o in organs}
+        for a, g in patients.groupby("arm", sort=False)
+    }
+    summary["cause_of_death"] = {
+        a: {k: int(v) for k, v in g["cause_of_death"].value_counts().items()}
+        for a, g in patients.groupby("arm", sort=False)
+    }
     write_json(summary, out / "summary.json")
     files = ["patients.parquet", "events.parquet", "summary.json", "scenario.toml"]
     if figures:
@@ -709,16 +873,25 @@ def run_cohort(scenario: str | Path, out: str | Path, *, workers: int = 1, sched
         ids = np.sort(eventful)[:20]
         if ids.size < 20:
             rest = np.setdiff1d(np.arange(min(c.n_patients, 40)), ids)
-            ids = np.sort(np.concatenate([ids, rest[:20 - ids.size]]))
+            ids = np.sort(np.concatenate([ids, rest[: 20 - ids.size]]))
         sample = patients[patients["patient"].isin(ids)]
         ev = pd.read_parquet(out / "events.parquet", filters=[("patient", "in", [int(i) for i in ids])])
-        for stem, fig in (("km_os", lambda: km_figure(patients, "os")), ("km_mfs", lambda: km_figure(patients, "mfs")),
-                          ("organs", lambda: organ_figure(patients, organs)),
-                          ("swimmer", lambda: swimmer_figure(sample, ev, n=20))):
+        for stem, fig in (
+            ("km_os", lambda: km_figure(patients, "os")),
+            ("km_mfs", lambda: km_figure(patients, "mfs")),
+            ("organs", lambda: organ_figure(patients, organs)),
+            ("swimmer", lambda: swimmer_figure(sample, ev, n=20)),
+        ):
             files += [str(p.relative_to(out)) for p in save_figure(fig(), out / "figures" / stem)]
-    manifest = {**identity, "status": "complete", "source": source, "scenario": text,
-                "wall_seconds_last_session": round(wall, 3), "files": files,
-                "python_packages": _versions()}
+    manifest = {
+        **identity,
+        "status": "complete",
+        "source": source,
+        "scenario": text,
+        "wall_seconds_last_session": round(wall, 3),
+        "files": files,
+        "python_packages": _versions(),
+    }
     write_json(manifest, manifest_path)
     shutil.rmtree(out / "parts", ignore_errors=True)
     return CohortRun(out, manifest, summary)

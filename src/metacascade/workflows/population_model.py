@@ -83,13 +83,13 @@ class PresetCurves:
 
     preset: str
     t: FloatArray
-    primary: FloatArray           # primary cells
-    log_detect: FloatArray        # colonies above the imaging threshold
-    log_autopsy: FloatArray       # colonies above the autopsy size
-    log_node: FloatArray          # colonies above the nodal (pathology) threshold
-    log_established: FloatArray   # colonies past the birth-death phase (occult disease)
-    burden: FloatArray            # cells in colonies
-    arrest: FloatArray            # per organ: A_o * early survival (founding probability per unit soil)
+    primary: FloatArray  # primary cells
+    log_detect: FloatArray  # colonies above the imaging threshold
+    log_autopsy: FloatArray  # colonies above the autopsy size
+    log_node: FloatArray  # colonies above the nodal (pathology) threshold
+    log_established: FloatArray  # colonies past the birth-death phase (occult disease)
+    burden: FloatArray  # cells in colonies
+    arrest: FloatArray  # per organ: A_o * early survival (founding probability per unit soil)
     organs: tuple[str, ...]
     lethal: float
     t_primary_lethal: float
@@ -125,15 +125,31 @@ def _log(x: FloatArray) -> FloatArray:
 _CURVES: dict[str, PresetCurves] = {}
 
 
-def preset_curves(preset: Preset, body: BodyGraph | None = None, switch_cells: float = 1000.0,
-                  node_diameter_mm: float = NODE_DETECTION_MM) -> PresetCurves:
+def preset_curves(
+    preset: Preset,
+    body: BodyGraph | None = None,
+    switch_cells: float = 1000.0,
+    node_diameter_mm: float = NODE_DETECTION_MM,
+) -> PresetCurves:
     """One deterministic solve of ``preset``'s median patient (one organ, unit founding
     probability, primary seeding only, birth-death phase to ``switch_cells``); cached per
     process for the shipped body graph."""
-    key = repr((preset.growth_law, sorted(preset.growth.items()), sorted(preset.shedding.items()),
-                preset.colony_size0_cells, preset.cells_per_mm3, preset.detection_diameter_mm,
-                preset.autopsy_detection_diameter_mm, preset.lethal_burden_cells, sorted(preset.routes.items())
-                if preset.routes else None, switch_cells, node_diameter_mm, sorted(preset.dormancy.items())))
+    key = repr(
+        (
+            preset.growth_law,
+            sorted(preset.growth.items()),
+            sorted(preset.shedding.items()),
+            preset.colony_size0_cells,
+            preset.cells_per_mm3,
+            preset.detection_diameter_mm,
+            preset.autopsy_detection_diameter_mm,
+            preset.lethal_burden_cells,
+            sorted(preset.routes.items()) if preset.routes else None,
+            switch_cells,
+            node_diameter_mm,
+            sorted(preset.dormancy.items()),
+        )
+    )
     if body is None and key in _CURVES:
         return _CURVES[key]
     out = _preset_curves(preset, body, switch_cells, node_diameter_mm)
@@ -142,14 +158,16 @@ def preset_curves(preset: Preset, body: BodyGraph | None = None, switch_cells: f
     return out
 
 
-def _preset_curves(preset: Preset, body: BodyGraph | None, switch_cells: float,
-                   node_diameter_mm: float) -> PresetCurves:
+def _preset_curves(
+    preset: Preset, body: BodyGraph | None, switch_cells: float, node_diameter_mm: float
+) -> PresetCurves:
     from metacascade.model.establishment import Establishment
 
     body = default_body_graph() if body is None else body
     if preset.routes is None:
-        raise CalibrationError(f"preset {preset.name!r} has no body routes; population predictions need a "
-                               "whole-body preset")
+        raise CalibrationError(
+            f"preset {preset.name!r} has no body routes; population predictions need a whole-body preset"
+        )
     model = model_from_preset(preset)
     est = Establishment(model.colony_growth, model.colony_size0, float(switch_cells), float(body.early_survival))
     if preset.dormancy and preset.dormancy["probability"] > 0:
@@ -157,17 +175,34 @@ def _preset_curves(preset: Preset, body: BodyGraph | None, switch_cells: float,
 
         est = with_dormancy(est, preset.dormancy["probability"], preset.dormancy["escape_per_day"])
     cpm = preset.cells_per_mm3
-    arrest = body.routing({o: 1.0 for o in body.organs}, preset.routes).primary  # = A_o * s at unit soil
-    return curves_of(preset.name, model, est, lethal=preset.lethal_burden_cells, cells_per_mm3=cpm,
-                     detection_cells=diameter_to_cells(preset.detection_diameter_mm, cpm),
-                     autopsy_cells=diameter_to_cells(preset.autopsy_detection_diameter_mm, cpm),
-                     node_cells=diameter_to_cells(node_diameter_mm, cpm), arrest=np.asarray(arrest, float),
-                     organs=body.organs)
+    arrest = body.routing(dict.fromkeys(body.organs, 1.0), preset.routes).primary  # = A_o * s at unit soil
+    return curves_of(
+        preset.name,
+        model,
+        est,
+        lethal=preset.lethal_burden_cells,
+        cells_per_mm3=cpm,
+        detection_cells=diameter_to_cells(preset.detection_diameter_mm, cpm),
+        autopsy_cells=diameter_to_cells(preset.autopsy_detection_diameter_mm, cpm),
+        node_cells=diameter_to_cells(node_diameter_mm, cpm),
+        arrest=np.asarray(arrest, float),
+        organs=body.organs,
+    )
 
 
-def curves_of(name: str, model: Any, establishment: Any, *, lethal: float, cells_per_mm3: float,
-              detection_cells: float, autopsy_cells: float, node_cells: float, arrest: FloatArray,
-              organs: tuple[str, ...]) -> PresetCurves:
+def curves_of(
+    name: str,
+    model: Any,
+    establishment: Any,
+    *,
+    lethal: float,
+    cells_per_mm3: float,
+    detection_cells: float,
+    autopsy_cells: float,
+    node_cells: float,
+    arrest: FloatArray,
+    organs: tuple[str, ...],
+) -> PresetCurves:
     """:class:`PresetCurves` of any median patient (``model``'s growth and shedding, primary
     seeding only, the birth-death phase ``establishment``)."""
     from metacascade.engines.organs import solve_organs
@@ -175,8 +210,9 @@ def curves_of(name: str, model: Any, establishment: Any, *, lethal: float, cells
     model = dataclasses.replace(model, secondary_seeding=False)
     law = model.primary_growth
     if not lethal < law.capacity:
-        raise CalibrationError(f"{name}: lethal_burden_cells {lethal:g} must be below the growth capacity "
-                               f"{law.capacity:g}")
+        raise CalibrationError(
+            f"{name}: lethal_burden_cells {lethal:g} must be below the growth capacity {law.capacity:g}"
+        )
     t_end = float(law.time_to_size(model.primary_size0, lethal))
     est = None if establishment is None or establishment.trivial else establishment
     sol = solve_organs(model, ("x",), [1.0], None, t_end, rtol=1e-7, establishment=est)
@@ -190,13 +226,25 @@ def curves_of(name: str, model: Any, establishment: Any, *, lethal: float, cells
         delay_t, delay_cdf = np.asarray(est.t_table, float), np.asarray(est.cdf_table, float)
     tau = lambda x: float(model.colony_growth.time_to_size(entry, max(float(x), entry)))
     return PresetCurves(
-        preset=name, t=t, primary=np.asarray(law.solve(model.primary_size0, t), float),
-        log_detect=_log(one(sol.n_above(t, detection_cells))), log_autopsy=_log(one(sol.n_above(t, autopsy_cells))),
-        log_node=_log(one(sol.n_above(t, node_cells))), log_established=_log(one(sol.n_total(t))),
-        burden=np.maximum(one(sol.burden(t)), 0.0), arrest=np.asarray(arrest, float), organs=tuple(organs),
-        lethal=float(lethal), t_primary_lethal=t_end, cells_per_mm3=float(cells_per_mm3),
-        shed=np.asarray(model.primary_shedding.rate(primary), float), delay_t=delay_t, delay_cdf=delay_cdf,
-        tau_detect=tau(detection_cells), tau_node=tau(node_cells))
+        preset=name,
+        t=t,
+        primary=np.asarray(law.solve(model.primary_size0, t), float),
+        log_detect=_log(one(sol.n_above(t, detection_cells))),
+        log_autopsy=_log(one(sol.n_above(t, autopsy_cells))),
+        log_node=_log(one(sol.n_above(t, node_cells))),
+        log_established=_log(one(sol.n_total(t))),
+        burden=np.maximum(one(sol.burden(t)), 0.0),
+        arrest=np.asarray(arrest, float),
+        organs=tuple(organs),
+        lethal=float(lethal),
+        t_primary_lethal=t_end,
+        cells_per_mm3=float(cells_per_mm3),
+        shed=np.asarray(model.primary_shedding.rate(primary), float),
+        delay_t=delay_t,
+        delay_cdf=delay_cdf,
+        tau_detect=tau(detection_cells),
+        tau_node=tau(node_cells),
+    )
 
 
 #: The colonisation rate of a refitted size exponent is re-referenced at this primary size (1 cm^3
@@ -231,8 +279,9 @@ class AlphaCurves:
 
         base = preset.shedding_spec or preset.shedding
         self.grid = np.asarray(grid, float)
-        self.curves = [preset_curves(dataclasses.replace(preset, shedding=shedding_with_alpha(base, a)))
-                       for a in self.grid]
+        self.curves = [
+            preset_curves(dataclasses.replace(preset, shedding=shedding_with_alpha(base, a))) for a in self.grid
+        ]
         first = self.curves[0]
         stack = {f: np.stack([np.maximum(getattr(c, f), _LOG_FLOOR) for c in self.curves]) for f in self._FIELDS}
         stack["burden"] = np.stack([_log(c.burden).clip(_LOG_FLOOR) for c in self.curves])
@@ -328,9 +377,16 @@ def with_dormancy_curves(curves: PresetCurves, probability: float, escape_per_da
         h[k + 1] = h[k] * decay[k] + rho[k] * -np.expm1(-lam * steps[k]) / lam
     cdf = np.clip(f_new - p * h, 0.0, 1.0)
     cdf[-1] = 1.0
-    return dataclasses.replace(curves, log_detect=mix(curves.log_detect), log_autopsy=mix(curves.log_autopsy),
-                               log_node=mix(curves.log_node), log_established=mix(curves.log_established),
-                               burden=burden, delay_t=t_new, delay_cdf=np.maximum.accumulate(cdf))
+    return dataclasses.replace(
+        curves,
+        log_detect=mix(curves.log_detect),
+        log_autopsy=mix(curves.log_autopsy),
+        log_node=mix(curves.log_node),
+        log_established=mix(curves.log_established),
+        burden=burden,
+        delay_t=t_new,
+        delay_cdf=np.maximum.accumulate(cdf),
+    )
 
 
 def operated_m1(m1: FloatArray, odds: float) -> FloatArray:
@@ -345,8 +401,9 @@ def operated_m1(m1: FloatArray, odds: float) -> FloatArray:
     return q if odds == 1.0 else odds * q / (odds * q + 1.0 - q)
 
 
-def early_founded_share(curves: PresetCurves, diameter_mm: float, primary_cells: float,
-                        years_after: float = 0.0) -> float:
+def early_founded_share(
+    curves: PresetCurves, diameter_mm: float, primary_cells: float, years_after: float = 0.0
+) -> float:
     r"""Share of the distant colonies above the imaging threshold that were founded while the
     primary had fewer than ``primary_cells`` cells, for a primary removed at ``diameter_mm`` and
     counted ``years_after`` years later (0: those detectable at diagnosis):
@@ -418,8 +475,9 @@ def _death_times(curves: PresetCurves, log_w: FloatArray, total_p: float) -> Flo
     return curves.t[k - 1] + frac * (curves.t[k] - curves.t[k - 1])
 
 
-def _alive_weights(curves: PresetCurves, log_w: FloatArray, omega: FloatArray, total_p: float, T: FloatArray,
-                   h: float) -> FloatArray:
+def _alive_weights(
+    curves: PresetCurves, log_w: FloatArray, omega: FloatArray, total_p: float, T: FloatArray, h: float
+) -> FloatArray:
     r"""Quadrature weights of the patients still alive when the primary reaches each size.
 
     A patient dies before :math:`T` when :math:`X(T) + w\,p\,B(T) \ge L`, i.e. when :math:`w` (here
@@ -430,8 +488,7 @@ def _alive_weights(curves: PresetCurves, log_w: FloatArray, omega: FloatArray, t
     x = np.interp(T, curves.t, curves.primary)
     b = np.interp(T, curves.t, curves.burden)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_wc = np.where(x >= curves.lethal, -np.inf, np.log(np.maximum(curves.lethal - x, 0.0))
-                          - np.log(total_p * b))
+        log_wc = np.where(x >= curves.lethal, -np.inf, np.log(np.maximum(curves.lethal - x, 0.0)) - np.log(total_p * b))
     log_wc = np.where(np.isnan(log_wc), np.inf, log_wc)
     if h <= 0:  # no spread: every node is the median patient
         frac = (log_w[:, None] < log_wc[None, :]).astype(float)
@@ -445,46 +502,54 @@ def _all_organ_log_w(log_w: FloatArray, log_wn: FloatArray, p_node: float, p_tot
     if p_total <= 0 or np.array_equal(log_w, log_wn):
         return log_w
     f = p_node / p_total
-    return np.logaddexp(log_w + math.log1p(-f) if f < 1 else np.full_like(log_w, -np.inf),
-                        log_wn + math.log(f) if f > 0 else np.full_like(log_wn, -np.inf))
+    return np.logaddexp(
+        log_w + math.log1p(-f) if f < 1 else np.full_like(log_w, -np.inf),
+        log_wn + math.log(f) if f > 0 else np.full_like(log_wn, -np.inf),
+    )
 
 
-def predict_population(curves: PresetCurves, soil: dict[str, float] | FloatArray,
-                       population: Population,
-                       diameters_mm: FloatArray, *, secondary: FloatArray | None = None,
-                       n_nodes: int = 321, n_nodal: int = 41,
-                       resected_at_mm: tuple[FloatArray, FloatArray] | None = None,
-                       node_residual: float = 1.0) -> PopulationPrediction:
+def predict_population(
+    curves: PresetCurves,
+    soil: dict[str, float] | FloatArray,
+    population: Population,
+    diameters_mm: FloatArray,
+    *,
+    secondary: FloatArray | None = None,
+    n_nodes: int = 321,
+    n_nodal: int = 41,
+    resected_at_mm: tuple[FloatArray, FloatArray] | None = None,
+    node_residual: float = 1.0,
+) -> PopulationPrediction:
     r"""Population-averaged predictions (see the module docstring) for soils ``soil`` (organ ->
-    efficiency; or directly the founding probabilities per organ, an array) and ``population``.
-    ``secondary``: multipliers (nodes x organs) of the autopsy counts for colonies founded by
-    colonies (:func:`secondary_factors`, shared nodal multiplier only); None for primary seeding only.
+        efficiency; or directly the founding probabilities per organ, an array) and ``population``.
+        ``secondary``: multipliers (nodes x organs) of the autopsy counts for colonies founded by
+        colonies (:func:`secondary_factors`, shared nodal multiplier only); None for primary seeding only.
 
-    The regional nodes found colonies with the patient's nodal multiplier :math:`w_n`, every other
-    organ with :math:`w` (:meth:`Population.joint_nodes`; one multiplier unless the population
-    separates them): M1 and occult disease depend on :math:`w`, node positivity on :math:`w_n`,
-    survival to a size (total burden) on both.
+        The regional nodes found colonies with the patient's nodal multiplier :math:`w_n`, every other
+        organ with :math:`w` (:meth:`Population.joint_nodes`; one multiplier unless the population
+        separates them): M1 and occult disease depend on :math:`w`, node positivity on :math:`w_n`,
+        survival to a size (total burden) on both.
 
-    ``resected_at_mm``: (diameters, weights) of the primaries at their resection. Then the
-    autopsy is that of patients who died of the cancer after the primary was removed: those
-    with at least one established colony at surgery (the others are cured), each colony grown
-    past the autopsy size by death, so that site :math:`s` holds one with
+        ``resected_at_mm``: (diameters, weights) of the primaries at their resection. Then the
+        autopsy is that of patients who died of the cancer after the primary was removed: those
+        with at least one established colony at surgery (the others are cured), each colony grown
+        past the autopsy size by death, so that site :math:`s` holds one with
 
-    .. math:: P_s = rac{\sum_{ij} \omega_j 
-u_i (1 - e^{-w_{js} p_s I(T_{D_i})})}
-                         {\sum_{ij} \omega_j 
-u_i (1 - e^{-\sum_o w_{jo} p_o I(T_{D_i})})}
+        .. math:: P_s = rac{\sum_{ij} \omega_j
+    u_i (1 - e^{-w_{js} p_s I(T_{D_i})})}
+                             {\sum_{ij} \omega_j
+    u_i (1 - e^{-\sum_o w_{jo} p_o I(T_{D_i})})}
 
-    (:math:`I` the established colonies per unit founding probability, :math:`w_{jo}` node
-    :math:`j`'s multiplier for organ :math:`o`; the competent fraction cancels). None: untreated
-    natural history with the primary in place.
+        (:math:`I` the established colonies per unit founding probability, :math:`w_{jo}` node
+        :math:`j`'s multiplier for organ :math:`o`; the competent fraction cancels). None: untreated
+        natural history with the primary in place.
 
-    ``node_residual`` (resected autopsy only): the fraction :math:`r` of the regional-node colonies
-    present at surgery that the node dissection leaves (1: no dissection). The regional-node
-    colonies' expected number is multiplied by :math:`r` in both the node site and the patients
-    who die of the cancer (a patient whose only disease was in dissected nodes is cured), as the
-    stochastic engine's ``surgery.nodes`` with ``nodes_left_fraction`` = :math:`r` removes each
-    regional-node colony with probability :math:`1 - r`."""
+        ``node_residual`` (resected autopsy only): the fraction :math:`r` of the regional-node colonies
+        present at surgery that the node dissection leaves (1: no dissection). The regional-node
+        colonies' expected number is multiplied by :math:`r` in both the node site and the patients
+        who die of the cancer (a patient whose only disease was in dissected nodes is cured), as the
+        stochastic engine's ``surgery.nodes`` with ``nodes_left_fraction`` = :math:`r` removes each
+        regional-node colony with probability :math:`1 - r`."""
     if not 0.0 <= node_residual <= 1.0:  # NaN fails the comparison too
         raise CalibrationError(f"node_residual: got {node_residual!r}, allowed a fraction in [0, 1]")
     p = organ_founding(curves, soil) if isinstance(soil, dict) else np.asarray(soil, float)
@@ -498,7 +563,7 @@ u_i (1 - e^{-\sum_o w_{jo} p_o I(T_{D_i})})}
     pi = population.competent_fraction
     p_total = float(p.sum())
     log_wa = _all_organ_log_w(log_w, log_wn, float(p[node_idx]), p_total)
-    log_w_org = np.repeat(log_w[:, None], len(organs), axis=1)    # nodes x organs
+    log_w_org = np.repeat(log_w[:, None], len(organs), axis=1)  # nodes x organs
     log_w_org[:, node_idx] = log_wn
     td = _death_times(curves, log_wa, p_total)
     # autopsy
@@ -548,9 +613,14 @@ u_i (1 - e^{-\sum_o w_{jo} p_o I(T_{D_i})})}
     lam_m1, lam_node = count("detect", p_dist, log_w), count("node", float(p[node_idx]), log_wn)
     n0m0 = (pi * (alive * np.exp(-(lam_m1 + lam_node))).sum(axis=0) + (1.0 - pi)) / denom
     return PopulationPrediction(
-        diameters_mm=diam, m1_at_size=prob(lam_m1), node_at_size=prob(lam_node), n0m0_at_size=n0m0,
-        occult_at_size=prob(count("established", p_dist, log_w)), autopsy=dict(zip(organs, map(float, autopsy))),
-        death_day_median=float(td[order][np.searchsorted(cdf, 0.5)]))
+        diameters_mm=diam,
+        m1_at_size=prob(lam_m1),
+        node_at_size=prob(lam_node),
+        n0m0_at_size=n0m0,
+        occult_at_size=prob(count("established", p_dist, log_w)),
+        autopsy=dict(zip(organs, map(float, autopsy))),
+        death_day_median=float(td[order][np.searchsorted(cdf, 0.5)]),
+    )
 
 
 def scenario_curves(scenario: Any) -> PresetCurves:
@@ -564,11 +634,18 @@ def scenario_curves(scenario: Any) -> PresetCurves:
     sc = scenario
     preset = get_preset(sc.patient.cancer)
     delay = delay_of(sc, sc.patient.age_of_primary_days + sc.engine.horizon_days)
-    return curves_of(sc.patient.cancer, sc.model, delay, lethal=sc.lethal_burden_cells,
-                     cells_per_mm3=sc.cells_per_mm3, detection_cells=sc.detection_cells,
-                     autopsy_cells=diameter_to_cells(preset.autopsy_detection_diameter_mm, sc.cells_per_mm3),
-                     node_cells=diameter_to_cells(NODE_DETECTION_MM, sc.cells_per_mm3),
-                     arrest=np.zeros(len(sc.organs)), organs=sc.organs)
+    return curves_of(
+        sc.patient.cancer,
+        sc.model,
+        delay,
+        lethal=sc.lethal_burden_cells,
+        cells_per_mm3=sc.cells_per_mm3,
+        detection_cells=sc.detection_cells,
+        autopsy_cells=diameter_to_cells(preset.autopsy_detection_diameter_mm, sc.cells_per_mm3),
+        node_cells=diameter_to_cells(NODE_DETECTION_MM, sc.cells_per_mm3),
+        arrest=np.zeros(len(sc.organs)),
+        organs=sc.organs,
+    )
 
 
 def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, Any] | None:
@@ -601,19 +678,25 @@ def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, A
     mean = pi * float(np.sum(alive * np.exp(log_w))) * lam1 / (pi * float(alive.sum()) + 1.0 - pi)
     return {
         "primary_diameter_mm": float(d[0]),
-        "population": {"competent_fraction": pi, "dissemination_sd_log": pop.dissemination_sd_log,
-                       "growth_sd_log": pop.growth_sd_log},
+        "population": {
+            "competent_fraction": pi,
+            "dissemination_sd_log": pop.dissemination_sd_log,
+            "growth_sd_log": pop.growth_sd_log,
+        },
         "p_detectable_distant_metastasis": float(pred.m1_at_size[0]),
         "p_occult_distant_colony": float(pred.occult_at_size[0]),
         "p_regional_node_metastasis": float(pred.node_at_size[0]),
         "expected_established_distant_colonies": mean,
         "median_established_distant_colonies_competent": lam1,
         # resection on the day of diagnosis, no adjuvant therapy, among patients M0 at surgery
-        "p_distant_relapse_after_surgery_alone": dict(zip(
-            ("5y", "10y", "15y"),
-            map(float, predict_relapse(curves, p, pop, float(d[0]), [5.0, 10.0, 15.0]).cumulative))),
+        "p_distant_relapse_after_surgery_alone": dict(
+            zip(
+                ("5y", "10y", "15y"),
+                map(float, predict_relapse(curves, p, pop, float(d[0]), [5.0, 10.0, 15.0]).cumulative),
+            )
+        ),
         "method": "quadrature over the population (primary seeding, Poisson colonies; "
-                  f"{n_nodes} nodes in ln(founding multiplier / growth multiplier))",
+        f"{n_nodes} nodes in ln(founding multiplier / growth multiplier))",
     }
 
 
@@ -631,9 +714,18 @@ class RelapsePrediction:
     cumulative: FloatArray
 
 
-def predict_relapse(curves: PresetCurves, soil: dict[str, float] | FloatArray, population: Population,
-                    diameter_mm: float, years: FloatArray, *, nodes: str = "all", n_u: int = 161,
-                    n_v: int = 41, n_y: int = 21) -> RelapsePrediction:
+def predict_relapse(
+    curves: PresetCurves,
+    soil: dict[str, float] | FloatArray,
+    population: Population,
+    diameter_mm: float,
+    years: FloatArray,
+    *,
+    nodes: str = "all",
+    n_u: int = 161,
+    n_v: int = 41,
+    n_y: int = 21,
+) -> RelapsePrediction:
     r"""Population-averaged distant relapse after resection of the primary (and the regional
     nodes) at ``diameter_mm``, primary seeding only.
 
@@ -667,7 +759,7 @@ def predict_relapse(curves: PresetCurves, soil: dict[str, float] | FloatArray, p
     zy, wy = (np.zeros(1), np.ones(1)) if shared else log_normal_nodes(n_y)
     su, sv = population.dissemination_sd_log, population.growth_sd_log
     log_v = sv * zv
-    log_w = (su * zu[:, None] - log_v[None, :])[:, :, None] + np.zeros(zy.size)      # u x v x y
+    log_w = (su * zu[:, None] - log_v[None, :])[:, :, None] + np.zeros(zy.size)  # u x v x y
     if shared:
         log_wn = log_w
     else:
@@ -693,16 +785,19 @@ def predict_relapse(curves: PresetCurves, soil: dict[str, float] | FloatArray, p
         cond, c0 = np.exp(-np.exp(log_wn) * p_node * nn), 1.0
     else:
         cond, c0 = -np.expm1(-np.exp(log_wn) * p_node * nn), 0.0
-    base = wt * alive * cond * m0                                  # u x v x y
+    base = wt * alive * cond * m0  # u x v x y
     nr = resected_count(curves, T, (T + 365.25 * np.exp(log_v)[:, None] * years[None, :]).ravel())
     nr = nr.reshape(log_v.size, years.size)
-    extra = np.maximum(nr - n0, 0.0)                               # v x years
+    extra = np.maximum(nr - n0, 0.0)  # v x years
     # the relapse depends on (u, v) only: sum the nodal axis of the weights first
     base_uv = base.sum(axis=2)
     rel = -np.expm1(-(w[:, :, 0] * p_dist)[:, :, None] * extra[None, :, :])  # u x v x years
     pi = population.competent_fraction
     num = pi * np.einsum("uv,uvk->k", base_uv, rel)
     den = pi * float(base.sum()) + (1.0 - pi) * c0
-    return RelapsePrediction(diameter_mm=float(diameter_mm), nodes=nodes, years=years,
-                             cumulative=num / den if den > 0 else np.full(years.size, np.nan))
-
+    return RelapsePrediction(
+        diameter_mm=float(diameter_mm),
+        nodes=nodes,
+        years=years,
+        cumulative=num / den if den > 0 else np.full(years.size, np.nan),
+    )

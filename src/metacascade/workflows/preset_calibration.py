@@ -83,10 +83,19 @@ CALIBRATED_PATH = Path(str(files("metacascade.presets").joinpath("calibrated.tom
 
 # DiSibio & French 2008 column -> autopsy site of the body graph (a site may span organs: SITE_GROUPS)
 DISIBIO_SITES: dict[str, str] = {
-    "adrenal": "adrenal", "bone": "bone", "brain": "brain", "heart": "heart", "kidney": "kidney",
-    "liver": "liver", "lung": "lung", "lymph_nodes_regional": "lymph_regional",
-    "lymph_nodes_distant": "lymph_distant", "peritoneum": "peritoneum", "pleura": "pleura",
-    "skeletal muscle": "muscle", "skin": "skin_soft_tissue",
+    "adrenal": "adrenal",
+    "bone": "bone",
+    "brain": "brain",
+    "heart": "heart",
+    "kidney": "kidney",
+    "liver": "liver",
+    "lung": "lung",
+    "lymph_nodes_regional": "lymph_regional",
+    "lymph_nodes_distant": "lymph_distant",
+    "peritoneum": "peritoneum",
+    "pleura": "pleura",
+    "skeletal muscle": "muscle",
+    "skin": "skin_soft_tissue",
 }
 _LOG_SOIL = (-40.0, 0.0)
 _LOGIT_PI = (-8.0, 8.0)
@@ -146,8 +155,7 @@ class CalibrationData:
 
     @property
     def n_obs(self) -> int:
-        return int(self.autopsy_n * len(self.sites) + self.seer_n.sum() + self.node_n.sum()
-                   + self.relapse_events.sum())
+        return int(self.autopsy_n * len(self.sites) + self.seer_n.sum() + self.node_n.sum() + self.relapse_events.sum())
 
     @property
     def fits_nodal(self) -> bool:
@@ -174,7 +182,8 @@ class PresetFit:
     dormancy: dict[str, float] = dataclasses.field(default_factory=dict)
     # fitted odds ratio of resection for M1 patients (calibration.seer_selection); 1 = not fitted
     seer_m1_odds: float = 1.0
-    # fitted fraction of regional-node colonies left by the node dissection (calibration.node_dissection); 1 = not fitted
+    # fitted fraction of regional-node colonies left by the node dissection (calibration.node_dissection);
+    # 1 = not fitted
     node_residual: float = 1.0
 
 
@@ -201,9 +210,11 @@ def calibration_data(preset: Preset) -> CalibrationData:
         if r not in table.counts.index:
             from metacascade._messages import did_you_mean
 
-            raise CalibrationError(f"preset {preset.name!r}: calibration.autopsy: unknown DiSibio row {r!r}"
-                                   f"{did_you_mean(r, list(table.counts.index))}; allowed: "
-                                   f"{', '.join(table.counts.index)}")
+            raise CalibrationError(
+                f"preset {preset.name!r}: calibration.autopsy: unknown DiSibio row {r!r}"
+                f"{did_you_mean(r, list(table.counts.index))}; allowed: "
+                f"{', '.join(table.counts.index)}"
+            )
     counts = table.counts.loc[list(rows)].sum(axis=0)
     n = int(table.n_autopsies.loc[list(rows)].sum())
     sites = tuple(DISIBIO_SITES.values())
@@ -218,8 +229,9 @@ def calibration_data(preset: Preset) -> CalibrationData:
         known = sorted(seer["cancer"].unique())
         for nm in names:
             if nm not in known:
-                raise CalibrationError(f"preset {preset.name!r}: calibration.seer: unknown SEER type {nm!r}; "
-                                       f"allowed: {', '.join(known)}")
+                raise CalibrationError(
+                    f"preset {preset.name!r}: calibration.seer: unknown SEER type {nm!r}; allowed: {', '.join(known)}"
+                )
         sub = seer[seer["cancer"].isin(names)].groupby("size_mid_cm", as_index=False)[["n_patients", "n_m1"]].sum()
         diam = sub["size_mid_cm"].to_numpy(float) * 10.0
         sk = sub["n_m1"].to_numpy(float)
@@ -229,16 +241,34 @@ def calibration_data(preset: Preset) -> CalibrationData:
     rel = _relapse_data(preset, diam, sn) if spec.get("relapse", False) else {}
     fit_odds = bool(spec.get("seer_selection", False))
     if fit_odds and not (sn.size and rel):
-        raise CalibrationError(f"preset {preset.name!r}: calibration.seer_selection needs a SEER curve and a "
-                               "relapse series (calibration.relapse = true): they are what identify it")
+        raise CalibrationError(
+            f"preset {preset.name!r}: calibration.seer_selection needs a SEER curve and a "
+            "relapse series (calibration.relapse = true): they are what identify it"
+        )
     fit_resid = bool(spec.get("node_dissection", False))
     if fit_resid and spec.get("autopsy_history", "resected") == "untreated":
-        raise CalibrationError(f"preset {preset.name!r}: calibration.node_dissection needs a resected autopsy series "
-                               "(calibration.autopsy_history = \"resected\")")
-    return CalibrationData(preset=preset.name, autopsy_rows=rows, sites=sites, autopsy_k=k, autopsy_n=n,
-                           seer_cancer=seer_name, seer_diameter_mm=diam, seer_k=sk, seer_n=sn,
-                           node_diameter_mm=nd, node_k=nk, node_n=nn, node_source=nsrc, fit_m1_odds=fit_odds,
-                           fit_node_residual=fit_resid, **rel)
+        raise CalibrationError(
+            f"preset {preset.name!r}: calibration.node_dissection needs a resected autopsy series "
+            '(calibration.autopsy_history = "resected")'
+        )
+    return CalibrationData(
+        preset=preset.name,
+        autopsy_rows=rows,
+        sites=sites,
+        autopsy_k=k,
+        autopsy_n=n,
+        seer_cancer=seer_name,
+        seer_diameter_mm=diam,
+        seer_k=sk,
+        seer_n=sn,
+        node_diameter_mm=nd,
+        node_k=nk,
+        node_n=nn,
+        node_source=nsrc,
+        fit_m1_odds=fit_odds,
+        fit_node_residual=fit_resid,
+        **rel,
+    )
 
 
 def seer_median_mm(diameter_mm: np.ndarray, n: np.ndarray, cap: float | None = None) -> float:
@@ -261,25 +291,38 @@ def _relapse_data(preset: Preset, seer_diameter_mm: np.ndarray, seer_n: np.ndarr
     targets = load_relapse_targets()
     rows = targets[(targets["preset"] == preset.name) & (targets["endpoint"] == "distant")]
     if rows.empty:
-        raise CalibrationError(f"preset {preset.name!r}: calibration.relapse: no distant-relapse series for it in "
-                               "data/natural_history/relapse_targets.csv")
+        raise CalibrationError(
+            f"preset {preset.name!r}: calibration.relapse: no distant-relapse series for it in "
+            "data/natural_history/relapse_targets.csv"
+        )
     t = rows.iloc[0]
     if t["diameter"] == "seer_median":
         if not np.size(seer_n):
-            raise CalibrationError(f"preset {preset.name!r}: calibration.relapse: diameter seer_median needs a "
-                                   "SEER curve (calibration.seer)")
-        diameter = seer_median_mm(seer_diameter_mm, seer_n, float(t["max_diameter_mm"]) if t["max_diameter_mm"] else None)
+            raise CalibrationError(
+                f"preset {preset.name!r}: calibration.relapse: diameter seer_median needs a "
+                "SEER curve (calibration.seer)"
+            )
+        diameter = seer_median_mm(
+            seer_diameter_mm, seer_n, float(t["max_diameter_mm"]) if t["max_diameter_mm"] else None
+        )
     else:
         try:
             diameter = float(t["diameter"])
         except ValueError:
-            raise CalibrationError(f"preset {preset.name!r}: calibration.relapse needs a numeric diameter or "
-                                   f"seer_median in relapse_targets.csv, got {t['diameter']!r}") from None
+            raise CalibrationError(
+                f"preset {preset.name!r}: calibration.relapse needs a numeric diameter or "
+                f"seer_median in relapse_targets.csv, got {t['diameter']!r}"
+            ) from None
     hz = load_relapse_hazards(t["file"], t["subgroup"])
     edges = np.concatenate([hz["time_low_years"].to_numpy(float)[:1], hz["time_high_years"].to_numpy(float)])
-    return {"relapse_diameter_mm": diameter, "relapse_nodes": str(t["nodes"]), "relapse_edges": edges,
-            "relapse_events": hz["events"].to_numpy(float), "relapse_person_years": hz["person_years"].to_numpy(float),
-            "relapse_source": f"{t['file']} ({t['subgroup']})"}
+    return {
+        "relapse_diameter_mm": diameter,
+        "relapse_nodes": str(t["nodes"]),
+        "relapse_edges": edges,
+        "relapse_events": hz["events"].to_numpy(float),
+        "relapse_person_years": hz["person_years"].to_numpy(float),
+        "relapse_source": f"{t['file']} ({t['subgroup']})",
+    }
 
 
 def _node_data(preset: Preset, cancer: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
@@ -293,8 +336,9 @@ def _node_data(preset: Preset, cancer: str | None) -> tuple[np.ndarray, np.ndarr
 
     df = load_node_positivity(cancer)
     if df.empty:
-        raise CalibrationError(f"preset {preset.name!r}: calibration.nodes: no node-positivity rows with counts for "
-                               f"{cancer!r}")
+        raise CalibrationError(
+            f"preset {preset.name!r}: calibration.nodes: no node-positivity rows with counts for {cancer!r}"
+        )
     lo = df["size_mm_low"].to_numpy(float)
     hi = df["size_mm_high"].to_numpy(float)
     mid = np.where(np.isnan(hi), lo + 15.0, np.where(lo == 0, 14.0, 0.5 * (lo + hi)))
@@ -311,9 +355,16 @@ def soils_from_sites(preset: Preset, site_soil: dict[str, float]) -> dict[str, f
     return dataclasses.replace(preset, soil={}).resolved_soil(site_soil)
 
 
-def log_likelihood(preset: Preset, data: CalibrationData, site_soil: dict[str, float], population: Population,
-                   secondary: np.ndarray | None = None, curves: PresetCurves | None = None,
-                   m1_odds: float = 1.0, node_residual: float = 1.0) -> tuple[float, PopulationPrediction]:
+def log_likelihood(
+    preset: Preset,
+    data: CalibrationData,
+    site_soil: dict[str, float],
+    population: Population,
+    secondary: np.ndarray | None = None,
+    curves: PresetCurves | None = None,
+    m1_odds: float = 1.0,
+    node_residual: float = 1.0,
+) -> tuple[float, PopulationPrediction]:
     """The binomial log-likelihood of ``data`` and the prediction it rests on (``curves``: the
     median patient's, :func:`preset_curves` of ``preset`` when None). The SEER bins are compared
     with the resected patients' M1 fraction, :func:`operated_m1` of the population's at ``m1_odds``;
@@ -323,12 +374,23 @@ def log_likelihood(preset: Preset, data: CalibrationData, site_soil: dict[str, f
     soil = soils_from_sites(preset, site_soil)
     n_seer = data.seer_diameter_mm.size
     # one prediction at the SEER sizes and the node-positivity sizes together
-    both = predict_population(curves, soil, population,
-                              np.concatenate([data.seer_diameter_mm, data.node_diameter_mm]), secondary=secondary,
-                              resected_at_mm=resected_sizes(preset, data), node_residual=node_residual)
-    pred = dataclasses.replace(both, diameters_mm=both.diameters_mm[:n_seer], m1_at_size=both.m1_at_size[:n_seer],
-                               node_at_size=both.node_at_size[:n_seer], occult_at_size=both.occult_at_size[:n_seer],
-                               n0m0_at_size=both.n0m0_at_size[:n_seer])
+    both = predict_population(
+        curves,
+        soil,
+        population,
+        np.concatenate([data.seer_diameter_mm, data.node_diameter_mm]),
+        secondary=secondary,
+        resected_at_mm=resected_sizes(preset, data),
+        node_residual=node_residual,
+    )
+    pred = dataclasses.replace(
+        both,
+        diameters_mm=both.diameters_mm[:n_seer],
+        m1_at_size=both.m1_at_size[:n_seer],
+        node_at_size=both.node_at_size[:n_seer],
+        occult_at_size=both.occult_at_size[:n_seer],
+        n0m0_at_size=both.n0m0_at_size[:n_seer],
+    )
     p_sites = np.array([pred.site(s) for s in data.sites])
     ll = _binom(data.autopsy_k, data.autopsy_n, p_sites)
     if n_seer:
@@ -372,13 +434,19 @@ def resected_sizes(preset: Preset, data: CalibrationData) -> tuple[np.ndarray, n
     return np.array([30.0]), np.array([1.0])
 
 
-def _start_soils(preset: Preset, data: CalibrationData, population: Population,
-                 curves: PresetCurves | None = None) -> np.ndarray:
+def _start_soils(
+    preset: Preset, data: CalibrationData, population: Population, curves: PresetCurves | None = None
+) -> np.ndarray:
     """Start: soils that give the observed autopsy fractions under the median patient."""
     curves = preset_curves(preset) if curves is None else curves
     base = np.full(len(data.sites), 1e-10)
-    pred = predict_population(curves, soils_from_sites(preset, dict(zip(data.sites, base))),
-                              Population(), np.zeros(0) + 10.0, resected_at_mm=resected_sizes(preset, data))
+    pred = predict_population(
+        curves,
+        soils_from_sites(preset, dict(zip(data.sites, base))),
+        Population(),
+        np.zeros(0) + 10.0,
+        resected_at_mm=resected_sizes(preset, data),
+    )
     out = []
     for i, s in enumerate(data.sites):
         target = min(max(data.autopsy_k[i] / data.autopsy_n, 0.5 / data.autopsy_n), 0.95)
@@ -388,9 +456,16 @@ def _start_soils(preset: Preset, data: CalibrationData, population: Population,
     return np.array(out)
 
 
-def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, population_from: Population | None = None,
-                     shedding_from: dict[str, float] | None = None, rounds: int = 2, profile: bool = True,
-                     progress: Callable[[str], None] | None = None) -> PresetFit:
+def calibrate_preset(
+    preset: Preset,
+    data: CalibrationData | None = None,
+    *,
+    population_from: Population | None = None,
+    shedding_from: dict[str, float] | None = None,
+    rounds: int = 2,
+    profile: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> PresetFit:
     """Maximum-likelihood fit of ``preset`` to its data (see the module docstring). A preset
     without a SEER curve takes the population (``population_from``) and the colonisation size
     exponent (``shedding_from``, the ``shedding`` of that preset's fit) of another."""
@@ -401,8 +476,10 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
     fixed_shedding: dict[str, float] | None = None
     if not fit_population:
         if population_from is None:
-            raise CalibrationError(f"preset {preset.name!r}: no SEER curve to fit the population on; give "
-                                   "calibration.population_from (a preset with one)")
+            raise CalibrationError(
+                f"preset {preset.name!r}: no SEER curve to fit the population on; give "
+                "calibration.population_from (a preset with one)"
+            )
         pop0 = dataclasses.replace(population_from, growth_sd_log=preset.population.growth_sd_log)
         if shedding_from:
             fixed_shedding = shedding_with_alpha(base_shedding, shedding_from["alpha"])
@@ -427,6 +504,7 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
 
     def resid_at(th: np.ndarray) -> float:
         return 1.0 / (1.0 + math.exp(-float(th[j_resid]))) if fit_resid else 1.0
+
     if resected_sizes(preset, data) is not None:
         rounds = 1  # colonies founded by colonies do not enter the resected autopsy (see resected_sizes)
     secondary: np.ndarray | None = None
@@ -440,15 +518,19 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
         return c
 
     for rnd in range(max(1, rounds)):
+
         def unpack(th: np.ndarray) -> tuple[dict[str, float], Population]:
             soil = {s: math.exp(v) for s, v in zip(data.sites, th[:n_sites])}
             if fit_population:
                 nodal = {}
                 if fit_nodal:
                     nodal = {"nodal_sd_log": math.exp(th[n_sites + 2]), "nodal_correlation": math.tanh(th[n_sites + 3])}
-                pop = Population(competent_fraction=1.0 / (1.0 + math.exp(-th[n_sites])),
-                                 dissemination_sd_log=math.exp(th[n_sites + 1]),
-                                 growth_sd_log=pop0.growth_sd_log, **nodal)
+                pop = Population(
+                    competent_fraction=1.0 / (1.0 + math.exp(-th[n_sites])),
+                    dissemination_sd_log=math.exp(th[n_sites + 1]),
+                    growth_sd_log=pop0.growth_sd_log,
+                    **nodal,
+                )
             else:
                 pop = pop0
             return soil, pop
@@ -457,41 +539,65 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
 
         def loglik(th: np.ndarray, sec: np.ndarray | None = sec) -> float:
             soil, pop = unpack(th)
-            return log_likelihood(preset, data, soil, pop, sec, curves=curves_at(th), m1_odds=odds_at(th),
-                                  node_residual=resid_at(th))[0]
+            return log_likelihood(
+                preset, data, soil, pop, sec, curves=curves_at(th), m1_odds=odds_at(th), node_residual=resid_at(th)
+            )[0]
 
         if theta is None:
             start_pop = pop0 if not fit_population else Population(0.7, 5.0, pop0.growth_sd_log)
             start_curves = alpha_curves(_ALPHA_START) if alpha_curves is not None else fixed_curves
-            theta = np.concatenate([_start_soils(preset, data, start_pop, start_curves),
-                                    [math.log(0.7 / 0.3), math.log(5.0)] if fit_population else [],
-                                    [math.log(5.0), math.atanh(0.5)] if fit_nodal else [],
-                                    [_ALPHA_START] if fit_alpha else [],
-                                    list(_DORMANCY_START) if fit_dormancy else [],
-                                    [_M1_ODDS_START] if fit_odds else [],
-                                    [_NODE_RESIDUAL_START] if fit_resid else []])
-        params = [Parameter(f"log_soil_{s}", *_LOG_SOIL, start=float(np.clip(theta[i], *_LOG_SOIL)))
-                  for i, s in enumerate(data.sites)]
+            theta = np.concatenate(
+                [
+                    _start_soils(preset, data, start_pop, start_curves),
+                    [math.log(0.7 / 0.3), math.log(5.0)] if fit_population else [],
+                    [math.log(5.0), math.atanh(0.5)] if fit_nodal else [],
+                    [_ALPHA_START] if fit_alpha else [],
+                    list(_DORMANCY_START) if fit_dormancy else [],
+                    [_M1_ODDS_START] if fit_odds else [],
+                    [_NODE_RESIDUAL_START] if fit_resid else [],
+                ]
+            )
+        params = [
+            Parameter(f"log_soil_{s}", *_LOG_SOIL, start=float(np.clip(theta[i], *_LOG_SOIL)))
+            for i, s in enumerate(data.sites)
+        ]
         if fit_population:
-            params += [Parameter("logit_competent_fraction", *_LOGIT_PI, start=float(theta[n_sites])),
-                       Parameter("log_dissemination_sd_log", *_LOG_SIGMA,
-                                 start=float(np.clip(theta[n_sites + 1], *_LOG_SIGMA)))]
+            params += [
+                Parameter("logit_competent_fraction", *_LOGIT_PI, start=float(theta[n_sites])),
+                Parameter(
+                    "log_dissemination_sd_log", *_LOG_SIGMA, start=float(np.clip(theta[n_sites + 1], *_LOG_SIGMA))
+                ),
+            ]
         if fit_nodal:
-            params += [Parameter("log_nodal_sd_log", *_LOG_SIGMA, start=float(np.clip(theta[n_sites + 2], *_LOG_SIGMA))),
-                       Parameter("atanh_nodal_correlation", *_ATANH_RHO,
-                                 start=float(np.clip(theta[n_sites + 3], *_ATANH_RHO)))]
+            params += [
+                Parameter("log_nodal_sd_log", *_LOG_SIGMA, start=float(np.clip(theta[n_sites + 2], *_LOG_SIGMA))),
+                Parameter(
+                    "atanh_nodal_correlation", *_ATANH_RHO, start=float(np.clip(theta[n_sites + 3], *_ATANH_RHO))
+                ),
+            ]
         if fit_alpha:
             params += [Parameter("shedding_alpha", *_ALPHA, start=float(np.clip(theta[j_alpha], *_ALPHA)))]
         if fit_dormancy:
-            params += [Parameter("logit_dormancy_probability", *_LOGIT_DORMANT,
-                                 start=float(np.clip(theta[j_dorm], *_LOGIT_DORMANT))),
-                       Parameter("log_dormancy_escape_per_day", *_LOG_ESCAPE,
-                                 start=float(np.clip(theta[j_dorm + 1], *_LOG_ESCAPE)))]
+            params += [
+                Parameter(
+                    "logit_dormancy_probability", *_LOGIT_DORMANT, start=float(np.clip(theta[j_dorm], *_LOGIT_DORMANT))
+                ),
+                Parameter(
+                    "log_dormancy_escape_per_day", *_LOG_ESCAPE, start=float(np.clip(theta[j_dorm + 1], *_LOG_ESCAPE))
+                ),
+            ]
         if fit_odds:
-            params += [Parameter("log_m1_operated_odds", *_LOG_M1_ODDS, start=float(np.clip(theta[j_odds], *_LOG_M1_ODDS)))]
+            params += [
+                Parameter("log_m1_operated_odds", *_LOG_M1_ODDS, start=float(np.clip(theta[j_odds], *_LOG_M1_ODDS)))
+            ]
         if fit_resid:
-            params += [Parameter("logit_node_residual_fraction", *_LOGIT_NODE_RESIDUAL,
-                                 start=float(np.clip(theta[j_resid], *_LOGIT_NODE_RESIDUAL)))]
+            params += [
+                Parameter(
+                    "logit_node_residual_fraction",
+                    *_LOGIT_NODE_RESIDUAL,
+                    start=float(np.clip(theta[j_resid], *_LOGIT_NODE_RESIDUAL)),
+                )
+            ]
         template = Template(parameters=tuple(params), loglik=loglik, name=f"preset {preset.name}")
         last = rnd == max(1, rounds) - 1
         fit = _fit(template, fit_population, n_sites, profile and last, data.n_obs)
@@ -500,8 +606,11 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
             progress(f"{preset.name}: round {rnd + 1} log-likelihood {fit.loglik:.3f}")
         if preset.secondary_seeding and not last:
             soil, pop = unpack(theta)
-            at = fixed_preset if not fit_alpha else dataclasses.replace(
-                preset, shedding=shedding_with_alpha(base_shedding, float(theta[j_alpha])))
+            at = (
+                fixed_preset
+                if not fit_alpha
+                else dataclasses.replace(preset, shedding=shedding_with_alpha(base_shedding, float(theta[j_alpha])))
+            )
             if fit_dormancy:
                 at = dataclasses.replace(at, dormancy=_dormancy_of(theta, j_dorm))
             secondary = secondary_factors(at, soils_from_sites(at, soil), pop)
@@ -523,8 +632,9 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
         intervals["nodes.residual_fraction"] = (1.0 / (1.0 + math.exp(-lo)), 1.0 / (1.0 + math.exp(-hi)))
     if fit_dormancy:  # Wald on the fitted scale
         for key, name, back, j in (
-                ("dormancy.probability", "logit_dormancy_probability", lambda v: 1.0 / (1.0 + math.exp(-v)), j_dorm),
-                ("dormancy.escape_per_day", "log_dormancy_escape_per_day", math.exp, j_dorm + 1)):
+            ("dormancy.probability", "logit_dormancy_probability", lambda v: 1.0 / (1.0 + math.exp(-v)), j_dorm),
+            ("dormancy.escape_per_day", "log_dormancy_escape_per_day", math.exp, j_dorm + 1),
+        ):
             lo, hi = fit.wald.get(name, (theta[j], theta[j]))
             intervals[key] = (back(lo), back(hi))
     for i, s in enumerate(data.sites):
@@ -537,32 +647,47 @@ def calibrate_preset(preset: Preset, data: CalibrationData | None = None, *, pop
         lo, hi = fit.wald.get("shedding_alpha", (theta[j_alpha], theta[j_alpha]))
         intervals["shedding.alpha"] = (max(lo, _ALPHA[0]), min(hi, _ALPHA[1]))
     if fit_population:
-        lo, hi = fit.profile.get("logit_competent_fraction") or fit.wald.get("logit_competent_fraction",
-                                                                              (theta[n_sites],) * 2)
+        lo, hi = fit.profile.get("logit_competent_fraction") or fit.wald.get(
+            "logit_competent_fraction", (theta[n_sites],) * 2
+        )
         intervals["population.competent_fraction"] = (1 / (1 + math.exp(-lo)), 1 / (1 + math.exp(-hi)))
-        lo, hi = fit.profile.get("log_dissemination_sd_log") or fit.wald.get("log_dissemination_sd_log",
-                                                                              (theta[n_sites + 1],) * 2)
+        lo, hi = fit.profile.get("log_dissemination_sd_log") or fit.wald.get(
+            "log_dissemination_sd_log", (theta[n_sites + 1],) * 2
+        )
         intervals["population.dissemination_sd_log"] = (math.exp(lo), math.exp(hi))
     nodal: dict[str, float] = {}
     if pop.nodal_sd_log is not None:  # fitted here, or borrowed with the population
         nodal = {"nodal_sd_log": _round(float(pop.nodal_sd)), "nodal_correlation": _round(pop.nodal_correlation)}
     if fit_nodal:  # Wald on the fitted scale (profiles of these two are not computed)
-        for key, name, back in (("population.nodal_sd_log", "log_nodal_sd_log", math.exp),
-                                ("population.nodal_correlation", "atanh_nodal_correlation", math.tanh)):
+        for key, name, back in (
+            ("population.nodal_sd_log", "log_nodal_sd_log", math.exp),
+            ("population.nodal_correlation", "atanh_nodal_correlation", math.tanh),
+        ):
             j = n_sites + (2 if name.startswith("log_") else 3)
             lo, hi = fit.wald.get(name, (theta[j], theta[j]))
             intervals[key] = (back(lo), back(hi))
-    return PresetFit(preset=preset.name, soil={s: _round(v) for s, v in soil.items()},
-                     population=Population(_round(pop.competent_fraction), _round(pop.dissemination_sd_log),
-                                           pop.growth_sd_log, **nodal),
-                     intervals={k: (_round(a), _round(b)) for k, (a, b) in intervals.items()},
-                     loglik=_round(fit.loglik, 9), n_obs=data.n_obs, secondary=secondary, shedding=shedding,
-                     dormancy=dormancy, seer_m1_odds=_round(odds_at(theta)), node_residual=_round(resid_at(theta)))
+    return PresetFit(
+        preset=preset.name,
+        soil={s: _round(v) for s, v in soil.items()},
+        population=Population(
+            _round(pop.competent_fraction), _round(pop.dissemination_sd_log), pop.growth_sd_log, **nodal
+        ),
+        intervals={k: (_round(a), _round(b)) for k, (a, b) in intervals.items()},
+        loglik=_round(fit.loglik, 9),
+        n_obs=data.n_obs,
+        secondary=secondary,
+        shedding=shedding,
+        dormancy=dormancy,
+        seer_m1_odds=_round(odds_at(theta)),
+        node_residual=_round(resid_at(theta)),
+    )
 
 
 def _dormancy_of(theta: np.ndarray, j: int) -> dict[str, float]:
-    return {"probability": _round(1.0 / (1.0 + math.exp(-float(theta[j])))),
-            "escape_per_day": _round(math.exp(float(theta[j + 1])))}
+    return {
+        "probability": _round(1.0 / (1.0 + math.exp(-float(theta[j])))),
+        "escape_per_day": _round(math.exp(float(theta[j + 1]))),
+    }
 
 
 def _fit(template: Template, fit_population: bool, n_sites: int, profile: bool, n_obs: int) -> Any:
@@ -581,13 +706,15 @@ def _fit(template: Template, fit_population: bool, n_sites: int, profile: bool, 
         return 1e300 if not np.isfinite(v) else -float(v)
 
     x = np.array([p.start for p in template.parameters])
-    res = optimize.minimize(nll, x, method="L-BFGS-B", bounds=list(zip(lo, hi)),
-                            options={"maxiter": 3000, "ftol": 1e-13, "gtol": 1e-7})
+    res = optimize.minimize(
+        nll, x, method="L-BFGS-B", bounds=list(zip(lo, hi)), options={"maxiter": 3000, "ftol": 1e-13, "gtol": 1e-7}
+    )
     x = np.clip(res.x, lo, hi)
     # Powell (derivative-free) from there: the quadrature makes the surface slightly rough at the
     # scale of finite-difference steps, where L-BFGS-B stalls
-    pw = optimize.minimize(nll, x, method="Powell", bounds=list(zip(lo, hi)),
-                           options={"maxfev": 4000, "xtol": 1e-6, "ftol": 1e-11})
+    pw = optimize.minimize(
+        nll, x, method="Powell", bounds=list(zip(lo, hi)), options={"maxfev": 4000, "xtol": 1e-6, "ftol": 1e-11}
+    )
     if pw.fun <= res.fun:
         res = pw
         x = np.clip(pw.x, lo, hi)
@@ -606,8 +733,11 @@ def _fit(template: Template, fit_population: bool, n_sites: int, profile: bool, 
             cov[np.ix_(free, free)] = np.linalg.inv(h[np.ix_(free, free)])
         with np.errstate(invalid="ignore"):
             se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
-        wald = {p.name: (float(x[i] - z * se[i]), float(x[i] + z * se[i])) for i, p in enumerate(template.parameters)
-                if np.isfinite(se[i])}
+        wald = {
+            p.name: (float(x[i] - z * se[i]), float(x[i] + z * se[i]))
+            for i, p in enumerate(template.parameters)
+            if np.isfinite(se[i])
+        }
     except np.linalg.LinAlgError:
         cov = None
     prof: dict[str, tuple[float, float]] = {}
@@ -616,12 +746,33 @@ def _fit(template: Template, fit_population: bool, n_sites: int, profile: bool, 
         for i in (n_sites, n_sites + 1):
             se = math.sqrt(cov[i, i]) if cov is not None and np.isfinite(cov[i, i]) and cov[i, i] > 0 else 0.1
             prof[template.parameters[i].name] = _profile(nll, x, f_best, i, lo, hi, crit, se)
-    return MLEFit(template=template, theta=x, loglik=-f_best, n_obs=n_obs, covariance=cov, wald=wald, profile=prof,
-                  alpha=0.05, success=bool(res.success), message=str(res.message), n_starts=1, evaluations=count[0])
+    return MLEFit(
+        template=template,
+        theta=x,
+        loglik=-f_best,
+        n_obs=n_obs,
+        covariance=cov,
+        wald=wald,
+        profile=prof,
+        alpha=0.05,
+        success=bool(res.success),
+        message=str(res.message),
+        n_starts=1,
+        evaluations=count[0],
+    )
 
 
-def _profile(nll: Callable[[np.ndarray], float], x: np.ndarray, f_best: float, i: int, lo: np.ndarray,
-             hi: np.ndarray, crit: float, scale: float, tol: float = 1e-2) -> tuple[float, float]:
+def _profile(
+    nll: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    f_best: float,
+    i: int,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    crit: float,
+    scale: float,
+    tol: float = 1e-2,
+) -> tuple[float, float]:
     """Profile-likelihood interval of parameter ``i``: where the re-maximised negative
     log-likelihood rises by ``crit``, bracketed from the maximum in steps of the Wald standard
     error and located by the Illinois rule to ``tol`` on the fitted scale (the bound where it never
@@ -642,8 +793,13 @@ def _profile(nll: Callable[[np.ndarray], float], x: np.ndarray, f_best: float, i
                 t[others] = y
                 return nll(t)
 
-            r = optimize.minimize(g, warm, method="L-BFGS-B", bounds=[(lo[j], hi[j]) for j in others],
-                                  options={"maxiter": 150, "ftol": 1e-10})
+            r = optimize.minimize(
+                g,
+                warm,
+                method="L-BFGS-B",
+                bounds=[(lo[j], hi[j]) for j in others],
+                options={"maxiter": 150, "ftol": 1e-10},
+            )
             warm = r.x
             return float(r.fun) - f_best - crit
 
@@ -682,8 +838,9 @@ def _profile(nll: Callable[[np.ndarray], float], x: np.ndarray, f_best: float, i
     return out[0], out[1]
 
 
-def secondary_factors(preset: Preset, soil: dict[str, float], population: Population,
-                      n_nodes: int = 321, n_solve: int = 9) -> np.ndarray:
+def secondary_factors(
+    preset: Preset, soil: dict[str, float], population: Population, n_nodes: int = 321, n_solve: int = 9
+) -> np.ndarray:
     """Per quadrature node and organ, (all colonies) / (primary-founded colonies) above the
     autopsy size at death, from the full engine at ``n_solve`` nodes (interpolated in ln w)."""
     from metacascade.engines.organs import solve_organs
@@ -711,11 +868,11 @@ def secondary_factors(preset: Preset, soil: dict[str, float], population: Popula
     ratios = np.ones((n_solve, len(p)))
     for i, v in enumerate(lw):
         w = math.exp(v)
-        m = dataclasses.replace(model, primary_shedding=PowerShedding(m=model.primary_shedding.m * w,
-                                                                      alpha=model.primary_shedding.alpha))
+        m = dataclasses.replace(
+            model, primary_shedding=PowerShedding(m=model.primary_shedding.m * w, alpha=model.primary_shedding.alpha)
+        )
         td = float(np.interp(v, log_w, td_all))
-        sol = solve_organs(m, body.organs, routing.primary, routing.factors, td * 1.0001, rtol=1e-5,
-                           establishment=est)
+        sol = solve_organs(m, body.organs, routing.primary, routing.factors, td * 1.0001, rtol=1e-5, establishment=est)
         full = np.asarray(sol.n_above(td, x_aut), float).ravel()
         prim = w * p * math.exp(float(curves.log_at("autopsy", np.array([td]))[0]))
         ratios[i] = np.where(prim > 0, np.maximum(full / np.maximum(prim, 1e-300), 1.0), 1.0)
@@ -729,8 +886,9 @@ def _round(x: float, digits: int = 6) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def calibrate_presets(names: Iterable[str] | None = None, *, progress: Callable[[str], None] | None = None,
-                      workers: int = 1) -> dict[str, PresetFit]:
+def calibrate_presets(
+    names: Iterable[str] | None = None, *, progress: Callable[[str], None] | None = None, workers: int = 1
+) -> dict[str, PresetFit]:
     """Calibrate every preset with a calibration table (or those in ``names``): first those with
     a SEER curve, then those that borrow a population from one."""
     presets = load_presets()
@@ -783,11 +941,18 @@ def fit_from_calibrated(name: str, values: dict[str, Any]) -> PresetFit:
     """The :class:`PresetFit` of one preset's entry of :func:`~metacascade.presets.load_calibrated`
     (what ``presets calibrate NAME`` keeps for the presets it does not refit):
     ``format_calibrated`` of these regenerates the file's text."""
-    return PresetFit(preset=name, soil=values["soil"], population=Population(**values["population"]),
-                     intervals=values["intervals"], loglik=values["loglik"], n_obs=values["n_obs"],
-                     shedding=values["shedding"], dormancy=values["dormancy"],
-                     seer_m1_odds=float(values["seer"].get("m1_operated_odds", 1.0)),
-                     node_residual=float(values.get("nodes", {}).get("residual_fraction", 1.0)))
+    return PresetFit(
+        preset=name,
+        soil=values["soil"],
+        population=Population(**values["population"]),
+        intervals=values["intervals"],
+        loglik=values["loglik"],
+        n_obs=values["n_obs"],
+        shedding=values["shedding"],
+        dormancy=values["dormancy"],
+        seer_m1_odds=float(values["seer"].get("m1_operated_odds", 1.0)),
+        node_residual=float(values.get("nodes", {}).get("residual_fraction", 1.0)),
+    )
 
 
 def format_calibrated(fits: dict[str, PresetFit]) -> str:
@@ -809,13 +974,18 @@ def format_calibrated(fits: dict[str, PresetFit]) -> str:
         f = fits[name]
         lines += ["", f"[{name}]", f"loglik = {f.loglik:.9g}", f"n_obs = {f.n_obs}", "", f"[{name}.soil]"]
         lines += [f"{s} = {num(v)}" for s, v in sorted(f.soil.items())]
-        lines += ["", f"[{name}.population]",
-                  f"competent_fraction = {num(f.population.competent_fraction)}",
-                  f"dissemination_sd_log = {num(f.population.dissemination_sd_log)}",
-                  f"growth_sd_log = {num(f.population.growth_sd_log)}"]
+        lines += [
+            "",
+            f"[{name}.population]",
+            f"competent_fraction = {num(f.population.competent_fraction)}",
+            f"dissemination_sd_log = {num(f.population.dissemination_sd_log)}",
+            f"growth_sd_log = {num(f.population.growth_sd_log)}",
+        ]
         if f.population.nodal_sd_log is not None:
-            lines += [f"nodal_sd_log = {num(f.population.nodal_sd_log)}",
-                      f"nodal_correlation = {num(f.population.nodal_correlation)}"]
+            lines += [
+                f"nodal_sd_log = {num(f.population.nodal_sd_log)}",
+                f"nodal_correlation = {num(f.population.nodal_correlation)}",
+            ]
         if f.shedding:
             lines += ["", f"[{name}.shedding]"] + [f"{k} = {num(v)}" for k, v in sorted(f.shedding.items())]
         if f.dormancy:

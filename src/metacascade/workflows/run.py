@@ -18,16 +18,24 @@ from scipy.optimize import brentq
 from metacascade import __version__
 from metacascade.engines.organs import OrganSolution, solve_organs
 from metacascade.io import atomic_write, write_json, write_table
-from metacascade.workflows.population_model import population_at_diagnosis
 from metacascade.scenario import (
     Scenario,
     cells_to_diameter,
     delay_of,
     establishment_of,
 )
+from metacascade.workflows.population_model import population_at_diagnosis
 
-__all__ = ["RUN_FILES", "RunResult", "check_run_folder", "delay_of", "horizon_note", "remove_stale", "run_scenario",
-           "write_results"]
+__all__ = [
+    "RUN_FILES",
+    "RunResult",
+    "check_run_folder",
+    "delay_of",
+    "horizon_note",
+    "remove_stale",
+    "run_scenario",
+    "write_results",
+]
 
 
 @dataclass(frozen=True)
@@ -52,15 +60,17 @@ class RunResult:
     def timeseries(self) -> pd.DataFrame:
         """One row per time point (all organs together)."""
         ds = self.dataset
-        df = pd.DataFrame({
-            "time_days": ds["time_days"].values,
-            "primary_cells": ds["primary_cells"].values,
-            "primary_diameter_mm": ds["primary_diameter_mm"].values,
-            "n_metastases": ds["n_metastases_total"].values,
-            "n_detectable": ds["n_detectable_total"].values,
-            "burden_cells": ds["burden_cells_total"].values,
-            "seeding_rate_per_day": ds["seeding_rate_per_day_total"].values,
-        })
+        df = pd.DataFrame(
+            {
+                "time_days": ds["time_days"].values,
+                "primary_cells": ds["primary_cells"].values,
+                "primary_diameter_mm": ds["primary_diameter_mm"].values,
+                "n_metastases": ds["n_metastases_total"].values,
+                "n_detectable": ds["n_detectable_total"].values,
+                "burden_cells": ds["burden_cells_total"].values,
+                "seeding_rate_per_day": ds["seeding_rate_per_day_total"].values,
+            }
+        )
         return df
 
     def organs(self) -> pd.DataFrame:
@@ -90,8 +100,12 @@ def _state(sol: OrganSolution, sc: Scenario, t: float) -> dict[str, Any]:
     det = np.asarray(sol.n_above(t, sc.detection_cells))
     burden = np.asarray(sol.burden(t))
     per_organ = {
-        organ: {"n_metastases": float(n[j]), "n_detectable": float(det[j]),
-                "p_detectable": float(-np.expm1(-det[j])), "burden_cells": float(burden[j])}
+        organ: {
+            "n_metastases": float(n[j]),
+            "n_detectable": float(det[j]),
+            "p_detectable": float(-np.expm1(-det[j])),
+            "burden_cells": float(burden[j]),
+        }
         for j, organ in enumerate(sol.organs)
     }
     return {
@@ -108,8 +122,10 @@ def _state(sol: OrganSolution, sc: Scenario, t: float) -> dict[str, Any]:
 
 def horizon_note(lethal_cells: float, stopped_day: float, requested_days: float) -> str:
     """The one line that says a deterministic run stopped at the untreated death."""
-    return (f"stopped at day {stopped_day:.0f} (horizon_days = {requested_days:g} asked): the untreated expected "
-            f"burden reaches the lethal {lethal_cells:.2g} cells there")
+    return (
+        f"stopped at day {stopped_day:.0f} (horizon_days = {requested_days:g} asked): the untreated expected "
+        f"burden reaches the lethal {lethal_cells:.2g} cells there"
+    )
 
 
 def run_scenario(scenario: Scenario) -> RunResult:
@@ -128,8 +144,15 @@ def run_scenario(scenario: Scenario) -> RunResult:
     lethal = sc.lethal_burden_cells
 
     def solve(end: float) -> OrganSolution:
-        return solve_organs(sc.model, sc.organs, sc.routing.primary, sc.routing.factors, end, rtol=sc.engine.rtol,
-                            establishment=None if establishment.trivial else establishment)
+        return solve_organs(
+            sc.model,
+            sc.organs,
+            sc.routing.primary,
+            sc.routing.factors,
+            end,
+            rtol=sc.engine.rtol,
+            establishment=None if establishment.trivial else establishment,
+        )
 
     def death_time(s: OrganSolution, end: float) -> float | None:
         total = s.total
@@ -157,8 +180,9 @@ def run_scenario(scenario: Scenario) -> RunResult:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     times = np.union1d(np.linspace(0.0, horizon, sc.output.n_times), [t_diag])
     # colonies are resolved from the switch size on (the birth-death phase below it is not tracked)
-    sizes = np.asarray([x for x in sc.output.sizes_cells if x >= establishment.entry_cells] or
-                       [establishment.entry_cells])
+    sizes = np.asarray(
+        [x for x in sc.output.sizes_cells if x >= establishment.entry_cells] or [establishment.entry_cells]
+    )
     ds = sol.tabulate(times, sizes, time_offset=t_diag)
     ds["primary_diameter_mm"] = ("time_days", cells_to_diameter(ds["primary_cells"].values, sc.cells_per_mm3))
     detectable = np.asarray(sol.n_above(times, sc.detection_cells))
@@ -177,8 +201,9 @@ def run_scenario(scenario: Scenario) -> RunResult:
     for organ in sc.organs:
         # Poisson: P(at least one detectable) >= 1/2 when the expected number reaches ln 2.
         organ_sol = sol.per_organ[organ]
-        tj = _first_time_reaching(lambda t, s=organ_sol: float(s.n_above(t, sc.detection_cells)), math.log(2.0),
-                                  0.0, horizon)
+        tj = _first_time_reaching(
+            lambda t, s=organ_sol: float(s.n_above(t, sc.detection_cells)), math.log(2.0), 0.0, horizon
+        )
         first_by_organ[organ] = None if tj is None else tj - t_diag
     summary: dict[str, Any] = {
         "metacascade_version": __version__,
@@ -195,14 +220,16 @@ def run_scenario(scenario: Scenario) -> RunResult:
         "at_horizon": {"days_since_diagnosis": horizon - t_diag, **_state(sol, sc, horizon)},
         "horizon_days_requested": sc.engine.horizon_days,
         "stopped_at_lethal_burden": stopped,
-        "horizon_note": (horizon_note(lethal, horizon - t_diag, sc.engine.horizon_days) if stopped else
-                         None if t_death is None or t_death >= horizon else
-                         f"past day {t_death - t_diag:.0f} the untreated expected burden exceeds the lethal "
-                         f"{lethal:.2g} cells (engine.stop_at_death = false: followed past death)"),
-        "days_since_diagnosis_expected_first_metastasis_founded":
-            None if t_first_any is None else t_first_any - t_diag,
-        "days_since_diagnosis_expected_first_detectable_metastasis":
-            None if t_first is None else t_first - t_diag,
+        "horizon_note": (
+            horizon_note(lethal, horizon - t_diag, sc.engine.horizon_days)
+            if stopped
+            else None
+            if t_death is None or t_death >= horizon
+            else f"past day {t_death - t_diag:.0f} the untreated expected burden exceeds the lethal "
+            f"{lethal:.2g} cells (engine.stop_at_death = false: followed past death)"
+        ),
+        "days_since_diagnosis_expected_first_metastasis_founded": None if t_first_any is None else t_first_any - t_diag,
+        "days_since_diagnosis_expected_first_detectable_metastasis": None if t_first is None else t_first - t_diag,
         "days_since_diagnosis_detectable_metastasis_more_likely_than_not": first_by_organ,
         "lethal_burden_cells": lethal,
         "days_since_diagnosis_lethal_burden_untreated": None if t_death is None else t_death - t_diag,
@@ -216,9 +243,11 @@ def run_scenario(scenario: Scenario) -> RunResult:
 #: The files a ``metacascade run`` folder may hold (either engine, either table format), and
 #: the reports built from it: a run replaces those of an earlier run in its folder.
 _TABLES = ("timeseries", "organs", "size_distribution", "patients", "colonies", "events")
-RUN_FILES = frozenset([f"{t}.{ext}" for t in _TABLES for ext in ("parquet", "csv")]
-                      + ["summary.json", "scenario.toml", "figure.png", "body_map.png"]
-                      + [f"report.{lang}.{fmt}" for lang in ("en", "it") for fmt in ("html", "pdf")])
+RUN_FILES = frozenset(
+    [f"{t}.{ext}" for t in _TABLES for ext in ("parquet", "csv")]
+    + ["summary.json", "scenario.toml", "figure.png", "body_map.png"]
+    + [f"report.{lang}.{fmt}" for lang in ("en", "it") for fmt in ("html", "pdf")]
+)
 
 
 def check_run_folder(out_dir: str | Path) -> bool:
@@ -238,13 +267,17 @@ def check_run_folder(out_dir: str | Path) -> bool:
         return False
     names = {p.name for p in out.iterdir() if not (p.name.startswith(".") and p.name.endswith(".tmp"))}
     if (out / "manifest.json").exists() or (out / "parts").exists():
-        raise ParameterError(f"--out: {out} holds a cohort run; allowed a new or empty folder, or one holding an "
-                             "earlier 'metacascade run'")
+        raise ParameterError(
+            f"--out: {out} holds a cohort run; allowed a new or empty folder, or one holding an "
+            "earlier 'metacascade run'"
+        )
     other = sorted(names - RUN_FILES)
     if other:
-        raise ParameterError(f"--out: {out} holds files that are not a run's ({', '.join(other[:3])}"
-                             f"{', ...' if len(other) > 3 else ''}); allowed a new or empty folder, or one holding "
-                             "an earlier 'metacascade run'")
+        raise ParameterError(
+            f"--out: {out} holds files that are not a run's ({', '.join(other[:3])}"
+            f"{', ...' if len(other) > 3 else ''}); allowed a new or empty folder, or one holding "
+            "an earlier 'metacascade run'"
+        )
     return "summary.json" in names
 
 
@@ -270,11 +303,11 @@ def writing_steps(progress: Callable[[str], None] | None, total: int) -> Callabl
         count[0] += 1
         if progress is not None:
             progress(f"writing {name} {count[0]}/{total}")
+
     return say
 
 
-def write_results(result: RunResult, out_dir: str | Path,
-                  progress: Callable[[str], None] | None = None) -> list[Path]:
+def write_results(result: RunResult, out_dir: str | Path, progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write tables, summary, resolved scenario and figure into ``out_dir`` (atomically, file by
     file), replacing an earlier run there (:func:`check_run_folder`, :func:`remove_stale`).
     ``progress``: told ``"writing NAME k/n"`` before each file."""
@@ -293,8 +326,11 @@ def write_results(result: RunResult, out_dir: str | Path,
     say("summary")
     written.append(write_json(_finite(result.summary), out / "summary.json"))
     say("scenario")
-    written.append(atomic_write(out / "scenario.toml",
-                                lambda p: p.write_text(tomli_w.dumps(result.scenario.raw), encoding="utf-8")))
+    written.append(
+        atomic_write(
+            out / "scenario.toml", lambda p: p.write_text(tomli_w.dumps(result.scenario.raw), encoding="utf-8")
+        )
+    )
     if result.scenario.output.figure:
         say("figure")
         fig = plot_run(result)

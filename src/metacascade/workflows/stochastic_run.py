@@ -18,8 +18,14 @@ from metacascade.engines.stochastic import StochasticResult, simulate_patients
 from metacascade.io import atomic_write, write_json, write_table
 from metacascade.scenario import Scenario, compiled_plan, establishment_of, organ_thresholds
 
-__all__ = ["StochasticRunResult", "available_memory_bytes", "check_memory", "memory_estimate_bytes", "run_stochastic",
-           "write_stochastic_results"]
+__all__ = [
+    "StochasticRunResult",
+    "available_memory_bytes",
+    "check_memory",
+    "memory_estimate_bytes",
+    "run_stochastic",
+    "write_stochastic_results",
+]
 
 
 @dataclass(frozen=True)
@@ -76,10 +82,12 @@ def _distribution(values: np.ndarray) -> dict[str, Any]:
     """Mean, standard error and a histogram of a count per patient."""
     values = np.asarray(values)
     counts = np.bincount(values.astype(np.int64)) if values.size else np.zeros(1, dtype=np.int64)
-    return {"mean": float(values.mean()), "se": float(values.std(ddof=1) / math.sqrt(values.size))
-            if values.size > 1 else None,
-            "p_zero": float(np.mean(values == 0)),
-            "histogram": {str(k): int(c) for k, c in enumerate(counts) if c}}
+    return {
+        "mean": float(values.mean()),
+        "se": float(values.std(ddof=1) / math.sqrt(values.size)) if values.size > 1 else None,
+        "p_zero": float(np.mean(values == 0)),
+        "histogram": {str(k): int(c) for k, c in enumerate(counts) if c},
+    }
 
 
 def _quantiles(days: np.ndarray) -> dict[str, Any]:
@@ -143,8 +151,9 @@ def memory_estimate_bytes(n_patients: int, colonies_per_patient: float, written:
     return n_patients * (BYTES_PER_PATIENT + per_colony * max(colonies_per_patient, 0.0))
 
 
-def check_memory(n_patients: int, colonies_per_patient: float, available: int | None = None, *,
-                 written: bool = False) -> None:
+def check_memory(
+    n_patients: int, colonies_per_patient: float, available: int | None = None, *, written: bool = False
+) -> None:
     """Raise ParameterError naming ``engine.n_patients`` when a run of ``n_patients`` (with
     ``colonies_per_patient``, from a pilot) needs more memory than is available, with the
     largest number of patients that fits."""
@@ -161,11 +170,13 @@ def check_memory(n_patients: int, colonies_per_patient: float, available: int | 
     raise ParameterError(
         f"engine.n_patients: {n_patients} virtual patients need about {_size(need)} of memory ({_size(per)} "
         f"each, {colonies_per_patient:.3g} colonies per patient) and {_size(available)} is available; allowed at "
-        f"most about {fits} here")
+        f"most about {fits} here"
+    )
 
 
-def run_stochastic(scenario: Scenario, progress: Callable[[int], None] | None = None, *,
-                   written: bool = False) -> StochasticRunResult:
+def run_stochastic(
+    scenario: Scenario, progress: Callable[[int], None] | None = None, *, written: bool = False
+) -> StochasticRunResult:
     """Simulate ``scenario.engine.n_patients`` virtual patients of ``scenario``.
 
     Model time 0 is the primary's first cell; the reported timeline is in days since diagnosis.
@@ -189,11 +200,28 @@ def run_stochastic(scenario: Scenario, progress: Callable[[int], None] | None = 
 
     def simulate(n: int, report: Callable[[int], None] | None) -> StochasticResult:
         return simulate_patients(
-            sc.model, sc.organs, sc.routing.primary, sc.routing.colony, horizon, n,
-            seed=sc.engine.seed, survival=sc.early_survival, switch_cells=sc.engine.switch_cells, times=times,
-            sizes=sizes, detection_cells=sc.detection_cells, lethal_cells=sc.lethal_burden_cells,
-            workers=sc.engine.workers, establishment=establishment, stop_at_death=sc.engine.stop_at_death,
-            snapshot_times=[t_diag, horizon], progress=report, plan=plan, failure_cells=fail, symptom_cells=symptom)
+            sc.model,
+            sc.organs,
+            sc.routing.primary,
+            sc.routing.colony,
+            horizon,
+            n,
+            seed=sc.engine.seed,
+            survival=sc.early_survival,
+            switch_cells=sc.engine.switch_cells,
+            times=times,
+            sizes=sizes,
+            detection_cells=sc.detection_cells,
+            lethal_cells=sc.lethal_burden_cells,
+            workers=sc.engine.workers,
+            establishment=establishment,
+            stop_at_death=sc.engine.stop_at_death,
+            snapshot_times=[t_diag, horizon],
+            progress=report,
+            plan=plan,
+            failure_cells=fail,
+            symptom_cells=symptom,
+        )
 
     n = sc.engine.n_patients
     if n > MEMORY_PILOT_PATIENTS:  # refuse a run that cannot fit before spending time on it
@@ -202,13 +230,22 @@ def run_stochastic(scenario: Scenario, progress: Callable[[int], None] | None = 
     res = simulate(n, progress)
     coords = {"time_days": times - t_diag, "organ": list(sc.organs), "size_cells": res.sizes}
     ds = xr.Dataset(coords=coords)
-    for name, dims in (("n_above", ("time_days", "organ", "size_cells")), ("n_established", ("time_days", "organ")),
-                       ("n_founded", ("time_days", "organ")), ("burden", ("time_days", "organ"))):
+    for name, dims in (
+        ("n_above", ("time_days", "organ", "size_cells")),
+        ("n_established", ("time_days", "organ")),
+        ("n_founded", ("time_days", "organ")),
+        ("burden", ("time_days", "organ")),
+    ):
         mean, se = res.mean_and_se(name)
         ds[f"{name}_mean"] = (dims, mean)
         ds[f"{name}_se"] = (dims, se)
-    ds.attrs.update(n_patients=res.n_patients, seed=res.seed, diagnosis_model_day=t_diag,
-                    switch_cells=float(sc.engine.switch_cells), stop_at_death=int(sc.engine.stop_at_death))
+    ds.attrs.update(
+        n_patients=res.n_patients,
+        seed=res.seed,
+        diagnosis_model_day=t_diag,
+        switch_cells=float(sc.engine.switch_cells),
+        stop_at_death=int(sc.engine.stop_at_death),
+    )
 
     k_det = int(np.searchsorted(res.sizes, sc.detection_cells))
     at_diag_est = res.n_established_at[:, 0].sum(axis=1)
@@ -261,7 +298,8 @@ def run_stochastic(scenario: Scenario, progress: Callable[[int], None] | None = 
         if m1 > 0:
             summary["warnings"].append(
                 f"surgery is planned for patients with detectable distant disease: {m1:.1%} are M1 on the "
-                "surgery day (non-operable in the clinical sense); see stage_at_surgery in patients")
+                "surgery day (non-operable in the clinical sense); see stage_at_surgery in patients"
+            )
     return StochasticRunResult(scenario=sc, result=res, dataset=ds, summary=summary)
 
 
@@ -302,8 +340,7 @@ def cause_labels(organs: tuple[str, ...]) -> list[str]:
     """Label of each cause-of-death code: 0 alive, 1 total burden, 2 + j failure of organ j."""
     from metacascade.model.health import BURDEN_DEATH_LABEL, cause_of_death_labels, organ_names
 
-    per_organ = (cause_of_death_labels(organs) if set(organs) <= set(organ_names())
-                 else (None,) * len(organs))
+    per_organ = cause_of_death_labels(organs) if set(organs) <= set(organ_names()) else (None,) * len(organs)
     return ["alive", BURDEN_DEATH_LABEL] + [f"{lab or 'failure'} ({o})" for o, lab in zip(organs, per_organ)]
 
 
@@ -319,19 +356,21 @@ def _outcomes(sc: Scenario, res: StochasticResult, t_diag: float) -> dict[str, A
     return {
         "cause_of_death": {labels[c]: int(n) for c, n in enumerate(np.bincount(codes, minlength=len(labels))) if n},
         "distant_metastasis_detectable_at_diagnosis": float(np.mean(m1)),
-        "days_since_diagnosis_distant_metastasis_free_survival_event": _quantiles(np.where(m1, np.nan, mfs)
-                                                                                 [~m1]),
+        "days_since_diagnosis_distant_metastasis_free_survival_event": _quantiles(np.where(m1, np.nan, mfs)[~m1]),
         "days_since_diagnosis_recurrence_after_plan": _quantiles(recurrence),
         "plan_end_days_since_diagnosis": float(res.plan_end - t_diag) if np.isfinite(res.plan_end) else None,
         "resistant_clones": _distribution(res.n_resistant_clones),
-        "days_since_diagnosis_first_symptom": {o: _quantiles(res.symptom_day[:, j] - t_diag)
-                                                for j, o in enumerate(sc.organs)
-                                                if np.isfinite(res.symptom_day[:, j]).any()},
+        "days_since_diagnosis_first_symptom": {
+            o: _quantiles(res.symptom_day[:, j] - t_diag)
+            for j, o in enumerate(sc.organs)
+            if np.isfinite(res.symptom_day[:, j]).any()
+        },
     }
 
 
-def write_stochastic_results(run: StochasticRunResult, out_dir: str | Path,
-                             progress: Callable[[str], None] | None = None) -> list[Path]:
+def write_stochastic_results(
+    run: StochasticRunResult, out_dir: str | Path, progress: Callable[[str], None] | None = None
+) -> list[Path]:
     """Write the per-patient, colony, event and cohort tables, the summary and the figure,
     replacing an earlier run in ``out_dir`` (see :func:`~metacascade.workflows.run.check_run_folder`)."""
     from metacascade.workflows.run import _finite, check_run_folder, remove_stale, writing_steps
@@ -341,15 +380,21 @@ def write_stochastic_results(run: StochasticRunResult, out_dir: str | Path,
     fmt = run.scenario.output.format
     say = writing_steps(progress, 8 if run.scenario.output.figure else 7)
     written = []
-    for name, table in (("patients", run.patients), ("colonies", run.colonies), ("events", run.events),
-                        ("organs", run.organs), ("size_distribution", run.size_distribution)):
+    for name, table in (
+        ("patients", run.patients),
+        ("colonies", run.colonies),
+        ("events", run.events),
+        ("organs", run.organs),
+        ("size_distribution", run.size_distribution),
+    ):
         say(name.replace("_", " "))
         written.append(write_table(table(), out / name, fmt))
     say("summary")
     written.append(write_json(_finite(run.summary), out / "summary.json"))
     say("scenario")
-    written.append(atomic_write(out / "scenario.toml",
-                                lambda p: p.write_text(tomli_w.dumps(run.scenario.raw), encoding="utf-8")))
+    written.append(
+        atomic_write(out / "scenario.toml", lambda p: p.write_text(tomli_w.dumps(run.scenario.raw), encoding="utf-8"))
+    )
     if run.scenario.output.figure:
         say("figure")
         import matplotlib.pyplot as plt

@@ -86,10 +86,14 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "dm": ("dm_days", "dm_event"),
 }
 DAYS_PER_YEAR = 365.25
-_MATCHED_NOTE = ("arms share patients (common random numbers): the samples are not independent, "
-                 "so this test's p-value is conservative (approximate)")
-_RMST_NOTE = ("standard error assumes independent arms; arms that share patients (common random "
-              "numbers) are positively correlated, so the interval and p-value are conservative")
+_MATCHED_NOTE = (
+    "arms share patients (common random numbers): the samples are not independent, "
+    "so this test's p-value is conservative (approximate)"
+)
+_RMST_NOTE = (
+    "standard error assumes independent arms; arms that share patients (common random "
+    "numbers) are positively correlated, so the interval and p-value are conservative"
+)
 
 
 # --------------------------------------------------------------------------- validation
@@ -115,8 +119,9 @@ def endpoint_columns(endpoint: str) -> tuple[str, str]:
 
 def _check_alpha(alpha: float) -> float:
     if not isinstance(alpha, (int, float)) or not 0.0 < float(alpha) < 1.0:
-        raise ParameterError(f"alpha={alpha!r} must be a number strictly between 0 and 1 "
-                             "(0.05 gives 95% confidence intervals)")
+        raise ParameterError(
+            f"alpha={alpha!r} must be a number strictly between 0 and 1 (0.05 gives 95% confidence intervals)"
+        )
     return float(alpha)
 
 
@@ -124,8 +129,9 @@ def _present_arms(patients: pd.DataFrame) -> list[str]:
     return [str(a) for a in pd.unique(patients["arm"])]
 
 
-def _endpoint_data(patients: pd.DataFrame, endpoint: str,
-                   arms: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+def _endpoint_data(
+    patients: pd.DataFrame, endpoint: str, arms: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """Validate ``patients`` for ``endpoint``; return (arm, patient, duration, event) and arms.
 
     The arms are those requested, in that order, or all present in order of appearance.
@@ -137,8 +143,10 @@ def _endpoint_data(patients: pd.DataFrame, endpoint: str,
         raise ParameterError("patients is an empty table (0 rows); simulate at least one patient")
     missing = [c for c in ("arm", duration_col, event_col) if c not in patients.columns]
     if missing:
-        raise ParameterError(f"patients lacks column(s) {missing} needed for endpoint {endpoint!r}; "
-                             f"columns present: {list(patients.columns)}")
+        raise ParameterError(
+            f"patients lacks column(s) {missing} needed for endpoint {endpoint!r}; "
+            f"columns present: {list(patients.columns)}"
+        )
     present = _present_arms(patients)
     if arms is None:
         arms = present
@@ -155,28 +163,34 @@ def _endpoint_data(patients: pd.DataFrame, endpoint: str,
     bad = ~np.isfinite(durations) | (durations < 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ParameterError(f"column {duration_col!r} has {int(bad.sum())} negative, NaN or infinite "
-                             f"value(s) (first: row {i}, value {patients[duration_col].iloc[i]!r}); "
-                             "durations must be finite days >= 0")
+        raise ParameterError(
+            f"column {duration_col!r} has {int(bad.sum())} negative, NaN or infinite "
+            f"value(s) (first: row {i}, value {patients[duration_col].iloc[i]!r}); "
+            "durations must be finite days >= 0"
+        )
     events_raw = patients[event_col]
     if events_raw.isna().any():
         i = int(np.flatnonzero(events_raw.isna().to_numpy())[0])
-        raise ParameterError(f"column {event_col!r} has missing value(s) (first: row {i}); "
-                             "events must be True (event) or False (censored)")
+        raise ParameterError(
+            f"column {event_col!r} has missing value(s) (first: row {i}); "
+            "events must be True (event) or False (censored)"
+        )
     events = events_raw.to_numpy()
     if events.dtype != bool:
         values = set(pd.unique(events_raw).tolist())
         if not values <= {0, 1}:  # True == 1, False == 0
-            raise ParameterError(f"column {event_col!r} has values {sorted(map(repr, values))}; "
-                                 "events must be True/False (or 1/0)")
+            raise ParameterError(
+                f"column {event_col!r} has values {sorted(map(repr, values))}; events must be True/False (or 1/0)"
+            )
         events = events.astype(bool)
-    data = pd.DataFrame({
-        "arm": patients["arm"].astype(str).to_numpy(),
-        "patient": patients["patient"].to_numpy() if "patient" in patients.columns
-        else np.arange(len(patients)),
-        "duration": durations,
-        "event": events,
-    })
+    data = pd.DataFrame(
+        {
+            "arm": patients["arm"].astype(str).to_numpy(),
+            "patient": patients["patient"].to_numpy() if "patient" in patients.columns else np.arange(len(patients)),
+            "duration": durations,
+            "event": events,
+        }
+    )
     data = data[data["arm"].isin(arms)].reset_index(drop=True)
     return data, list(arms)
 
@@ -189,8 +203,7 @@ def _check_arm(arm: str, present: list[str], name: str) -> str:
 
 def _fit_km(data: pd.DataFrame, arm: str, alpha: float) -> KaplanMeierFitter:
     sub = data[data["arm"] == arm]
-    return KaplanMeierFitter(alpha=alpha, label=arm).fit(
-        sub["duration"].to_numpy(), sub["event"].to_numpy(), label=arm)
+    return KaplanMeierFitter(alpha=alpha, label=arm).fit(sub["duration"].to_numpy(), sub["event"].to_numpy(), label=arm)
 
 
 def _ci_columns(kmf: KaplanMeierFitter) -> tuple[str, str]:
@@ -201,8 +214,9 @@ def _ci_columns(kmf: KaplanMeierFitter) -> tuple[str, str]:
 # --------------------------------------------------------------------------- estimators
 
 
-def kaplan_meier(patients: pd.DataFrame, endpoint: str = "os", alpha: float = 0.05,
-                 arms: Sequence[str] | None = None) -> pd.DataFrame:
+def kaplan_meier(
+    patients: pd.DataFrame, endpoint: str = "os", alpha: float = 0.05, arms: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Kaplan-Meier curves of each arm as one long table.
 
     Parameters
@@ -232,21 +246,26 @@ def kaplan_meier(patients: pd.DataFrame, endpoint: str = "os", alpha: float = 0.
         table = kmf.event_table
         lower, upper = _ci_columns(kmf)
         ci = kmf.confidence_interval_survival_function_.loc[table.index]
-        frames.append(pd.DataFrame({
-            "arm": arm,
-            "time_days": table.index.to_numpy(dtype=float),
-            "survival": kmf.survival_function_.loc[table.index].iloc[:, 0].to_numpy(dtype=float),
-            "ci_lower": ci[lower].to_numpy(dtype=float),
-            "ci_upper": ci[upper].to_numpy(dtype=float),
-            "at_risk": table["at_risk"].to_numpy(dtype=np.int64),
-            "events": table["observed"].to_numpy(dtype=np.int64),
-            "censored": table["censored"].to_numpy(dtype=np.int64),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "arm": arm,
+                    "time_days": table.index.to_numpy(dtype=float),
+                    "survival": kmf.survival_function_.loc[table.index].iloc[:, 0].to_numpy(dtype=float),
+                    "ci_lower": ci[lower].to_numpy(dtype=float),
+                    "ci_upper": ci[upper].to_numpy(dtype=float),
+                    "at_risk": table["at_risk"].to_numpy(dtype=np.int64),
+                    "events": table["observed"].to_numpy(dtype=np.int64),
+                    "censored": table["censored"].to_numpy(dtype=np.int64),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def median_survival(patients: pd.DataFrame, endpoint: str = "os", alpha: float = 0.05,
-                    arms: Sequence[str] | None = None) -> pd.DataFrame:
+def median_survival(
+    patients: pd.DataFrame, endpoint: str = "os", alpha: float = 0.05, arms: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Median survival of each arm with its confidence interval.
 
     The median is the first time at which the Kaplan-Meier estimate is <= 0.5 (``inf`` when it
@@ -267,9 +286,16 @@ def median_survival(patients: pd.DataFrame, endpoint: str = "os", alpha: float =
         lower, upper = _ci_columns(kmf)
         ci = median_survival_times(kmf.confidence_interval_survival_function_)
         sub = data[data["arm"] == arm]
-        rows.append({"arm": arm, "n": len(sub), "events": int(sub["event"].sum()),
-                     "median_days": float(kmf.median_survival_time_),
-                     "ci_lower": float(ci[lower].iloc[0]), "ci_upper": float(ci[upper].iloc[0])})
+        rows.append(
+            {
+                "arm": arm,
+                "n": len(sub),
+                "events": int(sub["event"].sum()),
+                "median_days": float(kmf.median_survival_time_),
+                "ci_lower": float(ci[lower].iloc[0]),
+                "ci_upper": float(ci[upper].iloc[0]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -279,8 +305,13 @@ def _step_lookup(index: np.ndarray, values: np.ndarray, days: np.ndarray) -> np.
     return values[np.clip(pos, 0, None)]
 
 
-def survival_at(patients: pd.DataFrame, endpoint: str = "os", days: Sequence[float] = (365.25,),
-                alpha: float = 0.05, arms: Sequence[str] | None = None) -> pd.DataFrame:
+def survival_at(
+    patients: pd.DataFrame,
+    endpoint: str = "os",
+    days: Sequence[float] = (365.25,),
+    alpha: float = 0.05,
+    arms: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Kaplan-Meier estimate and pointwise confidence interval of each arm at given days.
 
     Beyond the arm's last observed time the estimator is undefined unless the curve has
@@ -300,8 +331,9 @@ def survival_at(patients: pd.DataFrame, endpoint: str = "os", days: Sequence[flo
     alpha = _check_alpha(alpha)
     days_arr = np.atleast_1d(np.asarray(days, dtype=float))
     if days_arr.size == 0 or not np.all(np.isfinite(days_arr)) or np.any(days_arr < 0):
-        raise ParameterError(f"days={list(np.atleast_1d(days))!r} must be a non-empty list of "
-                             "finite times >= 0 (days since diagnosis)")
+        raise ParameterError(
+            f"days={list(np.atleast_1d(days))!r} must be a non-empty list of finite times >= 0 (days since diagnosis)"
+        )
     data, arms = _endpoint_data(patients, endpoint, arms)
     frames = []
     for arm in arms:
@@ -316,8 +348,11 @@ def survival_at(patients: pd.DataFrame, endpoint: str = "os", days: Sequence[flo
         undefined = (days_arr > durations.max()) & (surv > 0)
         surv, lo, hi = (np.where(undefined, np.nan, v) for v in (surv, lo, hi))
         at_risk = (durations[None, :] >= days_arr[:, None]).sum(axis=1)
-        frames.append(pd.DataFrame({"arm": arm, "day": days_arr, "survival": surv,
-                                    "ci_lower": lo, "ci_upper": hi, "at_risk": at_risk}))
+        frames.append(
+            pd.DataFrame(
+                {"arm": arm, "day": days_arr, "survival": surv, "ci_lower": lo, "ci_upper": hi, "at_risk": at_risk}
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -328,18 +363,19 @@ def _rmst_se(kmf: KaplanMeierFitter, tau: float) -> float:
     n = table["at_risk"].to_numpy(dtype=float)
     d = table["observed"].to_numpy(dtype=float)
     surv = kmf.survival_function_.loc[table.index].iloc[:, 0].to_numpy(dtype=float)
-    keep = (times <= tau)
+    keep = times <= tau
     times, n, d, surv = times[keep], n[keep], d[keep], surv[keep]
     # area under S from each knot to tau: S is surv[k] on [times[k], times[k+1])
     widths = np.diff(np.append(times, tau))
-    area_after = np.cumsum((surv * widths)[::-1])[::-1]   # A_j = integral from t_j to tau
+    area_after = np.cumsum((surv * widths)[::-1])[::-1]  # A_j = integral from t_j to tau
     with np.errstate(divide="ignore", invalid="ignore"):
         w = np.where((d > 0) & (n > d), d / (n * (n - d)), 0.0)
     return float(math.sqrt(np.sum(area_after**2 * w)))
 
 
-def rmst(patients: pd.DataFrame, endpoint: str = "os", tau_days: float = 5 * DAYS_PER_YEAR,
-         arms: Sequence[str] | None = None) -> pd.DataFrame:
+def rmst(
+    patients: pd.DataFrame, endpoint: str = "os", tau_days: float = 5 * DAYS_PER_YEAR, arms: Sequence[str] | None = None
+) -> pd.DataFrame:
     r"""Restricted mean survival time of each arm up to ``tau_days``.
 
     :math:`\mathrm{RMST}(\tau) = \int_0^\tau \hat S(u)\,du` of the Kaplan-Meier curve
@@ -363,20 +399,30 @@ def rmst(patients: pd.DataFrame, endpoint: str = "os", tau_days: float = 5 * DAY
         mean = float(restricted_mean_survival_time(kmf, t=tau))
         last = float(data.loc[data["arm"] == arm, "duration"].max())
         extrapolated = tau > last and float(kmf.survival_function_.iloc[-1, 0]) > 0
-        rows.append({"arm": arm, "tau_days": tau, "rmst_days": mean, "se_days": _rmst_se(kmf, tau),
-                     "extrapolated": extrapolated})
+        rows.append(
+            {
+                "arm": arm,
+                "tau_days": tau,
+                "rmst_days": mean,
+                "se_days": _rmst_se(kmf, tau),
+                "extrapolated": extrapolated,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def _check_tau(tau_days: float) -> float:
     if not isinstance(tau_days, (int, float)) or not math.isfinite(tau_days) or tau_days <= 0:
-        raise ParameterError(f"tau_days={tau_days!r} must be a finite time > 0 in days "
-                             "(the RMST restriction horizon, usually the follow-up)")
+        raise ParameterError(
+            f"tau_days={tau_days!r} must be a finite time > 0 in days "
+            "(the RMST restriction horizon, usually the follow-up)"
+        )
     return float(tau_days)
 
 
-def rmst_difference(patients: pd.DataFrame, endpoint: str, tau_days: float, arm: str,
-                    reference: str, alpha: float = 0.05) -> dict[str, Any]:
+def rmst_difference(
+    patients: pd.DataFrame, endpoint: str, tau_days: float, arm: str, reference: str, alpha: float = 0.05
+) -> dict[str, Any]:
     """Difference of RMST (``arm`` minus ``reference``) with a normal confidence interval.
 
     The standard error is :math:`\\sqrt{se_a^2 + se_r^2}`, which assumes independent arms;
@@ -400,16 +446,23 @@ def rmst_difference(patients: pd.DataFrame, endpoint: str, tau_days: float, arm:
         p = float(2 * norm.sf(abs(diff) / se))
     else:
         p = 1.0 if diff == 0 else 0.0
-    return {"arm": arm, "reference": reference, "tau_days": tau, "difference_days": diff,
-            "se_days": se, "ci_lower": float(diff - z * se), "ci_upper": float(diff + z * se),
-            "p_value": p, "note": _RMST_NOTE}
+    return {
+        "arm": arm,
+        "reference": reference,
+        "tau_days": tau,
+        "difference_days": diff,
+        "se_days": se,
+        "ci_lower": float(diff - z * se),
+        "ci_upper": float(diff + z * se),
+        "p_value": p,
+        "note": _RMST_NOTE,
+    }
 
 
 # --------------------------------------------------------------------------- comparisons
 
 
-def logrank(patients: pd.DataFrame, endpoint: str, arm_a: str, arm_b: str,
-            alpha: float = 0.05) -> dict[str, Any]:
+def logrank(patients: pd.DataFrame, endpoint: str, arm_a: str, arm_b: str, alpha: float = 0.05) -> dict[str, Any]:
     r"""Log-rank test of two arms (``lifelines.statistics.logrank_test``).
 
     The statistic is :math:`(O_a - E_a)^2 / V_a` with, at each distinct event time,
@@ -432,15 +485,24 @@ def logrank(patients: pd.DataFrame, endpoint: str, arm_a: str, arm_b: str,
     arm_a, arm_b = _check_arm(arm_a, present, "arm_a"), _check_arm(arm_b, present, "arm_b")
     a, b = data[data["arm"] == arm_a], data[data["arm"] == arm_b]
     n_events = int(a["event"].sum() + b["event"].sum())
-    out = {"arm_a": arm_a, "arm_b": arm_b, "n_a": len(a), "n_b": len(b),
-           "events_a": int(a["event"].sum()), "events_b": int(b["event"].sum()),
-           "degrees_of_freedom": 1, "note": _MATCHED_NOTE}
+    out = {
+        "arm_a": arm_a,
+        "arm_b": arm_b,
+        "n_a": len(a),
+        "n_b": len(b),
+        "events_a": int(a["event"].sum()),
+        "events_b": int(b["event"].sum()),
+        "degrees_of_freedom": 1,
+        "note": _MATCHED_NOTE,
+    }
     if n_events == 0:
-        out.update(test_statistic=0.0, p_value=1.0,
-                   note="no events in either arm: nothing to compare (statistic 0, p 1)")
+        out.update(
+            test_statistic=0.0, p_value=1.0, note="no events in either arm: nothing to compare (statistic 0, p 1)"
+        )
         return out
-    result = logrank_test(a["duration"].to_numpy(), b["duration"].to_numpy(),
-                          a["event"].to_numpy(), b["event"].to_numpy(), alpha=alpha)
+    result = logrank_test(
+        a["duration"].to_numpy(), b["duration"].to_numpy(), a["event"].to_numpy(), b["event"].to_numpy(), alpha=alpha
+    )
     stat = float(result.test_statistic)
     out.update(test_statistic=stat, p_value=float(result.p_value) if stat > 0 else 1.0)
     return out
@@ -452,8 +514,9 @@ def logrank(patients: pd.DataFrame, endpoint: str, arm_a: str, arm_b: str,
 CLUSTER_MAX_ROWS = 40_000
 
 
-def hazard_ratio(patients: pd.DataFrame, endpoint: str, arm: str, reference: str,
-                 alpha: float = 0.05, cluster: bool | None = None) -> dict[str, Any]:
+def hazard_ratio(
+    patients: pd.DataFrame, endpoint: str, arm: str, reference: str, alpha: float = 0.05, cluster: bool | None = None
+) -> dict[str, Any]:
     r"""Cox hazard ratio of ``arm`` relative to ``reference`` with a clustered robust interval.
 
     Fits :math:`h(t) = h_0(t)\,e^{\beta x}` with :math:`x = 1` for ``arm`` and 0 for
@@ -479,22 +542,38 @@ def hazard_ratio(patients: pd.DataFrame, endpoint: str, arm: str, reference: str
     alpha = _check_alpha(alpha)
     data, present = _endpoint_data(patients, endpoint)
     if "patient" not in patients.columns:
-        raise ParameterError("patients lacks the column 'patient' needed to cluster the Cox "
-                             f"variance on patients; columns present: {list(patients.columns)}")
+        raise ParameterError(
+            "patients lacks the column 'patient' needed to cluster the Cox "
+            f"variance on patients; columns present: {list(patients.columns)}"
+        )
     arm, reference = _check_arm(arm, present, "arm"), _check_arm(reference, present, "reference")
     if arm == reference:
-        raise ParameterError(f"arm={arm!r} and reference={reference!r} are the same arm; "
-                             "compare two different arms (copy the arm under a new name to "
-                             "compare it with itself)")
+        raise ParameterError(
+            f"arm={arm!r} and reference={reference!r} are the same arm; "
+            "compare two different arms (copy the arm under a new name to "
+            "compare it with itself)"
+        )
     sub = data[data["arm"].isin([arm, reference])].copy()
     sub["treated"] = (sub["arm"] == arm).astype(float)
     events_arm = int(sub.loc[sub["treated"] == 1, "event"].sum())
     events_ref = int(sub.loc[sub["treated"] == 0, "event"].sum())
-    out: dict[str, Any] = {"arm": arm, "reference": reference, "hr": math.nan,
-                           "ci_lower": math.nan, "ci_upper": math.nan, "p_value": math.nan,
-                           "log_hr": math.nan, "se_log_hr": math.nan, "n": len(sub),
-                           "n_events": events_arm + events_ref, "alpha": alpha, "note": None,
-                           "ph_test_statistic": math.nan, "ph_p_value": math.nan, "proportional": None}
+    out: dict[str, Any] = {
+        "arm": arm,
+        "reference": reference,
+        "hr": math.nan,
+        "ci_lower": math.nan,
+        "ci_upper": math.nan,
+        "p_value": math.nan,
+        "log_hr": math.nan,
+        "se_log_hr": math.nan,
+        "n": len(sub),
+        "n_events": events_arm + events_ref,
+        "alpha": alpha,
+        "note": None,
+        "ph_test_statistic": math.nan,
+        "ph_p_value": math.nan,
+        "proportional": None,
+    }
     if events_arm == 0 or events_ref == 0:
         if events_arm == events_ref == 0:
             out["note"] = "no events in either arm: the hazard ratio is undefined"
@@ -502,9 +581,12 @@ def hazard_ratio(patients: pd.DataFrame, endpoint: str, arm: str, reference: str
             empty = arm if events_arm == 0 else reference
             out["hr"] = 0.0 if events_arm == 0 else math.inf
             out["log_hr"] = -math.inf if events_arm == 0 else math.inf
-            out["note"] = (f"no events in arm {empty!r}: the Cox partial likelihood has no finite "
-                           "maximum, so the hazard ratio is " + ("0" if events_arm == 0 else "inf")
-                           + " with no confidence interval; see the log-rank test")
+            out["note"] = (
+                f"no events in arm {empty!r}: the Cox partial likelihood has no finite "
+                "maximum, so the hazard ratio is "
+                + ("0" if events_arm == 0 else "inf")
+                + " with no confidence interval; see the log-rank test"
+            )
         return out
     clustered = len(sub) <= CLUSTER_MAX_ROWS if cluster is None else bool(cluster)
     out["variance"] = "robust, clustered on patient" if clustered else "model-based (conservative for matched arms)"
@@ -512,20 +594,26 @@ def hazard_ratio(patients: pd.DataFrame, endpoint: str, arm: str, reference: str
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            cph = CoxPHFitter(alpha=alpha).fit(frame, duration_col="duration", event_col="event",
-                                               cluster_col="patient" if clustered else None)
+            cph = CoxPHFitter(alpha=alpha).fit(
+                frame, duration_col="duration", event_col="event", cluster_col="patient" if clustered else None
+            )
         except (ConvergenceError, np.linalg.LinAlgError, ValueError) as exc:
             out["note"] = f"the Cox fit failed ({type(exc).__name__}: {str(exc).splitlines()[0]})"
             return out
-    notes = [str(w.message).splitlines()[0] for w in caught
-             if issubclass(w.category, (ConvergenceWarning, RuntimeWarning))]
+    notes = [
+        str(w.message).splitlines()[0] for w in caught if issubclass(w.category, (ConvergenceWarning, RuntimeWarning))
+    ]
     row = cph.summary.loc["treated"]
     pct = round(100 * (1 - alpha))
     coef, se = float(row["coef"]), float(row["se(coef)"])
-    out.update(hr=float(row["exp(coef)"]), log_hr=coef, se_log_hr=se,
-               ci_lower=float(row[f"exp(coef) lower {pct}%"]),
-               ci_upper=float(row[f"exp(coef) upper {pct}%"]),
-               p_value=float(row["p"]) if se > 0 or coef != 0 else 1.0)
+    out.update(
+        hr=float(row["exp(coef)"]),
+        log_hr=coef,
+        se_log_hr=se,
+        ci_lower=float(row[f"exp(coef) lower {pct}%"]),
+        ci_upper=float(row[f"exp(coef) upper {pct}%"]),
+        p_value=float(row["p"]) if se > 0 or coef != 0 else 1.0,
+    )
     if notes:
         out["note"] = "lifelines: " + "; ".join(dict.fromkeys(notes))
     out.update(proportional_hazards(cph, frame, alpha))
@@ -573,9 +661,14 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def survival_summary(patients: pd.DataFrame, arms: Sequence[str], follow_up_days: float,
-                     control: str | None = None, alpha: float = 0.05,
-                     endpoints: Sequence[str] | None = None) -> dict[str, Any]:
+def survival_summary(
+    patients: pd.DataFrame,
+    arms: Sequence[str],
+    follow_up_days: float,
+    control: str | None = None,
+    alpha: float = 0.05,
+    endpoints: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """JSON-serialisable survival summary of a virtual trial (for ``summary.json``).
 
     For each endpoint (default: those of ``os``, ``mfs``, ``dm`` whose columns are present):
@@ -609,40 +702,46 @@ def survival_summary(patients: pd.DataFrame, arms: Sequence[str], follow_up_days
         cols = patients.columns
         endpoints = [e for e, (d, ev) in ENDPOINTS.items() if d in cols and ev in cols]
         if not endpoints:
-            raise ParameterError("patients has no endpoint columns; expected one of "
-                                 f"{[list(c) for c in ENDPOINTS.values()]}")
+            raise ParameterError(
+                f"patients has no endpoint columns; expected one of {[list(c) for c in ENDPOINTS.values()]}"
+            )
     endpoints = list(endpoints)
     for endpoint in endpoints:
         endpoint_columns(endpoint)
-    _endpoint_data(patients, endpoints[0], arms)   # validates table and arms
+    _endpoint_data(patients, endpoints[0], arms)  # validates table and arms
     control = arms[0] if control is None else str(control)
     if control not in arms:
         raise ParameterError(f"control={control!r} is not one of arms={arms}")
     years = [y for y in (1, 3, 5, 10) if y * DAYS_PER_YEAR <= tau + 1e-9]
-    out: dict[str, Any] = {"follow_up_days": tau, "alpha": alpha, "arms": arms,
-                           "control": control, "endpoints": {}}
+    out: dict[str, Any] = {"follow_up_days": tau, "alpha": alpha, "arms": arms, "control": control, "endpoints": {}}
     for endpoint in endpoints:
         duration_col, event_col = endpoint_columns(endpoint)
         medians = median_survival(patients, endpoint, alpha, arms).set_index("arm")
         rm = rmst(patients, endpoint, tau, arms).set_index("arm")
-        at = (survival_at(patients, endpoint, [y * DAYS_PER_YEAR for y in years], alpha, arms)
-              if years else None)
+        at = survival_at(patients, endpoint, [y * DAYS_PER_YEAR for y in years], alpha, arms) if years else None
         per_arm = {}
         for arm in arms:
             m = medians.loc[arm]
-            entry = {"n": int(m["n"]), "events": int(m["events"]),
-                     "median_days": m["median_days"],
-                     "median_reached": bool(np.isfinite(m["median_days"])),
-                     "median_ci_days": [m["ci_lower"], m["ci_upper"]],
-                     "survival": {}, "rmst_days": rm.loc[arm, "rmst_days"],
-                     "rmst_se_days": rm.loc[arm, "se_days"],
-                     "rmst_extrapolated": bool(rm.loc[arm, "extrapolated"])}
+            entry = {
+                "n": int(m["n"]),
+                "events": int(m["events"]),
+                "median_days": m["median_days"],
+                "median_reached": bool(np.isfinite(m["median_days"])),
+                "median_ci_days": [m["ci_lower"], m["ci_upper"]],
+                "survival": {},
+                "rmst_days": rm.loc[arm, "rmst_days"],
+                "rmst_se_days": rm.loc[arm, "se_days"],
+                "rmst_extrapolated": bool(rm.loc[arm, "extrapolated"]),
+            }
             if at is not None:
                 rows = at[at["arm"] == arm]
                 for y, (_, r) in zip(years, rows.iterrows()):
-                    entry["survival"][f"{y}y"] = {"day": r["day"], "survival": r["survival"],
-                                                  "ci": [r["ci_lower"], r["ci_upper"]],
-                                                  "at_risk": r["at_risk"]}
+                    entry["survival"][f"{y}y"] = {
+                        "day": r["day"],
+                        "survival": r["survival"],
+                        "ci": [r["ci_lower"], r["ci_upper"]],
+                        "at_risk": r["at_risk"],
+                    }
             per_arm[arm] = entry
         comparisons = {}
         for arm in arms:
@@ -654,6 +753,10 @@ def survival_summary(patients: pd.DataFrame, arms: Sequence[str], follow_up_days
                 "hazard_ratio": hazard_ratio(patients, endpoint, arm, control, alpha),
                 "rmst_difference": rmst_difference(patients, endpoint, tau, arm, control, alpha),
             }
-        out["endpoints"][endpoint] = {"duration_column": duration_col, "event_column": event_col,
-                                      "arms": per_arm, "comparisons": comparisons}
+        out["endpoints"][endpoint] = {
+            "duration_column": duration_col,
+            "event_column": event_col,
+            "arms": per_arm,
+            "comparisons": comparisons,
+        }
     return _json_value(out)
