@@ -667,7 +667,9 @@ def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, A
     pred = predict_population(curves, p, pop, d, n_nodes=n_nodes)
     node_idx = sc.organs.index(NODE_ORGAN)
     p_dist = float(p.sum() - p[node_idx])
-    lam1 = p_dist * float(np.exp(curves.log_at("established", curves.time_at_diameter(d))[0]))
+    t_d = curves.time_at_diameter(d)
+    i_est = float(np.exp(curves.log_at("established", t_d)[0]))
+    lam1 = p_dist * i_est
     pi = pop.competent_fraction
     # the mean over the patients alive at diagnosis (those with the largest founding multipliers
     # died of their disease before the primary reached this size; the log-normal's own mean
@@ -688,6 +690,7 @@ def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, A
         "p_regional_node_metastasis": float(pred.node_at_size[0]),
         "expected_established_distant_colonies": mean,
         "median_established_distant_colonies_competent": lam1,
+        "median_established_node_colonies_competent": float(p[node_idx]) * i_est,
         # resection on the day of diagnosis, no adjuvant therapy, among patients M0 at surgery
         "p_distant_relapse_after_surgery_alone": dict(
             zip(
