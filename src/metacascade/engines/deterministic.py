@@ -468,7 +468,7 @@ class _Entry:
         if (last - hermite_last) // stride + 1 + off_lattice < 6:
             hermite_last = last
         index = np.arange(hermite_last + 1)
-        x = t0 + index * dt
+        x = np.asarray(t0 + index * dt, dtype=np.float64)
         d_left, e, cum = (_lattice_sums(c_reversed, sample, index) for sample in samples)
         if off_lattice and hermite_last == last:  # the last Hermite cell ends at the horizon
             x = np.append(x, horizon)
@@ -480,7 +480,7 @@ class _Entry:
         pieces_n = [_quintic_hermite_cells(x, cum, e, d_right, d_left)]
         if hermite_last < last:  # the spline beyond tau_K; its integral continues that of the Hermite cells
             tail = np.arange(hermite_last, last + 1, stride)
-            x_tail = t0 + tail * dt
+            x_tail = np.asarray(t0 + tail * dt, dtype=np.float64)
             e_tail = _lattice_sums(c_reversed, samples[1], tail)
             if off_lattice:
                 x_tail = np.append(x_tail, horizon)

@@ -108,7 +108,7 @@ class LogSizeGrid:
     @property
     def centres(self) -> FloatArray:
         """The ``n_cells`` cell centres."""
-        return self.y_low + (np.arange(self.n_cells) + 0.5) * self.width
+        return np.asarray(self.y_low + (np.arange(self.n_cells) + 0.5) * self.width, dtype=np.float64)
 
 
 def _domain(model: MetastasisModel, t_end: float, n_cells: int, margin: float) -> LogSizeGrid:

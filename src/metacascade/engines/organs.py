@@ -363,6 +363,7 @@ def solve_organs(
         f, k = _forcing_and_kernel(model, horizon, m)
         if k is None:
             return f[:, None] * p[None, :]
+        assert factors is not None  # checked with secondary seeding (_check_factors)
         u, v = factors
         return volterra_trapezoid_lowrank(f, p, k, u, v, horizon / m)
 

@@ -342,7 +342,7 @@ def _ssa_patient(
                 found_now = True
         else:
             # The colony of a uniformly chosen colony cell (no draw needed when there is one).
-            j = 0 if n_col == 1 else _fenwick_find(tree, rng.integers(0, c))
+            j = 0 if n_col == 1 else _fenwick_find(tree, rng.integers(0, c))  # type: ignore[arg-type]
             if r < c4:
                 cells[j] += 1
                 c += 1

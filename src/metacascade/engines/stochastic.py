@@ -156,7 +156,9 @@ class StochasticResult:
             df[f"first_detectable_day_{organ}"] = self.first_detectable[:, j] - time_offset
         for j, organ in enumerate(self.organs):
             df[f"n_established_{organ}"] = self.n_established_at[:, -1, j]
-        if self.cause_of_death is not None:
+        if self.cause_of_death is not None:  # a treated run: its per-patient arrays are all set
+            assert self.recurrence_day is not None and self.primary_gone_day is not None
+            assert self.symptom_day is not None
             df["cause_of_death_code"] = self.cause_of_death
             df["recurrence_day"] = self.recurrence_day.min(axis=1) - time_offset
             df["n_resistant_clones"] = self.n_resistant_clones

@@ -163,6 +163,11 @@ class BodyGraph:
     early_survival: float
     pool_clearance: tuple[float | None, ...] | None = None
     descriptions: dict[str, str] = field(default_factory=dict, compare=False)
+    # the absorbing chain's matrices, computed in __post_init__ (transient -> transient, -> absorbed;
+    # absorption probabilities)
+    _q: FloatArray = field(init=False, repr=False, compare=False)
+    _r: FloatArray = field(init=False, repr=False, compare=False)
+    _absorb: FloatArray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._validate()

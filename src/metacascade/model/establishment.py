@@ -373,7 +373,7 @@ def with_dormancy(
         step0 = float(nodes[1] - nodes[0])
         stride = max(1, math.ceil((t_end - start) / (step0 * MAX_DORMANT_STEPS)))
         steps = math.ceil((t_end - start) / (stride * step0) - 1e-9)
-        t_new = start + np.arange(steps + 1) * (stride * step0)
+        t_new = np.asarray(start + np.arange(steps + 1) * (stride * step0), dtype=np.float64)
         inside = t_new <= tail_start
         t_new[inside] = nodes[np.minimum(np.arange(steps + 1)[inside] * stride, nodes.size - 1)]  # exactly old nodes
     cdf = establishment.cdf(t_new) - p * _dormant_at(t_new, nodes, rho, h_nodes, lam)

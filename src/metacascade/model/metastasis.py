@@ -40,7 +40,8 @@ class MetastasisModel:
     primary_growth: GrowthLaw
     colony_growth: GrowthLaw
     primary_shedding: PowerShedding
-    colony_shedding: PowerShedding | None = field(default=None)
+    # None on input means the primary's law; after __post_init__ it is always a PowerShedding
+    colony_shedding: PowerShedding = field(default=None)  # type: ignore[assignment]
     primary_size0: float = 1.0
     colony_size0: float = 1.0
     secondary_seeding: bool = True

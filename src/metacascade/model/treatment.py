@@ -144,7 +144,7 @@ class Chemotherapy:
 
     @property
     def dose_days(self) -> FloatArray:
-        return self.day + self.interval_days * np.arange(self.cycles)
+        return np.asarray(self.day + self.interval_days * np.arange(self.cycles), dtype=np.float64)
 
     @property
     def end_day(self) -> float:
@@ -155,7 +155,7 @@ def radiotherapy_days(start_day: float, fractions: int, per_week: int = 5) -> Fl
     """Treatment days of ``fractions`` fractions from ``start_day`` (a Monday), ``per_week``
     consecutive weekdays a week (weekends off)."""
     k = np.arange(fractions)
-    return start_day + 7.0 * (k // per_week) + (k % per_week)
+    return np.asarray(start_day + 7.0 * (k // per_week) + (k % per_week), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -314,7 +314,7 @@ def check_plan(plan: Sequence[Treatment], organs: Sequence[str]) -> None:
             u = plan[j]
             if type(u) is not type(t) or isinstance(t, Surgery):
                 continue
-            if isinstance(t, Radiotherapy) and not set(t.sites) & set(u.sites):
+            if isinstance(t, Radiotherapy) and isinstance(u, Radiotherapy) and not set(t.sites) & set(u.sites):
                 continue
             a0, a1 = _window(u)
             b0, b1 = _window(t)
