@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from engine_patients import SPREADING_BREAST_MODEL
 from scipy import stats
 
 from metacascade.errors import MetacascadeError, ScenarioError
@@ -195,7 +196,9 @@ def test_common_random_numbers_across_arms():
         + "[[cohort.arm.treatment]]\nkind = 'radiotherapy'\nday = 0\nsites = ['liver']\nfractions = 10\n"
         "dose_per_fraction_gy = 3\n"
     )
-    text = scenario(n=400, chunk=400, vary="[cohort.vary]\nshedding = { median = 20, sd_log = 0.3 }", arms=arms)
+    # a patient who spreads (tests/engine_patients.py), so the test does not move with the calibration
+    vary = "[model]\n" + SPREADING_BREAST_MODEL + "[cohort.vary]\nshedding = { median = 3, sd_log = 1 }"
+    text = scenario(n=400, chunk=400, vary=vary, arms=arms)
     p, _ = simulate_chunk(text, "<t>", 0)
     by = {a: g.reset_index(drop=True) for a, g in p.groupby("arm")}
     c, i, r = by["control"], by["immunotherapy"], by["liver_rt"]

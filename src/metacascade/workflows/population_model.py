@@ -667,8 +667,7 @@ def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, A
     pred = predict_population(curves, p, pop, d, n_nodes=n_nodes)
     node_idx = sc.organs.index(NODE_ORGAN)
     p_dist = float(p.sum() - p[node_idx])
-    t_d = curves.time_at_diameter(d)
-    i_est = float(np.exp(curves.log_at("established", t_d)[0]))
+    i_est = float(np.exp(curves.log_at("established", curves.time_at_diameter(d))[0]))
     lam1 = p_dist * i_est
     pi = pop.competent_fraction
     # the mean over the patients alive at diagnosis (those with the largest founding multipliers
