@@ -9,7 +9,12 @@ import numpy as np
 
 from metacascade.clinical_data import load_seer_size
 from metacascade.scenario import parse_scenario
-from metacascade.workflows.cohort import POPULATION_MAX_COLONIES, draw_parameters, simulate_chunk
+from metacascade.workflows.cohort import (
+    POPULATION_MAX_COLONIES,
+    POPULATION_MAX_DETECTABLE,
+    draw_parameters,
+    simulate_chunk,
+)
 from metacascade.workflows.population_model import population_at_diagnosis
 
 
@@ -34,24 +39,60 @@ day = 0
 """
 
 
-def test_the_nodal_founding_multiplier_is_capped_like_the_distant_one():
-    """ER+ breast: the nodal multiplier's own spread (ln sd 8.9, correlation 0.7 with the distant
-    one) gave a patient of the tail 1e16 times the median patient's node colonies and a 4,000-patient
-    cohort ran out of memory before diagnosis. Now u * u_n/u is capped where the median-sized
-    patient expects POPULATION_MAX_COLONIES established node colonies at diagnosis (certainly
-    node-positive), as u is for the distant ones."""
+def test_the_founding_multipliers_are_capped_where_the_patient_is_certainly_m1_and_node_positive():
+    """ER+ breast: the nodal multiplier's own spread (ln sd 8.9) gave a patient of the tail 1e16
+    times the median patient's node colonies and a 4,000-patient cohort ran out of memory. The
+    distant (nodal) multiplier is capped where the median-sized patient expects
+    POPULATION_MAX_DETECTABLE = 10 detectable distant (node-positive) colonies at diagnosis (M1,
+    node-positive with probability 1 - e^-10: no fraction at diagnosis changes) or
+    POPULATION_MAX_COLONIES established ones, whichever is smaller."""
     sc = parse_scenario(_cohort("breast_er_positive", 30, 4000))
     state = population_at_diagnosis(sc)
     p = draw_parameters(sc)
     u, nodal = p["shedding"], p["nodal_factor"]
-    node_colonies = u * nodal * state["median_established_node_colonies_competent"]
-    distant_colonies = u * state["median_established_distant_colonies_competent"]
-    assert node_colonies.max() <= POPULATION_MAX_COLONIES * (1 + 1e-9)
-    assert distant_colonies.max() <= POPULATION_MAX_COLONIES * (1 + 1e-9)
-    assert np.mean(node_colonies > 0.999 * POPULATION_MAX_COLONIES) > 0.01  # the cap binds here
-    # below the cap every patient keeps her own multipliers
-    free = node_colonies < 0.999 * POPULATION_MAX_COLONIES
+    det = u * state["median_detectable_distant_colonies_competent"]
+    node = u * nodal * state["median_node_positive_colonies_competent"]
+    tol = 1 + 1e-9
+    assert det.max() <= POPULATION_MAX_DETECTABLE * tol and node.max() <= POPULATION_MAX_DETECTABLE * tol
+    assert (u * state["median_established_distant_colonies_competent"]).max() <= POPULATION_MAX_COLONIES * tol
+    assert np.mean(node > 0.999 * POPULATION_MAX_DETECTABLE) > 0.01  # the nodal cap binds here
+    free = node < 0.999 * POPULATION_MAX_DETECTABLE
     assert np.mean(free) > 0.5 and np.all(nodal[free] > 0)
+
+
+def test_cohort_patients_are_drawn_among_those_alive_at_diagnosis():
+    """The SEER curves and the population quadrature count the patients alive when the primary
+    reaches its size; the cohort's draw is conditioned the same way (rejection rounds). Every
+    competent patient's all-organ multiplier is below the alive threshold w_c(T); the Poisson
+    expectation of M1 and node positivity over 200,000 drawn patients equals the quadrature's
+    within 4 standard errors (an independent computation: a grid over the log-normal against a
+    sample); and a patient's draw does not depend on the cohort size."""
+    from metacascade.workflows.population_model import NODE_ORGAN, alive_log_threshold, scenario_curves
+
+    n = 200_000
+    sc = parse_scenario(_cohort("breast_er_positive", 30, n))
+    state = population_at_diagnosis(sc)
+    p = draw_parameters(sc)
+    u, v, nodal = p["shedding"], p["growth_rate"], p["nodal_factor"]
+    prim = np.asarray(sc.routing.primary, float)
+    f = prim[sc.organs.index(NODE_ORGAN)] / prim.sum()
+    curves = scenario_curves(sc)
+    log_wc = float(alive_log_threshold(curves, float(prim.sum()), curves.time_at_diameter(np.array([30.0])))[0])
+    # the caps only lower multipliers: the capped values are alive a fortiori
+    competent = u > 0
+    log_wa = np.log(u[competent] / v[competent]) + np.log((1 - f) + f * nodal[competent])
+    assert log_wa.max() < log_wc
+    w = u / v
+    for key, mass in (
+        ("p_detectable_distant_metastasis", state["median_detectable_distant_colonies_competent"]),
+        ("p_regional_node_metastasis", state["median_node_positive_colonies_competent"] * nodal),
+    ):
+        pr = -np.expm1(-w * mass)
+        se = float(pr.std()) / math.sqrt(n)
+        assert abs(float(pr.mean()) - state[key]) <= 4 * se, (key, pr.mean(), state[key], se)
+    small = draw_parameters(parse_scenario(_cohort("breast_er_positive", 30, 500)))
+    for k in ("shedding", "growth_rate", "nodal_factor"):
+        np.testing.assert_array_equal(small[k], p[k][:500])
 
 
 def test_surgery_only_cohort_has_the_seer_m1_at_diagnosis():

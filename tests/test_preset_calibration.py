@@ -215,17 +215,25 @@ def test_likelihood_by_hand():
 
 
 def test_fresh_fit_reproduces_the_committed_calibration():
-    """`metacascade presets calibrate` is deterministic: a fresh fit (without the profiles, which do
-    not move the estimate) equals the committed values to their 6 significant digits. NSCLC: its
+    """`metacascade presets calibrate` reproduces the committed values: a fresh fit (without the
+    profiles, which do not move the estimate) equals them within 1e-4 relative. NSCLC: its
     fit has the size exponent, a relapse series and the odds of resection (61 s; breast_lobular,
     which has the nodal parameters instead, takes 380 s: `presets calibrate --check` covers it)."""
     preset = get_preset("lung_nsclc")
     fit = calibrate_preset(preset, profile=False)
-    assert fit.soil == preset.fitted_soil
-    assert fit.population.competent_fraction == preset.population.competent_fraction
-    assert fit.population.dissemination_sd_log == preset.population.dissemination_sd_log
-    assert fit.shedding["alpha"] == preset.shedding["alpha"] and fit.shedding["m"] == preset.shedding["m"]
-    assert fit.seer_m1_odds == preset.seer_m1_operated_odds < 1.0
+    # 1e-4 relative: the same optimum, whatever the numpy/scipy build (a fresh install with numpy
+    # 2.4.6 and scipy 1.17.1 moves the soils in their 6th significant digit, 3e-6 to 1e-5
+    # relative); the bit-for-bit check of a given environment is `presets calibrate --check`
+    rel = 1e-4
+    assert fit.soil.keys() == preset.fitted_soil.keys()
+    for organ, value in preset.fitted_soil.items():
+        assert fit.soil[organ] == pytest.approx(value, rel=rel), organ
+    assert fit.population.competent_fraction == pytest.approx(preset.population.competent_fraction, rel=rel)
+    assert fit.population.dissemination_sd_log == pytest.approx(preset.population.dissemination_sd_log, rel=rel)
+    assert fit.shedding["alpha"] == pytest.approx(preset.shedding["alpha"], rel=rel)
+    assert fit.shedding["m"] == pytest.approx(preset.shedding["m"], rel=rel)
+    assert fit.seer_m1_odds == pytest.approx(preset.seer_m1_operated_odds, rel=rel)
+    assert fit.seer_m1_odds < 1.0
 
 
 def test_bad_calibration_tables_name_the_row():

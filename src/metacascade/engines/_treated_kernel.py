@@ -631,7 +631,12 @@ def simulate_treated_batch(
                 t_bound,
                 _first_reach(seg, 0, p_hi, lethal, 0.0, horizon, 0, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0),
             )
+        # the death bound is refreshed as the log grows and as colonies are followed (doubling
+        # both): a resected patient's many colonies were otherwise each followed to the horizon,
+        # founding children after her death, before the log doubled again
         next_check = 256
+        next_done = 16
+        added = -1  # colonies [start, added) are in the running totals of the death check
         n_child = 0
         for comp in range(2):
             c_org, c_time, c_comp, n_child = _seed(
@@ -673,12 +678,19 @@ def simulate_treated_batch(
         # -- colonies, in order of appearance -----------------------------------------------------------
         i = start
         while i < n_log and not overflow[p]:
-            if stop_at_death and n_log - start >= next_check:
-                next_check *= 2
-                tot[:] = 0.0
-                org_b[:, :] = 0.0
-                _add_on_grid(seg, 0, p_hi, 0, n_org, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0)
-                for c in range(start, i):
+            if stop_at_death and (n_log - start >= next_check or i - start >= next_done):
+                if n_log - start >= next_check:
+                    next_check *= 2
+                if i - start >= next_done:
+                    next_done *= 2
+                if added < 0:  # the first check: the primary, then the colonies followed since
+                    tot[:] = 0.0
+                    org_b[:, :] = 0.0
+                    _add_on_grid(
+                        seg, 0, p_hi, 0, n_org, grid, tot, org_b, lp, lc, ll, st, st_low, a_entry, lq, st_q, a_p0
+                    )
+                    added = start
+                for c in range(added, i):  # a followed colony's cells are final: add each once
                     _add_on_grid(
                         seg,
                         ex_int[c, 2],
@@ -698,6 +710,7 @@ def simulate_treated_batch(
                         st_q,
                         a_p0,
                     )
+                added = i
                 for g in range(n_g):
                     if grid[g] >= t_bound:
                         break

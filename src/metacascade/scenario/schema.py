@@ -345,9 +345,10 @@ class PopulationSection(BaseModel):
 
     model_config = _STRICT
     vary: bool = Field(default=True, description="average over patients (false: the median patient)")
-    # cohorts draw every patient's founding and growth multipliers from the population (off by
-    # default: with the calibrated spreads some patients found hundreds of thousands of colonies
-    # over a long follow-up, which makes a cohort slow; [cohort.vary] shedding/growth_rate work as before)
+    # cohorts draw every patient's founding and growth multipliers from the population, among the
+    # patients alive at diagnosis (off by default: with the calibrated spreads some patients found
+    # more than 10^6 colonies over a 10-year follow-up, colonies founding colonies, and the cohort
+    # stops; [cohort.vary] shedding/growth_rate work as before)
     cohort_draws: bool = Field(
         default=False, description="cohorts draw founding and growth multipliers from the population"
     )

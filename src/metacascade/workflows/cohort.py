@@ -73,7 +73,9 @@ _PARAM_KEY = 1 << 40
 _COMPETENCE_SLOT = 16  # the population's competence draw (metacascade.model.population)
 _NODAL_SLOT = 17  # the population's own normal of the nodal founding multiplier
 POPULATION_Z_CAP = 3.0
-POPULATION_MAX_COLONIES = 300.0
+POPULATION_MAX_DETECTABLE = 10.0
+POPULATION_MAX_COLONIES = 30_000.0
+_ALIVE_ROUNDS = 200  # rejection rounds of the draw conditioned on reaching diagnosis alive
 _POSITIVE = ("primary_diameter_mm", "growth_rate", "shedding", "estradiol_pmol_l")
 _NONNEGATIVE = ("immunocompetence", "age_years")
 _MAX_COLONIES = 1_000_000
@@ -168,52 +170,131 @@ def draw_parameters(scenario: Any, n: int | None = None) -> dict[str, np.ndarray
 
     pop = sc.population if sc.population_cohort_draws else None
     draws_founding = pop is not None and not pop.trivial and "shedding" not in c.vary
-    u_max, un_max = _founding_caps(sc) if draws_founding else (math.inf, math.inf)
     for name, slot in PARAMETER_SLOTS.items():
         spec = c.vary.get(name)
         if spec is None and pop is not None and name in ("growth_rate", "shedding"):
-            out[name] = _population_draw(pop, name, uniforms(slot), uniforms(_COMPETENCE_SLOT))
-            if name == "shedding":
-                out[name] = np.minimum(out[name], u_max)
-            continue
+            continue  # drawn below, conditioned on reaching diagnosis alive
         if spec is None:
             value = base[name]
             out[name] = np.full(n, math.nan if value is None else float(value))
             continue
         out[name] = draw_parameter(name, spec, uniforms(slot), *bounds.get(name, (None, None)))
-    # the regional nodes' own founding multiplier u_n (model.population), as a factor on the
-    # patient's nodal routing: u_n / u, from the shedding draw's normal and one of its own
     out["nodal_factor"] = np.ones(n)
-    if pop is not None and not pop.nodal_shared and "shedding" not in c.vary:
-        factor = pop.nodal_factor(
-            _population_z(uniforms(PARAMETER_SLOTS["shedding"])), _population_z(uniforms(_NODAL_SLOT))
-        )
-        # the nodal founding multiplier u * factor is capped as the distant one is (its own spread
-        # can be wider: without the cap a patient of the tail founded 1e16 times the median
-        # patient's node colonies and a cohort ran out of memory)
-        u = out["shedding"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cap = np.where(u > 0, un_max / u, np.inf)
-        out["nodal_factor"] = np.minimum(factor, cap)
+    if pop is not None:
+        out.update(_population_founding(sc, pop, out, n, draws_founding))
+    return out
+
+
+def _round_uniforms(seed: int, slot: int, round_: int, upto: int) -> np.ndarray:
+    """The first ``upto`` uniforms of a parameter's rejection round ``round_`` (0: its own stream,
+    :data:`PARAMETER_SLOTS`); patient i's value is the i-th, whatever the cohort size."""
+    key = (_PARAM_KEY + slot,) if round_ == 0 else (_PARAM_KEY + slot, round_)
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key))).random(upto)
+
+
+def _population_founding(
+    sc: Any, pop: Any, drawn: dict[str, np.ndarray], n: int, draws_founding: bool
+) -> dict[str, np.ndarray]:
+    r"""Every patient's founding multiplier ``shedding`` (u; 0 without metastatic competence),
+    growth multiplier ``growth_rate`` (v; unless ``[cohort.vary]`` gives it) and nodal factor
+    :math:`u_n/u` drawn from the preset population **among the patients alive at diagnosis**, as the
+    SEER curves and the population quadrature count them: a patient whose expected total burden
+    would be lethal before her primary reaches its size at diagnosis (all-organ multiplier
+    :math:`w_a \ge w_c(T)`, :func:`~metacascade.workflows.population_model.alive_log_threshold`) is
+    drawn again from the next rejection round's streams (exact rejection sampling of the
+    conditioned law; reproducible per patient). The multipliers are then capped
+    (:func:`_founding_caps`) to keep colonies countable."""
+    from metacascade.workflows.population_model import NODE_ORGAN, alive_log_threshold, scenario_curves
+
+    seed = int(sc.engine.seed)
+    vary = sc.cohort.vary
+    draw_growth = "growth_rate" not in vary
+    slots = {"u": PARAMETER_SLOTS["shedding"], "c": _COMPETENCE_SLOT, "y": _NODAL_SLOT}
+    if draw_growth:
+        slots["v"] = PARAMETER_SLOTS["growth_rate"]
+    U = {k: _round_uniforms(seed, slot, 0, n) for k, slot in slots.items()}
+
+    def values(U: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        z_u = _population_z(U["u"])
+        shed = np.where(U["c"] < pop.competent_fraction, np.exp(pop.dissemination_sd_log * z_u), 0.0)
+        growth = np.exp(pop.growth_sd_log * _population_z(U["v"])) if draw_growth else drawn["growth_rate"]
+        factor = np.ones(n) if pop.nodal_shared else pop.nodal_factor(z_u, _population_z(U["y"]))
+        return {"shedding": shed, "growth_rate": growth, "nodal_factor": factor}
+
+    val = values(U)
+    if not draws_founding:  # [cohort.vary] gives the shedding, or every patient is the median one
+        kept = {"growth_rate": val["growth_rate"]} if draw_growth else {}
+        if "shedding" not in vary:
+            kept.update(shedding=val["shedding"], nodal_factor=val["nodal_factor"])
+        return kept
+    organs = tuple(sc.organs)
+    prim = np.asarray(sc.routing.primary, float)
+    p_total = float(prim.sum())
+    f = float(prim[organs.index(NODE_ORGAN)]) / p_total if NODE_ORGAN in organs and p_total > 0 else 0.0
+    if p_total > 0:
+        curves = scenario_curves(sc)
+        log_wc = alive_log_threshold(curves, p_total, curves.time_at_diameter(drawn["primary_diameter_mm"]))
+        if np.any(log_wc == -np.inf):
+            d = float(drawn["primary_diameter_mm"][np.flatnonzero(log_wc == -np.inf)[0]])
+            raise ParameterError(
+                f"patient.primary_diameter_mm: a primary of {d:g} mm alone exceeds the lethal burden; "
+                "allowed: a diameter below it (or cohort.vary.primary_diameter_mm max)"
+            )
+        for round_ in range(1, _ALIVE_ROUNDS + 1):
+            with np.errstate(divide="ignore"):
+                log_wa = (
+                    np.log(val["shedding"]) - np.log(val["growth_rate"]) + np.log((1.0 - f) + f * val["nodal_factor"])
+                )
+            dead = np.flatnonzero((val["shedding"] > 0) & (log_wa >= log_wc))
+            if dead.size == 0:
+                break
+            upto = int(dead[-1]) + 1
+            for k, slot in slots.items():
+                U[k][dead] = _round_uniforms(seed, slot, round_, upto)[dead]
+            new = values(U)
+            for k in val:
+                val[k][dead] = new[k][dead]
+        else:
+            d = float(drawn["primary_diameter_mm"][dead[0]])
+            raise ParameterError(
+                f"patient.primary_diameter_mm: patients of {sc.patient.cancer} with a primary of {d:g} mm "
+                f"are almost never alive at diagnosis (a patient drawn {_ALIVE_ROUNDS} times dead); "
+                "allowed: a smaller diameter, or [cohort.vary] shedding"
+            )
+    u_max, un_max = _founding_caps(sc)
+    u = np.minimum(val["shedding"], u_max)
+    # the nodal founding multiplier u * factor is capped as the distant one is (its own spread can be
+    # wider: without the cap a patient of the tail founded 1e16 times the median patient's node
+    # colonies and a cohort ran out of memory)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cap = np.where(u > 0, un_max / u, np.inf)
+    out = {"shedding": u, "nodal_factor": np.minimum(val["nodal_factor"], cap)}
+    if draw_growth:
+        out["growth_rate"] = val["growth_rate"]
     return out
 
 
 def _founding_caps(sc: Any) -> tuple[float, float]:
-    """Largest founding multipliers drawn by default, distant and nodal: those that give the
-    median-sized patient ``POPULATION_MAX_COLONIES`` expected established distant (regional-node)
-    colonies at diagnosis (such a patient is certainly metastatic, node-positive; simulating more
-    colonies costs memory). The capped patients' colonies are mostly occult at diagnosis, so the
-    cap lowers a cohort's M1 at diagnosis below the quadrature's where many patients reach it
-    (ER+ breast at 30 mm: 9% at the cap, M1 1.5% against 3.9%); lifting it overshoots instead
-    (6.2% with a cap at 5 detectable colonies), because the quadrature counts only the patients
-    alive at diagnosis and the cohort's draw does not condition on it."""
+    """Largest founding multipliers drawn by default, distant and nodal: the smaller of those that
+    give the median-sized patient ``POPULATION_MAX_DETECTABLE`` expected detectable distant
+    (node-positive) colonies at diagnosis (such a patient is M1, node-positive, with probability
+    1 - e^-10: the cap changes no fraction at diagnosis) and ``POPULATION_MAX_COLONIES`` expected
+    established ones (simulating more colonies costs memory). Patients alive at diagnosis reach
+    the first only between it and the lethal burden (ER+ breast at 30 mm: 1.2% of them)."""
     from metacascade.workflows.population_model import population_at_diagnosis
 
     state = population_at_diagnosis(sc)
     caps = []
-    for key in ("median_established_distant_colonies_competent", "median_established_node_colonies_competent"):
-        lam = None if state is None else state[key]
-        caps.append(POPULATION_MAX_COLONIES / lam if lam and lam > 0 else math.inf)
+    for visible, established in (
+        ("median_detectable_distant_colonies_competent", "median_established_distant_colonies_competent"),
+        ("median_node_positive_colonies_competent", "median_established_node_colonies_competent"),
+    ):
+        cap = math.inf
+        for key, most in ((visible, POPULATION_MAX_DETECTABLE), (established, POPULATION_MAX_COLONIES)):
+            lam = None if state is None else state[key]
+            if lam and lam > 0:
+                cap = min(cap, most / lam)
+        caps.append(cap)
     return caps[0], caps[1]
 
 
@@ -222,18 +303,6 @@ def _population_z(u: np.ndarray) -> np.ndarray:
     from scipy.special import ndtri
 
     return np.clip(ndtri(np.clip(u, 1e-300, 1 - 1e-16)), -POPULATION_Z_CAP, POPULATION_Z_CAP)
-
-
-def _population_draw(pop: Any, name: str, u: np.ndarray, u_competent: np.ndarray) -> np.ndarray:
-    """The preset population's default draw of ``growth_rate`` (log-normal, median 1) or
-    ``shedding`` (0 for tumours without metastatic competence, else log-normal with median 1),
-    by inversion of the patient's uniform; the log-normal is capped at +/- ``POPULATION_Z_CAP``
-    standard deviations (0.13% of patients each side: their chance of metastasis is 0 or 1 either
-    way, and the cap keeps a patient's colonies countable)."""
-    z = _population_z(u)
-    if name == "growth_rate":
-        return np.exp(pop.growth_sd_log * z)
-    return np.where(u_competent < pop.competent_fraction, np.exp(pop.dissemination_sd_log * z), 0.0)
 
 
 # -- the set-up of a cohort (cached per process) ------------------------------------------------------

@@ -52,6 +52,7 @@ __all__ = [
     "SHEDDING_REFERENCE_CELLS",
     "PopulationPrediction",
     "PresetCurves",
+    "alive_log_threshold",
     "curves_of",
     "early_founded_share",
     "organ_founding",
@@ -475,6 +476,19 @@ def _death_times(curves: PresetCurves, log_w: FloatArray, total_p: float) -> Flo
     return curves.t[k - 1] + frac * (curves.t[k] - curves.t[k - 1])
 
 
+def alive_log_threshold(curves: PresetCurves, total_p: float, T: FloatArray) -> FloatArray:
+    r"""ln of the largest all-organ founding multiplier :math:`w_c(T) = (L - X(T)) / (p B(T))` of a
+    patient still alive when the primary reaches the median patient's size at day ``T``: her
+    expected total burden :math:`X(T) + w\,p\,B(T)` is then below the lethal burden :math:`L`
+    (-inf where the primary alone is lethal, +inf where nothing has been seeded)."""
+    T = np.asarray(T, float)
+    x = np.interp(T, curves.t, curves.primary)
+    b = np.interp(T, curves.t, curves.burden)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_wc = np.where(x >= curves.lethal, -np.inf, np.log(np.maximum(curves.lethal - x, 0.0)) - np.log(total_p * b))
+    return np.asarray(np.where(np.isnan(log_wc), np.inf, log_wc), dtype=np.float64)
+
+
 def _alive_weights(
     curves: PresetCurves, log_w: FloatArray, omega: FloatArray, total_p: float, T: FloatArray, h: float
 ) -> FloatArray:
@@ -485,11 +499,7 @@ def _alive_weights(
     :math:`w_c(T) = (L - X(T)) / (p B(T))`; the node whose cell (width ``h`` in :math:`\ln w`)
     contains :math:`\ln w_c` keeps the alive fraction of its cell (linear in the cell), so the
     weights are continuous in the parameters."""
-    x = np.interp(T, curves.t, curves.primary)
-    b = np.interp(T, curves.t, curves.burden)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_wc = np.where(x >= curves.lethal, -np.inf, np.log(np.maximum(curves.lethal - x, 0.0)) - np.log(total_p * b))
-    log_wc = np.where(np.isnan(log_wc), np.inf, log_wc)
+    log_wc = alive_log_threshold(curves, total_p, T)
     if h <= 0:  # no spread: every node is the median patient
         frac = (log_w[:, None] < log_wc[None, :]).astype(float)
     else:
@@ -648,6 +658,12 @@ def scenario_curves(scenario: Any) -> PresetCurves:
     )
 
 
+def _exp_at(curves: PresetCurves, which: str, diameter_mm: FloatArray) -> float:
+    """The median patient's colonies of kind ``which`` per unit founding probability when her
+    primary reaches ``diameter_mm`` (one size)."""
+    return float(np.exp(curves.log_at(which, curves.time_at_diameter(diameter_mm))[0]))
+
+
 def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, Any] | None:
     """Population-averaged state at diagnosis of a whole-body ``scenario`` (its primary size, its
     growth, shedding and routing; the population of ``scenario.population``): the fraction of
@@ -667,7 +683,7 @@ def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, A
     pred = predict_population(curves, p, pop, d, n_nodes=n_nodes)
     node_idx = sc.organs.index(NODE_ORGAN)
     p_dist = float(p.sum() - p[node_idx])
-    i_est = float(np.exp(curves.log_at("established", curves.time_at_diameter(d))[0]))
+    i_est = _exp_at(curves, "established", d)
     lam1 = p_dist * i_est
     pi = pop.competent_fraction
     # the mean over the patients alive at diagnosis (those with the largest founding multipliers
@@ -690,6 +706,8 @@ def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, A
         "expected_established_distant_colonies": mean,
         "median_established_distant_colonies_competent": lam1,
         "median_established_node_colonies_competent": float(p[node_idx]) * i_est,
+        "median_detectable_distant_colonies_competent": p_dist * _exp_at(curves, "detect", d),
+        "median_node_positive_colonies_competent": float(p[node_idx]) * _exp_at(curves, "node", d),
         # resection on the day of diagnosis, no adjuvant therapy, among patients M0 at surgery
         "p_distant_relapse_after_surgery_alone": dict(
             zip(
