@@ -231,8 +231,8 @@ def _population_founding(
     prim = np.asarray(sc.routing.primary, float)
     p_total = float(prim.sum())
     f = float(prim[organs.index(NODE_ORGAN)]) / p_total if NODE_ORGAN in organs and p_total > 0 else 0.0
-    if p_total > 0:
-        curves = scenario_curves(sc)
+    curves = scenario_curves(sc) if p_total > 0 else None
+    if curves is not None:
         log_wc = alive_log_threshold(curves, p_total, curves.time_at_diameter(drawn["primary_diameter_mm"]))
         if np.any(log_wc == -np.inf):
             d = float(drawn["primary_diameter_mm"][np.flatnonzero(log_wc == -np.inf)[0]])
@@ -261,7 +261,7 @@ def _population_founding(
                 f"are almost never alive at diagnosis (a patient drawn {_ALIVE_ROUNDS} times dead); "
                 "allowed: a smaller diameter, or [cohort.vary] shedding"
             )
-    u_max, un_max = _founding_caps(sc)
+    u_max, un_max = _founding_caps(sc, curves)
     u = np.minimum(val["shedding"], u_max)
     # the nodal founding multiplier u * factor is capped as the distant one is (its own spread can be
     # wider: without the cap a patient of the tail founded 1e16 times the median patient's node
@@ -274,7 +274,7 @@ def _population_founding(
     return out
 
 
-def _founding_caps(sc: Any) -> tuple[float, float]:
+def _founding_caps(sc: Any, curves: Any = None) -> tuple[float, float]:
     """Largest founding multipliers drawn by default, distant and nodal: the smaller of those that
     give the median-sized patient ``POPULATION_MAX_DETECTABLE`` expected detectable distant
     (node-positive) colonies at diagnosis (such a patient is M1, node-positive, with probability
@@ -283,7 +283,7 @@ def _founding_caps(sc: Any) -> tuple[float, float]:
     the first only between it and the lethal burden (ER+ breast at 30 mm: 1.2% of them)."""
     from metacascade.workflows.population_model import population_at_diagnosis
 
-    state = population_at_diagnosis(sc)
+    state = population_at_diagnosis(sc, curves=curves)
     caps = []
     for visible, established in (
         ("median_detectable_distant_colonies_competent", "median_established_distant_colonies_competent"),

@@ -664,20 +664,23 @@ def _exp_at(curves: PresetCurves, which: str, diameter_mm: FloatArray) -> float:
     return float(np.exp(curves.log_at(which, curves.time_at_diameter(diameter_mm))[0]))
 
 
-def population_at_diagnosis(scenario: Any, *, n_nodes: int = 321) -> dict[str, Any] | None:
+def population_at_diagnosis(
+    scenario: Any, *, n_nodes: int = 321, curves: PresetCurves | None = None
+) -> dict[str, Any] | None:
     """Population-averaged state at diagnosis of a whole-body ``scenario`` (its primary size, its
     growth, shedding and routing; the population of ``scenario.population``): the fraction of
     patients with a detectable distant metastasis, an occult (established) distant colony and a
     regional node metastasis (above 0.2 mm, NODE_DETECTION_MM), with the expected and median numbers of established
     distant colonies, and the distant relapse 5, 10 and 15 years after surgery alone on the day of
-    diagnosis (:func:`predict_relapse`). None for one-organ scenarios."""
+    diagnosis (:func:`predict_relapse`). None for one-organ scenarios. ``curves``: the scenario's
+    :func:`scenario_curves`, when the caller has them already."""
     from metacascade.presets import get_preset
 
     sc = scenario
     if not get_preset(sc.patient.cancer).whole_body or NODE_ORGAN not in sc.organs:
         return None
     pop = sc.population if sc.population is not None else Population()
-    curves = scenario_curves(sc)
+    curves = scenario_curves(sc) if curves is None else curves
     p = np.asarray(sc.routing.primary, float)
     d = np.array([sc.patient.primary_diameter_mm])
     pred = predict_population(curves, p, pop, d, n_nodes=n_nodes)
