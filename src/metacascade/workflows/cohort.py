@@ -164,9 +164,7 @@ def draw_parameters(scenario: Any, n: int | None = None) -> dict[str, np.ndarray
     out = {}
 
     def uniforms(slot: int) -> np.ndarray:
-        return np.random.Generator(
-            np.random.PCG64(np.random.SeedSequence(sc.engine.seed, spawn_key=(_PARAM_KEY + slot,)))
-        ).random(n)
+        return _round_uniforms(int(sc.engine.seed), slot, 0, n)
 
     pop = sc.population if sc.population_cohort_draws else None
     draws_founding = pop is not None and not pop.trivial and "shedding" not in c.vary
