@@ -114,3 +114,38 @@ def test_surgery_only_cohort_has_the_seer_m1_at_diagnosis():
     obs = float(row["fraction"])
     se = math.sqrt(mc * (1 - mc) / n + obs * (1 - obs) / float(row["n_patients"]))
     assert abs(mc - obs) <= 3 * se + 0.01, (mc, obs, se)
+
+
+def _diameter_where_the_median_patient_is_dead(cancer: str) -> tuple[float, float]:
+    """(a diameter at which the median patient's all-organ multiplier, 1, exceeds the alive
+    threshold by e, and one at which the primary alone is lethal), read from the scenario curves."""
+    from metacascade.workflows.population_model import alive_log_threshold, scenario_curves
+
+    sc = parse_scenario(f'[patient]\ncancer = "{cancer}"\n')
+    curves = scenario_curves(sc)
+    d = np.linspace(20.0, 170.0, 1501)
+    log_wc = alive_log_threshold(curves, float(np.sum(sc.routing.primary)), curves.time_at_diameter(d))
+    return float(d[np.flatnonzero(log_wc < -1.0)[0]]), float(d[np.flatnonzero(log_wc == -np.inf)[0]])
+
+
+def test_a_cohort_of_patients_almost_never_alive_at_diagnosis_is_refused_naming_the_diameter():
+    """Every tumour competent and nearly every patient the median one (ln sd 0.1, z capped at 3):
+    at a diameter where the median patient's expected burden is e times the lethal one, no redraw
+    can make a patient alive; the draw stops after its rejection rounds with a one-line error that
+    names the field and the diameter. A primary that alone exceeds the lethal burden is refused
+    before any round."""
+    import pytest
+
+    from metacascade.errors import ParameterError
+
+    dead_mm, lethal_mm = _diameter_where_the_median_patient_is_dead("breast_er_positive")
+    assert dead_mm < lethal_mm
+    fixed = "competent_fraction = 1\ndissemination_sd_log = 0.1\ngrowth_sd_log = 0\nnodal_sd_log = 0.1\n"
+    draws = "cohort_draws = true\n"
+    for d, says in ((dead_mm, "almost never alive"), (lethal_mm, "alone exceeds the lethal burden")):
+        text = _cohort("breast_er_positive", round(d, 1), 5).replace(draws, draws + fixed)
+        with pytest.raises(ParameterError, match=f"patient.primary_diameter_mm: .*{round(d, 1):g} mm.*{says}"):
+            draw_parameters(parse_scenario(text))
+    # a diameter where the median patient is alive draws without a round to spare
+    ok = _cohort("breast_er_positive", 30, 5).replace(draws, draws + fixed)
+    assert np.all(draw_parameters(parse_scenario(ok))["shedding"] > 0)

@@ -202,7 +202,12 @@ def _population_founding(
     drawn again from the next rejection round's streams (exact rejection sampling of the
     conditioned law; reproducible per patient). The multipliers are then capped
     (:func:`_founding_caps`) to keep colonies countable."""
-    from metacascade.workflows.population_model import NODE_ORGAN, alive_log_threshold, scenario_curves
+    from metacascade.workflows.population_model import (
+        NODE_ORGAN,
+        alive_log_threshold,
+        all_organ_log_w,
+        scenario_curves,
+    )
 
     seed = int(sc.engine.seed)
     vary = sc.cohort.vary
@@ -212,14 +217,15 @@ def _population_founding(
         slots["v"] = PARAMETER_SLOTS["growth_rate"]
     U = {k: _round_uniforms(seed, slot, 0, n) for k, slot in slots.items()}
 
-    def values(U: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        z_u = _population_z(U["u"])
-        shed = np.where(U["c"] < pop.competent_fraction, np.exp(pop.dissemination_sd_log * z_u), 0.0)
-        growth = np.exp(pop.growth_sd_log * _population_z(U["v"])) if draw_growth else drawn["growth_rate"]
-        factor = np.ones(n) if pop.nodal_shared else pop.nodal_factor(z_u, _population_z(U["y"]))
+    def values(idx: slice | np.ndarray) -> dict[str, np.ndarray]:
+        """The multipliers of the patients ``idx`` from their current uniforms."""
+        z_u = _population_z(U["u"][idx])
+        shed = np.where(U["c"][idx] < pop.competent_fraction, np.exp(pop.dissemination_sd_log * z_u), 0.0)
+        growth = np.exp(pop.growth_sd_log * _population_z(U["v"][idx])) if draw_growth else drawn["growth_rate"][idx]
+        factor = np.ones(z_u.size) if pop.nodal_shared else pop.nodal_factor(z_u, _population_z(U["y"][idx]))
         return {"shedding": shed, "growth_rate": growth, "nodal_factor": factor}
 
-    val = values(U)
+    val = values(slice(None))
     if not draws_founding:  # [cohort.vary] gives the shedding, or every patient is the median one
         kept = {"growth_rate": val["growth_rate"]} if draw_growth else {}
         if "shedding" not in vary:
@@ -228,7 +234,7 @@ def _population_founding(
     organs = tuple(sc.organs)
     prim = np.asarray(sc.routing.primary, float)
     p_total = float(prim.sum())
-    f = float(prim[organs.index(NODE_ORGAN)]) / p_total if NODE_ORGAN in organs and p_total > 0 else 0.0
+    p_node = float(prim[organs.index(NODE_ORGAN)]) if NODE_ORGAN in organs else 0.0
     curves = scenario_curves(sc) if p_total > 0 else None
     if curves is not None:
         log_wc = alive_log_threshold(curves, p_total, curves.time_at_diameter(drawn["primary_diameter_mm"]))
@@ -238,21 +244,26 @@ def _population_founding(
                 f"patient.primary_diameter_mm: a primary of {d:g} mm alone exceeds the lethal burden; "
                 "allowed: a diameter below it (or cohort.vary.primary_diameter_mm max)"
             )
-        for round_ in range(1, _ALIVE_ROUNDS + 1):
+
+        def dead_among(idx: np.ndarray, v: dict[str, np.ndarray]) -> np.ndarray:
+            """The patients of ``idx`` (multipliers ``v``) dead before diagnosis."""
             with np.errstate(divide="ignore"):
-                log_wa = (
-                    np.log(val["shedding"]) - np.log(val["growth_rate"]) + np.log((1.0 - f) + f * val["nodal_factor"])
-                )
-            dead = np.flatnonzero((val["shedding"] > 0) & (log_wa >= log_wc))
+                log_w = np.log(v["shedding"]) - np.log(v["growth_rate"])
+                log_wa = all_organ_log_w(log_w, log_w + np.log(v["nodal_factor"]), p_node, p_total)
+            return idx[(v["shedding"] > 0) & (log_wa >= log_wc[idx])]
+
+        dead = dead_among(np.arange(n), val)
+        for round_ in range(1, _ALIVE_ROUNDS + 1):
             if dead.size == 0:
                 break
             upto = int(dead[-1]) + 1
             for k, slot in slots.items():
                 U[k][dead] = _round_uniforms(seed, slot, round_, upto)[dead]
-            new = values(U)
+            new = values(dead)  # only the redrawn patients are evaluated again
             for k in val:
-                val[k][dead] = new[k][dead]
-        else:
+                val[k][dead] = new[k]
+            dead = dead_among(dead, new)
+        if dead.size:
             d = float(drawn["primary_diameter_mm"][dead[0]])
             raise ParameterError(
                 f"patient.primary_diameter_mm: patients of {sc.patient.cancer} with a primary of {d:g} mm "

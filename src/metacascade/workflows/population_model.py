@@ -53,6 +53,7 @@ __all__ = [
     "PopulationPrediction",
     "PresetCurves",
     "alive_log_threshold",
+    "all_organ_log_w",
     "curves_of",
     "early_founded_share",
     "organ_founding",
@@ -507,7 +508,7 @@ def _alive_weights(
     return frac * omega[:, None]
 
 
-def _all_organ_log_w(log_w: FloatArray, log_wn: FloatArray, p_node: float, p_total: float) -> FloatArray:
+def all_organ_log_w(log_w: FloatArray, log_wn: FloatArray, p_node: float, p_total: float) -> FloatArray:
     """ln of the all-organ founding multiplier (w (p - p_n) + w_n p_n) / p."""
     if p_total <= 0 or np.array_equal(log_w, log_wn):
         return log_w
@@ -572,7 +573,7 @@ def predict_population(
         raise CalibrationError("secondary-seeding factors need a shared nodal multiplier")
     pi = population.competent_fraction
     p_total = float(p.sum())
-    log_wa = _all_organ_log_w(log_w, log_wn, float(p[node_idx]), p_total)
+    log_wa = all_organ_log_w(log_w, log_wn, float(p[node_idx]), p_total)
     log_w_org = np.repeat(log_w[:, None], len(organs), axis=1)  # nodes x organs
     log_w_org[:, node_idx] = log_wn
     td = _death_times(curves, log_wa, p_total)
@@ -592,7 +593,7 @@ def predict_population(
         p_left = p.copy()
         p_left[node_idx] *= node_residual
         p_left_total = float(p_left.sum())
-        log_wl = _all_organ_log_w(log_w, log_wn, float(p_left[node_idx]), p_left_total)
+        log_wl = all_organ_log_w(log_w, log_wn, float(p_left[node_idx]), p_left_total)
         dying = float(np.sum(wt * -np.expm1(-np.exp(log_wl[:, None] + log_i[None, :]) * p_left_total)))
         if population.nodal_shared:
             lam = np.exp(log_w_org[:, None, :] + log_i[None, :, None]) * p_left[None, None, :]  # nodes x sizes x organs
@@ -693,7 +694,7 @@ def population_at_diagnosis(
     # died of their disease before the primary reached this size; the log-normal's own mean
     # exp(sd^2 / 2) is dominated by them and is not a patient's number)
     log_w, log_wn, omega, h = pop.joint_nodes(n_nodes)
-    log_wa = _all_organ_log_w(log_w, log_wn, float(p[node_idx]), float(p.sum()))
+    log_wa = all_organ_log_w(log_w, log_wn, float(p[node_idx]), float(p.sum()))
     alive = _alive_weights(curves, log_wa, omega, float(p.sum()), curves.time_at_diameter(d), h)[:, 0]
     mean = pi * float(np.sum(alive * np.exp(log_w))) * lam1 / (pi * float(alive.sum()) + 1.0 - pi)
     return {
@@ -794,7 +795,7 @@ def predict_relapse(
     if float(np.interp(T, curves.t, curves.primary)) >= curves.lethal:
         raise CalibrationError(f"{curves.preset}: a primary of {diameter_mm} mm exceeds the lethal burden")
     p_total = float(p.sum())
-    log_wa = _all_organ_log_w(log_w, log_wn, p_node, p_total)
+    log_wa = all_organ_log_w(log_w, log_wn, p_node, p_total)
     h = su * float(zu[1] - zu[0]) if su > 0 else 0.0
     alive = _alive_weights(curves, log_wa.ravel(), np.ones(log_wa.size), p_total, np.array([T]), h)
     alive = alive[:, 0].reshape(log_wa.shape)
