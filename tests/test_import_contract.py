@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "metacascade"
 
 #: Layers from the bottom up; a module's layer is that of its first component below ``metacascade``.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("foundation", frozenset({"errors", "_messages", "_rng", "io", "clinical_data"})),
+    ("foundation", frozenset({"errors", "_messages", "_rng", "_version", "io", "clinical_data"})),
     ("model", frozenset({"model"})),
     ("specification", frozenset({"scenario", "presets"})),
     ("engines", frozenset({"engines"})),

@@ -83,18 +83,11 @@ _LAZY = {
 }
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("metacascade")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0.0.0"
-
-
 def __getattr__(name: str) -> Any:
     if name == "__version__":  # importlib.metadata costs ~40 ms: read on first use
-        globals()["__version__"] = value = _version()
+        from metacascade._version import package_version
+
+        globals()["__version__"] = value = package_version()
         return value
     module = _LAZY.get(name)
     if module is None:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from metacascade import __version__
+from metacascade._version import package_version
 from metacascade.errors import MetacascadeError
 
 app = typer.Typer(
@@ -104,7 +104,7 @@ def _main(version: Annotated[bool, typer.Option("--version", help="Print the ver
 
     warnings.showwarning = _show_warning
     if version:
-        console.print(f"metacascade {__version__}")
+        console.print(f"metacascade {package_version()}")
         raise typer.Exit()
 
 

@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import fields
 from typing import Any
 
-from metacascade import __version__
+from metacascade._version import package_version
 from metacascade.model.body import default_body_graph
 from metacascade.presets import get_preset
 from metacascade.references import citation
@@ -318,7 +318,7 @@ def build_content(run: RunFolder, lang: str) -> ReportContent:
         cancer=i18n.cancer_label(preset.name, preset.description, lang),
         version=run.summary.get("metacascade_version")
         or (run.manifest or {}).get("metacascade_version")
-        or __version__,
+        or package_version(),
     )
     return ReportContent(
         lang=lang,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from metacascade import __version__
+from metacascade._version import package_version
 from metacascade.errors import MetacascadeError, ParameterError
 from metacascade.web import forms
 from metacascade.web.i18n import t
@@ -134,7 +134,9 @@ def register(server, store: RunStore, jobs: JobManager) -> None:  # server: flas
 
     @server.get("/api/health")
     def health():
-        return jsonify({"status": "ok", "version": __version__, "runs": len(store.list()), "jobs": len(jobs.jobs())})
+        return jsonify(
+            {"status": "ok", "version": package_version(), "runs": len(store.list()), "jobs": len(jobs.jobs())}
+        )
 
     @server.get("/api/presets")
     def presets():

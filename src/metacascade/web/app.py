@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from metacascade import __version__
+from metacascade._version import package_version
 from metacascade.errors import MetacascadeError, ParameterError
 from metacascade.web import forms
 from metacascade.web.i18n import LANGUAGES, label, t
@@ -304,7 +304,7 @@ def _layout(lang: str, presets: list[str]):
                     dcc.Tab(label=t(lang, "tab_runs"), value="runs", children=runs, id="tab-runs"),
                 ],
             ),
-            html.Footer(f"metacascade {__version__} · {t(lang, 'disclaimer')}"),
+            html.Footer(f"metacascade {package_version()} · {t(lang, 'disclaimer')}"),
         ],
         className="page",
     )

@@ -47,7 +47,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from scipy import stats
 
-from metacascade import __version__
+from metacascade._version import package_version
 from metacascade.errors import (
     MetacascadeError,
     ParameterError,
@@ -837,7 +837,7 @@ def run_cohort(
         "n_chunks": n_chunks,
         "arms": [a.name for a in st.arms],
         "seed": sc.engine.seed,
-        "metacascade_version": __version__,
+        "metacascade_version": package_version(),
     }
     if manifest_path.exists():
         try:

@@ -15,7 +15,7 @@ import tomli_w
 import xarray as xr
 from scipy.optimize import brentq
 
-from metacascade import __version__
+from metacascade._version import package_version
 from metacascade.engines.organs import OrganSolution, solve_organs
 from metacascade.io import atomic_write, write_json, write_table
 from metacascade.scenario import (
@@ -206,7 +206,7 @@ def run_scenario(scenario: Scenario) -> RunResult:
         )
         first_by_organ[organ] = None if tj is None else tj - t_diag
     summary: dict[str, Any] = {
-        "metacascade_version": __version__,
+        "metacascade_version": package_version(),
         "scenario_source": sc.source,
         "cancer": sc.patient.cancer,
         "engine": sc.engine.kind,

@@ -13,7 +13,7 @@ import pandas as pd
 import tomli_w
 import xarray as xr
 
-from metacascade import __version__
+from metacascade._version import package_version
 from metacascade.engines.stochastic import StochasticResult, simulate_patients
 from metacascade.io import atomic_write, write_json, write_table
 from metacascade.scenario import Scenario, compiled_plan, establishment_of, organ_thresholds
@@ -261,7 +261,7 @@ def run_stochastic(
             "days_since_diagnosis_first_detectable": _quantiles(res.first_detectable[:, j] - t_diag),
         }
     summary: dict[str, Any] = {
-        "metacascade_version": __version__,
+        "metacascade_version": package_version(),
         "scenario_source": sc.source,
         "cancer": sc.patient.cancer,
         "engine": "stochastic",
