@@ -42,8 +42,8 @@ def _delay(t_tab: np.ndarray, cdf_tab: np.ndarray, u: float) -> float:  # pragma
             hi = mid
     width = cdf_tab[hi] - cdf_tab[lo]
     if width <= 0.0:
-        return t_tab[lo]
-    return t_tab[lo] + (t_tab[hi] - t_tab[lo]) * (u - cdf_tab[lo]) / width
+        return float(t_tab[lo])
+    return float(t_tab[lo] + (t_tab[hi] - t_tab[lo]) * (u - cdf_tab[lo]) / width)
 
 
 @numba.njit(cache=True, inline="always")
@@ -52,12 +52,12 @@ def _log_size(tab: np.ndarray, step: float, a: float) -> float:  # pragma: no co
     n = tab.size - 1
     x = a / step
     if x <= 0.0:
-        return tab[0]
+        return float(tab[0])
     i = int(x)
     if i >= n:
-        return tab[n]
+        return float(tab[n])
     w = x - i
-    return tab[i] * (1.0 - w) + tab[i + 1] * w
+    return float(tab[i] * (1.0 - w) + tab[i + 1] * w)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -459,7 +459,7 @@ class _Entry:
         ages = horizon - self.nodes[self.nodes < horizon]
 
         def at_horizon(which: int) -> FloatArray:  # sum_k c_k G(horizon - tau_k), G = functions[which]
-            return self.weights[: ages.size] @ np.asarray(functions[which](ages))
+            return np.asarray(self.weights[: ages.size] @ np.asarray(functions[which](ages)), dtype=np.float64)
 
         # Hermite cells on every lattice node up to tau_K; beyond, every stride-th node (about
         # the step of the founding rate's grid) and a quintic spline, if it has >= 6 nodes.

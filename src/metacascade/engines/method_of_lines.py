@@ -357,7 +357,7 @@ def solve_method_of_lines(
 
     def rhs(t: float, u: FloatArray) -> FloatArray:
         shed = model.primary_shedding.rate(model.primary_growth.solve(model.primary_size0, t))
-        return a @ u + b * float(shed)
+        return np.asarray(a @ u + b * float(shed), dtype=np.float64)
 
     positive = np.unique(times[times > 0])
     states = np.zeros((times.size, grid.n_cells + 2))

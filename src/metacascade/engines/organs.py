@@ -69,6 +69,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -193,7 +194,7 @@ class OrganSolution:
             "n_above": np.moveaxis(self.n_above(tt, xx), -1, 1),
             "density_per_cell": np.moveaxis(self.density(tt, xx), -1, 1),
         }
-        data: dict[str, tuple] = {"primary_cells": ("time_days", np.atleast_1d(self.primary_size(times)))}
+        data: dict[str, tuple[Any, ...]] = {"primary_cells": ("time_days", np.atleast_1d(self.primary_size(times)))}
         for name, value in per_time.items():
             data[name] = (("time_days", "organ"), value)
             data[f"{name}_total"] = ("time_days", value.sum(axis=-1))

@@ -222,7 +222,7 @@ def _ssa_patient(
     sizes: np.ndarray,
     max_cells: int,
     stop_at_largest: bool,
-):  # pragma: no cover - jit
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int, bool, float]:  # pragma: no cover - jit
     r"""Simulate one patient exactly (Gillespie's direct method) up to ``horizon``.
 
     Reactions: primary birth / death / emission (propensities ``b X``, ``d X``, ``u X`` when the

@@ -242,7 +242,9 @@ def routing_cumulative(r: ArrayLike) -> tuple[Any, FloatArray]:
     return (float(total) if total.ndim == 0 else total), cum
 
 
-def seeding_tables(model: MetastasisModel, entry_cells: float, table_horizon: float, primary_total: float) -> tuple:
+def seeding_tables(
+    model: MetastasisModel, entry_cells: float, table_horizon: float, primary_total: float
+) -> tuple[Any, ...]:
     """The stochastic kernels' tables over ages [0, table_horizon]: the primary's cumulative
     seeding intensity times its routing total ``primary_total`` (:class:`CumulativeRate`), a
     colony's per unit routing (age since the switch size), the log sizes of a colony (from
@@ -460,7 +462,7 @@ def simulate_patients(
             float(lethal_cells),
         )
 
-    def run(sl: slice) -> tuple:
+    def run(sl: slice) -> tuple[Any, ...]:
         n_blocks = -(-(sl.stop - sl.start) // _BLOCK)
         acc_sum = np.zeros((n_blocks, 4, t_out.size, n_org, size_arr.size))
         acc_sq = np.zeros_like(acc_sum)
@@ -484,7 +486,10 @@ def simulate_patients(
                 total,
                 t_end,
             ) = extra["plan"]
-            rows = lambda a: np.ascontiguousarray(np.broadcast_to(a, (n, *np.shape(a))), dtype=float)
+
+            def rows(a: Any) -> FloatArray:  # one copy of a scenario array per patient
+                return np.ascontiguousarray(np.broadcast_to(a, (n, *np.shape(a))), dtype=np.float64)
+
             return (
                 acc_sum,
                 acc_sq,
@@ -584,7 +589,7 @@ def simulate_patients(
             ),
         )
 
-    results: list[tuple] = []
+    results: list[tuple[Any, ...]] = []
     done = 0
     if workers == 1 or len(batches) == 1:
         for sl in batches:
@@ -655,11 +660,14 @@ def simulate_patients(
         v = log[col_name].to_numpy()
         log[col_name] = np.where(v <= horizon, v, np.inf)
     log = log.drop(columns="organ_index")
-    treated_out: dict = {}
+    treated_out: dict[str, Any] = {}
     if treated:
         ex_time = np.concatenate([res[17] for res in results])
         ex_int = np.concatenate([res[18] for res in results])
-        inf_after = lambda v: np.where(v <= horizon, v, np.inf)
+
+        def inf_after(v: FloatArray) -> FloatArray:
+            return np.where(v <= horizon, v, np.inf)
+
         log["growth_day"] = inf_after(ex_time[:, 0])
         log["gone_day"] = inf_after(ex_time[:, 1])
         log["detectable_day"] = inf_after(ex_time[:, 2])
@@ -714,7 +722,7 @@ def _treated_arguments(
     total_p: float,
     detection: float,
     lethal: float,
-) -> dict:
+) -> dict[str, Any]:
     """Tables and plan arrays of the treated kernel (see engines/_treated_kernel.py)."""
     law = model.colony_growth
     entry = establishment.entry_cells

@@ -285,7 +285,10 @@ class BodyGraph:
 
     def transit_survival(self) -> FloatArray:
         """Per pool, probability of surviving one transit, exp(-k tau)."""
-        return np.exp(-self.pool_clearance_per_day() * np.asarray(self.transit_minutes, float) / _MINUTES_PER_DAY)
+        return np.asarray(
+            np.exp(-self.pool_clearance_per_day() * np.asarray(self.transit_minutes, float) / _MINUTES_PER_DAY),
+            dtype=np.float64,
+        )
 
     def _transitions(self) -> tuple[FloatArray, FloatArray]:
         """Q (transient -> transient) and R (transient -> arrested in organ j | dead)."""

@@ -141,7 +141,10 @@ class Establishment:
             raise ParameterError(f"early_survival: got {self.survival!r}, allowed (0, 1]")
         if int(self.n_table) < 64:
             raise ParameterError(f"n_table: got {self.n_table!r}, allowed an integer >= 64")
-        set_ = lambda k, v: object.__setattr__(self, k, v)
+
+        def set_(k: str, v: object) -> None:
+            object.__setattr__(self, k, v)
+
         if n_sw <= x0:  # no birth-death phase: colonies grow deterministically from the start
             set_("death_ratio", 1.0 - float(self.survival))
             set_("t_table", np.zeros(2))
@@ -246,14 +249,14 @@ class Establishment:
         t = np.asarray(t, dtype=float)
         if self.trivial:
             return np.where(t >= 0.0, 1.0, 0.0)
-        return np.interp(t, self.t_table, self.cdf_table, left=0.0, right=1.0)
+        return np.asarray(np.interp(t, self.t_table, self.cdf_table, left=0.0, right=1.0), dtype=np.float64)
 
     def quantile(self, u: ArrayLike) -> FloatArray:
         """Inverse of :meth:`cdf` (``u`` in [0, 1])."""
         u = np.asarray(u, dtype=float)
         if self.trivial:
             return np.zeros_like(u)
-        return np.interp(u, self.cdf_table, self.t_table)
+        return np.asarray(np.interp(u, self.cdf_table, self.t_table), dtype=np.float64)
 
     def step_density(self) -> tuple[FloatArray, FloatArray]:
         """Nodes ``t`` (K+1) and the constant density on each of the K steps (per day)."""
@@ -380,7 +383,10 @@ def with_dormancy(
     cdf = np.maximum.accumulate(np.clip(cdf, 0.0, 1.0))
     cdf[0], cdf[-1] = 0.0, 1.0  # the < 1e-12 tail is folded into the last step (trivial law: the atom into the first)
     out = copy.copy(establishment)
-    set_ = lambda k, v: object.__setattr__(out, k, v)
+
+    def set_(k: str, v: object) -> None:
+        object.__setattr__(out, k, v)
+
     set_("t_table", t_new)
     set_("cdf_table", cdf)
     set_("n_table", steps)

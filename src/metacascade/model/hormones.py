@@ -147,7 +147,8 @@ class HormoneLevels:
         """The level of ``hormone`` (a name in :data:`HORMONES`), or None."""
         if hormone not in FIELD_OF:
             raise ParameterError(f"hormone: {_names('hormone', hormone, HORMONES)}")
-        return getattr(self, FIELD_OF[hormone])
+        level: float | None = getattr(self, FIELD_OF[hormone])
+        return level
 
     def as_dict(self) -> dict[str, float | None]:
         """Field name -> value."""

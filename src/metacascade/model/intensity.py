@@ -97,14 +97,14 @@ def _hermite_one(t: np.ndarray, H: np.ndarray, h: np.ndarray, s: float) -> float
     n = t.size - 1
     step = t[1] - t[0]
     if s >= t[n]:
-        return H[n] + h[n] * (s - t[n])
+        return float(H[n] + h[n] * (s - t[n]))
     i = int(s / step)
     if i >= n:
         i = n - 1
     u = (s - t[i]) / step
     u2 = u * u
     u3 = u2 * u
-    return (
+    return float(
         (2 * u3 - 3 * u2 + 1) * H[i]
         + (u3 - 2 * u2 + u) * step * h[i]
         + (-2 * u3 + 3 * u2) * H[i + 1]
@@ -157,9 +157,9 @@ def hermite_inverse_one(t: np.ndarray, H: np.ndarray, h: np.ndarray, y: float) -
         if not (a < s_new < b):
             s_new = 0.5 * (a + b)
         if abs(s_new - s) <= 1e-15 * max(1.0, abs(s)) or b - a <= 1e-15 * max(1.0, abs(s)):
-            return s_new
+            return float(s_new)
         s = s_new
-    return s
+    return float(s)
 
 
 @numba.njit(cache=True)

@@ -272,7 +272,9 @@ def sample_resistance(
 
 
 @numba.njit(cache=True)
-def _sample_batch(states: np.ndarray, u: float, x0: float, x: float, kmax: int):  # pragma: no cover - jit
+def _sample_batch(
+    states: np.ndarray, u: float, x0: float, x: float, kmax: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:  # pragma: no cover - jit
     n = states.shape[0]
     ks = np.empty(n, dtype=np.int64)
     rs = np.empty(n, dtype=np.int64)
