@@ -107,8 +107,8 @@ def test_quadrature_equals_monte_carlo_over_the_stochastic_cohort():
     virtual patients of the stochastic cohort engine, drawn from the same log-normal founding and
     growth multipliers, within 4 binomial standard errors (Poisson colonies; secondary seeding off
     on both sides; half the new colonies dormant, escaping on each patient's own growth clock as
-    the quadrature's time rescaling assumes; a 0.3 mm detection size keeps the colonies per patient few, so that 10^4
-    patients take seconds)."""
+    the quadrature's time rescaling assumes; a 0.3 mm detection size and a low regional-node soil
+    keep the colonies per patient few, so that 10^4 patients take seconds)."""
     from metacascade.scenario import parse_scenario
     from metacascade.workflows.cohort import simulate_chunk
     from metacascade.workflows.population_model import population_at_diagnosis
@@ -122,6 +122,7 @@ primary_diameter_mm = 30
 secondary_seeding = false
 shedding_m = {m}
 detection_diameter_mm = 0.3
+soil = {{ lymph_regional = 1e-10 }}  # few node colonies whatever the calibrated soils: the test is about distant ones
 [population]
 competent_fraction = 1.0
 dissemination_sd_log = 1.5

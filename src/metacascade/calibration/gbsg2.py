@@ -8,7 +8,7 @@ The process is the engine's (docs/design.md sections 1.1-1.5) reduced to what a 
   effect; H the estradiol dose-response of ER+ tumours, data/hormones.toml: premenopausal
   estradiol 2.18 times the postmenopausal reference rate). So the primary's reference age at
   surgery is ``A = G^-1(N)`` whatever g, and it took ``A / g`` days.
-- It sheds cells that found colonies at rate ``u k x^alpha`` per day (alpha = 1, the preset's),
+- It sheds cells that found colonies at rate ``u k x^alpha`` per day (alpha the preset's calibrated exponent),
   to the regional nodes (``k_n``) and to distant organs (``k_d``); u ~ Gamma(shape a, mean 1) is
   the patient's shedding random effect. The expected numbers founded by surgery are
   ``(k / g) I(A)`` with ``I(A) = int_0^A G(v)^alpha dv`` in closed form (exponential integral).
