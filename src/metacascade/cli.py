@@ -685,6 +685,94 @@ def cohort(
 
 
 @app.command()
+def sensitivity(
+    scenario: Annotated[
+        Optional[Path],
+        typer.Argument(help="Scenario TOML file (deterministic engine); the built-in default if omitted."),
+    ] = None,
+    vary: Annotated[
+        str,
+        typer.Option(
+            help="Factors and ranges, comma separated: NAME=LOW:HIGH[:log|:lin]. NAME: growth_rate or shedding "
+            "(factors, log scale) or a numeric scenario key such as patient.primary_diameter_mm or model.soil.liver."
+        ),
+    ] = "growth_rate=0.5:2,shedding=0.1:10,patient.primary_diameter_mm=10:40",
+    output: Annotated[
+        str,
+        typer.Option(
+            help="Outputs, comma separated: p_m1_at_diagnosis, p_occult_at_diagnosis, p_node_positive, "
+            "p_relapse_5y, p_relapse_10y, n_metastases_at_diagnosis, n_metastases_at_horizon, "
+            "p_detectable_at_horizon, days_to_lethal_burden, or a number's dotted path in summary.json."
+        ),
+    ] = "p_m1_at_diagnosis,p_occult_at_diagnosis,p_node_positive",
+    method: Annotated[
+        str, typer.Option(help="morris (screening) or sobol (first-order and total indices).")
+    ] = "morris",
+    n: Annotated[
+        int, typer.Option("--n", help="morris: trajectories (n (d + 1) runs); sobol: base samples, a power of 2.")
+    ] = 10,
+    seed: Annotated[
+        Optional[int], typer.Option(help="Seed of the design (default: the scenario's engine.seed).")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder (a new one, or an unfinished analysis to resume).")
+    ] = Path("metacascade-sensitivity"),
+    workers: Annotated[int, typer.Option(help="Local processes.")] = 1,
+    figure: Annotated[bool, typer.Option(help="Write tornado.png.")] = True,
+) -> None:
+    """Global sensitivity analysis (SALib): indices.csv, samples.parquet, summary.json, tornado.png.
+
+    Interrupted analyses resume from their finished chunks when the same command is run again."""
+    from metacascade.errors import ScenarioError
+    from metacascade.workflows.sensitivity import run_sensitivity
+
+    try:
+        if scenario is None:
+            from importlib.resources import files
+
+            text, source = files("metacascade.scenario").joinpath("default.toml").read_text(), "default.toml"
+        else:
+            try:
+                text, source = scenario.read_text(), str(scenario)
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ScenarioError(f"{scenario}: cannot read the scenario file ({exc})") from None
+        with _Steps("model runs") as steps:
+            res = run_sensitivity(
+                text,
+                vary,
+                output,
+                method=method,
+                n=n,
+                seed=seed,
+                out=out,
+                workers=workers,
+                source=source,
+                progress=lambda done, total: steps.say(f"{done}/{total}"),
+                figure=figure,
+            )
+    except KeyboardInterrupt:
+        err_console.print(
+            f"[yellow]interrupted[/]: the finished chunks are kept in {out}/parts; run the same command again to resume"
+        )
+        raise typer.Exit(code=130) from None
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
+    cols = [c for c in res.indices.columns if c not in ("output", "parameter")]
+    table = Table(title=f"{method} indices, {res.summary['runs']} runs (95% confidence half-widths)")
+    for c in ["output", "parameter", *cols]:
+        table.add_column(c, justify="left" if c in ("output", "parameter") else "right")
+    for _, r in res.indices.iterrows():
+        table.add_row(str(r["output"]), str(r["parameter"]), *[f"{float(r[c]):.3g}" for c in cols])
+    _print_table(table)
+    for o, why in res.summary["undefined_outputs"].items():
+        err_console.print(f"[yellow]warning:[/] {o}: {why}", highlight=False)
+    console.print(
+        f"written to {out}/: indices.csv, samples.parquet, summary.json" + (", tornado.png" if figure else "")
+    )
+
+
+@app.command()
 def serve(
     host: Annotated[
         str,
