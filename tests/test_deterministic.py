@@ -431,3 +431,25 @@ def test_warns_when_the_requested_accuracy_is_not_reached():
     with pytest.warns(AccuracyWarning, match="exceeds rtol"):
         sol = solve_deterministic(model, 1000.0, rtol=1e-13, n_initial=16, n_max=32)
     assert sol.error_estimate > 1e-13
+
+
+def test_compiled_gompertz_burden_equals_the_kernel_matrix(iwata: DeterministicSolution, monkeypatch) -> None:
+    """The compiled full-panel loop of the Gompertz burden sums the same terms as the generic
+    kernel matrix (the path of every other law): equal to rounding, plain and time-scaled (a
+    hormone's clock factor), one column and several."""
+    import metacascade.engines.deterministic as d
+    from metacascade.model.growth import TimeScaled
+
+    sol = iwata
+    t = np.linspace(0.0, float(sol.grid[-1]), 257)
+    law = sol.model.colony_growth
+    assert isinstance(law, Gompertz)
+    spline2 = d.make_interp_spline(sol.grid, np.c_[sol.grid, np.sqrt(sol.grid + 1.0)], k=3)
+    for g, spline in ((law, sol._spline), (TimeScaled(law, 1.7), sol._spline), (law, spline2)):
+        fast = d._burden(g, sol.model.colony_size0, sol.grid, spline, t)
+        with monkeypatch.context() as m:
+            m.setattr(d, "_gompertz_of", lambda _law: None)
+            slow = d._burden(g, sol.model.colony_size0, sol.grid, spline, t)
+        assert fast.shape == slow.shape
+        assert fast == pytest.approx(slow, rel=1e-12, abs=1e-12 * float(np.max(np.abs(slow))))
+        assert np.max(np.abs(slow)) > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["volterra_trapezoid", "volterra_trapezoid_lowrank"]
+__all__ = ["gompertz_burden_full_panels", "volterra_trapezoid", "volterra_trapezoid_lowrank"]
 
 
 @njit(cache=True)
@@ -149,3 +149,42 @@ def volterra_lowrank_first_weight(
                 acc += V[l, r] * b[i, r]
             z[l, i] = acc
     return b
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def gompertz_burden_full_panels(
+    t: np.ndarray,
+    n_full: np.ndarray,
+    nodes: np.ndarray,
+    weights: np.ndarray,
+    values: np.ndarray,
+    x0: float,
+    a: float,
+    b: float,
+) -> np.ndarray:  # pragma: no cover - jit
+    r"""The full-panel part of the burden :math:`\sum_{j < n_i} X(t_i - s_j) w_j B(s_j)` over the
+    quadrature nodes ``s_j`` whose panel ends before ``t_i`` (the first ``n_full[i]``), for the
+    Gompertz law :math:`X(u) = b \exp(\ln(x_0/b) e^{-a u})` from ``x0`` cells.
+
+    The same terms as the dense kernel matrix of ``engines.deterministic._burden``, summed without
+    the matrix: only the nodes before ``t_i`` are evaluated (about half the work) and
+    :math:`e^{-a(t_i - s_j)} = e^{-a t_i} e^{a s_j}` (one exponential per term, not two; the caller
+    keeps :math:`a t` below 700, where neither factor overflows). ``values`` is (nodes, columns).
+    """
+    n_t = t.size
+    m = values.shape[1]
+    log_ratio = np.log(x0 / b)
+    grow = np.exp(a * nodes) * log_ratio
+    wv = np.empty((nodes.size, m))
+    for j in range(nodes.size):
+        for c in range(m):
+            wv[j, c] = weights[j] * values[j, c]
+    out = np.zeros((n_t, m))
+    for i in range(n_t):
+        decay = np.exp(-a * t[i])
+        for c in range(m):
+            acc = 0.0
+            for j in range(n_full[i]):
+                acc += np.exp(grow[j] * decay) * wv[j, c]
+            out[i, c] = b * acc
+    return out
