@@ -123,10 +123,17 @@ def _hormones(data: str | Path | None = None, figure_dir: str | Path | None = No
     return validate_hormone_effects(data=data, figure_dir=figure_dir)
 
 
+def _endocrine(data: str | Path | None = None, figure_dir: str | Path | None = None) -> ValidationReport:
+    from metacascade.validation.endocrine import validate_endocrine
+
+    return validate_endocrine(data=data, figure_dir=figure_dir)
+
+
 CASES: dict[str, Callable[..., ValidationReport]] = {
     "iwata2000": _iwata,
     "kuznetsov1994": _kuznetsov,
     "hormones": _hormones,
+    "endocrine": _endocrine,
 }
 
 

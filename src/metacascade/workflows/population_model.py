@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 
 from metacascade.errors import CalibrationError
 from metacascade.model.body import BodyGraph, default_body_graph
+from metacascade.model.endocrine import EndocrineArm, treated_detections
 from metacascade.model.population import Population, log_normal_nodes
 from metacascade.presets import SITE_GROUPS, Preset
 from metacascade.scenario import diameter_to_cells, model_from_preset
@@ -296,6 +297,18 @@ class AlphaCurves:
         out = {f: self._interp[f](a) for f in self._interp}
         logs = {f: np.where(out[f] <= _LOG_FLOOR + 1.0, -np.inf, out[f]) for f in self._FIELDS}
         return dataclasses.replace(self._first, **logs, burden=np.exp(out["burden"]), shed=np.exp(out["shed"]))
+
+
+def _remaining_clock_counts(curves: PresetCurves, t_resection: float, n0: float) -> tuple[FloatArray, FloatArray]:
+    """:math:`G(x) = N_r(T + x) - N(T)` on a grid of the remaining (median-patient) clock
+    :math:`x` from 0 to the last colony's detection (founding stops at :math:`T`; then the
+    longest delay and the growth time): the colonies that will reach the imaging size within
+    :math:`x` clock-days of surgery."""
+    assert curves.delay_t is not None
+    x_max = float(curves.delay_t[-1]) + curves.tau_detect + 1.0
+    x = np.linspace(0.0, x_max, 6001)
+    g = np.maximum(resected_count(curves, t_resection, t_resection + x) - n0, 0.0)
+    return x, np.maximum.accumulate(g)
 
 
 def resected_count(curves: PresetCurves, t_resection: float, t: FloatArray, which: str = "detect") -> FloatArray:
@@ -749,6 +762,7 @@ def predict_relapse(
     n_u: int = 161,
     n_v: int = 41,
     n_y: int = 21,
+    therapy: EndocrineArm | None = None,
 ) -> RelapsePrediction:
     r"""Population-averaged distant relapse after resection of the primary (and the regional
     nodes) at ``diameter_mm``, primary seeding only.
@@ -769,7 +783,13 @@ def predict_relapse(
     node-negative; :math:`1 - e^{-w p_n N_n}` for node-positive; :math:`c_0` that of a
     non-competent tumour: 1, 1, 0), with the nodal multiplier :math:`w_n` in :math:`c` and in the
     total burden (:meth:`Population.joint_nodes`). A quadrature on :math:`(z_u, z_v)`, and the
-    nodal multiplier's own normal variable when the population separates it."""
+    nodal multiplier's own normal variable when the population separates it.
+
+    ``therapy``: an adjuvant endocrine arm from the day of surgery
+    (:class:`~metacascade.model.endocrine.EndocrineArm`); each of its patient classes replaces
+    :math:`N_r(T_D + v t) - N(T_D)` by the detected, surviving colonies of
+    :func:`~metacascade.model.endocrine.treated_detections`, and the relapse is the classes'
+    mixture."""
     if nodes not in ("all", "negative", "positive"):
         raise CalibrationError(f"nodes: got {nodes!r}, allowed 'all', 'negative', 'positive'")
     p = organ_founding(curves, soil) if isinstance(soil, dict) else np.asarray(soil, float)
@@ -815,7 +835,16 @@ def predict_relapse(
     extra = np.maximum(nr - n0, 0.0)  # v x years
     # the relapse depends on (u, v) only: sum the nodal axis of the weights first
     base_uv = base.sum(axis=2)
-    rel = -np.expm1(-(w[:, :, 0] * p_dist)[:, :, None] * extra[None, :, :])  # u x v x years
+    wp = (w[:, :, 0] * p_dist)[:, :, None]
+    if therapy is None:
+        rel = -np.expm1(-wp * extra[None, :, :])  # u x v x years
+    else:
+        x, g = _remaining_clock_counts(curves, T, n0)
+        rel = np.zeros((log_w.shape[0], log_v.size, years.size))
+        for share, courses in therapy.classes():
+            if share > 0.0:
+                e = treated_detections(x, g, np.exp(log_v), courses, years)  # v x years
+                rel += share * -np.expm1(-wp * e[None, :, :])
     pi = population.competent_fraction
     num = pi * np.einsum("uv,uvk->k", base_uv, rel)
     den = pi * float(base.sum()) + (1.0 - pi) * c0
