@@ -345,7 +345,8 @@ def validate(
 ) -> None:
     """Reproduce a published case; exit 1 if any value falls outside its tolerance.
 
-    Cases: iwata2000, kuznetsov1994, gbsg2 (fit the mechanistic relapse model on a training
+    Cases: iwata2000, kuznetsov1994, hormones, endocrine (adjuvant endocrine trials), presets,
+    gbsg2 (fit the mechanistic relapse model on a training
     split of the GBSG2 trial, predict the held-out patients, compare with a Cox model)."""
     from metacascade.validation import run_case
 
