@@ -27,9 +27,10 @@ def _period(a: float, b: float) -> str:
 
 def validate_endocrine(data: str | Path | None = None, figure_dir: str | Path | None = None) -> ValidationReport:
     """Run every trial of ``data/endocrine_trials.toml`` (or ``data``) on the model."""
-    from metacascade.workflows.endocrine_trials import load_trials, run_trial
+    from metacascade.workflows.endocrine_trials import Setting, load_trials, run_trial
 
     trials = load_trials(data)
+    setting = Setting(trials.preset)  # the preset's curves, built once for every trial and variant
     resp = trials.response
     rows: list[ValidationRow] = []
     notes = [
@@ -41,7 +42,7 @@ def validate_endocrine(data: str | Path | None = None, figure_dir: str | Path | 
     ]
     for t in trials.trials.values():
         notes.append(f"{t.name}: {t.title}")
-        res = run_trial(t, resp, data=trials)
+        res = run_trial(t, resp, data=trials, setting=setting)
         kind = "fitted" if t.role == "fit" else "out of sample"
         for i, rr in enumerate(res.rr):
             lo, hi = t.rr_low[i], t.rr_high[i]
@@ -68,27 +69,26 @@ def validate_endocrine(data: str | Path | None = None, figure_dir: str | Path | 
                     )
                 )
         if t.role == "fit":
-            for nodes in ("negative", "positive"):
-                sub = run_trial(t, resp, data=trials, nodes=nodes)
+            variants = [
+                (f"node-{n}", {"nodes": n}, "information (EBCTCG: RR approximately independent of nodal status)")
+                for n in ("negative", "positive")
+            ] + [
+                (
+                    f"at {d:g} mm",
+                    {"diameter_mm": d},
+                    "information (the overview's patients had primaries of every size)",
+                )
+                for d in (10.0, 35.0)
+            ]
+            for label, kwargs, tolerance in variants:
+                sub = run_trial(t, resp, data=trials, setting=setting, **kwargs)
                 for i, rr in enumerate(sub.rr):
                     rows.append(
                         ValidationRow(
-                            f"{t.name} node-{nodes}: RR {_period(t.period_start_years[i], t.period_end_years[i])}",
+                            f"{t.name} {label}: RR {_period(t.period_start_years[i], t.period_end_years[i])}",
                             published=t.rr[i],
                             reproduced=float(rr),
-                            tolerance="information (EBCTCG: RR approximately independent of nodal status)",
-                            passed=None,
-                        )
-                    )
-            for d in (10.0, 35.0):
-                sub = run_trial(t, resp, data=trials, diameter_mm=d)
-                for i, rr in enumerate(sub.rr):
-                    rows.append(
-                        ValidationRow(
-                            f"{t.name} at {d:g} mm: RR {_period(t.period_start_years[i], t.period_end_years[i])}",
-                            published=t.rr[i],
-                            reproduced=float(rr),
-                            tolerance="information (the overview's patients had primaries of every size)",
+                            tolerance=tolerance,
                             passed=None,
                         )
                     )

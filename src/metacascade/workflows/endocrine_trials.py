@@ -33,6 +33,7 @@ from metacascade.model.endocrine import Course, EndocrineArm, EndocrineResponse
 __all__ = [
     "DATA_FILE",
     "EndocrineTrials",
+    "Setting",
     "Trial",
     "TrialResult",
     "fit_response",
@@ -256,10 +257,11 @@ def period_rates(
     return np.array(out)
 
 
-class _Setting:
-    """The preset's curves, soils and population, built once per size."""
+class Setting:
+    """The preset's curves, soils and population (independent of the size of resection): build
+    once and pass to every :func:`run_trial` of the same preset."""
 
-    def __init__(self, preset: str, diameter_mm: float) -> None:
+    def __init__(self, preset: str) -> None:
         from metacascade.presets import get_preset
         from metacascade.workflows.population_model import preset_curves
         from metacascade.workflows.preset_calibration import soils_from_sites
@@ -268,7 +270,6 @@ class _Setting:
         self.curves = preset_curves(p)
         self.soil = soils_from_sites(p, dict(p.fitted_soil))
         self.population = p.population
-        self.diameter_mm = float(diameter_mm)
 
 
 def _arm(
@@ -284,14 +285,14 @@ def run_trial(
     data: EndocrineTrials | None = None,
     diameter_mm: float | None = None,
     nodes: str = "all",
-    setting: _Setting | None = None,
+    setting: Setting | None = None,
 ) -> TrialResult:
     """Both arms of ``trial`` on the population (module docstring); rates per period."""
     from metacascade.workflows.population_model import predict_relapse
 
     data = load_trials() if data is None else data
     d = data.diameter_mm if diameter_mm is None else float(diameter_mm)
-    st = setting if setting is not None else _Setting(data.preset, d)
+    st = setting if setting is not None else Setting(data.preset)
     level = data.estradiol_pmol_l
     end = max(trial.period_end_years)
     years = np.unique(
@@ -304,10 +305,10 @@ def run_trial(
     ):
         arm = EndocrineArm(_arm(courses, level, response), response, compliance, _arm(noncompliers, level, response))
         t = years[1:]
-        cum = predict_relapse(st.curves, st.soil, st.population, st.diameter_mm, t, nodes=nodes, therapy=arm).cumulative
+        cum = predict_relapse(st.curves, st.soil, st.population, d, t, nodes=nodes, therapy=arm).cumulative
         cums.append(np.concatenate([[0.0], cum]))
         rates.append(period_rates(years, cums[-1], trial.period_start_years, trial.period_end_years))
-    return TrialResult(trial, st.diameter_mm, nodes, rates[0], rates[1], years, cums[0], cums[1])
+    return TrialResult(trial, d, nodes, rates[0], rates[1], years, cums[0], cums[1])
 
 
 def fit_response(data: EndocrineTrials | None = None) -> tuple[EndocrineResponse, float]:
@@ -318,7 +319,7 @@ def fit_response(data: EndocrineTrials | None = None) -> tuple[EndocrineResponse
 
     data = load_trials() if data is None else data
     fits = [t for t in data.trials.values() if t.role == "fit"]
-    setting = _Setting(data.preset, data.diameter_mm)
+    setting = Setting(data.preset)
     mu = data.response.acquired_resistance_per_year
 
     def response_of(th: FloatArray) -> EndocrineResponse:
