@@ -346,7 +346,7 @@ def validate(
     """Reproduce a published case; exit 1 if any value falls outside its tolerance.
 
     Cases: iwata2000, kuznetsov1994, hormones, endocrine (adjuvant endocrine trials), presets,
-    gbsg2 (fit the mechanistic relapse model on a training
+    haeno2012 (pancreatic cancer: survival of Haeno 2012's autopsy and adjuvant cohorts), gbsg2 (fit the mechanistic relapse model on a training
     split of the GBSG2 trial, predict the held-out patients, compare with a Cox model)."""
     from metacascade.validation import run_case
 
@@ -355,6 +355,9 @@ def validate(
         return
     if case == "gbsg2":
         _validate_gbsg2(as_json)
+        return
+    if case == "haeno2012":
+        _validate_haeno2012(as_json, figures)
         return
     try:
         report = run_case(case, data=data, figure_dir=figures)
@@ -440,6 +443,61 @@ def _validate_presets(as_json: bool, figures: Optional[Path]) -> None:
         for name, r in report["presets"].items():
             for m in r["misses"]:
                 console.print(f"{name}: {m}", highlight=False)
+    raise typer.Exit(code=0 if report["passed"] else 1)
+
+
+def _validate_haeno2012(as_json: bool, figures: Optional[Path]) -> None:
+    from metacascade.validation.haeno2012 import validate_haeno2012
+
+    if figures is not None and figures.exists() and not figures.is_dir():
+        _fail(MetacascadeError(f"--figures: {figures} is a file; allowed a folder (created if missing)"))
+        return
+    try:
+        with _Steps("predicting the survival of Haeno 2012's pancreatic-cancer cohorts"):
+            report = validate_haeno2012(figure_dir=figures)
+    except MetacascadeError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=float))
+        raise typer.Exit(code=0 if report["passed"] else 1)
+    for name, c in report["cohorts"].items():
+        table = Table(
+            title=f"haeno2012 {name} cohort (n = {c['n']}, {c['deaths']} deaths, {c['resected']} resected): fraction dead"
+        )
+        for col in ("month", "digitised", "Kaplan-Meier (95%)", "model", "in band"):
+            table.add_column(col, justify="right")
+        for q in c["points"]:
+            table.add_row(
+                f"{q['month']:g}",
+                f"{q['digitised']:.3f}",
+                f"{q['km']:.3f} ({q['km_low']:.3f}-{q['km_high']:.3f})",
+                f"{q['model']:.3f}",
+                "yes" if q["in_band"] else "[red]no[/]",
+            )
+        _print_table(table)
+        console.print(
+            f"{name}: max |model - digitised| {c['max_abs_diff']:.3f}, inside the band at {c['in_band']} of "
+            f"{len(c['points'])} months: " + ("[green]pass[/]" if c["passed"] else "[red]MISS[/]")
+        )
+    table = Table(title="pancreas beside published facts (information)")
+    for col in ("fact", "published", "model", "source"):
+        table.add_column(col)
+    for r in report["information"]:
+        rng = "" if r["low"] is None else f" ({r['low']:g}-{r['high']:g})"
+        table.add_row(r["key"], f"{r['published']:g}{rng} {r['unit']}", f"{r['model']:.3g}", r["source"])
+    _print_table(table)
+    for r in report["information"]:
+        console.print(f"{r['key']}: {r['quantity']}; {r['note']}", highlight=False)
+    for k, v in report["parameters"].items():
+        iv = f" ({v['low']:.3g}-{v['high']:.3g})" if "low" in v else ""
+        console.print(f"fitted {k} = {v['value']:.4g}{iv}", highlight=False)
+    for note in report["notes"]:
+        console.print(f"note: {note}", highlight=False)
+    for fig in report.get("figures", []):
+        console.print(f"figure: {fig}")
+    for m in report["misses"]:
+        console.print(f"[red]miss[/]: {m}", highlight=False)
     raise typer.Exit(code=0 if report["passed"] else 1)
 
 

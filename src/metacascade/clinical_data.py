@@ -890,3 +890,130 @@ def distant_hazards_from_life_table(
     return pd.DataFrame(
         rows, columns=["quantity", "time_low_years", "time_high_years", "value", "events", "person_years", "n"]
     )
+
+
+# --------------------------------------------------------------------------- Haeno 2012 (pancreas)
+
+HAENO_PATIENTS_FILE = "haeno2012_patients.csv"
+HAENO_DIGITISED_FILE = "haeno2012_survival_digitised.csv"
+#: The first rows of the Haeno 2012 patient file that carry the autopsy fields (the autopsy cohort).
+HAENO_AUTOPSY_ROWS = 101
+_HAENO_COLUMNS = (
+    "Case", "Age", "DateDx_Surg", "SizePrimary", "Resected", "MaxMetSize", "MetRange", "DateDeath",
+    "Chemo", "Rads", "NeoadjTx", "AdjuvantTx", "Survival", "DodOrFup", "ALIVE_DEAD",
+)  # fmt: skip
+HAENO_COHORTS = ("autopsy", "adjuvant")
+
+
+@dataclass(frozen=True)
+class Haeno2012:
+    """The Haeno et al. 2012 pancreatic-cancer patients and the digitised survival of their cohorts.
+
+    ``patients``: one row per usable patient, columns ``case``, ``cohort`` (``autopsy`` /
+    ``adjuvant``), ``size_cm`` (primary at diagnosis), ``resected`` (bool), ``months`` (from
+    diagnosis to death or last follow-up), ``died`` (bool), ``max_met_cm`` (largest metastasis at
+    autopsy; NaN outside the autopsy cohort or where not recorded). ``digitised``: ``cohort``,
+    ``months``, ``fraction_dead``. ``excluded``: (case, what was done) for the rows left out and
+    those whose status was read from their dates.
+    """
+
+    patients: pd.DataFrame
+    digitised: pd.DataFrame
+    excluded: tuple[tuple[int, str], ...]
+    source: str
+
+
+def _haeno_date(cells: _Cells, column: str) -> pd.Timestamp | None:
+    value = cells.row.fields[column]
+    if not value or value.lower() in _MISSING:
+        return None
+    try:
+        return pd.Timestamp(pd.to_datetime(value, format="%m/%d/%y"))
+    except (ValueError, TypeError):
+        raise cells.fail(column, "is not a date", "a date m/d/yy or empty") from None
+
+
+def load_haeno2012(path: str | Path | None = None, digitised_path: str | Path | None = None) -> Haeno2012:
+    """Read and check the Haeno 2012 patients and digitised survival (the shipped files by default).
+
+    Autopsy cohort: the first :data:`HAENO_AUTOPSY_ROWS` rows (the ones with the autopsy fields),
+    ``Resected`` Yes/No, dead. Adjuvant cohort: the other rows, resected. Time: the months from
+    ``DateDx_Surg`` to ``DateDeath`` (an event; also where ``ALIVE_DEAD`` says alive, noted) or
+    else to ``DodOrFup`` (an event when ``ALIVE_DEAD`` says dead, censored otherwise), days /
+    30.4375; a recorded positive ``Survival`` must agree with the dates within 0.01 month. Rows
+    without a usable date are left out. ``excluded`` lists both. DataError names the line, case
+    and column.
+    """
+    raw = _read(path, HAENO_PATIENTS_FILE, _HAENO_COLUMNS)
+    records = []
+    excluded: list[tuple[int, str]] = []
+    seen: dict[int, int] = {}
+    for i, row in enumerate(raw.rows):
+        case_cells = _Cells(raw, row, f"row {i + 1}")
+        case = case_cells.count("Case", minimum=1, allowed="a positive integer case number")
+        cells = _Cells(raw, row, f"case {case}")
+        if case in seen:
+            raise cells.fail("Case", f"is a duplicate (first at line {seen[case]})", "each case once")
+        seen[case] = row.line
+        size = cells.real("SizePrimary", 0.01, 30.0)
+        cohort = "autopsy" if i < HAENO_AUTOPSY_ROWS else "adjuvant"
+        status = row.fields["ALIVE_DEAD"].strip().lower()
+        if cohort == "autopsy":
+            res = row.fields["Resected"].strip().lower()
+            if res not in ("yes", "no"):
+                raise cells.fail("Resected", "is not Yes or No", "Yes or No in the autopsy cohort")
+            resected = res == "yes"
+            if status != "dead":
+                raise cells.fail("ALIVE_DEAD", "is not DEAD", "DEAD (every autopsy patient died)")
+        else:
+            resected = True
+            if status not in ("dead", "alive", "unk", ""):
+                raise cells.fail("ALIVE_DEAD", "is not a known status", "Dead, Alive, UNK or empty")
+        dx = _haeno_date(cells, "DateDx_Surg")
+        death = _haeno_date(cells, "DateDeath")
+        end = death or _haeno_date(cells, "DodOrFup")
+        if dx is None or end is None:
+            excluded.append((case, "left out: no date of diagnosis or of death/follow-up"))
+            continue
+        months = (end - dx).days / 30.4375
+        if months < 0:
+            raise cells.fail("DodOrFup", f"is {months:.2f} months before DateDx_Surg", "a date after the diagnosis")
+        surv = cells.number("Survival", "a number (months; negative: alive)")
+        if surv > 0 and abs(surv - months) > 0.01:
+            raise cells.fail(
+                "Survival", f"differs from the dates ({months:.4f} months)", "the months between the dates"
+            )
+        died = status == "dead" or death is not None
+        if death is not None and status != "dead":
+            excluded.append((case, f"status {row.fields['ALIVE_DEAD']!r} with a DateDeath: counted dead then"))
+        elif not died and status != "alive":
+            excluded.append((case, f"status {row.fields['ALIVE_DEAD']!r}: censored at DodOrFup"))
+        mm = row.fields["MaxMetSize"].strip()
+        max_met = float(mm) if cohort == "autopsy" and mm and mm.lower() not in _MISSING else math.nan
+        records.append((case, cohort, size, resected, max(months, 1e-3), died, max_met))
+    patients = pd.DataFrame(
+        records, columns=["case", "cohort", "size_cm", "resected", "months", "died", "max_met_cm"]
+    ).astype({"case": np.int64, "resected": bool, "died": bool})
+    graw = _read(
+        digitised_path, HAENO_DIGITISED_FILE, ("cohort", "months", "cumulative_fraction_dead", "increment", "source")
+    )
+    drec = []
+    last: dict[str, tuple[float, float]] = {}
+    for row in graw.rows:
+        cells = _Cells(graw, row, f"row {row.fields['cohort']!r} {row.fields['months']!r}")
+        cohort = row.fields["cohort"]
+        if cohort not in HAENO_COHORTS:
+            raise cells.fail("cohort", "is not a cohort", " or ".join(HAENO_COHORTS))
+        m = cells.real("months", 0.0, 600.0)
+        f = cells.real("cumulative_fraction_dead", 0.0, 1.0)
+        pm, pf = last.get(cohort, (-1.0, 0.0))
+        if m <= pm or f < pf:
+            raise cells.fail(
+                "months",
+                "does not increase (or the fraction decreases)",
+                "increasing months, a non-decreasing fraction",
+            )
+        last[cohort] = (m, f)
+        drec.append((cohort, m, f))
+    digitised = pd.DataFrame(drec, columns=["cohort", "months", "fraction_dead"])
+    return Haeno2012(patients=patients, digitised=digitised, excluded=tuple(excluded), source=raw.name)

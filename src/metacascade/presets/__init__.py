@@ -9,6 +9,7 @@ stored in ``calibrated.toml``.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -52,6 +53,9 @@ class _PresetSchema(BaseModel):
     # immune dormancy of new colonies after their birth-death phase (probability, escape_per_day):
     # the default of a scenario's [host] dormancy_probability / dormancy_escape_per_day
     dormancy: dict[str, float] = Field(default_factory=dict)
+    # margin of a resection (metacascade.model.resection.Resection): r1_probability, residual_cells,
+    # residual_sd_log, r2_probability, r2_fraction; {} = complete resection (R0) always
+    resection: dict[str, float] = Field(default_factory=dict)
 
 
 class _CalibratedSchema(BaseModel):
@@ -71,6 +75,11 @@ class _CalibratedSchema(BaseModel):
     # regional-node dissection at the autopsy patients' resection: residual_fraction, the fraction
     # of the regional-node colonies present at surgery that it leaves (fitted)
     nodes: dict[str, float] = Field(default_factory=dict)
+    # the growth clock's speed against presets.toml's growth (speed: every *_per_day rate of the
+    # growth law multiplied by it; the soils are the fitted ones at that speed), fitted to survival
+    growth: dict[str, float] = Field(default_factory=dict)
+    # fitted margin law of a resection (r1_probability), fitted to survival after resection
+    resection: dict[str, float] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,18 @@ class Preset:
     # fraction of the regional-node colonies present at resection that the node dissection of the
     # autopsy series' patients left behind (1 = not fitted: no dissection, every node colony stays)
     node_residual_fraction: float = 1.0
+    # presets.toml's growth before the calibrated speed scaled it (the calibration's base), the
+    # speed (1 = not fitted) and the margin law (presets.toml's, calibrated values on top)
+    growth_spec: dict[str, float] = field(default_factory=dict)
+    growth_speed: float = 1.0
+    resection_spec: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def resection(self) -> Any:
+        """The margin law of a resection of the primary (:class:`~metacascade.model.resection.Resection`)."""
+        from metacascade.model.resection import Resection
+
+        return Resection(**self.resection_spec)
 
     @property
     def population(self) -> Any:
@@ -153,6 +174,7 @@ def _parse(text: str, source: str) -> dict[str, Preset]:
         _check_dormancy(p.dormancy, f"{source} [{name}].dormancy")
         d = p.model_dump()
         d["population_spec"] = d.pop("population")
+        d["resection_spec"] = d.pop("resection")
         presets[name] = Preset(
             name=name, **{**d, "references": tuple(p.references), "hormone_sensitivity": tuple(p.hormone_sensitivity)}
         )
@@ -196,6 +218,9 @@ def load_calibrated(
         for key, value in c.seer.items():
             if key != "m1_operated_odds" or not (0.0 < float(value) <= 1.0):
                 raise DataError(f"{source} [{name}].seer.{key}: got {value!r}, allowed m1_operated_odds in (0, 1]")
+        for key, value in c.growth.items():
+            if key != "speed" or not (math.isfinite(float(value)) and float(value) > 0.0):
+                raise DataError(f"{source} [{name}].growth.{key}: got {value!r}, allowed speed > 0")
         for key, value in c.nodes.items():
             if key != "residual_fraction" or not (0.0 <= float(value) <= 1.0):
                 raise DataError(f"{source} [{name}].nodes.{key}: got {value!r}, allowed residual_fraction in [0, 1]")
@@ -212,6 +237,8 @@ def load_calibrated(
             "dormancy": dict(c.dormancy),
             "seer": dict(c.seer),
             "nodes": dict(c.nodes),
+            "growth": dict(c.growth),
+            "resection": dict(c.resection),
         }
     return out
 
@@ -225,8 +252,13 @@ def load_presets() -> dict[str, Preset]:
     out = {}
     for name, p in presets.items():
         f = fitted.get(name, {})
+        speed = float(f.get("growth", {}).get("speed", 1.0))
         out[name] = replace(
             p,
+            growth=scaled_growth(p.growth, speed),
+            growth_spec=dict(p.growth),
+            growth_speed=speed,
+            resection_spec={**p.resection_spec, **f.get("resection", {})},
             fitted_soil=f.get("soil", {}),
             fitted_population=f.get("population", {}),
             intervals=f.get("intervals", {}),
@@ -237,7 +269,16 @@ def load_presets() -> dict[str, Preset]:
             node_residual_fraction=float(f.get("nodes", {}).get("residual_fraction", 1.0)),
         )
         out[name].population  # noqa: B018 - validates the values
+        out[name].resection  # noqa: B018 - validates the values
     return out
+
+
+def scaled_growth(growth: dict[str, float], speed: float) -> dict[str, float]:
+    """``growth`` with its clock ``speed`` times faster: every rate ``*_per_day`` multiplied (sizes
+    such as the capacity unchanged)."""
+    if speed == 1.0:
+        return dict(growth)
+    return {k: (v * speed if k.endswith("_per_day") else v) for k, v in growth.items()}
 
 
 def preset_names() -> list[str]:

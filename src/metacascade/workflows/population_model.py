@@ -107,6 +107,14 @@ class PresetCurves:
     delay_cdf: FloatArray | None = None
     tau_detect: float = math.nan
     tau_node: float = math.nan
+    # for survival (metacascade.workflows.population_survival): the expected size of a colony
+    # ``colony_age`` days after its founding (birth-death phase and delay included, per colony that
+    # reaches deterministic growth) on a uniform grid of the step of ``t`` running past the last
+    # day a resected patient's colonies matter (twice ``t``'s span plus the longest delay), and the
+    # imaging threshold in cells
+    colony_age: FloatArray | None = None
+    colony_size: FloatArray | None = None
+    detection_cells: float = math.nan
 
     def time_at_diameter(self, diameter_mm: FloatArray) -> FloatArray:
         """Day (from the first cell) the median patient's primary reaches ``diameter_mm``."""
@@ -228,6 +236,7 @@ def curves_of(
     else:
         delay_t, delay_cdf = np.asarray(est.t_table, float), np.asarray(est.cdf_table, float)
     tau = lambda x: float(model.colony_growth.time_to_size(entry, max(float(x), entry)))
+    age, size = _colony_size_by_age(model.colony_growth, entry, t, delay_t, delay_cdf)
     return PresetCurves(
         preset=name,
         t=t,
@@ -247,7 +256,36 @@ def curves_of(
         delay_cdf=delay_cdf,
         tau_detect=tau(detection_cells),
         tau_node=tau(node_cells),
+        colony_age=age,
+        colony_size=size,
+        detection_cells=float(detection_cells),
     )
+
+
+def _colony_size_by_age(
+    law: Any, entry: float, t: FloatArray, delay_t: FloatArray, delay_cdf: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    r"""Expected size :math:`\beta(a) = \int g(a - d)\,dF(d)` of a colony :math:`a` days after its
+    founding: :math:`g` the deterministic growth from the entry size (0 before), :math:`F` the
+    delay law (its masses put on the grid's nodes, split linearly between the two nearest), one
+    FFT convolution on a uniform grid of ``t``'s step."""
+    from scipy.signal import fftconvolve
+
+    dt = float(t[1] - t[0])
+    span = 2.0 * float(t[-1]) + float(delay_t[-1])
+    n = int(math.ceil(span / dt)) + 1
+    age = np.arange(n) * dt
+    g = np.asarray(law.solve(entry, age), float)
+    mass = np.concatenate([[delay_cdf[0]], np.diff(delay_cdf)])
+    at = np.concatenate([[delay_t[0]], 0.5 * (delay_t[1:] + delay_t[:-1])])
+    keep = mass > 0
+    pos = np.clip(at[keep] / dt, 0.0, n - 1.000001)
+    i0 = np.floor(pos).astype(int)
+    f = pos - i0
+    grid = np.zeros(n)
+    np.add.at(grid, i0, mass[keep] * (1.0 - f))
+    np.add.at(grid, i0 + 1, mass[keep] * f)
+    return age, np.maximum(fftconvolve(grid, g)[:n], 0.0)
 
 
 #: The colonisation rate of a refitted size exponent is re-referenced at this primary size (1 cm^3
@@ -378,6 +416,10 @@ def with_dormancy_curves(curves: PresetCurves, probability: float, escape_per_da
         return _log((1.0 - p) * c + p * _exp_smooth(c, dt, lam))
 
     burden = (1.0 - p) * curves.burden + p * _exp_smooth(curves.burden, dt, lam)
+    size = curves.colony_size
+    if size is not None and curves.colony_age is not None:
+        da = float(curves.colony_age[1] - curves.colony_age[0])
+        size = (1.0 - p) * size + p * _exp_smooth(size, da, lam)
     d, F = np.asarray(curves.delay_t, float), np.asarray(curves.delay_cdf, float)
     end = d[-1] + math.log(max(p, 1e-300) * 1e9) / lam
     tail = np.linspace(d[-1], end, 513)[1:] if end > d[-1] else np.zeros(0)
@@ -399,6 +441,7 @@ def with_dormancy_curves(curves: PresetCurves, probability: float, escape_per_da
         log_node=mix(curves.log_node),
         log_established=mix(curves.log_established),
         burden=burden,
+        colony_size=size,
         delay_t=t_new,
         delay_cdf=np.maximum.accumulate(cdf),
     )

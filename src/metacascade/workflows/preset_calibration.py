@@ -119,6 +119,56 @@ _M1_ODDS_START = math.log(0.1)
 #: true``): logit of the fraction of regional-node colonies it leaves; start 0.1.
 _LOGIT_NODE_RESIDUAL = (-10.0, 10.0)
 _NODE_RESIDUAL_START = math.log(0.1 / 0.9)
+#: Speed of the growth clock against presets.toml's growth (``calibration.survival``): log scale,
+#: from 1/5 to 20 times; start 1. The soils are fitted per unit speed (soil / speed), so a change of
+#: speed alone leaves every quantity at a primary size, hence the autopsy and SEER likelihood,
+#: unchanged (:func:`~metacascade.workflows.population_survival.with_speed`).
+_LOG_SPEED = (math.log(0.2), math.log(20.0))
+#: Survival intervals (months after diagnosis) of the survival likelihood.
+SURVIVAL_EDGES_MONTHS = np.array([0.0, 3.0, 6.0, 9.0, 12.0, 18.0, 24.0, 36.0, 48.0, 60.0, 120.0])
+
+
+@dataclass(frozen=True)
+class SurvivalCohort:
+    """One cohort of a survival series: its patients' diameters at diagnosis and resection
+    flags, and the deaths and person-months by interval of :data:`SURVIVAL_EDGES_MONTHS`."""
+
+    name: str
+    diameter_mm: np.ndarray
+    resected: np.ndarray
+    edges_months: np.ndarray
+    deaths: np.ndarray
+    person_months: np.ndarray
+
+
+def survival_cohorts(series: str) -> tuple[SurvivalCohort, ...]:
+    """The cohorts of a survival series by name (``haeno2012``: Haeno et al. 2012's autopsy and
+    adjuvant cohorts of pancreatic cancer, :func:`~metacascade.clinical_data.load_haeno2012`)."""
+    from metacascade.clinical_data import HAENO_COHORTS, load_haeno2012
+
+    if series != "haeno2012":
+        raise CalibrationError(f"calibration.survival: got {series!r}, allowed 'haeno2012'")
+    pts = load_haeno2012().patients
+    edges = SURVIVAL_EDGES_MONTHS
+    out = []
+    for name in HAENO_COHORTS:
+        c = pts[pts["cohort"] == name]
+        t, died = c["months"].to_numpy(float), c["died"].to_numpy(bool)
+        lo, hi = edges[:-1], edges[1:]
+        exposure = np.clip(np.minimum(t[:, None], hi[None, :]) - lo[None, :], 0.0, None)
+        last = np.minimum(np.searchsorted(hi, t, side="left"), lo.size - 1)
+        deaths = np.bincount(last[died & (t <= edges[-1])], minlength=lo.size).astype(float)
+        out.append(
+            SurvivalCohort(
+                name=name,
+                diameter_mm=c["size_cm"].to_numpy(float) * 10.0,
+                resected=c["resected"].to_numpy(bool),
+                edges_months=edges,
+                deaths=deaths,
+                person_months=exposure.sum(axis=0),
+            )
+        )
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -152,10 +202,20 @@ class CalibrationData:
     # fit the fraction of regional-node colonies left by the autopsy patients' node dissection
     # (calibration.node_dissection; resected autopsy series only)
     fit_node_residual: bool = False
+    # survival from diagnosis (calibration.survival): the cohorts whose deaths fit the growth clock's
+    # speed and the resection margin law
+    survival: tuple[SurvivalCohort, ...] = ()
 
     @property
     def n_obs(self) -> int:
-        return int(self.autopsy_n * len(self.sites) + self.seer_n.sum() + self.node_n.sum() + self.relapse_events.sum())
+        deaths = sum(float(c.deaths.sum()) for c in self.survival)
+        return int(
+            self.autopsy_n * len(self.sites)
+            + self.seer_n.sum()
+            + self.node_n.sum()
+            + self.relapse_events.sum()
+            + deaths
+        )
 
     @property
     def fits_nodal(self) -> bool:
@@ -185,6 +245,10 @@ class PresetFit:
     # fitted fraction of regional-node colonies left by the node dissection (calibration.node_dissection);
     # 1 = not fitted
     node_residual: float = 1.0
+    # fitted speed of the growth clock against presets.toml's growth (calibration.survival); 1 = not fitted
+    speed: float = 1.0
+    # fitted margin law of a resection (r1_probability); {} = not fitted
+    resection: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def _spec(preset: Preset) -> dict[str, Any]:
@@ -267,6 +331,7 @@ def calibration_data(preset: Preset) -> CalibrationData:
         node_source=nsrc,
         fit_m1_odds=fit_odds,
         fit_node_residual=fit_resid,
+        survival=survival_cohorts(str(spec["survival"])) if spec.get("survival") else (),
         **rel,
     )
 
@@ -364,6 +429,7 @@ def log_likelihood(
     curves: PresetCurves | None = None,
     m1_odds: float = 1.0,
     node_residual: float = 1.0,
+    resection: Any = None,
 ) -> tuple[float, PopulationPrediction]:
     """The binomial log-likelihood of ``data`` and the prediction it rests on (``curves``: the
     median patient's, :func:`preset_curves` of ``preset`` when None). The SEER bins are compared
@@ -399,7 +465,31 @@ def log_likelihood(
         ll += _binom(data.node_k, data.node_n, both.node_at_size[n_seer:])
     if data.relapse_events.size:
         ll += _relapse_loglik(curves, soil, population, data)
+    for cohort in data.survival:
+        ll += survival_loglik(curves, soil, population, cohort, preset.resection if resection is None else resection)
     return ll, pred
+
+
+def survival_loglik(
+    curves: Any, soil: dict[str, float], population: Population, cohort: SurvivalCohort, resection: Any
+) -> float:
+    r"""Poisson log-likelihood of a cohort's deaths by interval given its person-months (as
+    :func:`_relapse_loglik`): the model's hazard in interval :math:`k` is
+    :math:`\ln(S_{k-1}/S_k)/\Delta t_k` of the cohort's survival :math:`S = 1 -`
+    :func:`~metacascade.workflows.population_survival.cohort_survival`."""
+    from metacascade.workflows.population_survival import cohort_survival
+
+    edges = cohort.edges_months
+    # 61 x 121 nodes: the log-likelihood within 0.1 of 241 x 161 (the growth axis sets the blur and
+    # needs the nodes; the founding axis, narrow for these presets, does not)
+    dead = cohort_survival(
+        curves, soil, population, cohort.diameter_mm, cohort.resected, edges[1:], resection=resection, n_u=61, n_v=121
+    )
+    surv = np.concatenate([[1.0], 1.0 - np.clip(dead, 0.0, 1.0 - 1e-12)])
+    h = np.maximum(np.log(surv[:-1] / np.maximum(surv[1:], 1e-300)), 1e-12) / np.diff(edges)
+    mu = h * cohort.person_months
+    keep = cohort.person_months > 0
+    return float(np.sum(cohort.deaths[keep] * np.log(mu[keep]) - mu[keep]))
 
 
 def _relapse_loglik(curves: Any, soil: dict[str, float], population: Population, data: CalibrationData) -> float:
@@ -470,6 +560,8 @@ def calibrate_preset(
     without a SEER curve takes the population (``population_from``) and the colonisation size
     exponent (``shedding_from``, the ``shedding`` of that preset's fit) of another."""
     data = calibration_data(preset) if data is None else data
+    if preset.growth_spec:  # the base of a fitted speed: presets.toml's growth
+        preset = dataclasses.replace(preset, growth=dict(preset.growth_spec), growth_speed=1.0)
     pop0 = preset.population
     fit_population = data.seer_n.size > 0
     base_shedding = dict(preset.shedding_spec or preset.shedding)
@@ -498,6 +590,30 @@ def calibrate_preset(
     j_odds = j_dorm + (2 if fit_dormancy else 0)
     fit_resid = data.fit_node_residual
     j_resid = j_odds + (1 if fit_odds else 0)
+    fit_speed = bool(data.survival)
+    j_speed = j_resid + (1 if fit_resid else 0)
+    r1_range = tuple(float(v) for v in (preset.calibration or {}).get("r1_range", ()))
+    fit_r1 = fit_speed and bool(r1_range)
+    if fit_r1 and not (len(r1_range) == 2 and 0.0 <= r1_range[0] < r1_range[1] <= 1.0):
+        raise CalibrationError(
+            f"preset {preset.name!r}: calibration.r1_range: got {list(r1_range)!r}, "
+            "allowed [low, high] with 0 <= low < high <= 1"
+        )
+    j_r1 = j_speed + 1
+
+    def speed_at(th: np.ndarray) -> float:
+        return math.exp(float(th[j_speed])) if fit_speed else 1.0
+
+    def r1_at(th: np.ndarray) -> float:
+        lo, hi = r1_range
+        return lo + (hi - lo) / (1.0 + math.exp(-float(th[j_r1])))
+
+    def resection_at(th: np.ndarray) -> Any:
+        if not fit_r1:
+            return preset.resection
+        from metacascade.model.resection import Resection
+
+        return Resection(**{**preset.resection_spec, "r1_probability": r1_at(th)})
 
     def odds_at(th: np.ndarray) -> float:
         return math.exp(min(float(th[j_odds]), 0.0)) if fit_odds else 1.0
@@ -515,12 +631,17 @@ def calibrate_preset(
         c = alpha_curves(float(th[j_alpha])) if alpha_curves is not None else fixed_curves
         if fit_dormancy:
             c = with_dormancy_curves(c, 1.0 / (1.0 + math.exp(-th[j_dorm])), math.exp(th[j_dorm + 1]))
+        if fit_speed:
+            from metacascade.workflows.population_survival import with_speed
+
+            c = with_speed(c, speed_at(th))
         return c
 
     for rnd in range(max(1, rounds)):
 
         def unpack(th: np.ndarray) -> tuple[dict[str, float], Population]:
-            soil = {s: math.exp(v) for s, v in zip(data.sites, th[:n_sites])}
+            k = speed_at(th)  # soils fitted per unit speed
+            soil = {s: math.exp(v) * k for s, v in zip(data.sites, th[:n_sites])}
             if fit_population:
                 nodal = {}
                 if fit_nodal:
@@ -540,7 +661,15 @@ def calibrate_preset(
         def loglik(th: np.ndarray, sec: np.ndarray | None = sec) -> float:
             soil, pop = unpack(th)
             return log_likelihood(
-                preset, data, soil, pop, sec, curves=curves_at(th), m1_odds=odds_at(th), node_residual=resid_at(th)
+                preset,
+                data,
+                soil,
+                pop,
+                sec,
+                curves=curves_at(th),
+                m1_odds=odds_at(th),
+                node_residual=resid_at(th),
+                resection=resection_at(th),
             )[0]
 
         if theta is None:
@@ -555,6 +684,8 @@ def calibrate_preset(
                     list(_DORMANCY_START) if fit_dormancy else [],
                     [_M1_ODDS_START] if fit_odds else [],
                     [_NODE_RESIDUAL_START] if fit_resid else [],
+                    [0.0] if fit_speed else [],
+                    [0.0] if fit_r1 else [],
                 ]
             )
         params = [
@@ -598,6 +729,10 @@ def calibrate_preset(
                     start=float(np.clip(theta[j_resid], *_LOGIT_NODE_RESIDUAL)),
                 )
             ]
+        if fit_speed:
+            params += [Parameter("log_growth_speed", *_LOG_SPEED, start=float(np.clip(theta[j_speed], *_LOG_SPEED)))]
+        if fit_r1:
+            params += [Parameter("logit_r1_in_range", -8.0, 8.0, start=float(np.clip(theta[j_r1], -8.0, 8.0)))]
         template = Template(parameters=tuple(params), loglik=loglik, name=f"preset {preset.name}")
         last = rnd == max(1, rounds) - 1
         fit = _fit(template, fit_population, n_sites, profile and last, data.n_obs)
@@ -613,6 +748,10 @@ def calibrate_preset(
             )
             if fit_dormancy:
                 at = dataclasses.replace(at, dormancy=_dormancy_of(theta, j_dorm))
+            if fit_speed:
+                from metacascade.presets import scaled_growth
+
+                at = dataclasses.replace(at, growth=scaled_growth(at.growth, speed_at(theta)))
             secondary = secondary_factors(at, soils_from_sites(at, soil), pop)
     assert fit is not None and theta is not None
     soil, pop = unpack(theta)
@@ -637,12 +776,19 @@ def calibrate_preset(
         ):
             lo, hi = fit.wald.get(name, (theta[j], theta[j]))
             intervals[key] = (back(lo), back(hi))
-    for i, s in enumerate(data.sites):
+    k_fit = speed_at(theta)
+    for i, s in enumerate(data.sites):  # soils per unit speed on the fitted scale: times the speed
         if f"log_soil_{s}" in fit.wald:
             lo, hi = fit.wald[f"log_soil_{s}"]
-            intervals[f"soil.{s}"] = (math.exp(max(lo, _LOG_SOIL[0])), math.exp(min(hi, _LOG_SOIL[1])))
+            intervals[f"soil.{s}"] = (math.exp(max(lo, _LOG_SOIL[0])) * k_fit, math.exp(min(hi, _LOG_SOIL[1])) * k_fit)
         else:  # on its bound (a site with no or nearly no metastases): from the lower bound to the estimate
-            intervals[f"soil.{s}"] = (math.exp(_LOG_SOIL[0]), math.exp(theta[i]))
+            intervals[f"soil.{s}"] = (math.exp(_LOG_SOIL[0]) * k_fit, math.exp(theta[i]) * k_fit)
+    if fit_speed:  # Wald on the log scale, clipped to its range
+        lo, hi = fit.wald.get("log_growth_speed", (theta[j_speed], theta[j_speed]))
+        intervals["growth.speed"] = (math.exp(max(lo, _LOG_SPEED[0])), math.exp(min(hi, _LOG_SPEED[1])))
+    if fit_r1:  # Wald on the logit scale within the sourced range
+        lo, hi = fit.wald.get("logit_r1_in_range", (theta[j_r1], theta[j_r1]))
+        intervals["resection.r1_probability"] = (r1_at(np.full(j_r1 + 1, lo)), r1_at(np.full(j_r1 + 1, hi)))
     if fit_alpha:  # Wald on its own scale, clipped to its range; at a bound: from the bound to the estimate
         lo, hi = fit.wald.get("shedding_alpha", (theta[j_alpha], theta[j_alpha]))
         intervals["shedding.alpha"] = (max(lo, _ALPHA[0]), min(hi, _ALPHA[1]))
@@ -680,6 +826,8 @@ def calibrate_preset(
         dormancy=dormancy,
         seer_m1_odds=_round(odds_at(theta)),
         node_residual=_round(resid_at(theta)),
+        speed=_round(speed_at(theta)),
+        resection={"r1_probability": _round(r1_at(theta))} if fit_r1 else {},
     )
 
 
@@ -952,6 +1100,8 @@ def fit_from_calibrated(name: str, values: dict[str, Any]) -> PresetFit:
         dormancy=values["dormancy"],
         seer_m1_odds=float(values["seer"].get("m1_operated_odds", 1.0)),
         node_residual=float(values.get("nodes", {}).get("residual_fraction", 1.0)),
+        speed=float(values.get("growth", {}).get("speed", 1.0)),
+        resection=dict(values.get("resection", {})),
     )
 
 
@@ -994,6 +1144,10 @@ def format_calibrated(fits: dict[str, PresetFit]) -> str:
             lines += ["", f"[{name}.seer]", f"m1_operated_odds = {num(f.seer_m1_odds)}"]
         if f.node_residual != 1.0:
             lines += ["", f"[{name}.nodes]", f"residual_fraction = {num(f.node_residual)}"]
+        if f.speed != 1.0:
+            lines += ["", f"[{name}.growth]", f"speed = {num(f.speed)}"]
+        if f.resection:
+            lines += ["", f"[{name}.resection]"] + [f"{k} = {num(v)}" for k, v in sorted(f.resection.items())]
         lines += ["", f"[{name}.intervals]"]
         lines += [f'"{k}" = [{num(a)}, {num(b)}]' for k, (a, b) in sorted(f.intervals.items())]
     return "\n".join(lines) + "\n"
