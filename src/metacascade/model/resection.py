@@ -27,20 +27,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metacascade.errors import ParameterError
+from metacascade.model.body import _probability
 
 __all__ = ["Resection", "ResidualNodes"]
 
 FloatArray = NDArray[np.float64]
-
-
-def _fraction(name: str, value: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name}: got {value!r}, allowed a probability in [0, 1]") from None
-    if not (math.isfinite(v) and 0.0 <= v <= 1.0):
-        raise ParameterError(f"{name}: got {value!r}, allowed a probability in [0, 1]")
-    return v
 
 
 @dataclass(frozen=True)
@@ -73,8 +64,8 @@ class Resection:
     r2_fraction: float = 0.1
 
     def __post_init__(self) -> None:
-        r1 = _fraction("resection.r1_probability", self.r1_probability)
-        r2 = _fraction("resection.r2_probability", self.r2_probability)
+        r1 = _probability("resection.r1_probability", self.r1_probability)
+        r2 = _probability("resection.r2_probability", self.r2_probability)
         if r1 + r2 > 1.0 + 1e-12:
             raise ParameterError(
                 f"resection.r1_probability + r2_probability: got {r1} + {r2} = {r1 + r2}, allowed a sum <= 1"

@@ -77,7 +77,7 @@ def _setting() -> tuple[Any, Any, dict[str, float], Any]:
 
 def _information(p: Any, curves: Any, soil: dict[str, float], pop: Any) -> list[dict[str, Any]]:
     """The model beside the published facts (no verdicts)."""
-    from metacascade.workflows.population_model import NODE_ORGAN, _death_times, organ_founding
+    from metacascade.workflows.population_model import _death_times, organ_founding
     from metacascade.workflows.population_survival import DAYS_PER_MONTH, predict_survival
 
     facts = load_pancreas_facts()
@@ -100,19 +100,18 @@ def _information(p: Any, curves: Any, soil: dict[str, float], pop: Any) -> list[
             }
         )
 
-    # doubling time of the median patient's primary at 2.9 cm (the CT series' mean size), its mean over patients
     x = np.log(np.maximum(curves.primary, 1e-300))
-    t29 = float(curves.time_at_diameter(np.array([29.0]))[0])
-    slope = float(np.interp(t29, curves.t[1:], np.diff(x) / np.diff(curves.t)))
-    dt_med = math.log(2.0) / slope
+    rate = np.diff(x) / np.diff(curves.t)
+
+    def doubling_days(mm: float) -> float:  # the median patient's tumour at ``mm`` (one law for all)
+        return math.log(2.0) / float(np.interp(curves.time_at_diameter(np.array([mm]))[0], curves.t[1:], rate))
+
+    # doubling time of the median patient's primary at 2.9 cm (the CT series' mean size), its mean over patients
+    dt_med = doubling_days(29.0)
     mean_factor = math.exp(0.5 * pop.growth_sd_log**2)  # E[1/v] for log-normal v
     add("vdt_primary_mean", dt_med * mean_factor, f"model mean over patients at 2.9 cm (median patient {dt_med:.0f} d)")
-    t35 = float(curves.time_at_diameter(np.array([35.0]))[0])
-    slope35 = float(np.interp(t35, curves.t[1:], np.diff(x) / np.diff(curves.t)))
-    add("vdt_primary_median_lapc", math.log(2.0) / slope35, "model median patient at 3.5 cm")
-    t10 = float(curves.time_at_diameter(np.array([10.0]))[0])
-    slope10 = float(np.interp(t10, curves.t[1:], np.diff(x) / np.diff(curves.t)))
-    add("vdt_liver_metastases_median", math.log(2.0) / slope10, "model median patient's colony at 1 cm (same law)")
+    add("vdt_primary_median_lapc", doubling_days(35.0), "model median patient at 3.5 cm")
+    add("vdt_liver_metastases_median", doubling_days(10.0), "model median patient's colony at 1 cm (same law)")
     # who dies with mostly primary: unresected, diagnosed at the typical size, burden at death
     pf = organ_founding(curves, soil)
     ptot = float(pf.sum())
@@ -149,8 +148,6 @@ def _information(p: Any, curves: Any, soil: dict[str, float], pop: Any) -> list[
         float(res.local_recurrence[0]),
         "model: local recurrence by 5 years (R1 residual at imaging size)",
     )
-    ni = curves.organs.index(NODE_ORGAN)
-    del ni
     founder = (t_d + med * DAYS_PER_MONTH) / 365.25 if math.isfinite(med) else math.inf
     add(
         "founder_to_death",

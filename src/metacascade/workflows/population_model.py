@@ -64,6 +64,7 @@ __all__ = [
     "resected_count",
     "scenario_curves",
     "shedding_with_alpha",
+    "uvy_grid",
     "with_dormancy_curves",
 ]
 
@@ -781,6 +782,41 @@ def population_at_diagnosis(
 
 
 @dataclass(frozen=True)
+class UVYGrid:
+    """Quadrature over competent patients in (founding, growth, nodal) standard normals: nodes
+    ``zu`` of ln u, growth nodes ``zv`` with weights ``wv`` and ``log_v`` = ln v, and on the
+    u x v x y grid ``log_w`` = ln(u / v), ``log_wn`` = ln(u_n / v) and the product ``weight``
+    (the nodal axis has one node when the multiplier is shared, the growth axis when v has no
+    spread)."""
+
+    zu: FloatArray
+    zv: FloatArray
+    wv: FloatArray
+    log_v: FloatArray
+    log_w: FloatArray
+    log_wn: FloatArray
+    weight: FloatArray
+
+
+def uvy_grid(population: Population, n_u: int, n_v: int, n_y: int) -> UVYGrid:
+    """The (u, v, y) quadrature of :func:`predict_relapse` and of survival (:class:`UVYGrid`)."""
+    zu, wu = log_normal_nodes(n_u)
+    zv, wv = log_normal_nodes(n_v) if population.growth_sd_log > 0 else (np.zeros(1), np.ones(1))
+    shared = population.nodal_shared
+    zy, wy = (np.zeros(1), np.ones(1)) if shared else log_normal_nodes(n_y)
+    su, sv = population.dissemination_sd_log, population.growth_sd_log
+    log_v = sv * zv
+    log_w = (su * zu[:, None] - log_v[None, :])[:, :, None] + np.zeros(zy.size)  # u x v x y
+    if shared:
+        log_wn = log_w
+    else:
+        log_un = population.nodal_log_u(zu[:, None], zy[None, :])  # u x y
+        log_wn = log_un[:, None, :] - log_v[None, :, None]
+    weight = wu[:, None, None] * wv[None, :, None] * wy[None, None, :]
+    return UVYGrid(zu, zv, wv, log_v, log_w, log_wn, weight)
+
+
+@dataclass(frozen=True)
 class RelapsePrediction:
     """Distant relapse after resection at ``diameter_mm`` of patients free of detectable distant
     metastasis at surgery (``nodes``: all, or only node-negative / node-positive ones, at the
@@ -840,19 +876,9 @@ def predict_relapse(
     p_node = float(p[node_idx])
     p_dist = float(p.sum() - p_node)
     years = np.atleast_1d(np.asarray(years, float))
-    zu, wu = log_normal_nodes(n_u)
-    zv, wv = log_normal_nodes(n_v) if population.growth_sd_log > 0 else (np.zeros(1), np.ones(1))
-    shared = population.nodal_shared
-    zy, wy = (np.zeros(1), np.ones(1)) if shared else log_normal_nodes(n_y)
-    su, sv = population.dissemination_sd_log, population.growth_sd_log
-    log_v = sv * zv
-    log_w = (su * zu[:, None] - log_v[None, :])[:, :, None] + np.zeros(zy.size)  # u x v x y
-    if shared:
-        log_wn = log_w
-    else:
-        log_un = population.nodal_log_u(zu[:, None], zy[None, :])  # u x y
-        log_wn = log_un[:, None, :] - log_v[None, :, None]
-    wt = wu[:, None, None] * wv[None, :, None] * wy[None, None, :]
+    g = uvy_grid(population, n_u, n_v, n_y)
+    zu, log_v, log_w, log_wn, wt = g.zu, g.log_v, g.log_w, g.log_wn, g.weight
+    su = population.dissemination_sd_log
     T = float(curves.time_at_diameter(np.array([diameter_mm]))[0])
     # alive at surgery: total burden below the lethal burden (smoothed over the u-cell)
     if float(np.interp(T, curves.t, curves.primary)) >= curves.lethal:

@@ -40,7 +40,7 @@ from scipy.signal import fftconvolve
 from scipy.special import ndtr
 
 from metacascade.errors import CalibrationError
-from metacascade.model.population import Population, log_normal_nodes
+from metacascade.model.population import Population
 from metacascade.model.resection import Resection
 from metacascade.workflows.population_model import (
     NODE_ORGAN,
@@ -49,6 +49,7 @@ from metacascade.workflows.population_model import (
     _death_times,
     all_organ_log_w,
     organ_founding,
+    uvy_grid,
 )
 
 __all__ = ["DAYS_PER_MONTH", "SurvivalPrediction", "cohort_survival", "predict_survival", "with_speed"]
@@ -173,15 +174,10 @@ def _survival(
     p_total = float(p.sum())
     p_node = float(p[ni])
     p_dist = p_total - p_node
-    zu, wu = log_normal_nodes(n_u)
-    zv, wv = log_normal_nodes(n_v) if population.growth_sd_log > 0 else (np.zeros(1), np.ones(1))
-    shared = population.nodal_shared
-    zy, wy = (np.zeros(1), np.ones(1)) if shared else log_normal_nodes(n_y)
+    g = uvy_grid(population, n_u, n_v, n_y)
+    zu, zv, wv, log_v, log_w, log_wn = g.zu, g.zv, g.wv, g.log_v, g.log_w, g.log_wn
+    wt = g.weight.ravel()
     su, sv = population.dissemination_sd_log, population.growth_sd_log
-    log_v = sv * zv
-    log_w = (su * zu[:, None] - log_v[None, :])[:, :, None] + np.zeros(zy.size)  # u x v x y
-    log_wn = log_w if shared else population.nodal_log_u(zu[:, None], zy[None, :])[:, None, :] - log_v[None, :, None]
-    wt = (wu[:, None, None] * wv[None, :, None] * wy[None, None, :]).ravel()
     log_wa = all_organ_log_w(log_w, log_wn, p_node, p_total).ravel()
     T_all = curves.time_at_diameter(np.asarray(diameters_mm, float))
     if np.any(np.interp(T_all, curves.t, curves.primary) >= curves.lethal):
